@@ -1,0 +1,5 @@
+import sys
+
+from wsframes.cli import main
+
+sys.exit(main())

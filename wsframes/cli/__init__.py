@@ -1,0 +1,59 @@
+"""The ``wsframes`` command line: a thin shell over the library.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers) -> None``, which adds its parser and sets ``func`` (called with the parsed
+arguments, returning the exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from wsframes.errors import WsframesError
+
+# Module names under wsframes.cli, in the order `wsframes --help` lists them.
+_COMMANDS = ("report", "fetch", "sync", "status", "serve_fake")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wsframes import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="wsframes", description="Webshare proxy activity as DataFrames and HTML reports."
+    )
+    parser.add_argument("--version", action="version", version=f"wsframes {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(f"wsframes.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command still being built
+            if exc.name != f"wsframes.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wsframes`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except WsframesError as exc:
+        print(f"wsframes {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
