@@ -1,0 +1,67 @@
+"""Time parsing and windows: what users type becomes exact UTC instants, or a clear error."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from wsframes.errors import ConfigurationError
+from wsframes.timeutil import check_retention, parse_duration, resolve_instant, resolve_window
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [("90s", timedelta(seconds=90)), ("90m", timedelta(minutes=90)), ("24h", timedelta(hours=24)),
+     ("7d", timedelta(days=7)), ("2w", timedelta(weeks=2)), ("1.5h", timedelta(minutes=90))],
+)
+def test_relative_strings_count_back_from_now(text: str, delta: timedelta) -> None:
+    assert parse_duration(text) == delta
+    assert resolve_instant(text, now=NOW) == NOW - delta
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2026, 11, 1, 8, 30), datetime(2026, 11, 1, 8, 30, tzinfo=UTC)),  # naive = UTC
+        (datetime(2026, 11, 1, 1, 0, tzinfo=timezone(timedelta(hours=-7))),
+         datetime(2026, 11, 1, 8, 0, tzinfo=UTC)),
+        (date(2026, 11, 1), datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01T13:30:00+05:30", datetime(2026, 11, 1, 8, 0, tzinfo=UTC)),
+        ("2026-11-01T08:00:00Z", datetime(2026, 11, 1, 8, 0, tzinfo=UTC)),
+        ("2026-11-01 08:00:00.000001", datetime(2026, 11, 1, 8, 0, 0, 1, tzinfo=UTC)),
+    ],
+)
+def test_instants_normalise_to_utc(value: object, expected: datetime) -> None:
+    got = resolve_instant(value, now=NOW)  # type: ignore[arg-type]
+    assert got == expected
+    assert got.tzinfo == UTC
+
+
+@pytest.mark.parametrize("bad", ["7 days", "yesterday", "d7", "", "2026-13-01"])
+def test_unknown_strings_say_what_to_write(bad: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"'7d'|'90m'"):
+        resolve_instant(bad, now=NOW, name="start")
+
+
+def test_non_time_types_are_refused_by_name() -> None:
+    with pytest.raises(ConfigurationError, match="start must be a datetime"):
+        resolve_instant(1234, now=NOW, name="start")  # type: ignore[arg-type]
+
+
+def test_window_defaults_end_to_now_and_is_ordered() -> None:
+    assert resolve_window("1h", now=NOW) == (NOW - timedelta(hours=1), NOW)
+    with pytest.raises(ConfigurationError, match="must be before end"):
+        resolve_window("2026-11-02", "2026-11-01", now=NOW)
+    with pytest.raises(ConfigurationError, match="half-open"):
+        resolve_window(NOW, NOW, now=NOW)
+
+
+def test_retention_floor_is_ninety_days() -> None:
+    check_retention(NOW - timedelta(days=90), now=NOW)  # exactly on the floor is allowed
+    with pytest.raises(ConfigurationError, match="90 days") as info:
+        check_retention(NOW - timedelta(days=90, seconds=1), now=NOW)
+    assert "archive" in str(info.value)
