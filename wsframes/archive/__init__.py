@@ -1,0 +1,13 @@
+"""The local archive: exact, crash-safe, Hive-partitioned Parquet history beyond the API's 90 days.
+
+Public entry points: :func:`sync` (fetch what the archive lacks), :func:`scan_activity` (read it
+lazily, offline), :func:`load_with_archive` (used by ``load_activity(archive=...)``),
+:func:`archive_status` and :func:`check_completeness`.
+"""
+
+from __future__ import annotations
+
+from wsframes.archive.scan import scan_activity
+from wsframes.archive.store import default_archive
+
+__all__ = ["default_archive", "scan_activity"]
