@@ -1,0 +1,21 @@
+"""The Webshare API over HTTP: client, activity cursor, stats and CSV download.
+
+This package speaks HTTP and JSON only; it knows nothing of frames (decoding a page into a
+frame is injected by :mod:`wsframes.loader`).
+"""
+
+from __future__ import annotations
+
+from wsframes.api.activity import ActivityCursor, ActivityFilters, PageInfo
+from wsframes.api.client import DEFAULT_BASE_URL, HttpClient, redact_url, resolve_api_key, resolve_base_url
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ActivityCursor",
+    "ActivityFilters",
+    "HttpClient",
+    "PageInfo",
+    "redact_url",
+    "resolve_api_key",
+    "resolve_base_url",
+]

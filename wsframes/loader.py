@@ -1,0 +1,327 @@
+"""Load Webshare activity as a typed Polars frame: :func:`load_activity` and :class:`Client`.
+
+:class:`Client` holds one keep-alive session, pacing and retry settings for repeated use;
+:func:`load_activity` is a thin wrapper that makes one for a single load. Every input is checked
+before the first request, and a load returns every record of the half-open window
+``[start, end)`` exactly once, ascending by time, or raises (see :mod:`wsframes.api.activity`).
+
+Example (against the embedded fake API)::
+
+    from wsframes import Client
+    with Client(base_url=fake.base_url, api_key=fake.api_key) as client:
+        df = client.activity("24h", error_reason="*")
+        hours = client.hourly_stats("24h")
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import polars as pl
+
+from wsframes.api.activity import ActivityCursor, ActivityFilters, PageInfo, to_micros, window_params
+from wsframes.api.client import HttpClient
+from wsframes.api.download import download_activity_csv, get_download_token
+from wsframes.api.stats import get_aggregate_stats, get_hourly_stats
+from wsframes.errors import ConfigurationError
+from wsframes.frames import assemble_pages, hourly_stats_frame, parse_activity_page, parse_download_csv
+from wsframes.timeutil import TimeLike, check_retention, resolve_window
+
+__all__ = ["Client", "load_activity"]
+
+log = logging.getLogger("wsframes.loader")
+
+_ONE_US = timedelta(microseconds=1)
+MAX_PAGE_SIZE = 100_000
+
+
+def decode_activity_page(body: bytes) -> tuple[PageInfo, pl.DataFrame]:
+    """Decode a page and summarise it for the cursor (see :class:`wsframes.api.activity.PageInfo`)."""
+    count, frame = parse_activity_page(body)
+    if frame.height == 0:
+        return PageInfo(count=count, size=0), frame
+    micros = frame["timestamp"].to_physical()
+    oldest = int(micros[-1])
+    pivot = frame["bytes"].median()
+    return (
+        PageInfo(
+            count=count,
+            size=frame.height,
+            newest_us=int(micros[0]),
+            oldest_us=oldest,
+            oldest_run=int((micros == oldest).sum()),
+            descending=bool(micros.is_sorted(descending=True)),
+            bytes_pivot=None if pivot is None else int(pivot),  # type: ignore[arg-type]
+        ),
+        frame,
+    )
+
+
+def _in_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class _Progress:
+    """A tqdm bar of rows (total from the envelope count) and pages; quiet when not interactive."""
+
+    def __init__(self, enabled: bool | None, description: str) -> None:
+        notebook = _in_notebook()
+        if enabled is None:
+            enabled = notebook or sys.stderr.isatty()
+        self._bar: Any = None
+        if enabled:
+            import tqdm
+            import tqdm.auto
+
+            factory: Any = tqdm.auto.tqdm if notebook else tqdm.tqdm
+            self._bar = factory(desc=description, unit=" rows", unit_scale=True, leave=False)
+        self.pages = 0
+
+    def update(self, kept: int, total: int) -> None:
+        self.pages += 1
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = kept
+            self._bar.set_postfix(pages=self.pages, refresh=False)
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _check_progress(progress: object) -> bool | None:
+    if progress is not None and not isinstance(progress, bool):
+        raise ConfigurationError(f"progress must be True, False or None (auto), got {progress!r}.")
+    return progress
+
+
+class Client:
+    """A reusable connection to the Webshare API (keyword-only configuration).
+
+    Parameters
+    ----------
+    api_key : str, optional
+        Defaults to the ``WEBSHARE_API_KEY`` environment variable. Never logged or shown.
+    base_url : str, optional
+        Defaults to ``WEBSHARE_BASE_URL``, then ``https://proxy.webshare.io``. ``http://`` is
+        accepted only for loopback hosts.
+    timeout : float
+        Seconds for connecting and between received bytes (default 30).
+    max_retries : int
+        Retries of a failed request (429, 5xx, connection errors, cut or invalid bodies).
+    requests_per_minute : float or None
+        Client-side pacing (Webshare documents 240/min); ``None`` disables it.
+    page_size : int
+        Records asked per activity page (default 1000). A server returning fewer stays exact.
+    progress : bool or None
+        Default for the progress bar; ``None`` shows it in terminals and notebooks only.
+    backoff, max_backoff, max_retry_after : float
+        Retry timing: base and cap of the exponential backoff, cap on an honoured Retry-After.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        requests_per_minute: float | None = 240,
+        page_size: int = 1000,
+        progress: bool | None = None,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        bad_type = isinstance(page_size, bool) or not isinstance(page_size, int)
+        if bad_type or not 0 < page_size <= MAX_PAGE_SIZE:
+            raise ConfigurationError(f"page_size must be an int in 1..{MAX_PAGE_SIZE}, got {page_size!r}.")
+        self.page_size = page_size
+        self.progress = _check_progress(progress)
+        self._http = HttpClient(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+            requests_per_minute=requests_per_minute, backoff=backoff, max_backoff=max_backoff,
+            max_retry_after=max_retry_after,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API origin requests go to."""
+        return self._http.base_url
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far by this client (retries included)."""
+        return self._http.request_count
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r}, page_size={self.page_size}, api_key=***)"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self._http.close()
+
+    @staticmethod
+    def _window(start: TimeLike, end: TimeLike | None) -> tuple[int, int, datetime, datetime]:
+        """Resolve ``[start, end)`` and check the API's 90-day floor; inclusive µs bounds."""
+        lo, hi = resolve_window(start, end)
+        check_retention(lo)
+        return to_micros(lo), to_micros(hi - _ONE_US), lo, hi
+
+    def activity(
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        plan_id: int | None = None,
+        search: str | None = None,
+        error_reason: str | None = None,
+        min_bytes: int | None = None,
+        max_bytes: int | None = None,
+        verification_category: str | None = None,
+        progress: bool | None = None,
+    ) -> pl.DataFrame:
+        """Every activity record in ``[start, end)``, ascending, typed as ``ACTIVITY_SCHEMA``.
+
+        This is the exact-window primitive the archive builds on: one window, one plan, the whole
+        truth or an exception (:class:`~wsframes.errors.IncompleteDataError` when exactness
+        cannot be proven). An empty window gives an empty frame with the full schema.
+
+        Parameters
+        ----------
+        start, end : datetime, date or str
+            Half-open window; ``end`` defaults to now. Strings: ISO 8601 or ``"90m"``, ``"7d"``.
+        plan_id : int, optional
+            The plan to read (default: the account's default plan).
+        search, error_reason, verification_category : str, optional
+            API filters; ``error_reason="*"`` selects every failed request.
+        min_bytes, max_bytes : int, optional
+            Inclusive bounds on ``bytes``.
+        progress : bool, optional
+            Override the client's progress setting for this call.
+        """
+        filters = ActivityFilters(
+            plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
+            max_bytes=max_bytes, verification_category=verification_category,
+        )
+        shown = _check_progress(progress)
+        lo_us, hi_us, lo, hi = self._window(start, end)
+        bar = _Progress(self.progress if shown is None else shown, "activity")
+        cursor = ActivityCursor(
+            self._http, decode_activity_page, lo_us=lo_us, hi_us=hi_us, filters=filters,
+            page_size=self.page_size, big_page_size=min(MAX_PAGE_SIZE, self.page_size * 10),
+            on_page=bar.update,
+        )
+        pages: list[pl.DataFrame] = []
+        try:
+            for frame, keep in cursor.pages():
+                if keep:
+                    pages.append(frame if keep == frame.height else frame.head(keep))
+        finally:
+            bar.close()
+        log.info("loaded %d records for [%s, %s) in %d pages", cursor.kept, lo.isoformat(),
+                 hi.isoformat(), bar.pages)
+        return assemble_pages(pages)
+
+    def hourly_stats(self, start: TimeLike, end: TimeLike | None = None, *,
+                     plan_id: int | None = None) -> pl.DataFrame:
+        """Hourly usage for the hours in ``[start, end)`` as a typed frame, ascending.
+
+        Columns: :data:`wsframes.frames.HOURLY_STATS_SCHEMA` (``requests_total`` per hour is what a
+        complete activity pull of that hour adds up to). Hours without usage are absent.
+        """
+        ActivityFilters(plan_id=plan_id)
+        lo_us, hi_us, _, _ = self._window(start, end)
+        return hourly_stats_frame(get_hourly_stats(self._http, lo_us, hi_us, plan_id=plan_id))
+
+    def aggregate_stats(self, start: TimeLike, end: TimeLike | None = None, *,
+                        plan_id: int | None = None) -> dict[str, Any]:
+        """The aggregate stats object for ``[start, end)``, as the API returns it."""
+        ActivityFilters(plan_id=plan_id)
+        lo_us, hi_us, _, _ = self._window(start, end)
+        return get_aggregate_stats(self._http, lo_us, hi_us, plan_id=plan_id)
+
+    def download_csv(
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        plan_id: int | None = None,
+        search: str | None = None,
+        error_reason: str | None = None,
+        min_bytes: int | None = None,
+        max_bytes: int | None = None,
+    ) -> pl.DataFrame:
+        """The bulk CSV download for ``[start, end)`` as a typed frame (:data:`~wsframes.frames.CSV_SCHEMA`).
+
+        Fetches a download token first; the token is never logged. The CSV lacks handshake and
+        tunnel durations, domain, target IP and listen fields: prefer :meth:`activity`.
+        """
+        filters = ActivityFilters(plan_id=plan_id, search=search, error_reason=error_reason,
+                                  min_bytes=min_bytes, max_bytes=max_bytes)
+        lo_us, hi_us, _, _ = self._window(start, end)
+        params: dict[str, str | int] = {**window_params(lo_us, hi_us), **filters.params()}
+        if min_bytes is not None:
+            params["bytes__gte"] = min_bytes
+        if max_bytes is not None:
+            params["bytes__lte"] = max_bytes
+        token = get_download_token(self._http)
+        return parse_download_csv(download_activity_csv(self._http, token, params))
+
+
+def load_activity(
+    start: TimeLike,
+    end: TimeLike | None = None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    plan_id: int | None = None,
+    search: str | None = None,
+    error_reason: str | None = None,
+    min_bytes: int | None = None,
+    max_bytes: int | None = None,
+    verification_category: str | None = None,
+    progress: bool | None = None,
+    archive: Any = None,
+    requests_per_minute: float | None = 240,
+) -> pl.DataFrame:
+    """Load every activity record in ``[start, end)`` as a typed, ascending Polars frame.
+
+    A one-shot :meth:`Client.activity` (see there for the parameters). With ``archive=`` (a
+    path), the load goes through the local archive, which also serves history older than the
+    API's 90 days; only ``plan_id`` may be combined with it. ``requests_per_minute`` paces
+    the requests (``None``: no pacing, for local servers).
+    """
+    if archive is not None:
+        extra = {"search": search, "error_reason": error_reason, "min_bytes": min_bytes,
+                 "max_bytes": max_bytes, "verification_category": verification_category}
+        given = [name for name, value in extra.items() if value is not None]
+        if given:
+            raise ConfigurationError(
+                f"{', '.join(given)} cannot be combined with archive=...: the archive stores whole "
+                "windows. Load with archive= and filter the frame, or drop archive=."
+            )
+        from wsframes.archive import load_with_archive  # type: ignore[attr-defined,unused-ignore]
+
+        result: pl.DataFrame = load_with_archive(
+            archive, start, end, plan_id=plan_id, api_key=api_key, base_url=base_url, progress=progress
+        )
+        return result
+    with Client(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute) as client:
+        return client.activity(
+            start, end, plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
+            max_bytes=max_bytes, verification_category=verification_category, progress=progress,
+        )
