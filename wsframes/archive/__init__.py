@@ -7,7 +7,9 @@ lazily, offline), :func:`load_with_archive` (used by ``load_activity(archive=...
 
 from __future__ import annotations
 
+from wsframes.archive.load import load_with_archive
 from wsframes.archive.scan import scan_activity
 from wsframes.archive.store import default_archive
+from wsframes.archive.sync import SyncResult, sync
 
-__all__ = ["default_archive", "scan_activity"]
+__all__ = ["SyncResult", "default_archive", "load_with_archive", "scan_activity", "sync"]

@@ -1,0 +1,159 @@
+"""``sync``: bring the archive up to date, fetching only what it lacks plus the unsettled tail."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from wsframes.archive.manifest import Manifest, Span, subtract
+from wsframes.archive.store import (
+    archive_lock,
+    day_span,
+    days_touching,
+    plan_key,
+    remove_temp_files,
+    replace_range,
+    resolve_archive,
+)
+from wsframes.errors import ConfigurationError
+from wsframes.timeutil import API_RETENTION, TimeLike, parse_duration, resolve_window, utc_now
+
+__all__ = ["DEFAULT_SETTLE", "SyncResult", "sync"]
+
+log = logging.getLogger(__name__)
+
+#: How long after the fact records may still reach the API; newer intervals stay non-final.
+DEFAULT_SETTLE = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did."""
+
+    archive: Path
+    plan: str
+    fetched: list[Span] = field(default_factory=list)
+    rows_fetched: int = 0
+
+    def __str__(self) -> str:
+        if not self.fetched:
+            return f"archive {self.archive} (plan {self.plan}) was already up to date"
+        return (
+            f"archive {self.archive} (plan {self.plan}): fetched {self.rows_fetched} records in "
+            f"{len(self.fetched)} chunk(s) from {self.fetched[0][0].isoformat()} "
+            f"to {self.fetched[-1][1].isoformat()}"
+        )
+
+
+def _settle(value: timedelta | str) -> timedelta:
+    delta = parse_duration(value) if isinstance(value, str) else value
+    if not isinstance(delta, timedelta) or delta < timedelta(0):
+        raise ConfigurationError(
+            f"settle must be a non-negative duration such as '2h' or a timedelta, not {value!r}."
+        )
+    return delta
+
+
+def day_chunks(gaps: list[Span]) -> list[Span]:
+    """Split gaps at UTC midnights: each chunk is one request series and one recorded step."""
+    chunks: list[Span] = []
+    for a, b in gaps:
+        for day in days_touching(a, b):
+            lo, hi = day_span(day)
+            chunks.append((max(a, lo), min(b, hi)))
+    return chunks
+
+
+def plan_gaps(manifest: Manifest, plan: str, window: Span, *, now: datetime) -> list[Span]:
+    """What a sync of *window* must fetch: everything not covered by a final interval.
+
+    Raises ConfigurationError, before any request, when part of it is older than the API keeps.
+    """
+    gaps = subtract(window, manifest.covered(plan, final_only=True))
+    floor = now - API_RETENTION
+    lost = [g for g in gaps if g[0] < floor]
+    if lost:
+        raise ConfigurationError(
+            f"the archive lacks {lost[0][0].isoformat()} .. {lost[0][1].isoformat()}, which is more "
+            f"than 90 days ago: the Webshare API no longer serves it. Use a start after "
+            f"{floor.isoformat(timespec='seconds')}."
+        )
+    return gaps
+
+
+def sync(
+    archive: str | os.PathLike[str] | None = None,
+    *,
+    start: TimeLike = "90d",
+    end: TimeLike | None = None,
+    plan_id: int | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    progress: bool | None = None,
+    settle: timedelta | str = DEFAULT_SETTLE,
+    lock_timeout: float = 60.0,
+    requests_per_minute: float | None = 240,
+) -> SyncResult:
+    """Fetch what the archive lacks in ``[start, end)`` and store it, exactly and crash-safely.
+
+    Parameters
+    ----------
+    archive
+        Archive directory (created if needed); default ``$WSFRAMES_ARCHIVE``, else
+        ``platformdirs.user_data_dir("wsframes")/archive``.
+    start, end
+        Half-open window; ``end`` defaults to now (and is capped at now).
+    plan_id
+        Plan to archive; ``None``: the account's default plan (stored as ``plan_id=default``).
+    api_key, base_url
+        As for :func:`wsframes.load_activity` (``WEBSHARE_API_KEY`` when not given).
+    progress
+        Progress bar over day chunks; ``None`` shows it in terminals and notebooks only.
+    settle
+        How long records may take to reach the API. Data newer than ``fetch time - settle`` is
+        stored but not final: the next sync re-reads and replaces it.
+    lock_timeout
+        Seconds to wait for another sync of the same archive before raising ArchiveError.
+
+    Returns
+    -------
+    SyncResult
+        The chunks fetched and how many records they held.
+    """
+    from wsframes.loader import Client
+
+    root = resolve_archive(archive)
+    plan = plan_key(plan_id)
+    settle_delta = _settle(settle)
+    now = utc_now()
+    lo, hi = resolve_window(start, end, now=now)
+    hi = min(hi, now)
+    if lo >= hi:
+        raise ConfigurationError(f"start {lo.isoformat()} is in the future; nothing to sync.")
+    client = Client(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute,
+                    progress=False)
+    root.mkdir(parents=True, exist_ok=True)
+    with client, archive_lock(root, timeout=lock_timeout):
+        remove_temp_files(root)
+        manifest = Manifest.load(root)
+        chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now))
+        rows = 0
+        for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
+            frame = client.activity(a, b, plan_id=plan_id)
+            replace_range(root, plan, a, b, frame, keep=manifest.covered(plan))
+            # The manifest is written last: until then the new rows are invisible to scans.
+            manifest.record(plan, a, b, fetched_at=now, settle=settle_delta)
+            manifest.save(root)
+            rows += frame.height
+            log.info("archived %d records of plan %s for %s .. %s", frame.height, plan, a, b)
+    return SyncResult(root, plan, chunks, rows)
+
+
+def _quiet(progress: bool | None) -> bool | None:
+    # tqdm: disable=None hides the bar when stderr is not a terminal.
+    return None if progress is None else not progress
