@@ -1,0 +1,247 @@
+"""The fake Webshare API as a context manager: a threaded HTTP/1.1 server on loopback.
+
+>>> with FakeWebshare("test-key", records=300) as fake:
+...     fake.base_url.startswith("http://127.0.0.1:"), fake.truth().height
+(True, 300)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+import polars as pl
+
+from wsframes.errors import ConfigurationError
+from wsframes.fake.faults import Faults
+from wsframes.fake.generate import generate_activity
+from wsframes.fake.store import PlanStore
+
+__all__ = ["FakeWebshare", "LoggedRequest"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    """One request the fake served (the download token is never kept)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    status: int
+    fault: str | None = None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeWebshare
+
+    def __init__(self, address: tuple[str, int], handler: Any, fake: FakeWebshare) -> None:
+        self.fake = fake
+        self.connections: set[socket.socket] = set()
+        self.conn_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def close_connections(self) -> None:
+        """Shut down idle keep-alive connections so their threads end with the server."""
+        with self.conn_lock:
+            for sock in list(self.connections):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class FakeWebshare:
+    """A faithful local Webshare API serving synthetic (or given) activity.
+
+    Parameters
+    ----------
+    api_key : str
+        The only key accepted in ``Authorization: Token <key>``.
+    plans : mapping of int to polars.DataFrame, optional
+        Activity per plan (:data:`wsframes.schema.ACTIVITY_SCHEMA`); the first is the account
+        default. Default: two plans (1: datacenter, 2: residential) of *records* rows each over
+        the 7 days before *now*, generated from *seed*.
+    page_cap : int
+        Largest page served; a bigger ``page_size`` is silently capped.
+    faults : Faults, optional
+        Misbehaviour on activity-list requests.
+    tz : str
+        The account's IANA time zone: offsets of rendered timestamps (``"Asia/Kolkata"`` gives
+        ``+05:30``).
+    seed : int
+        Seed of the default plans.
+    now : datetime, optional
+        What the server takes as now (the 90-day floor, stats projection); default: the clock.
+    records : int
+        Rows per default plan.
+    host, port : str, int
+        Where to listen; port 0 lets the OS choose.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        *,
+        plans: Mapping[int, pl.DataFrame] | None = None,
+        page_cap: int = 1000,
+        faults: Faults | None = None,
+        tz: str = "America/Los_Angeles",
+        seed: int = 0,
+        now: datetime | None = None,
+        records: int = 5_000,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if not api_key:
+            raise ConfigurationError("FakeWebshare needs a non-empty api_key.")
+        if page_cap < 1:
+            raise ConfigurationError(f"page_cap must be >= 1, not {page_cap}.")
+        if now is not None and now.tzinfo is None:
+            raise ConfigurationError("now must be an aware datetime (e.g. with tzinfo=UTC).")
+        self.api_key = api_key
+        self.page_cap = page_cap
+        self.faults = faults
+        self.tz = tz
+        self._now = now.astimezone(UTC) if now is not None else None
+        _check_tz(tz)
+        if plans is None:
+            end = self.now()
+            plans = {
+                pid: generate_activity(records, start=end - timedelta(days=7), end=end,
+                                       seed=seed, plan_id=pid)
+                for pid in (1, 2)
+            }
+        if not plans:
+            raise ConfigurationError("plans must hold at least one plan.")
+        self.stores = {int(pid): PlanStore(df, tz) for pid, df in plans.items()}
+        self.default_plan = next(iter(self.stores))
+        self.download_token = _new_token(1)
+        self.requests: list[LoggedRequest] = []
+        self.lock = threading.Lock()
+        self._activity_requests = 0
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> FakeWebshare:
+        """Start serving in a background thread (idempotent)."""
+        if self._server is None:
+            from wsframes.fake.handler import Handler
+
+            self._server = _Server(self._address, Handler, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="wsframes-fake", daemon=True
+            )
+            self._thread.start()
+            logger.info("fake Webshare API listening on %s", self.base_url)
+        return self
+
+    def close(self) -> None:
+        """Stop serving and close every connection."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.close_connections()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeWebshare:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:  # never shows the key
+        state = self.base_url if self._server is not None else "stopped"
+        return f"FakeWebshare({state}, plans={list(self.stores)}, page_cap={self.page_cap})"
+
+    # -- what tests look at ----------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, once started."""
+        if self._server is None:
+            raise RuntimeError("FakeWebshare is not running: use it as a context manager.")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def now(self) -> datetime:
+        """The server's notion of now (fixed if given at construction)."""
+        return self._now if self._now is not None else datetime.now(UTC)
+
+    def truth(self, plan_id: int | None = None) -> pl.DataFrame:
+        """Every record the server holds for a plan (default plan if None), ascending by time."""
+        return self._store(plan_id).truth
+
+    def add_records(self, plan_id: int | None, df: pl.DataFrame) -> None:
+        """Add late-arriving records to a plan (visible to the next request)."""
+        store = self._store(plan_id)
+        with self.lock:
+            store.add(df)
+
+    @property
+    def request_count(self) -> int:
+        """Activity-list requests received so far (faulted ones included)."""
+        return self._activity_requests
+
+    def next_activity_request(self) -> int:
+        """Count one activity-list request; returns its 1-based number (for faults)."""
+        with self.lock:
+            self._activity_requests += 1
+            return self._activity_requests
+
+    def log(self, entry: LoggedRequest) -> None:
+        with self.lock:
+            self.requests.append(entry)
+
+    def reset_download_token(self) -> dict[str, object]:
+        """Rotate the download token (the old key stops working)."""
+        with self.lock:
+            self.download_token = _new_token(int(str(self.download_token["id"])) + 1)
+            return dict(self.download_token)
+
+    def _store(self, plan_id: int | None) -> PlanStore:
+        pid = self.default_plan if plan_id is None else plan_id
+        try:
+            return self.stores[pid]
+        except KeyError:
+            raise ConfigurationError(
+                f"no plan {pid} on this fake server; plans: {list(self.stores)}."
+            ) from None
+
+
+def _new_token(token_id: int) -> dict[str, object]:
+    expire = datetime.now(UTC) + timedelta(days=1)
+    return {
+        "id": token_id,
+        "key": secrets.token_hex(20),
+        "scope": "activity",
+        "expire_at": expire.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _check_tz(tz: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"tz={tz!r} is not an IANA time zone; use e.g. 'America/Los_Angeles' or "
+            "'Asia/Kolkata' (+05:30)."
+        ) from None
