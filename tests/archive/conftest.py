@@ -1,0 +1,40 @@
+"""Fixtures of the archive tests: a fake Webshare API with recent activity, an empty archive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from wsframes.fake import generate_activity
+from wsframes.fake.server import FakeWebshare
+
+PLAN = 7
+DAYS = 4
+
+
+@pytest.fixture(scope="module")
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def fake(now: datetime) -> Iterator[FakeWebshare]:
+    # Activity up to the real clock: the client checks the 90-day floor against it.
+    df = generate_activity(4_000, start=now - timedelta(days=DAYS), end=now, seed=3, plan_id=PLAN)
+    with FakeWebshare(plans={PLAN: df}, page_cap=1000) as server:
+        yield server
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+@pytest.fixture
+def args(fake: FakeWebshare) -> dict[str, object]:
+    """Keyword arguments pointing sync at the fake (no client-side pacing on loopback)."""
+    return {"plan_id": PLAN, "api_key": fake.api_key, "base_url": fake.base_url,
+            "requests_per_minute": None, "progress": False}

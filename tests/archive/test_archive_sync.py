@@ -1,0 +1,157 @@
+"""Sync against the fake API: exactness, incremental requests, late records, retention, lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from wsframes.archive import load_with_archive, scan_activity, sync
+from wsframes.archive.manifest import Manifest
+from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError
+from wsframes.fake import generate_activity
+from wsframes.loader import load_activity
+from wsframes.schema import ACTIVITY_SCHEMA
+
+PLAN = 7
+
+
+def between(df: pl.DataFrame, lo: datetime, hi: datetime) -> pl.DataFrame:
+    return df.filter((pl.col("timestamp") >= lo) & (pl.col("timestamp") < hi))
+
+
+def test_first_sync_equals_a_direct_load(fake, archive, args):
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    start = end - timedelta(days=3, hours=5)
+    result = sync(archive, start=start, end=end, **args)
+    assert result.rows_fetched > 0
+    direct = load_activity(start, end, plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url,
+                           requests_per_minute=None)
+    scanned = scan_activity(archive, start, end, plan_id=PLAN).collect()
+    assert scanned.schema == ACTIVITY_SCHEMA
+    assert scanned.equals(direct)
+    assert scanned.equals(between(fake.truth(PLAN), start, end))
+    # The whole window is final, so a load through the archive asks the API nothing.
+    before = fake.request_count
+    via_archive = load_activity(start, end, plan_id=PLAN, archive=archive,
+                                api_key=fake.api_key, base_url=fake.base_url)
+    assert via_archive.equals(direct)
+    assert fake.request_count == before
+
+
+def test_second_sync_sends_at_most_two_requests(fake, archive, args):
+    sync(archive, start="5d", **args)
+    before = fake.request_count
+    second = sync(archive, start="5d", **args)
+    assert fake.request_count - before <= 2
+    assert len(second.fetched) >= 1  # the unsettled tail was re-read
+    assert scan_activity(archive, plan_id=PLAN).collect().equals(fake.truth(PLAN))
+
+
+def test_late_records_in_the_unsettled_tail_are_picked_up(fake, archive, args):
+    sync(archive, start="5d", **args)
+    now = datetime.now(UTC)
+    late = generate_activity(37, start=now - timedelta(minutes=50), end=now - timedelta(minutes=10),
+                             seed=99, plan_id=PLAN)
+    fake.add_records(PLAN, late)
+    assert scan_activity(archive, plan_id=PLAN).collect().height == fake.truth(PLAN).height - 37
+    sync(archive, start="5d", **args)
+    got = scan_activity(archive, plan_id=PLAN).collect()
+    assert got.height == fake.truth(PLAN).height
+    assert got.sort(pl.all()).equals(fake.truth(PLAN).sort(pl.all()))
+
+
+def test_load_with_archive_fetches_only_the_gaps(fake, archive, args):
+    now = datetime.now(UTC)
+    archived = [(now - timedelta(days=3), now - timedelta(days=2)),
+                (now - timedelta(days=1), now - timedelta(hours=12))]
+    for a, b in archived:
+        sync(archive, start=a, end=b, **args)
+    seen = len(fake.requests)
+    lo, hi = now - timedelta(days=3), now - timedelta(hours=6)
+    got = load_with_archive(archive, lo, hi, plan_id=PLAN, api_key=fake.api_key,
+                            base_url=fake.base_url)
+    assert got.equals(between(fake.truth(PLAN), lo, hi))
+    asked = [r.params for r in fake.requests[seen:] if r.path.endswith("/activity/")]
+    assert asked
+    for params in asked:  # no request reached into an archived span
+        gte = datetime.fromisoformat(params["timestamp__gte"])
+        lte = datetime.fromisoformat(params["timestamp__lte"])
+        assert all(lte < a or gte >= b for a, b in archived), params
+
+
+def test_gaps_older_than_the_api_keeps_are_refused_before_any_request(fake, archive, args):
+    with pytest.raises(ConfigurationError, match="90 days"):
+        sync(archive, start="100d", **args)
+    assert fake.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [({"plan_id": -3}, "plan_id"), ({"settle": "soon"}, "duration"), ({"start": "yesterday"}, "start")],
+)
+def test_bad_input_is_refused_before_any_request(fake, archive, args, override, match):
+    with pytest.raises(ConfigurationError, match=match):
+        sync(archive, **{**args, **override})
+    assert fake.request_count == 0
+
+
+def test_archive_that_is_a_file_is_refused(tmp_path, args):
+    path = tmp_path / "file"
+    path.write_text("x")
+    with pytest.raises(ConfigurationError, match="not a directory"):
+        sync(path, **args)
+
+
+def test_scan_refuses_uncovered_windows_unless_asked(fake, archive, args):
+    now = datetime.now(UTC)
+    sync(archive, start=now - timedelta(days=2), end=now - timedelta(days=1), **args)
+    with pytest.raises(IncompleteDataError, match="does not cover"):
+        scan_activity(archive, now - timedelta(days=3), now, plan_id=PLAN)
+    partial = scan_activity(archive, now - timedelta(days=3), now, plan_id=PLAN, allow_gaps=True)
+    assert partial.collect().equals(between(fake.truth(PLAN), now - timedelta(days=2),
+                                            now - timedelta(days=1)))
+    with pytest.raises(ArchiveError, match="not a wsframes archive"):
+        scan_activity(archive.parent / "nowhere")
+
+
+_HOLD_LOCK = """
+import sys, time, filelock
+lock = filelock.FileLock(sys.argv[1]); lock.acquire()
+print("locked", flush=True); time.sleep(60)
+"""
+
+
+def test_a_second_sync_waits_then_says_one_is_running(fake, archive, args):
+    archive.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(archive / ".wsframes.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ArchiveError, match="another wsframes sync is writing"):
+            sync(archive, start="1d", lock_timeout=0.3, **args)
+        assert fake.request_count == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    sync(archive, start="1d", lock_timeout=5, **args)
+    assert Manifest.load(archive).covered(str(PLAN))
+
+
+def test_duckdb_reads_the_archive_as_it_is(fake, archive, args):
+    sync(archive, start="5d", **args)
+    (archive / "plan_id=7" / ".stray.parquet.1-ab.tmp").write_bytes(b"half a file")
+    rel = duckdb.sql(
+        f"select plan_id, count(*) as n, count(distinct date) as days, sum(bytes) as b "
+        f"from read_parquet('{Path(archive).as_posix()}/**/*.parquet', hive_partitioning=true) "
+        f"group by plan_id"
+    )
+    ((plan, n, days, total),) = rel.fetchall()
+    truth = fake.truth(PLAN)
+    assert (plan, n, total) == (PLAN, truth.height, truth["bytes"].sum())
+    assert days == truth["timestamp"].dt.date().n_unique()
