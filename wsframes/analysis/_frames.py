@@ -1,0 +1,212 @@
+"""Shared input handling for the analysis helpers: frame kinds, ``by=``, time buckets, intervals.
+
+Every public helper accepts a Polars ``DataFrame`` or ``LazyFrame`` or a pandas ``DataFrame``
+and returns the same kind. Internally everything is a ``LazyFrame``; :func:`as_lazy` records the
+caller's kind and :func:`finish` converts back, so each helper is written once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+from enum import Enum
+from statistics import NormalDist
+from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from wsframes.errors import ConfigurationError
+
+FrameLike: TypeAlias = Any  # pl.DataFrame | pl.LazyFrame | pandas.DataFrame (pandas is imported lazily)
+ByLike: TypeAlias = str | pl.Expr | Sequence[str | pl.Expr] | None
+
+#: Name of the derived column that ``by="outcome"`` produces.
+OUTCOME = "outcome"
+
+
+class Kind(Enum):
+    """Which kind of frame the caller gave us, so the result can be returned as the same kind."""
+
+    EAGER = "eager"
+    LAZY = "lazy"
+    PANDAS = "pandas"
+
+
+def as_lazy(df: FrameLike, *, func: str) -> tuple[pl.LazyFrame, Kind]:
+    """Return *df* as a LazyFrame plus the kind to convert the result back to."""
+    if isinstance(df, pl.LazyFrame):
+        return df, Kind.LAZY
+    if isinstance(df, pl.DataFrame):
+        return df.lazy(), Kind.EAGER
+    module = type(df).__module__
+    if module.startswith("pandas") and type(df).__name__ == "DataFrame":
+        return pl.from_pandas(df).lazy(), Kind.PANDAS
+    raise ConfigurationError(
+        f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
+        f"(e.g. from wsframes.load_activity), not {type(df).__name__}."
+    )
+
+
+def finish(lf: pl.LazyFrame, kind: Kind) -> FrameLike:
+    """Convert a result back to the caller's kind (lazy in, lazy out)."""
+    if kind is Kind.LAZY:
+        return lf
+    out = lf.collect()
+    return out.to_pandas() if kind is Kind.PANDAS else out
+
+
+def require_columns(lf: pl.LazyFrame, columns: Sequence[str], *, func: str) -> pl.Schema:
+    """Raise a ConfigurationError naming every missing column; return the frame's schema."""
+    schema = lf.collect_schema()
+    missing = [c for c in columns if c not in schema]
+    if missing:
+        raise ConfigurationError(
+            f"{func}() needs the column(s) {', '.join(map(repr, missing))}, which the frame lacks "
+            f"(it has {', '.join(schema.names()) or 'no columns'}). Pass a frame with the activity "
+            "schema (wsframes.schema.ACTIVITY_SCHEMA) or choose other columns."
+        )
+    return schema
+
+
+def outcome_expr() -> pl.Expr:
+    """``"success"`` where ``error_reason`` is null, else ``"failed"``."""
+    return (
+        pl.when(pl.col("error_reason").is_null())
+        .then(pl.lit("success"))
+        .otherwise(pl.lit("failed"))
+        .alias(OUTCOME)
+    )
+
+
+def failed_expr() -> pl.Expr:
+    """1 for a failed request, 0 for a success (sums to the failure count)."""
+    return pl.col("error_reason").is_not_null().cast(pl.UInt32)
+
+
+def group_keys(by: ByLike, *, func: str) -> list[pl.Expr]:
+    """Turn ``by=`` (names, expressions or ``"outcome"``) into a list of named expressions."""
+    if by is None:
+        return []
+    items: Sequence[str | pl.Expr] = [by] if isinstance(by, str | pl.Expr) else by
+    keys: list[pl.Expr] = []
+    for item in items:
+        if isinstance(item, pl.Expr):
+            keys.append(item)
+        elif item == OUTCOME:
+            keys.append(outcome_expr())
+        elif isinstance(item, str):
+            keys.append(pl.col(item))
+        else:
+            raise ConfigurationError(
+                f"{func}(by=...) takes column names, Polars expressions or 'outcome', "
+                f"not {type(item).__name__}."
+            )
+    return keys
+
+
+def key_names(lf: pl.LazyFrame, keys: Sequence[pl.Expr]) -> list[str]:
+    """Output names of the group keys (checks that their columns exist)."""
+    if not keys:
+        return []
+    try:
+        return lf.select(keys).collect_schema().names()
+    except pl.exceptions.ColumnNotFoundError as exc:
+        raise ConfigurationError(
+            f"by= names a column the frame lacks ({exc}). Use activity columns such as 'domain', "
+            "'proxy_address' or the derived 'outcome'."
+        ) from None
+
+
+def check_tz(tz: str) -> str:
+    """Validate an IANA time zone name before any work is done."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigurationError(
+            f"tz={tz!r} is not a known IANA time zone; use a name such as 'UTC' or 'Europe/Berlin'."
+        ) from None
+    return tz
+
+
+def check_every(every: str | timedelta) -> str | timedelta:
+    """Validate a bucket width such as ``"1h"``, ``"15m"``, ``"1d"`` or a timedelta."""
+    if isinstance(every, timedelta):
+        if every <= timedelta(0):
+            raise ConfigurationError(f"every={every!r} must be a positive duration.")
+        return every
+    try:
+        pl.select(pl.datetime(2026, 1, 1).dt.truncate(every))
+    except Exception:
+        raise ConfigurationError(
+            f"every={every!r} is not a Polars duration; write e.g. '15m', '1h', '1d' or '1w'."
+        ) from None
+    return every
+
+
+def time_bucket(every: str | timedelta, tz: str, *, name: str = "time") -> pl.Expr:
+    """Start of the ``every``-wide bucket holding each timestamp, in time zone *tz*.
+
+    Truncation happens in local time, so ``every="1d"`` buckets start at local midnight.
+    """
+    local = pl.col("timestamp").dt.convert_time_zone(check_tz(tz))
+    return local.dt.truncate(check_every(every)).alias(name)
+
+
+def z_value(confidence: float) -> float:
+    """Two-sided normal critical value for *confidence* (0.95 -> 1.959964...)."""
+    if not 0 < confidence < 1:
+        raise ConfigurationError(f"confidence={confidence!r} must be strictly between 0 and 1, e.g. 0.95.")
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def wilson_interval(
+    successes: str | pl.Expr, total: str | pl.Expr, *, confidence: float = 0.95
+) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval (Wilson 1927) for the proportion ``successes / total``.
+
+    Returns ``(low, high)`` expressions, null where ``total`` is 0. Unlike the normal
+    approximation it stays inside [0, 1] and behaves at 0 and at ``total``.
+
+    >>> lo, hi = wilson_interval(pl.lit(81), pl.lit(263))
+    >>> [round(v, 4) for v in pl.select(lo, hi.alias("hi")).row(0)]
+    [0.2553, 0.3662]
+    """
+    x = pl.col(successes) if isinstance(successes, str) else successes
+    n = pl.col(total) if isinstance(total, str) else total
+    z = z_value(confidence)
+    n_f = n.cast(pl.Float64)
+    p = x.cast(pl.Float64) / n_f
+    denom = 1 + z * z / n_f
+    centre = (p + z * z / (2 * n_f)) / denom
+    half = z * (p * (1 - p) / n_f + z * z / (4 * n_f * n_f)).sqrt() / denom
+    valid = n_f > 0
+    low = pl.when(valid).then((centre - half).clip(0.0, 1.0)).otherwise(None)
+    high = pl.when(valid).then((centre + half).clip(0.0, 1.0)).otherwise(None)
+    return low.alias("ci_low"), high.alias("ci_high")
+
+
+def quantile_name(q: float) -> str:
+    """Column name for quantile *q*: 0.5 -> ``p50``, 0.999 -> ``p99.9``, 1.0 -> ``p100``."""
+    return f"p{round(q * 100, 6):g}"
+
+
+def check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
+    """Validate quantiles: a non-empty sequence of distinct numbers in [0, 1]."""
+    qs = tuple(float(q) for q in quantiles)
+    if not qs or any(not (0.0 <= q <= 1.0) or math.isnan(q) for q in qs):
+        raise ConfigurationError(
+            f"quantiles={quantiles!r} must be numbers between 0 and 1, e.g. (0.5, 0.95, 0.99)."
+        )
+    if len({quantile_name(q) for q in qs}) != len(qs):
+        raise ConfigurationError(f"quantiles={quantiles!r} contains duplicates.")
+    return qs
+
+
+def seconds(value: float | timedelta, *, name: str) -> float:
+    """A threshold in seconds, from a number of seconds or a timedelta."""
+    out = value.total_seconds() if isinstance(value, timedelta) else value
+    if not isinstance(out, int | float) or isinstance(out, bool) or not math.isfinite(out) or out < 0:
+        raise ConfigurationError(f"{name}={value!r} must be a non-negative number of seconds or a timedelta.")
+    return float(out)

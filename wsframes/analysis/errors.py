@@ -1,0 +1,186 @@
+"""What fails, why, and what to do: the error taxonomy, error rates over time, top offenders.
+
+Shares carry Wilson score intervals (:func:`wsframes.analysis.wilson_interval`), so a domain
+with 2 failures in 3 requests is not ranked above one with 2,000 in 4,000 without a warning.
+Categories and advice come from :data:`wsframes.schema.ERROR_CATALOGUE`; a code missing from it
+is kept and labelled ``unknown``, never dropped.
+
+>>> import polars as pl
+>>> d = pl.DataFrame({"error_reason": [None, None, "no_proxies_allocated", "brand_new_code"]})
+>>> error_taxonomy(d).select("error_reason", "category", "count", "share").rows()
+[('brand_new_code', 'unknown', 1, 0.25), ('no_proxies_allocated', 'proxy_list_outdated', 1, 0.25)]
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from wsframes.analysis._frames import (
+    ByLike,
+    FrameLike,
+    as_lazy,
+    failed_expr,
+    finish,
+    group_keys,
+    key_names,
+    require_columns,
+    time_bucket,
+    wilson_interval,
+)
+from wsframes.errors import ConfigurationError
+from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
+
+__all__ = ["catalogue_frame", "error_rate_over_time", "error_taxonomy", "top_offenders"]
+
+_OFFENDER_SORTS = ("failed", "error_rate", "ci_low", "requests", "bytes", "p95")
+
+
+def catalogue_frame() -> pl.DataFrame:
+    """The error catalogue as a frame: ``error_reason, category, type, how_to_fix``."""
+    codes = sorted(ERROR_CATALOGUE)
+    return pl.DataFrame(
+        {
+            "error_reason": codes,
+            "category": [ERROR_CATALOGUE[c].category for c in codes],
+            "type": [ERROR_CATALOGUE[c].type for c in codes],
+            "how_to_fix": [CATEGORY_ADVICE[ERROR_CATALOGUE[c].category] for c in codes],
+        },
+        schema={"error_reason": pl.String, "category": pl.String, "type": pl.String, "how_to_fix": pl.String},
+    )
+
+
+def _label(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Attach category, type and advice; unknown codes get the ``unknown`` entry."""
+    return lf.join(catalogue_frame().lazy(), on="error_reason", how="left").with_columns(
+        pl.col("category").fill_null("unknown"),
+        pl.col("type").fill_null("unknown"),
+        pl.col("how_to_fix").fill_null(CATEGORY_ADVICE["unknown"]),
+    )
+
+
+def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95) -> FrameLike:
+    """One row per group and ``error_reason``: what failed, how often, and what to do.
+
+    Columns: ``[by...], error_reason, category, type, count, share, ci_low, ci_high,
+    how_to_fix, api_how_to_fix``. ``share`` is ``count`` over *all* requests of the group
+    (successes included), with its Wilson interval at *confidence*. ``type`` is Webshare's
+    ``configuration``/``connection`` split; ``api_how_to_fix`` is the API's own advice text
+    (null if the frame lacks ``error_reason_how_to_fix``). Successful requests get no row.
+    Rows are sorted by group, then count (largest first), then code.
+    """
+    lf, kind = as_lazy(df, func="error_taxonomy")
+    schema = require_columns(lf, ["error_reason"], func="error_taxonomy")
+    keys = group_keys(by, func="error_taxonomy")
+    names = key_names(lf, keys)
+    api_fix = (
+        pl.col("error_reason_how_to_fix").cast(pl.String)
+        if "error_reason_how_to_fix" in schema
+        else pl.lit(None, dtype=pl.String)
+    )
+    base = lf.select(*keys, pl.col("error_reason").cast(pl.String), api_fix.alias("api_how_to_fix"))
+    per_code = base.group_by(*names, "error_reason").agg(
+        pl.len().cast(pl.UInt32).alias("count"), pl.col("api_how_to_fix").drop_nulls().first()
+    )
+    total = pl.col("count").sum().over(names) if names else pl.col("count").sum()
+    low, high = wilson_interval("count", "_total", confidence=confidence)
+    out = (
+        per_code.with_columns(total.alias("_total"))
+        .filter(pl.col("error_reason").is_not_null())
+        .with_columns((pl.col("count") / pl.col("_total")).alias("share"), low, high)
+        .pipe(_label)
+        .sort(
+            [*names, "count", "error_reason"],
+            descending=[False] * len(names) + [True, False],
+            nulls_last=True,
+        )
+        .select(
+            *names,
+            "error_reason",
+            "category",
+            "type",
+            "count",
+            "share",
+            "ci_low",
+            "ci_high",
+            "how_to_fix",
+            "api_how_to_fix",
+        )
+    )
+    return finish(out, kind)
+
+
+def _rate_columns(confidence: float) -> list[pl.Expr]:
+    low, high = wilson_interval("failed", "requests", confidence=confidence)
+    return [(pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high]
+
+
+def error_rate_over_time(
+    df: FrameLike,
+    *,
+    every: str | timedelta = "1h",
+    by: ByLike = None,
+    tz: str = "UTC",
+    confidence: float = 0.95,
+) -> FrameLike:
+    """Failed share per time bucket: ``time, [by...], requests, failed, error_rate, ci_low, ci_high``.
+
+    ``time`` is the bucket start in *tz*; buckets without requests are absent. Sorted by time.
+    """
+    lf, kind = as_lazy(df, func="error_rate_over_time")
+    require_columns(lf, ["timestamp", "error_reason"], func="error_rate_over_time")
+    keys = [time_bucket(every, tz), *group_keys(by, func="error_rate_over_time")]
+    names = key_names(lf, keys)
+    out = (
+        lf.group_by(keys)
+        .agg(pl.len().cast(pl.UInt32).alias("requests"), failed_expr().sum().alias("failed"))
+        .with_columns(_rate_columns(confidence))
+        .sort(names, nulls_last=True)
+    )
+    return finish(out, kind)
+
+
+def offender_stats(lf: pl.LazyFrame, column: str, *, metric: str, confidence: float) -> pl.LazyFrame:
+    """Per value of *column*: requests, failed, error rate with interval, bytes, p95 of *metric*."""
+    return (
+        lf.group_by(column)
+        .agg(
+            pl.len().cast(pl.UInt32).alias("requests"),
+            failed_expr().sum().alias("failed"),
+            pl.col("bytes").sum().alias("bytes"),
+            pl.col(metric).cast(pl.Float64).fill_nan(None).quantile(0.95, "linear").alias("p95"),
+        )
+        .with_columns(_rate_columns(confidence))
+        .select(column, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
+    )
+
+
+def top_offenders(
+    df: FrameLike,
+    *,
+    column: str = "domain",
+    n: int | None = 20,
+    sort_by: str = "failed",
+    min_requests: int = 1,
+    metric: str = "handshake_duration",
+    confidence: float = 0.95,
+) -> FrameLike:
+    """The values of *column* (domain, hostname, proxy_address, client_address, port...) that fail most.
+
+    Columns: ``<column>, requests, failed, error_rate, ci_low, ci_high, bytes, p95`` (p95 of
+    *metric*, seconds). Values with fewer than *min_requests* requests are left out; the rest are
+    sorted by *sort_by* (largest first; ``"ci_low"`` ranks by the interval's conservative end)
+    and cut to the first *n* (``None`` keeps all). A null value (e.g. no domain) is its own row.
+    """
+    lf, kind = as_lazy(df, func="top_offenders")
+    require_columns(lf, [column, "error_reason", "bytes", metric], func="top_offenders")
+    if sort_by not in _OFFENDER_SORTS:
+        raise ConfigurationError(f"sort_by={sort_by!r}: use one of {', '.join(_OFFENDER_SORTS)}.")
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
+    stats = offender_stats(lf, column, metric=metric, confidence=confidence)
+    out = stats.filter(pl.col("requests") >= min_requests).sort(
+        [sort_by, "requests", column], descending=[True, True, False], nulls_last=True
+    )
+    return finish(out.head(n) if n is not None else out, kind)

@@ -1,0 +1,414 @@
+"""Latency distributions: summaries with tail quantiles, histograms, CCDFs, trends, SLOs.
+
+Quantile method
+---------------
+Exact quantiles use linear interpolation between order statistics, NumPy's default
+``method="linear"`` (Hyndman & Fan type 7, Polars ``interpolation="linear"``): for ``n`` values,
+quantile ``q`` sits at rank ``h = (n - 1) * q``. Nulls and NaN are ignored. ``method="sketch"``
+swaps in the mergeable DDSketch estimate (:mod:`wsframes.analysis.sketch`).
+
+>>> import polars as pl
+>>> df = pl.DataFrame({"handshake_duration": [0.1, 0.2, 0.3, 0.4, None]})
+>>> latency_summary(df, metrics=["handshake_duration"], quantiles=(0.5,)).row(0)
+('handshake_duration', 4, 0.25, 0.25, 0.4)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from wsframes.analysis._frames import (
+    ByLike,
+    FrameLike,
+    as_lazy,
+    check_quantiles,
+    finish,
+    group_keys,
+    key_names,
+    quantile_name,
+    require_columns,
+    seconds,
+    time_bucket,
+    wilson_interval,
+)
+from wsframes.analysis._quantile import quantiles_array
+from wsframes.analysis.sketch import sketch_quantiles
+from wsframes.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_QUANTILES",
+    "LATENCY_METRICS",
+    "apdex",
+    "latency_ccdf",
+    "latency_histogram",
+    "latency_over_time",
+    "latency_summary",
+    "slo_attainment",
+]
+
+LATENCY_METRICS = ("handshake_duration", "tunnel_duration", "request_duration")
+DEFAULT_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
+#: The percentile spectrum :func:`latency_ccdf` reports by default (out to p99.99).
+SPECTRUM = (
+    0.0,
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    0.95,
+    0.98,
+    0.99,
+    0.995,
+    0.999,
+    0.9995,
+    0.9999,
+    1.0,
+)
+#: Default histogram edges in seconds: 1 ms to 1000 s, ten per decade on round numbers.
+_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+DEFAULT_EDGES = (*(m * 10.0**e for e in range(-3, 3) for m in _MANTISSAS), 1000.0)
+
+
+def _metric_list(metrics: str | Sequence[str] | None) -> list[str]:
+    if metrics is None:
+        return list(LATENCY_METRICS)
+    out = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not out:
+        raise ConfigurationError(
+            "metrics= is empty; name at least one duration column, e.g. 'handshake_duration'."
+        )
+    return out
+
+
+def _value(metric: str) -> pl.Expr:
+    return pl.col(metric).cast(pl.Float64).fill_nan(None)
+
+
+def _exact_wide(
+    lf: pl.LazyFrame, keys: list[pl.Expr], metrics: list[str], qs: tuple[float, ...]
+) -> pl.LazyFrame:
+    """All metrics' statistics in one pass: columns ``"{i}:count"``, ``"{i}:p50"``...
+
+    One aggregation over all metrics lets Polars share the grouping (or, ungrouped, the single
+    scan) instead of repeating it per metric.
+    """
+    exprs: list[pl.Expr] = []
+    for i, metric in enumerate(metrics):
+        v = _value(metric)
+        exprs += [
+            v.count().cast(pl.UInt32).alias(f"{i}:count"),
+            v.mean().alias(f"{i}:mean"),
+            v.max().alias(f"{i}:max"),
+        ]
+        if keys:
+            exprs += [v.quantile(q, "linear").alias(f"{i}:{quantile_name(q)}") for q in qs]
+        else:
+            exprs.append(quantiles_array(pl.col(metric), qs).alias(f"{i}:_q"))
+    if keys:
+        return lf.group_by(keys).agg(exprs)
+    wide = lf.select(*exprs, pl.len().alias("_rows")).filter(pl.col("_rows") > 0)
+    return wide.with_columns(
+        pl.col(f"{i}:_q").arr.get(j).fill_nan(None).alias(f"{i}:{quantile_name(q)}")
+        for i in range(len(metrics))
+        for j, q in enumerate(qs)
+    )
+
+
+def _sketch_wide(
+    lf: pl.LazyFrame,
+    keys: list[pl.Expr],
+    names: list[str],
+    metrics: list[str],
+    qs: tuple[float, ...],
+    alpha: float,
+) -> pl.LazyFrame:
+    """Like :func:`_exact_wide` with DDSketch quantile estimates."""
+    base = lf.with_columns(keys) if keys else lf
+    basic = [
+        e
+        for i, m in enumerate(metrics)
+        for e in (
+            _value(m).count().cast(pl.UInt32).alias(f"{i}:count"),
+            _value(m).mean().alias(f"{i}:mean"),
+            _value(m).max().alias(f"{i}:max"),
+        )
+    ]
+    wide = base.group_by(names).agg(basic) if keys else base.select(basic).filter(pl.col("0:count") >= 0)
+    for i, m in enumerate(metrics):
+        sk = sketch_quantiles(base, names, m, qs, [f"{i}:{quantile_name(q)}" for q in qs], alpha=alpha)
+        if keys:
+            wide = wide.join(sk, on=names, how="left", nulls_equal=True)
+        else:
+            wide = pl.concat([wide, sk], how="horizontal")
+    return wide
+
+
+def _summary(
+    lf: pl.LazyFrame,
+    by: ByLike,
+    metrics: list[str],
+    qs: tuple[float, ...],
+    method: str,
+    alpha: float,
+    func: str,
+) -> tuple[pl.LazyFrame, list[str]]:
+    """The lazy summary plus the names of its group-key columns."""
+    if method not in ("exact", "sketch"):
+        raise ConfigurationError(f"method={method!r}: use 'exact' (default) or 'sketch'.")
+    require_columns(lf, metrics, func=func)
+    keys = group_keys(by, func=func)
+    names = key_names(lf, keys)
+    if method == "exact":
+        wide = _exact_wide(lf, keys, metrics, qs)
+    else:
+        wide = _sketch_wide(lf, keys, names, metrics, qs, alpha)
+    stats = ["count", "mean", *(quantile_name(q) for q in qs), "max"]
+    blocks = [
+        wide.select(
+            *names,
+            pl.lit(metric).alias("metric"),
+            *(pl.col(f"{i}:{s}").alias(s) for s in stats),
+            pl.lit(i, pl.UInt32).alias("_order"),
+        )
+        for i, metric in enumerate(metrics)
+    ]
+    out = pl.concat(blocks, how="vertical_relaxed").sort([*names, "_order"], nulls_last=True).drop("_order")
+    return out, names
+
+
+def latency_summary(
+    df: FrameLike,
+    *,
+    by: ByLike = None,
+    metrics: str | Sequence[str] | None = None,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    method: Literal["exact", "sketch"] = "exact",
+    alpha: float = 0.01,
+) -> FrameLike:
+    """One row per group and metric: ``metric, count, mean, p50 ... p99.9, max``.
+
+    Parameters
+    ----------
+    df : activity frame (Polars eager or lazy, or pandas); the result is the same kind.
+    by : column names, expressions or ``"outcome"``; group key columns lead the result.
+    metrics : duration columns (seconds); default handshake, tunnel and request durations.
+    quantiles : quantiles in [0, 1]; columns are named ``p50``, ``p99.9`` etc.
+    method : ``"exact"`` (default; NumPy ``linear``, see module docstring) or ``"sketch"``
+        (DDSketch estimate within relative error *alpha* of NumPy's ``lower`` quantile).
+
+    ``count`` counts non-null values; groups whose metric is all null get null statistics.
+    Rows are sorted by the group keys, then metrics in the order given.
+    """
+    lf, kind = as_lazy(df, func="latency_summary")
+    out, _ = _summary(
+        lf, by, _metric_list(metrics), check_quantiles(quantiles), method, alpha, "latency_summary"
+    )
+    return finish(out, kind)
+
+
+def _edges(bins: int | Sequence[float] | None, lf: pl.LazyFrame, metric: str) -> list[float]:
+    if bins is None:
+        return list(DEFAULT_EDGES)
+    if isinstance(bins, bool):
+        raise ConfigurationError("bins= takes a number of bins or a list of edges, not a bool.")
+    if isinstance(bins, int):
+        if bins < 1:
+            raise ConfigurationError(f"bins={bins!r} must be a positive number of bins or a list of edges.")
+        lo, hi = (
+            lf.select(_value(metric).filter(_value(metric) > 0).min(), _value(metric).max()).collect().row(0)
+        )
+        if lo is None or hi is None or hi <= lo:
+            return list(DEFAULT_EDGES)
+        return np.geomspace(lo, np.nextafter(hi, np.inf), bins + 1).tolist()
+    edges = [float(e) for e in bins]
+    if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ConfigurationError("bins= edges must be at least two strictly increasing numbers (seconds).")
+    return edges
+
+
+def latency_histogram(
+    df: FrameLike,
+    *,
+    metric: str = "handshake_duration",
+    by: ByLike = None,
+    bins: int | Sequence[float] | None = None,
+) -> FrameLike:
+    """Counts on log-spaced bins: ``bin_start, bin_end, count, share, cumulative_share``.
+
+    A bin holds values in ``[bin_start, bin_end)``. ``cumulative_share`` is the share of values
+    below ``bin_end``, so "% of handshakes under 200 ms" is the row with ``bin_end == 0.2``.
+    Default edges run from 1 ms to 1000 s on round numbers (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per
+    decade); values outside fall in an open first bin (``bin_start`` null) or last (``bin_end`` null).
+    ``bins=int`` spans the data's positive range with that many geometric bins; a list gives edges.
+    Every bin is listed (zero counts included), per group.
+
+    >>> import polars as pl
+    >>> h = latency_histogram(pl.DataFrame({"handshake_duration": [0.1, 0.15, 0.3]}), bins=[0.1, 0.2, 1.0])
+    >>> h.select("bin_end", "count", "cumulative_share").rows()
+    [(0.1, 0, 0.0), (0.2, 2, 0.6666666666666666), (1.0, 1, 1.0), (None, 0, 1.0)]
+    """
+    lf, kind = as_lazy(df, func="latency_histogram")
+    require_columns(lf, [metric], func="latency_histogram")
+    keys = group_keys(by, func="latency_histogram")
+    names = key_names(lf, keys)
+    edges = _edges(bins, lf, metric)
+    lows: list[float | None] = [None, *edges]
+    highs: list[float | None] = [*edges, None]
+    grid = pl.LazyFrame(
+        {"_bin": pl.Series(range(len(edges) + 1), dtype=pl.UInt32), "bin_start": lows, "bin_end": highs},
+        schema={"_bin": pl.UInt32, "bin_start": pl.Float64, "bin_end": pl.Float64},
+    )
+    values = (
+        lf.with_columns(keys).select(*names, _value(metric).alias("_v")).filter(pl.col("_v").is_not_null())
+    )
+    binned = values.with_columns(
+        pl.lit(pl.Series(edges)).search_sorted(pl.col("_v"), side="right").cast(pl.UInt32).alias("_bin")
+    )
+    counts = binned.group_by(*names, "_bin").agg(pl.len().cast(pl.UInt32).alias("count"))
+    frame = counts.select(*names).unique().join(grid, how="cross") if names else grid
+    full = frame.join(counts, on=[*names, "_bin"], how="left", nulls_equal=True).with_columns(
+        pl.col("count").fill_null(0)
+    )
+    total = pl.col("count").sum().over(names) if names else pl.col("count").sum()
+    cum = pl.col("count").cum_sum().over(names, order_by="_bin") if names else pl.col("count").cum_sum()
+    out = (
+        full.sort([*names, "_bin"], nulls_last=True)
+        .with_columns(
+            (pl.col("count") / total).alias("share"),
+            (cum / total).alias("cumulative_share"),
+        )
+        .select(*names, "bin_start", "bin_end", "count", "share", "cumulative_share")
+    )
+    return finish(out, kind)
+
+
+def latency_ccdf(
+    df: FrameLike,
+    *,
+    metric: str = "handshake_duration",
+    by: ByLike = None,
+    quantiles: Sequence[float] = SPECTRUM,
+) -> FrameLike:
+    """The percentile spectrum: ``quantile, exceedance, value`` per group, out to p99.99.
+
+    ``exceedance = 1 - quantile`` is the CCDF's y: the share of requests slower than ``value``.
+    Quantiles are exact (see the module docstring), sorted ascending within each group.
+    """
+    lf, kind = as_lazy(df, func="latency_ccdf")
+    qs = tuple(sorted(check_quantiles(quantiles)))
+    summary, names = _summary(lf, by, [metric], qs, "exact", 0.01, "latency_ccdf")
+    qcols = [quantile_name(q) for q in qs]
+    long = summary.unpivot(index=names, on=qcols, variable_name="_name", value_name="value")
+    lookup = pl.LazyFrame({"_name": qcols, "quantile": list(qs), "_i": list(range(len(qcols)))})
+    out = (
+        long.join(lookup, on="_name")
+        .sort([*names, "_i"], nulls_last=True)
+        .select(*names, "quantile", (1 - pl.col("quantile")).alias("exceedance"), "value")
+    )
+    return finish(out, kind)
+
+
+def latency_over_time(
+    df: FrameLike,
+    *,
+    every: str | timedelta = "1h",
+    metric: str = "handshake_duration",
+    quantiles: Sequence[float] = (0.5, 0.95, 0.99),
+    by: ByLike = None,
+    tz: str = "UTC",
+) -> FrameLike:
+    """Percentiles per time bucket: ``time, [by...], count, p50, p95, p99``.
+
+    ``time`` is the bucket start in *tz* (buckets are truncated in local time); intervals with no
+    requests are absent. Sorted by time, then group.
+    """
+    lf, kind = as_lazy(df, func="latency_over_time")
+    require_columns(lf, ["timestamp", metric], func="latency_over_time")
+    qs = check_quantiles(quantiles)
+    keys = [time_bucket(every, tz), *group_keys(by, func="latency_over_time")]
+    names = key_names(lf, keys)
+    aggs = [_value(metric).count().cast(pl.UInt32).alias("count")]
+    aggs += [_value(metric).quantile(q, "linear").alias(quantile_name(q)) for q in qs]
+    out = lf.group_by(keys).agg(aggs).sort(names, nulls_last=True)
+    return finish(out, kind)
+
+
+def slo_attainment(
+    df: FrameLike,
+    *,
+    threshold: float | timedelta,
+    metric: str = "handshake_duration",
+    by: ByLike = None,
+    confidence: float = 0.95,
+) -> FrameLike:
+    """Share of requests with *metric* at or under *threshold* seconds, with a Wilson interval.
+
+    Columns: ``[by...], count, within, attainment, ci_low, ci_high``; null durations are not
+    counted. Sorted by the group keys.
+
+    >>> import polars as pl
+    >>> d = pl.DataFrame({"handshake_duration": [0.1, 0.2, 0.5, 0.9]})
+    >>> slo_attainment(d, threshold=0.2)["attainment"][0]
+    0.5
+    """
+    lf, kind = as_lazy(df, func="slo_attainment")
+    require_columns(lf, [metric], func="slo_attainment")
+    limit = seconds(threshold, name="threshold")
+    keys = group_keys(by, func="slo_attainment")
+    names = key_names(lf, keys)
+    aggs = [
+        _value(metric).count().cast(pl.UInt32).alias("count"),
+        (_value(metric) <= limit).sum().cast(pl.UInt32).alias("within"),
+    ]
+    stats = lf.group_by(keys).agg(aggs).sort(names, nulls_last=True) if keys else lf.select(aggs)
+    low, high = wilson_interval("within", "count", confidence=confidence)
+    out = stats.with_columns((pl.col("within") / pl.col("count")).alias("attainment"), low, high)
+    return finish(out, kind)
+
+
+def apdex(
+    df: FrameLike,
+    *,
+    threshold: float | timedelta,
+    metric: str = "request_duration",
+    by: ByLike = None,
+) -> FrameLike:
+    """Apdex score for target time T = *threshold* seconds.
+
+    Satisfied: duration <= T; tolerating: T < duration <= 4T; frustrated: slower, or failed
+    (per the Apdex specification, errors count as frustrated). ``apdex = (satisfied +
+    tolerating / 2) / count``. Columns: ``[by...], count, satisfied, tolerating, frustrated, apdex``.
+
+    >>> import polars as pl
+    >>> d = pl.DataFrame({"request_duration": [0.1, 0.3, 9.0], "error_reason": [None, None, None]})
+    >>> apdex(d, threshold=0.2)["apdex"][0]
+    0.5
+    """
+    lf, kind = as_lazy(df, func="apdex")
+    require_columns(lf, [metric, "error_reason"], func="apdex")
+    t = seconds(threshold, name="threshold")
+    keys = group_keys(by, func="apdex")
+    names = key_names(lf, keys)
+    ok = pl.col("error_reason").is_null() & _value(metric).is_not_null()
+    aggs = [
+        pl.len().cast(pl.UInt32).alias("count"),
+        (ok & (_value(metric) <= t)).sum().cast(pl.UInt32).alias("satisfied"),
+        (ok & (_value(metric) > t) & (_value(metric) <= 4 * t)).sum().cast(pl.UInt32).alias("tolerating"),
+    ]
+    stats = lf.group_by(keys).agg(aggs).sort(names, nulls_last=True) if keys else lf.select(aggs)
+    out = stats.with_columns(
+        (pl.col("count") - pl.col("satisfied") - pl.col("tolerating")).alias("frustrated"),
+        ((pl.col("satisfied") + pl.col("tolerating") / 2) / pl.col("count")).alias("apdex"),
+    ).filter(pl.col("count") > 0)
+    return finish(out, kind)
