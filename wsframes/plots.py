@@ -1,0 +1,237 @@
+"""Matplotlib figures of what :mod:`wsframes.analysis` computed.
+
+Every function takes the (small, aggregated) frame first, keyword-only options, an optional
+``ax`` (default: ``plt.gca()``) and returns the Axes; none calls ``plt.show()``. Axes carry units;
+latency is drawn on log scales because proxy latencies span three orders of magnitude. Times are
+shown in the ``tz`` given (data stays UTC).
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import polars as pl
+>>> ccdf = pl.DataFrame({"value": [0.01, 0.1, 1.0], "exceedance": [1.0, 0.5, 0.01]})
+>>> ax = plot_latency_ccdf(ccdf, label="request")
+>>> ax.get_xscale(), ax.get_yscale(), ax.get_xlabel()
+('log', 'log', 'duration (s, log scale)')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+__all__ = [
+    "plot_error_rate_over_time",
+    "plot_error_taxonomy",
+    "plot_latency_ccdf",
+    "plot_latency_over_time",
+    "plot_traffic_over_time",
+]
+
+#: Colours per error type (Webshare's split) and for the unknown codes that need attention.
+TYPE_COLOURS: Mapping[str, str] = {"configuration": "#1570ef", "connection": "#dc6803", "unknown": "#b42318"}
+_QUANTILE_STYLE = {"p50": ("#1570ef", "-"), "p95": ("#dc6803", "-"), "p99": ("#b42318", "--")}
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.gca()
+
+
+def _local_times(frame: pl.DataFrame, column: str, tz: str) -> list[Any]:
+    series = frame[column]
+    if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
+        series = series.dt.convert_time_zone(tz)
+    return series.to_list()
+
+
+def _time_axis(ax: Axes, tz: str) -> None:
+    zone = ZoneInfo(tz)
+    locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
+    ax.set_xlabel(f"time ({tz})")
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _seconds_label(value: float, _pos: Any = None) -> str:
+    # Three significant digits: tick values stay exact (100 ms, 1 s), marks stay short (3.97 s).
+    if value >= 1:
+        return f"{float(f'{value:.3g}'):g} s"
+    return f"{float(f'{value * 1000:.3g}'):g} ms"
+
+
+def plot_latency_ccdf(
+    ccdf: pl.DataFrame,
+    *,
+    x: str = "value",
+    y: str = "exceedance",
+    label: str | None = None,
+    percentiles: Mapping[str, float] | None = None,
+    previous: pl.DataFrame | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Share of requests slower than each duration (complementary CDF), log-log.
+
+    *ccdf* is what :func:`wsframes.analysis.latency_ccdf` returns (``value`` in seconds and
+    ``exceedance``, the share slower than it); points with zero exceedance or duration cannot be
+    drawn on log scales and are left out. A straight fall means a heavy tail; a curve shifted
+    right means a slower phase. *percentiles* (e.g. ``{"p50": 0.04, "p95": 0.3}``) are marked
+    as vertical lines; *previous* (same columns) is drawn in grey for comparison.
+    """
+    ax = _axes(ax)
+    drawable = (pl.col(x) > 0) & (pl.col(y) > 0)
+    if previous is not None and previous.height:
+        old = previous.filter(drawable)
+        ax.plot(old[x], old[y], color="#98a2b3", lw=1.4, label="previous period")
+    cur = ccdf.filter(drawable)
+    ax.plot(cur[x], cur[y], color="#1d2939", lw=1.8, label="this period")
+    for name, value in (percentiles or {}).items():
+        colour, style = _QUANTILE_STYLE.get(name, ("#667085", ":"))
+        ax.axvline(value, color=colour, ls=style, lw=1, label=f"{name} {_seconds_label(value)}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_seconds_label))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    ax.set_xlabel("duration (s, log scale)")
+    ax.set_ylabel("requests slower than this (log scale)")
+    if label:
+        ax.set_title(f"{label} time")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    return ax
+
+
+def plot_latency_over_time(
+    frame: pl.DataFrame,
+    *,
+    time: str = "time",
+    quantiles: Sequence[str] = ("p50", "p95", "p99"),
+    label: str | None = None,
+    tz: str = "UTC",
+    ax: Axes | None = None,
+) -> Axes:
+    """Latency percentiles per time bucket (one line each), log scale."""
+    ax = _axes(ax)
+    times = _local_times(frame, time, tz)
+    for q in quantiles:
+        colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
+        ax.plot(times, frame[q].to_list(), color=colour, ls=style, lw=1.4, label=q)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
+    ax.set_ylabel("duration (s, log scale)")
+    if label:
+        ax.set_title(f"{label} time percentiles")
+    _time_axis(ax, tz)
+    ax.legend(fontsize=8, loc="upper left", ncols=len(quantiles))
+    return ax
+
+
+def plot_error_taxonomy(
+    taxonomy: pl.DataFrame,
+    *,
+    label: str = "error_reason",
+    count: str = "count",
+    share: str = "share",
+    kind: str = "type",
+    top: int = 12,
+    ax: Axes | None = None,
+) -> Axes:
+    """Failed requests per error code, largest first, coloured by type, labelled with their share.
+
+    *share* is the fraction of all requests in the period; unknown codes are drawn in red.
+    """
+    ax = _axes(ax)
+    rows = taxonomy.sort(count, descending=True).head(top).reverse()
+    labels = [str(v) for v in rows[label].to_list()]
+    colours = [TYPE_COLOURS.get(str(t), "#667085") for t in rows[kind].to_list()]
+    bars = ax.barh(range(rows.height), rows[count].to_list(), color=colours)
+    ax.set_yticks(range(rows.height), labels, fontsize=9)
+    for bar, fraction in zip(bars, rows[share].to_list(), strict=True):
+        ax.annotate(
+            f" {fraction:.2%} of requests",
+            (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlabel("failed requests (count)")
+    ax.set_xlim(0, max([b.get_width() for b in bars], default=1) * 1.3)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    ax.grid(True, axis="x", alpha=0.3)
+    used = dict.fromkeys(str(t) for t in rows[kind].to_list())
+    handles = [plt.Rectangle((0, 0), 1, 1, color=TYPE_COLOURS.get(t, "#667085")) for t in used]
+    ax.legend(handles, [f"{t} error" for t in used], fontsize=8, loc="lower right")
+    ax.set_title("failed requests by error code")
+    return ax
+
+
+def plot_error_rate_over_time(
+    frame: pl.DataFrame,
+    *,
+    time: str = "time",
+    rates: Sequence[str] = ("error_rate",),
+    tz: str = "UTC",
+    ax: Axes | None = None,
+) -> Axes:
+    """Error rate per time bucket; several *rates* columns are stacked (e.g. one per error type)."""
+    ax = _axes(ax)
+    times = _local_times(frame, time, tz)
+    if len(rates) == 1:
+        ax.plot(times, frame[rates[0]].to_list(), color="#b42318", lw=1.4, label="error rate")
+    else:
+        colours = [TYPE_COLOURS.get(r.removesuffix("_rate"), "#667085") for r in rates]
+        ax.stackplot(
+            times,
+            *[frame[r].fill_null(0).to_list() for r in rates],
+            labels=[r.removesuffix("_rate") for r in rates],
+            colors=colours,
+            alpha=0.85,
+        )
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("failed requests (% of requests)")
+    _time_axis(ax, tz)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("error rate over time")
+    return ax
+
+
+def plot_traffic_over_time(
+    frame: pl.DataFrame,
+    *,
+    time: str = "time",
+    requests: str = "requests",
+    bytes_: str = "bytes",
+    tz: str = "UTC",
+    ax: Axes | None = None,
+) -> Axes:
+    """Requests per bucket (filled area) and bandwidth (line, GB, right axis)."""
+    ax = _axes(ax)
+    times = _local_times(frame, time, tz)
+    ax.fill_between(
+        times, frame[requests].to_list(), step="post", color="#84caff", alpha=0.7, label="requests"
+    )
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("requests per bucket")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    _time_axis(ax, tz)
+    twin = ax.twinx()
+    twin.plot(
+        times,
+        (frame[bytes_] / 1e9).to_list(),
+        color="#1d2939",
+        lw=1.2,
+        drawstyle="steps-post",
+        label="bandwidth",
+    )
+    twin.set_ylim(bottom=0)
+    twin.set_ylabel("bandwidth per bucket (GB)")
+    lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(lines, ["requests", "bandwidth (GB)"], fontsize=8, loc="upper left")
+    ax.set_title("traffic over time")
+    return ax

@@ -1,0 +1,10 @@
+"""Periodic HTML reports: a packaged notebook template executed by a real kernel, exported standalone.
+
+See :func:`build_report` (and :func:`build_demo_report`, which needs no API key).
+"""
+
+from __future__ import annotations
+
+from wsframes.report.builder import ReportResult, build_report
+
+__all__ = ["ReportResult", "build_report"]

@@ -1,0 +1,354 @@
+"""Build one report: validate parameters, execute the template in a real kernel, export, index.
+
+One linear function, :func:`build_report`, in the spirit of papermill: parameters are injected
+as a new cell after the cell tagged ``parameters``; the notebook runs in a fresh Jupyter kernel
+(nbclient); nbconvert turns it into one standalone HTML page. On failure the executed notebook is
+kept (``<name>.failed.ipynb``) and :class:`~wsframes.errors.ReportError` names the failing cell.
+
+The API key reaches the kernel only through its environment (``WEBSHARE_API_KEY``): it is never a
+parameter, so it cannot be written to the notebook, the HTML or the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import polars as pl
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from wsframes.errors import ConfigurationError, ReportError
+from wsframes.report._io import atomic_write
+from wsframes.report.export import notebook_to_html
+from wsframes.report.index import SUMMARY_MIME, write_index
+from wsframes.report.period import check_tz, report_stem, resolve_period
+from wsframes.timeutil import TimeLike, check_retention, resolve_window, utc_now
+
+__all__ = ["ReportResult", "build_report"]
+
+log = logging.getLogger(__name__)
+
+DataSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where a finished report went, what it covers, its headline numbers and how long it took."""
+
+    html_path: Path
+    notebook_path: Path
+    index_path: Path
+    start: datetime
+    end: datetime
+    summary: dict[str, Any] = field(repr=False)
+    timings: dict[str, float] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything validated, before anything runs."""
+
+    start: datetime
+    end: datetime
+    stem: str
+    out_dir: Path
+    template: Path
+    parameters: dict[str, Any]
+    kernel_env: dict[str, str] = field(repr=False)  # may hold the key: never logged, never stored
+
+
+def build_report(
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    *,
+    period: str | None = None,
+    plan_id: int | None = None,
+    tz: str = "UTC",
+    compare_previous: bool = False,
+    data: DataSource | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    out_dir: str | os.PathLike[str] = "reports",
+    anonymize_clients: bool = False,
+    template: str | os.PathLike[str] | None = None,
+    timeout: float = 900,
+    now: datetime | None = None,
+) -> ReportResult:
+    """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
+
+    Parameters
+    ----------
+    start, end : datetime, date or str, optional
+        The window (half-open, see :mod:`wsframes.timeutil`). Give these or *period*. With
+        neither, the window is ``last-7d`` for the API and the whole extent of *data* otherwise.
+    period : {"last-24h", "last-7d", "yesterday", "last-week", "last-month"}, optional
+        A named period aligned to whole hours or days in *tz*.
+    plan_id : int, optional
+        The plan to read (the account's default when omitted).
+    tz : str
+        IANA zone used for every date, table and axis in the report (data stays UTC).
+    compare_previous : bool
+        Also load the window of the same length just before, and compare.
+    data : DataFrame, LazyFrame or path to a Parquet file, optional
+        Activity to report on instead of calling the API.
+    api_key, base_url : str, optional
+        For the API; default to ``WEBSHARE_API_KEY`` / ``WEBSHARE_BASE_URL``.
+    out_dir : path
+        Where ``<name>.html``, ``<name>.ipynb`` and ``index.html`` go (created if missing).
+    anonymize_clients : bool
+        Replace client addresses with a stable hash before anything is computed.
+    template : path, optional
+        Another notebook to execute instead of the packaged one (it needs a ``parameters`` cell).
+    timeout : float
+        Seconds one cell may run.
+    now : datetime, optional
+        The reference time of named periods (for reproducible runs).
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    ConfigurationError
+        A parameter is wrong; nothing was started.
+    ReportError
+        A cell failed (named in the message; the executed notebook is kept) or the HTML was not
+        self-contained.
+    """
+    job = _validate(
+        start,
+        end,
+        period=period,
+        plan_id=plan_id,
+        tz=tz,
+        compare_previous=compare_previous,
+        data=data,
+        api_key=api_key,
+        base_url=base_url,
+        out_dir=out_dir,
+        anonymize_clients=anonymize_clients,
+        template=template,
+        now=now,
+    )
+    log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="wsframes-report-") as work:
+        parameters = dict(job.parameters)
+        if isinstance(data, pl.DataFrame | pl.LazyFrame):
+            parameters["data_path"] = _stage_frame(data, job, Path(work))
+        nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
+        nb = _execute(nb, job, Path(work), timeout=timeout, timings=timings)
+    started = time.perf_counter()
+    title = f"wsframes report {parameters['period_label']}"
+    document = notebook_to_html(nb, title=title)
+    timings["export"] = time.perf_counter() - started
+    html_path = job.out_dir / f"{job.stem}.html"
+    notebook_path = job.out_dir / f"{job.stem}.ipynb"
+    atomic_write(notebook_path, nbformat.writes(nb))
+    atomic_write(html_path, document)
+    (job.out_dir / f"{job.stem}.failed.ipynb").unlink(missing_ok=True)
+    index_path = write_index(job.out_dir)
+    log.info("report written to %s (%.0f kB)", html_path, len(document.encode()) / 1e3)
+    return ReportResult(
+        html_path=html_path,
+        notebook_path=notebook_path,
+        index_path=index_path,
+        start=job.start,
+        end=job.end,
+        summary=_summary(nb),
+        timings=timings,
+    )
+
+
+def _validate(
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    period: str | None,
+    plan_id: int | None,
+    tz: str,
+    compare_previous: bool,
+    data: DataSource | None,
+    api_key: str | None,
+    base_url: str | None,
+    out_dir: str | os.PathLike[str],
+    anonymize_clients: bool,
+    template: str | os.PathLike[str] | None,
+    now: datetime | None,
+) -> _Job:
+    check_tz(tz)
+    now = now or utc_now()
+    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
+        raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
+    data_path = _check_data(data)
+    if period is not None and (start is not None or end is not None):
+        raise ConfigurationError("give either period or start/end, not both.")
+    if period is None and start is None and end is not None:
+        raise ConfigurationError("end was given without start; give start too (or a period).")
+    if period is not None:
+        lo, hi = resolve_period(period, tz=tz, now=now)
+    elif start is not None:
+        lo, hi = resolve_window(start, end, now=now)
+    elif data is None:
+        lo, hi = resolve_period("last-7d", tz=tz, now=now)
+    else:
+        lo, hi = _extent(data)
+    env = dict(os.environ)
+    env.pop("WEBSHARE_API_KEY", None)  # least privilege: the kernel only gets a key it needs
+    if data is None:
+        check_retention(lo - (hi - lo) if compare_previous else lo, now=now)
+        key = api_key or os.environ.get("WEBSHARE_API_KEY")
+        if not key:
+            raise ConfigurationError(
+                "no API key: set WEBSHARE_API_KEY (or pass api_key=), give data= / --data FILE, "
+                "or try `wsframes report --demo`, which needs no key."
+            )
+        env["WEBSHARE_API_KEY"] = key
+        if base_url:
+            env["WEBSHARE_BASE_URL"] = base_url
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigurationError(f"out_dir {str(out)!r} exists and is not a directory.")
+    out.mkdir(parents=True, exist_ok=True)
+    template_path = Path(template) if template is not None else _packaged_template()
+    if not template_path.is_file():
+        raise ConfigurationError(f"template {str(template_path)!r} does not exist.")
+    stem = report_stem(lo, hi, plan_id=plan_id, tz=tz)
+    parameters: dict[str, Any] = {
+        "start": lo.isoformat(),
+        "end": hi.isoformat(),
+        "tz": tz,
+        "plan_id": plan_id,
+        "compare_previous": bool(compare_previous),
+        "anonymize_clients": bool(anonymize_clients),
+        "data_path": data_path,
+        "source": _source_label(data),
+        "period_label": stem.removeprefix("wsframes-"),
+    }
+    return _Job(lo, hi, stem, out, template_path, parameters, env)
+
+
+def _check_data(data: DataSource | None) -> str | None:
+    if data is None or isinstance(data, pl.DataFrame | pl.LazyFrame):
+        if data is not None and "timestamp" not in data.collect_schema():
+            raise ConfigurationError(
+                "data has no 'timestamp' column; pass an activity frame (ACTIVITY_SCHEMA)."
+            )
+        return None
+    if not isinstance(data, str | os.PathLike):
+        raise ConfigurationError(
+            f"data must be a Polars DataFrame/LazyFrame or a Parquet file path, not {type(data).__name__}."
+        )
+    path = Path(data)
+    if not path.is_file():
+        raise ConfigurationError(f"data file {str(path)!r} does not exist.")
+    try:
+        schema = pl.scan_parquet(path).collect_schema()
+    except Exception:  # polars raises several types for a file that is not Parquet
+        raise ConfigurationError(f"data file {str(path)!r} is not a readable Parquet file.") from None
+    if "timestamp" not in schema:
+        raise ConfigurationError(f"data file {str(path)!r} has no 'timestamp' column.")
+    return str(path.resolve())
+
+
+def _extent(data: DataSource) -> tuple[datetime, datetime]:
+    """The whole hours covering the data, for a report without an explicit window."""
+    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
+    ts = pl.col("timestamp").dt.replace_time_zone(None).dt.replace_time_zone("UTC")
+    row = frame.select(lo=ts.min().dt.truncate("1h"), hi=(ts.max() + pl.duration(hours=1)).dt.truncate("1h"))
+    lo, hi = row.collect().row(0)
+    if lo is None:
+        raise ConfigurationError("data holds no rows and no window was given; give start/end or a period.")
+    return lo, hi
+
+
+def _source_label(data: DataSource | None) -> str:
+    if data is None:
+        return "Webshare API"
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        return "a DataFrame given to build_report"
+    return f"Parquet file {Path(data).name}"
+
+
+def _packaged_template() -> Path:
+    return Path(str(resources.files("wsframes.report").joinpath("template.ipynb")))
+
+
+def _stage_frame(data: pl.DataFrame | pl.LazyFrame, job: _Job, work: Path) -> str:
+    """Hand a frame to the kernel as Parquet (rows never go into the notebook itself)."""
+    path = work / "activity.parquet"
+    data.lazy().sink_parquet(path) if isinstance(data, pl.LazyFrame) else data.write_parquet(path)
+    return str(path)
+
+
+def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> nbformat.NotebookNode:
+    """Insert an ``injected-parameters`` cell after the ``parameters`` cell, as papermill does."""
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ConfigurationError("the template has no cell tagged 'parameters'.")
+    lines = ["# Parameters (injected by wsframes.build_report)"]
+    lines += [f"{name} = {value!r}" for name, value in parameters.items()]
+    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(tagged[0] + 1, cell)
+    return nb
+
+
+def _execute(
+    nb: nbformat.NotebookNode, job: _Job, work: Path, *, timeout: float, timings: dict[str, float]
+) -> nbformat.NotebookNode:
+    # IPC sockets in the private work folder: no TCP port to race for or to expose.
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(work / "kernel"))
+    client = NotebookClient(
+        nb, km=km, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
+    started = time.perf_counter()
+    index = -1
+    try:
+        with client.setup_kernel(env=job.kernel_env, cwd=str(work)):
+            timings["kernel_start"] = time.perf_counter() - started
+            started = time.perf_counter()
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            timings["execute"] = time.perf_counter() - started
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+        kept = job.out_dir / f"{job.stem}.failed.ipynb"
+        atomic_write(kept, nbformat.writes(nb))
+        raise ReportError(
+            f"the report notebook failed in cell {_cell_name(nb, index)}: {_error_line(exc)}. "
+            f"The executed notebook is kept at {kept}."
+        ) from None
+    return nb
+
+
+def _cell_name(nb: nbformat.NotebookNode, index: int) -> str:
+    if not 0 <= index < len(nb.cells):
+        return "(none: the kernel did not start)"
+    cell = nb.cells[index]
+    tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "parameters"]
+    first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+    return f"#{index}" + (f" '{tags[0]}'" if tags else "") + (f" ({first[:60]})" if first else "")
+
+
+def _error_line(exc: Exception) -> str:
+    if isinstance(exc, CellExecutionError):
+        return f"{exc.ename}: {exc.evalue}"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _summary(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if SUMMARY_MIME in output.get("data", {}):
+                return dict(output["data"][SUMMARY_MIME])
+    return {}

@@ -1,0 +1,135 @@
+"""What the report notebook reads: the period's activity (and the previous period's), prepared.
+
+Runs inside the kernel. Data comes from a Parquet file (``data_path``) or from the API through
+:func:`wsframes.loader.load_activity`, which reads ``WEBSHARE_API_KEY`` from the environment: the
+key is never a notebook parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from wsframes.errors import ConfigurationError
+
+__all__ = ["Coverage", "ReportData", "anonymize_clients", "coverage", "load_report_data"]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the window the data covers, hour by hour."""
+
+    hours: int
+    hours_with_data: int
+    first: datetime | None
+    last: datetime | None
+    missing_edges: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """No hole at either edge of the window (quiet hours inside it are normal)."""
+        return not self.missing_edges
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The frames and facts a report is built from."""
+
+    current: pl.DataFrame
+    previous: pl.DataFrame | None
+    start: datetime
+    end: datetime
+    previous_start: datetime | None
+    coverage: Coverage
+    source: str
+
+
+def anonymize_clients(frame: pl.DataFrame) -> pl.DataFrame:
+    """Replace ``client_address`` with a stable pseudonym (``client-`` + 10 hex digits).
+
+    The same address always gets the same pseudonym, so per-client tables still add up. Set
+    ``WSFRAMES_ANONYMIZE_SALT`` to a secret to make the pseudonyms impossible to reverse by
+    hashing every IPv4 address.
+
+    >>> df = pl.DataFrame({"client_address": ["10.0.0.1", "10.0.0.2", "10.0.0.1"]})
+    >>> out = anonymize_clients(df)["client_address"].to_list()
+    >>> out[0] == out[2] != out[1], out[0].startswith("client-")
+    (True, True)
+    """
+    salt = os.environ.get("WSFRAMES_ANONYMIZE_SALT", "").encode()
+    column = frame["client_address"].cast(pl.String)
+    # Hash each distinct address once: a week has millions of rows but few clients.
+    mapping = {
+        addr: "client-" + hashlib.blake2b(addr.encode(), key=salt[:64], digest_size=5).hexdigest()
+        for addr in column.unique().drop_nulls().to_list()
+    }
+    dtype = frame.schema["client_address"]
+    return frame.with_columns(
+        pl.Series("client_address", column.replace_strict(mapping, default=None)).cast(dtype)
+    )
+
+
+def coverage(frame: pl.DataFrame, start: datetime, end: datetime) -> Coverage:
+    """Hour coverage of *frame* inside ``[start, end)``; flags an empty first or last hour."""
+    hours = max(1, int((end - start) / timedelta(hours=1)))
+    if frame.is_empty():
+        return Coverage(hours, 0, None, None, ["no records at all in the window"])
+    ts = frame["timestamp"]
+    first, last = ts.min(), ts.max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    with_data = ts.dt.truncate("1h").n_unique()
+    missing = []
+    if first - start > timedelta(hours=1):
+        missing.append(f"no records in the first {_span(first - start)} of the window")
+    if end - last > timedelta(hours=1):
+        missing.append(f"no records in the last {_span(end - last)} of the window")
+    return Coverage(hours, with_data, first, last, missing)
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta / timedelta(hours=1)
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} hours"
+
+
+def load_report_data(
+    *,
+    start: str,
+    end: str,
+    plan_id: int | None = None,
+    data_path: str | None = None,
+    compare_previous: bool = False,
+    anonymize: bool = False,
+    source: str = "",
+) -> ReportData:
+    """Load ``[start, end)`` (and the window before it when comparing) from Parquet or the API."""
+    lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    first = lo - (hi - lo) if compare_previous else lo
+    if data_path is not None:
+        if not os.path.exists(data_path):
+            raise ConfigurationError(
+                f"the report's data file {data_path!r} is gone; rebuild with wsframes.build_report."
+            )
+        ts = pl.col("timestamp")
+        frame = pl.scan_parquet(data_path).filter((ts >= first) & (ts < hi)).collect()
+    else:
+        from wsframes.loader import load_activity  # only this path needs the network stack
+
+        frame = load_activity(first, hi, plan_id=plan_id)
+    if anonymize:
+        frame = anonymize_clients(frame)
+    frame = frame.sort("timestamp")
+    current = frame.filter(pl.col("timestamp") >= lo)
+    previous = frame.filter(pl.col("timestamp") < lo) if compare_previous else None
+    return ReportData(
+        current=current,
+        previous=previous,
+        start=lo,
+        end=hi,
+        previous_start=first if compare_previous else None,
+        coverage=coverage(current, lo, hi),
+        source=source,
+    )

@@ -1,0 +1,274 @@
+"""Section content of the report: the numbers and tables the template shows, as escaped HTML.
+
+The template notebook stays short and readable (one call per section); the logic lives here,
+where it is typed and tested. Figures are drawn by :mod:`wsframes.plots`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+import wsframes
+from wsframes.report.data import ReportData
+from wsframes.report.findings import PHASES, Alert
+from wsframes.report.index import SUMMARY_MIME
+from wsframes.report.render import Card, Formatter, fmt_bytes, fmt_pct, fmt_seconds, local, table_html
+from wsframes.schema import CATEGORY_ADVICE, describe_error
+
+__all__ = [
+    "CCDF_SPECTRUM",
+    "comparison_html",
+    "error_rate_over_time",
+    "error_taxonomy",
+    "footer_facts",
+    "headline_cards",
+    "summary_bundle",
+    "taxonomy_html",
+    "top_html",
+    "traffic_over_time",
+]
+
+#: Quantiles for the CCDF curves: even steps in the body, dense in the tail, out to p99.99.
+CCDF_SPECTRUM = tuple(
+    sorted({*np.round(np.linspace(0, 0.9, 19), 4), *np.round(1 - np.geomspace(0.1, 1e-4, 25), 6)})
+)
+
+
+def headline_cards(now: dict[str, Any], before: dict[str, Any] | None) -> list[Card]:
+    """Requests, success rate, bandwidth, then p50/p95/p99 per phase, with change vs *before*."""
+    cards = [
+        Card("requests", f"{now['requests']:,}", *_delta(now, before, "requests", higher_is_good=None)),
+        Card("success rate", fmt_pct(now["success_rate"]), *_points(now, before)),
+        Card("bandwidth", fmt_bytes(now["bytes"]), *_delta(now, before, "bytes", higher_is_good=None)),
+    ]
+    for _, phase in PHASES:
+        value = " / ".join(fmt_seconds(now[f"{phase}_p{q}"]) for q in (50, 95, 99))
+        cards.append(
+            Card(f"{phase} p50 / p95 / p99", value, *_delta(now, before, f"{phase}_p95", False, "p95 "))
+        )
+    return cards
+
+
+def _delta(
+    now: dict[str, Any],
+    before: dict[str, Any] | None,
+    key: str,
+    higher_is_good: bool | None,
+    prefix: str = "",
+) -> tuple[str | None, bool | None]:
+    if before is None or not before.get(key) or now.get(key) is None:
+        return None, None
+    change = now[key] / before[key] - 1
+    good = None if higher_is_good is None or abs(change) < 0.05 else (change > 0) == higher_is_good
+    return f"{prefix}{change:+.1%} vs previous period", good
+
+
+def _points(now: dict[str, Any], before: dict[str, Any] | None) -> tuple[str | None, bool | None]:
+    if before is None or before.get("success_rate") is None or now.get("success_rate") is None:
+        return None, None
+    diff = (now["success_rate"] - before["success_rate"]) * 100
+    return f"{diff:+.2f} points vs previous period", None if abs(diff) < 0.5 else diff > 0
+
+
+def error_taxonomy(frame: pl.DataFrame) -> pl.DataFrame:
+    """Failed requests per code: ``error_reason, category, type, count, share, how_to_fix``.
+
+    ``share`` is the fraction of all requests; unknown codes are kept, labelled ``unknown``.
+    """
+    total = frame.height
+    counts = (
+        frame.filter(pl.col("error_reason").is_not_null())
+        .group_by(pl.col("error_reason").cast(pl.String))
+        .agg(
+            pl.len().alias("count"),
+            pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first().alias("api_fix"),
+        )
+        .sort(["count", "error_reason"], descending=[True, False])
+    )
+    rows = []
+    for code, count, api_fix in counts.iter_rows():
+        info = describe_error(code)
+        advice = CATEGORY_ADVICE[info.category]
+        fix = f"{advice} API says: {api_fix}" if api_fix else advice
+        rows.append((code, info.category, info.type, count, count / total, fix))
+    return (
+        pl.DataFrame(
+            rows, schema=["error_reason", "category", "type", "count", "share", "how_to_fix"], orient="row"
+        )
+        if rows
+        else pl.DataFrame(
+            schema={
+                "error_reason": pl.String,
+                "category": pl.String,
+                "type": pl.String,
+                "count": pl.Int64,
+                "share": pl.Float64,
+                "how_to_fix": pl.String,
+            }
+        )
+    )
+
+
+def taxonomy_html(taxonomy: pl.DataFrame) -> str:
+    """The taxonomy as an escaped table."""
+    shown = taxonomy.select("error_reason", "type", "category", "count", "share", "how_to_fix")
+    return table_html(
+        shown,
+        formats={"share": fmt_pct},
+        headers={"error_reason": "error code", "share": "share of requests", "how_to_fix": "how to fix"},
+    )
+
+
+def _bucket(every: str, tz: str) -> pl.Expr:
+    return pl.col("timestamp").dt.convert_time_zone(tz).dt.truncate(every).alias("time")
+
+
+def error_rate_over_time(frame: pl.DataFrame, *, every: str = "1h", tz: str = "UTC") -> pl.DataFrame:
+    """Per bucket: ``time, requests`` and one ``<type>_rate`` column per error type present."""
+    typed = frame.with_columns(
+        pl.col("error_reason")
+        .cast(pl.String)
+        .map_elements(lambda c: describe_error(c).type, return_dtype=pl.String)
+        .alias("_type")
+    )
+    types = [t for t in ("configuration", "connection", "unknown") if t in set(typed["_type"].drop_nulls())]
+    return (
+        typed.group_by(_bucket(every, tz))
+        .agg(pl.len().alias("requests"), *[(pl.col("_type") == t).sum().alias(f"{t}_rate") for t in types])
+        .with_columns([(pl.col(f"{t}_rate") / pl.col("requests")) for t in types])
+        .sort("time")
+    )
+
+
+def traffic_over_time(frame: pl.DataFrame, *, every: str = "1h", tz: str = "UTC") -> pl.DataFrame:
+    """Per bucket: ``time, requests, bytes``."""
+    return (
+        frame.group_by(_bucket(every, tz))
+        .agg(pl.len().alias("requests"), pl.col("bytes").sum().alias("bytes"))
+        .sort("time")
+    )
+
+
+def _top(frame: pl.DataFrame, key: str, *, n: int = 10, by: str = "requests") -> pl.DataFrame:
+    failed = pl.col("error_reason").is_not_null()
+    return (
+        frame.filter(pl.col(key).is_not_null())
+        .group_by(pl.col(key).cast(pl.String))
+        .agg(
+            pl.len().alias("requests"),
+            failed.sum().alias("failed"),
+            failed.mean().alias("error rate"),
+            pl.col("request_duration").quantile(0.95, "linear").alias("p95 request"),
+            pl.col("bytes").sum().alias("bytes"),
+        )
+        .sort([by, key], descending=[True, False])
+        .head(n)
+    )
+
+
+_TOP_FORMATS: dict[str, Formatter] = {"error rate": fmt_pct, "p95 request": fmt_seconds, "bytes": fmt_bytes}
+
+
+def top_html(frame: pl.DataFrame, *, n: int = 10) -> str:
+    """Top domains by requests, proxies by requests, host names by failures (all escaped)."""
+    parts = ["<h3>Busiest domains</h3>", table_html(_top(frame, "domain", n=n), formats=_TOP_FORMATS)]
+    proxies = "proxy_address" if frame["proxy_address"].null_count() < frame.height else "listen_address"
+    title = (
+        "Busiest proxies"
+        if proxies == "proxy_address"
+        else "Busiest gateways (residential plan: no proxy address)"
+    )
+    parts += [f"<h3>{title}</h3>", table_html(_top(frame, proxies, n=n), formats=_TOP_FORMATS)]
+    parts += [
+        "<h3>Host names with the most failures</h3>",
+        table_html(_top(frame, "hostname", n=n, by="failed"), formats=_TOP_FORMATS),
+    ]
+    return "".join(parts)
+
+
+def comparison_html(now: dict[str, Any], before: dict[str, Any]) -> str:
+    """Headline numbers side by side with the previous period."""
+    rows: list[tuple[str, str, str, str]] = [
+        ("requests", f"{before['requests']:,}", f"{now['requests']:,}", _change(now, before, "requests")),
+        (
+            "success rate",
+            fmt_pct(before["success_rate"]),
+            fmt_pct(now["success_rate"]),
+            f"{(now['success_rate'] - before['success_rate']) * 100:+.2f} points",
+        ),
+        ("bandwidth", fmt_bytes(before["bytes"]), fmt_bytes(now["bytes"]), _change(now, before, "bytes")),
+    ]
+    for _, phase in PHASES:
+        for q in (50, 95, 99):
+            key = f"{phase}_p{q}"
+            rows.append(
+                (f"{phase} p{q}", fmt_seconds(before[key]), fmt_seconds(now[key]), _change(now, before, key))
+            )
+    return table_html(
+        pl.DataFrame(rows, schema=["measure", "previous period", "this period", "change"], orient="row")
+    )
+
+
+def _change(now: dict[str, Any], before: dict[str, Any], key: str) -> str:
+    return f"{now[key] / before[key] - 1:+.1%}" if before.get(key) and now.get(key) is not None else "–"
+
+
+def footer_facts(
+    data: ReportData,
+    *,
+    tz: str,
+    plan_id: int | None,
+    compare_previous: bool,
+    anonymize_clients: bool,
+    data_path: str | None,
+) -> dict[str, str]:
+    """Period, zone, source, coverage, row counts, version and parameters (never the key)."""
+    cov = data.coverage
+    covered = f"{cov.hours_with_data} of {cov.hours} hours have records"
+    if cov.first is not None and cov.last is not None:
+        covered += f"; first {local(cov.first, tz)}, last {local(cov.last, tz)}"
+    facts = {
+        "Period": f"{local(data.start, tz)} → {local(data.end, tz)} (half-open: end excluded)",
+        "Time zone": tz,
+        "Data source": data.source + (f" ({Path(data_path).name})" if data_path else ""),
+        "Coverage": covered + ("" if cov.complete else " — " + "; ".join(cov.missing_edges)),
+        "Rows": f"{data.current.height:,} in this period"
+        + (f", {data.previous.height:,} in the previous one" if data.previous is not None else ""),
+        "wsframes version": wsframes.__version__,
+        "Parameters": f"plan_id={plan_id}, tz={tz}, compare_previous={compare_previous}, "
+        f"anonymize_clients={anonymize_clients}",
+        "Built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return facts
+
+
+def summary_bundle(
+    head: dict[str, Any],
+    alerts: list[Alert],
+    *,
+    period_label: str,
+    start: str,
+    end: str,
+    tz: str,
+    plan_id: int | None,
+) -> dict[str, Any]:
+    """The report's summary as a display bundle the index reads back (not rendered in the HTML)."""
+    summary = {
+        "period": period_label,
+        "start": start,
+        "end": end,
+        "tz": tz,
+        "plan_id": plan_id,
+        "requests": head["requests"],
+        "success_rate": head["success_rate"],
+        "bandwidth_gb": (head["bytes"] or 0) / 1e9,
+        "request_p95_s": head["request_p95"],
+        "alerts": len(alerts),
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+    }
+    return {SUMMARY_MIME: summary}
