@@ -54,3 +54,23 @@ def session() -> Iterator[requests.Session]:
     with requests.Session() as s:
         s.headers["Authorization"] = f"Token {KEY}"
         yield s
+
+
+def records_to_frame(records: list[dict[str, object]]) -> pl.DataFrame:
+    """Parse API JSON records into ACTIVITY_SCHEMA, independently of the wsframes loader."""
+    from wsframes.schema import ACTIVITY_SCHEMA
+
+    raw = pl.DataFrame(records, schema={k: pl.String if k == "timestamp" else pl.Float64
+                                        if k.endswith("duration") or k in
+                                        ("bytes", "port", "proxy_port", "listen_port")
+                                        else pl.String for k in ACTIVITY_SCHEMA},
+                       strict=False)
+    return raw.with_columns(
+        pl.col("timestamp").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC")
+    ).cast(ACTIVITY_SCHEMA)
+
+
+@pytest.fixture(scope="session")
+def to_frame() -> object:
+    """:func:`records_to_frame`, as a fixture (test modules cannot import conftest)."""
+    return records_to_frame

@@ -50,6 +50,11 @@ def to_us(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1)
 
 
+def from_us(us: int) -> datetime:
+    """The aware UTC datetime of epoch microseconds."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
 def parse_time(text: str, field: str) -> int:
     """An ISO-8601 instant as epoch microseconds; naive times are UTC (Django with UTC)."""
     try:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from wsframes.fake import params as qp
+from wsframes.fake import stats
 from wsframes.fake.render import CSV_HEADER
 
 if TYPE_CHECKING:
@@ -29,11 +33,27 @@ def download_csv(h: Handler) -> None:
             {"Content-Disposition": 'attachment; filename="proxy_activity.csv"'})
 
 
+def _window(h: Handler) -> tuple[pl.DataFrame, datetime, datetime]:
+    """The plan's records inside the inclusive stats window, and the window itself."""
+    store = h.fake.stores[qp.plan_id(h.params, h.fake.stores, h.fake.default_plan)]
+    now = h.fake.now()
+    gte, lte = qp.time_bounds(h.params, now)
+    start = qp.from_us(gte)
+    end = now if lte is None else qp.from_us(lte)
+    with h.fake.lock:
+        truth = store.truth
+    ts = pl.col("timestamp")
+    return truth.filter((ts >= start) & (ts <= end)), start, end
+
+
 def hourly_stats(h: Handler) -> None:
-    """``GET /api/v2/stats/``: not yet implemented."""
-    h._json(404, {"detail": "Not found."})
+    """``GET /api/v2/stats/``: a bare array, one object per hour with activity."""
+    df, _, end = _window(h)
+    until = end if h.params.get("timestamp__lte") else None
+    h._json(200, stats.hourly(df, h.fake.tz, now=h.fake.now(), until=until))
 
 
 def aggregate_stats(h: Handler) -> None:
-    """``GET /api/v2/stats/aggregate/``: not yet implemented."""
-    h._json(404, {"detail": "Not found."})
+    """``GET /api/v2/stats/aggregate/``: one object over the window."""
+    df, start, end = _window(h)
+    h._json(200, stats.aggregate(df, h.fake.tz, start=start, end=end, now=h.fake.now()))
