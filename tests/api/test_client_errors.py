@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.api.conftest import KEY, hours_ago, make_client
+from tests.api.conftest import KEY, canned_client, hours_ago, make_client
 from wsframes.api.client import resolve_base_url
 from wsframes.errors import (
     AuthenticationError,
@@ -139,44 +135,9 @@ def test_window_older_than_the_servers_retention_is_a_bad_request():
         client.activity("2h")
 
 
-class _Canned(BaseHTTPRequestHandler):
-    """Answers every request with the status and JSON body stored on the server."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        status, payload = self.server.answer  # type: ignore[attr-defined]
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Request-ID", "req-123")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def canned() -> Iterator[ThreadingHTTPServer]:
-    """A minimal real HTTP server for statuses the fake API does not produce (403...)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def _client_for(server: ThreadingHTTPServer) -> Client:
-    host, port = server.server_address[:2]
-    return Client(api_key=KEY, base_url=f"http://{host!s}:{port}", requests_per_minute=None, progress=False)
-
-
 def test_forbidden_with_detail_and_code(canned):
-    canned.answer = (403, {"detail": "API key not allowed for this plan.", "code": "api_key_not_allowed"})
-    with _client_for(canned) as client, pytest.raises(PermissionDeniedError) as info:
+    canned.answers = [(403, {"detail": "API key not allowed for this plan.", "code": "api_key_not_allowed"})]
+    with canned_client(canned) as client, pytest.raises(PermissionDeniedError) as info:
         client.activity("2h")
     assert "API key not allowed for this plan. (api_key_not_allowed)" in str(info.value)
     assert "req-123" in str(info.value)
@@ -184,8 +145,8 @@ def test_forbidden_with_detail_and_code(canned):
 
 
 def test_field_errors_in_several_fields_are_all_reported(canned):
-    canned.answer = (400, {"timestamp__gte": [{"message": "Too old.", "code": "min_value"}],
-                           "page_size": ["Enter a number."]})
-    with _client_for(canned) as client, pytest.raises(BadRequestError) as info:
+    canned.answers = [(400, {"timestamp__gte": [{"message": "Too old.", "code": "min_value"}],
+                             "page_size": ["Enter a number."]})]
+    with canned_client(canned) as client, pytest.raises(BadRequestError) as info:
         client.activity("2h")
     assert info.value.messages == ["timestamp__gte: Too old. (min_value)", "page_size: Enter a number."]

@@ -25,6 +25,7 @@ import ipaddress
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +73,26 @@ def redact_url(url: str) -> str:
         return url
     query = [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, True)]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+_SECRET_IN_TEXT = re.compile(r"((?:download_token|api_key)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class _RedactSecrets(logging.Filter):
+    """Masks download tokens in records of loggers we don't own (urllib3 logs full URLs at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_IN_TEXT.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def _guard_third_party_logs() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
+        logger.addFilter(_RedactSecrets())
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -278,6 +299,7 @@ class HttpClient:
         self.backoff, self.max_backoff, self.max_retry_after = backoff, max_backoff, max_retry_after
         self.pacer = Pacer(requests_per_minute)
         self.request_count = 0
+        _guard_third_party_logs()
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"wsframes/{__version__}"
 

@@ -1,0 +1,128 @@
+"""Retries, backoff, Retry-After, pacing and cut or invalid bodies."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.api.conftest import KEY, canned_client, in_window, make_client
+from wsframes.api.client import HttpClient, Pacer, redact_url
+from wsframes.errors import RateLimitError, ServerError, TransportError
+from wsframes.fake import FakeWebshare, Faults, generate_activity
+
+
+@pytest.fixture(scope="module")
+def plan(window):
+    lo, hi = window
+    return generate_activity(2_500, start=lo, end=hi, seed=21)
+
+
+@pytest.mark.parametrize("kind", ["429", "502", "503", "truncate", "slow"])
+def test_each_fault_is_retried_and_the_load_stays_exact(plan, window, kind):
+    lo, hi = window
+    faults = Faults(schedule={1: kind, 3: kind, 4: kind}, slow_seconds=0.5)
+    with FakeWebshare(KEY, plans={1: plan}, faults=faults) as fake, make_client(
+        fake, page_size=1000, timeout=0.2
+    ) as client:
+        df = client.activity(lo, hi)
+        assert df.equals(in_window(fake.truth(), lo, hi))
+        assert fake.request_count == 3 + 3  # three pages plus one retry per fault
+        assert client.request_count == fake.request_count
+
+
+def test_random_faults_of_every_kind_still_give_an_exact_load(plan, window):
+    lo, hi = window
+    faults = Faults(rate=0.4, seed=3, slow_seconds=0.5)
+    with FakeWebshare(KEY, plans={1: plan}, faults=faults) as fake, make_client(
+        fake, page_size=200, timeout=0.2, max_retries=8
+    ) as client:
+        df = client.activity(lo, hi)
+        assert df.equals(in_window(fake.truth(), lo, hi))
+        assert fake.request_count > 14  # faults were met and retried
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "match"),
+    [
+        ("429", RateLimitError, "requests_per_minute"),
+        ("503", ServerError, "503"),
+        ("502", ServerError, "502"),
+        ("truncate", TransportError, "while fetching"),
+        ("slow", TransportError, "Timeout"),
+    ],
+)
+def test_persistent_faults_raise_after_a_bounded_number_of_attempts(plan, window, kind, error, match):
+    lo, hi = window
+    faults = Faults(rate=1.0, kinds=(kind,), slow_seconds=0.5)
+    with FakeWebshare(KEY, plans={1: plan}, faults=faults) as fake, make_client(
+        fake, max_retries=3, timeout=0.1
+    ) as client:
+        with pytest.raises(error, match=match) as info:
+            client.activity(lo, hi)
+        assert fake.request_count == 4  # first attempt + 3 retries, then give up
+    assert KEY not in str(info.value)
+    if kind in ("429", "503", "502"):
+        assert info.value.request_id  # type: ignore[attr-defined]
+
+
+def test_invalid_json_and_a_wrong_envelope_are_retried(canned):
+    good = {"count": 0, "next": None, "previous": None, "results": []}
+    canned.answers = [(200, b'{"count": 3, "results": [{"timest'), (200, b"<html>oops</html>"),
+                      (200, {"count": "many"}), (200, good)]
+    with canned_client(canned, max_retries=3) as client:
+        df = client.activity("2h")
+    assert df.height == 0 and canned.hits == 4
+
+
+def test_invalid_bodies_give_up_with_a_transport_error(canned):
+    canned.answers = [(200, b"not json")]
+    with canned_client(canned, max_retries=2) as client, pytest.raises(TransportError, match="Invalid"):
+        client.activity("2h")
+    assert canned.hits == 3
+
+
+def test_client_errors_are_not_retried(canned):
+    canned.answers = [(404, {"detail": "Not found."})]
+    with canned_client(canned, max_retries=5) as client, pytest.raises(Exception, match="Not found"):
+        client.activity("2h")
+    assert canned.hits == 1
+
+
+def test_retry_after_is_honoured_and_capped():
+    http = HttpClient(api_key=KEY, base_url="http://127.0.0.1:1", backoff=0.1, max_backoff=1.0,
+                      max_retry_after=60.0)
+    assert http._delay(1, retry_after=7.0) == 7.0
+    assert http._delay(1, retry_after=600.0) == 60.0
+    assert 0.05 <= http._delay(1, retry_after=None) <= 0.1
+    assert all(0.5 <= http._delay(9, None) <= 1.0 for _ in range(50))  # exponential, then capped
+
+
+def test_pacer_spaces_requests_after_the_burst(monkeypatch):
+    slept: list[float] = []
+    clock = [100.0]
+    monkeypatch.setattr("wsframes.api.client.time.monotonic", lambda: clock[0])
+
+    def sleep(seconds: float) -> None:  # a virtual clock: sleeping moves time forward
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr("wsframes.api.client.time.sleep", sleep)
+    pacer = Pacer(240, burst=5)
+    for _ in range(25):
+        pacer.wait()
+    assert len(slept) == 20  # the first five go at once...
+    assert slept == pytest.approx([0.25] * 20)  # ...then one every quarter second (240/min)
+    assert Pacer(None).per_minute is None
+
+
+def test_download_token_never_reaches_logs_or_errors(fake, window, caplog):
+    caplog.set_level(logging.DEBUG)
+    lo, hi = window
+    with make_client(fake) as client:
+        csv = client.download_csv(lo, hi)
+    token = str(fake.download_token["key"])
+    assert csv.height == in_window(fake.truth(), lo, hi).height
+    assert "download_token=%2A%2A%2A" in caplog.text
+    assert token not in caplog.text and KEY not in caplog.text
+    assert token not in redact_url(f"http://x/?a=1&download_token={token}")
