@@ -5,34 +5,49 @@ pandas ``DataFrame``) and everything else keyword-only, and returns the same kin
 lazy in, lazy out. ``by=`` takes column names, expressions or the derived ``"outcome"``
 (``"success"``/``"failed"``); time buckets honour ``tz=`` (default UTC). Results are tidy frames
 with documented columns; an empty input gives an empty frame with those columns.
+
+=========================  ===============================================================
+latency                    latency_summary, latency_histogram, latency_ccdf, latency_over_time
+service levels             slo_attainment, apdex
+errors                     error_taxonomy, error_rate_over_time, top_offenders
+traffic                    traffic_over_time, hourly_profile, bandwidth_by, estimated_concurrency
+change                     compare_periods (-> PeriodComparison)
+health                     proxy_health, anomalous_hours
+building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
+=========================  ===============================================================
 """
 
 from __future__ import annotations
 
 from wsframes.analysis._frames import outcome_expr, wilson_interval
+from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
-from wsframes.analysis.latency import (
-    apdex,
-    latency_ccdf,
-    latency_histogram,
-    latency_over_time,
-    latency_summary,
-    slo_attainment,
-)
+from wsframes.analysis.health import anomalous_hours, proxy_health
+from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
 from wsframes.analysis.sketch import QuantileSketch
+from wsframes.analysis.slo import apdex, slo_attainment
+from wsframes.analysis.traffic import bandwidth_by, estimated_concurrency, hourly_profile, traffic_over_time
 
 __all__ = [
+    "PeriodComparison",
     "QuantileSketch",
+    "anomalous_hours",
     "apdex",
+    "bandwidth_by",
     "catalogue_frame",
+    "compare_periods",
     "error_rate_over_time",
     "error_taxonomy",
+    "estimated_concurrency",
+    "hourly_profile",
     "latency_ccdf",
     "latency_histogram",
     "latency_over_time",
     "latency_summary",
     "outcome_expr",
+    "proxy_health",
     "slo_attainment",
     "top_offenders",
+    "traffic_over_time",
     "wilson_interval",
 ]

@@ -1,0 +1,148 @@
+"""Health and anomalies: which proxies are unhealthy, and which hours departed from normal.
+
+Both rules are conservative on purpose. A proxy is flagged only when even the low end of its
+error-rate interval is above the fleet's rate; an hour is flagged only when it has enough
+requests and departs from a robust baseline (median and MAD, which a few bad hours cannot drag
+along) by more than ``threshold`` robust z-units, with a noise floor so that a quiet, steady
+series does not turn tiny wobbles into alarms.
+
+>>> import polars as pl
+>>> d = pl.DataFrame({"proxy_address": ["p1"] * 50 + ["p2"] * 50, "bytes": [1] * 100,
+...                   "handshake_duration": [0.1] * 100,
+...                   "error_reason": [None] * 50 + ["target_connect_unknown_error"] * 25 + [None] * 25})
+>>> proxy_health(d).select("rank", "proxy_address", "error_rate", "above_fleet").rows()
+[(1, 'p2', 0.5, True), (2, 'p1', 0.0, False)]
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from wsframes.analysis._frames import (
+    FrameLike,
+    as_lazy,
+    failed_expr,
+    finish,
+    require_columns,
+    time_bucket,
+)
+from wsframes.analysis.errors import offender_stats
+from wsframes.errors import ConfigurationError
+
+__all__ = ["anomalous_hours", "proxy_health"]
+
+#: Scales a median absolute deviation to a standard deviation for normal data.
+MAD_SCALE = 1.4826
+
+
+def proxy_health(
+    df: FrameLike,
+    *,
+    column: str = "proxy_address",
+    min_requests: int = 20,
+    metric: str = "handshake_duration",
+    confidence: float = 0.95,
+) -> FrameLike:
+    """Rank proxies (or any *column*: ``listen_address`` on residential plans) from least healthy.
+
+    Columns: ``rank, <column>, requests, failed, error_rate, ci_low, ci_high, bytes, p95``
+    (p95 of *metric*), ``fleet_error_rate`` and ``above_fleet`` (the interval's low end is above
+    the fleet's rate: worse than the rest beyond chance). Proxies with at least *min_requests*
+    come first, ordered by ``ci_low`` then ``p95`` (worst first); low-volume ones follow, unranked
+    by evidence (``rank`` continues, ``above_fleet`` is false).
+    """
+    lf, kind = as_lazy(df, func="proxy_health")
+    require_columns(lf, [column, "error_reason", "bytes", metric], func="proxy_health")
+    if min_requests < 1:
+        raise ConfigurationError(f"min_requests={min_requests!r} must be at least 1.")
+    stats = offender_stats(lf, column, metric=metric, confidence=confidence)
+    fleet = pl.col("failed").sum() / pl.col("requests").sum()
+    enough = pl.col("requests") >= min_requests
+    out = (
+        stats.with_columns(fleet.alias("fleet_error_rate"))
+        .with_columns((enough & (pl.col("ci_low") > pl.col("fleet_error_rate"))).alias("above_fleet"))
+        .sort(
+            [enough, "ci_low", "p95", "requests", column],
+            descending=[True, True, True, True, False],
+            nulls_last=True,
+        )
+        .with_row_index("rank", offset=1)
+    )
+    return finish(out, kind)
+
+
+def _robust_z(value: str, enough: pl.Expr, floor: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Baseline (median over well-populated buckets) and robust z of *value*."""
+    eligible = pl.col(value).filter(enough)
+    baseline = eligible.median()
+    mad = (eligible - baseline).abs().median()
+    scale = pl.max_horizontal(mad * MAD_SCALE, floor)
+    z = pl.when(enough).then((pl.col(value) - baseline) / scale)
+    return baseline, z
+
+
+def anomalous_hours(
+    df: FrameLike,
+    *,
+    every: str | timedelta = "1h",
+    tz: str = "UTC",
+    metric: str = "handshake_duration",
+    min_requests: int = 50,
+    threshold: float = 3.5,
+    only_anomalous: bool = True,
+) -> FrameLike:
+    """Time buckets whose error rate or p95 *metric* rose well above the baseline.
+
+    For every bucket with at least *min_requests* requests: ``error_rate_z`` is the departure
+    from the median error rate in units of ``max(1.4826 * MAD, binomial standard error of that
+    bucket)``; ``p95_z`` likewise with a floor of 5 % of the median p95. A bucket is
+    ``anomalous`` when either z exceeds *threshold* (3.5 is Iglewicz & Hoaglin's usual cut);
+    only rises count, since a drop in failures or latency is not an alarm. ``reason`` says which.
+
+    Columns: ``time, requests, failed, error_rate, error_rate_baseline, error_rate_z, p95,
+    p95_baseline, p95_z, anomalous, reason``; sorted by time. ``only_anomalous=False`` returns
+    every bucket (handy for plotting the baseline).
+    """
+    lf, kind = as_lazy(df, func="anomalous_hours")
+    require_columns(lf, ["timestamp", "error_reason", metric], func="anomalous_hours")
+    if min_requests < 1 or threshold <= 0:
+        raise ConfigurationError("min_requests must be at least 1 and threshold positive (e.g. 50 and 3.5).")
+    buckets = lf.group_by(time_bucket(every, tz)).agg(
+        pl.len().cast(pl.UInt32).alias("requests"),
+        failed_expr().sum().alias("failed"),
+        pl.col(metric).cast(pl.Float64).fill_nan(None).quantile(0.95, "linear").alias("p95"),
+    )
+    enough = pl.col("requests") >= min_requests
+    rate = pl.col("failed") / pl.col("requests")
+    base_rate = rate.filter(enough).median()
+    binomial = (base_rate * (1 - base_rate) / pl.col("requests")).sqrt()
+    rate_base, rate_z = _robust_z("error_rate", enough, binomial)
+    p95_base, p95_z = _robust_z("p95", enough, 0.05 * pl.col("p95").filter(enough).median())
+    out = (
+        buckets.with_columns(rate.alias("error_rate"))
+        .with_columns(
+            rate_base.alias("error_rate_baseline"),
+            rate_z.alias("error_rate_z"),
+            p95_base.alias("p95_baseline"),
+            p95_z.alias("p95_z"),
+        )
+        .with_columns(
+            (pl.col("error_rate_z") > threshold).fill_null(False).alias("_e"),
+            (pl.col("p95_z") > threshold).fill_null(False).alias("_p"),
+        )
+        .with_columns(
+            (pl.col("_e") | pl.col("_p")).alias("anomalous"),
+            pl.when(pl.col("_e") & pl.col("_p"))
+            .then(pl.lit("error_rate+p95"))
+            .when(pl.col("_e"))
+            .then(pl.lit("error_rate"))
+            .when(pl.col("_p"))
+            .then(pl.lit("p95"))
+            .alias("reason"),
+        )
+        .drop("_e", "_p")
+        .sort("time")
+    )
+    return finish(out.filter(pl.col("anomalous")) if only_anomalous else out, kind)

@@ -1,0 +1,206 @@
+"""Traffic: requests and bytes over time, the weekly rhythm, bandwidth by key, concurrency.
+
+>>> import polars as pl
+>>> from datetime import datetime, UTC
+>>> d = pl.DataFrame({"timestamp": [datetime(2026, 11, 2, 9, 5, tzinfo=UTC)] * 2,
+...                   "bytes": [100, 300], "error_reason": [None, "bandwidthlimit"]})
+>>> traffic_over_time(d).select("requests", "failed", "bytes").row(0)
+(2, 1, 400)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from wsframes.analysis._frames import (
+    ByLike,
+    FrameLike,
+    as_lazy,
+    check_tz,
+    failed_expr,
+    finish,
+    group_keys,
+    key_names,
+    require_columns,
+    time_bucket,
+)
+from wsframes.errors import ConfigurationError
+from wsframes.timeutil import parse_duration
+
+__all__ = ["bandwidth_by", "estimated_concurrency", "hourly_profile", "traffic_over_time"]
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def traffic_over_time(
+    df: FrameLike, *, every: str | timedelta = "1h", by: ByLike = None, tz: str = "UTC"
+) -> FrameLike:
+    """Volume per time bucket: ``time, [by...], requests, failed, bytes``.
+
+    ``time`` is the bucket start in *tz*; buckets without requests are absent. Sorted by time.
+    """
+    lf, kind = as_lazy(df, func="traffic_over_time")
+    require_columns(lf, ["timestamp", "bytes", "error_reason"], func="traffic_over_time")
+    keys = [time_bucket(every, tz), *group_keys(by, func="traffic_over_time")]
+    names = key_names(lf, keys)
+    out = (
+        lf.group_by(keys)
+        .agg(
+            pl.len().cast(pl.UInt32).alias("requests"),
+            failed_expr().sum().alias("failed"),
+            pl.col("bytes").sum().alias("bytes"),
+        )
+        .sort(names, nulls_last=True)
+    )
+    return finish(out, kind)
+
+
+def hourly_profile(df: FrameLike, *, tz: str = "UTC") -> FrameLike:
+    """The weekly rhythm: one row per weekday and hour of day in *tz* (all 168, zeros included).
+
+    Columns: ``weekday`` (1 = Monday ... 7 = Sunday), ``weekday_name``, ``hour`` (0-23),
+    ``requests``, ``failed``, ``error_rate`` (null without requests), ``bytes``. Sorted by
+    weekday, then hour.
+    """
+    lf, kind = as_lazy(df, func="hourly_profile")
+    require_columns(lf, ["timestamp", "bytes", "error_reason"], func="hourly_profile")
+    local = pl.col("timestamp").dt.convert_time_zone(check_tz(tz))
+    counts = lf.group_by(
+        local.dt.weekday().cast(pl.Int8).alias("weekday"), local.dt.hour().cast(pl.Int8).alias("hour")
+    ).agg(
+        pl.len().cast(pl.UInt32).alias("requests"),
+        failed_expr().sum().alias("failed"),
+        pl.col("bytes").sum().alias("bytes"),
+    )
+    grid = pl.LazyFrame(
+        {
+            "weekday": [d for d in range(1, 8) for _ in range(24)],
+            "weekday_name": [_WEEKDAYS[d - 1] for d in range(1, 8) for _ in range(24)],
+            "hour": [h for _ in range(7) for h in range(24)],
+        },
+        schema={"weekday": pl.Int8, "weekday_name": pl.String, "hour": pl.Int8},
+    )
+    out = (
+        grid.join(counts, on=["weekday", "hour"], how="left")
+        .with_columns(
+            pl.col("requests").fill_null(0),
+            pl.col("failed").fill_null(0),
+            pl.col("bytes").fill_null(0).cast(pl.Int64),
+        )
+        .with_columns(
+            pl.when(pl.col("requests") > 0).then(pl.col("failed") / pl.col("requests")).alias("error_rate")
+        )
+        .sort("weekday", "hour")
+        .select("weekday", "weekday_name", "hour", "requests", "failed", "error_rate", "bytes")
+    )
+    return finish(out, kind)
+
+
+def bandwidth_by(df: FrameLike, *, column: str = "domain", n: int | None = None) -> FrameLike:
+    """Where the bytes go: ``<column>, requests, bytes, share, cumulative_share, mean_bytes``.
+
+    ``share`` is the value's part of all bytes; sorted by bytes, largest first, so
+    ``cumulative_share`` reads "the top k carry x% of the traffic". *n* keeps the first rows.
+    Use ``column="proxy_address"`` for bandwidth by proxy.
+    """
+    lf, kind = as_lazy(df, func="bandwidth_by")
+    require_columns(lf, [column, "bytes"], func="bandwidth_by")
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
+    out = (
+        lf.group_by(column)
+        .agg(pl.len().cast(pl.UInt32).alias("requests"), pl.col("bytes").sum().alias("bytes"))
+        .sort(["bytes", "requests", column], descending=[True, True, False], nulls_last=True)
+        .with_columns(
+            (pl.col("bytes") / pl.col("bytes").sum()).alias("share"),
+            (pl.col("bytes").cum_sum() / pl.col("bytes").sum()).alias("cumulative_share"),
+            (pl.col("bytes") / pl.col("requests")).alias("mean_bytes"),
+        )
+    )
+    return finish(out.head(n) if n is not None else out, kind)
+
+
+def _fixed_micros(every: str | timedelta) -> int:
+    """Bucket width in microseconds; concurrency needs a fixed width, not a calendar unit."""
+    width = every if isinstance(every, timedelta) else parse_duration(every)
+    micros = int(width.total_seconds() * 1_000_000)
+    if micros <= 0:
+        raise ConfigurationError(f"every={every!r} must be a positive duration such as '1m' or '1h'.")
+    return micros
+
+
+def estimated_concurrency(
+    df: FrameLike, *, every: str | timedelta = "1m", tz: str = "UTC", metric: str = "request_duration"
+) -> FrameLike:
+    """Requests in flight, estimated from start times and durations.
+
+    Each request is taken to occupy ``[timestamp, timestamp + request_duration)``. Per bucket:
+    ``time`` (start, in *tz*), ``started`` (requests starting in it), ``mean_concurrency`` (the
+    time-average number in flight: overlapping request-seconds / bucket seconds, the same
+    definition as the API's hourly ``average_concurrency``) and ``peak_concurrency`` (most in
+    flight at once, from an event sweep; null for a bucket where nothing starts or ends).
+    *every* must be a fixed width: ``"30s"``, ``"1m"``, ``"1h"``, ``"1d"`` (local days in *tz*).
+    Buckets with nothing in flight are absent.
+    """
+    lf, kind = as_lazy(df, func="estimated_concurrency")
+    require_columns(lf, ["timestamp", metric], func="estimated_concurrency")
+    width = _fixed_micros(every)
+    # Work on the local wall clock (naive) so buckets align with local midnights in `tz`.
+    start = pl.col("timestamp").dt.convert_time_zone(check_tz(tz)).dt.replace_time_zone(None)
+    dur_us = (pl.col(metric).cast(pl.Float64).fill_nan(None).fill_null(0.0).clip(0.0) * 1e6).cast(pl.Int64)
+    spans = lf.select(
+        start.dt.epoch("us").alias("_s"), (start.dt.epoch("us") + dur_us).alias("_e")
+    ).with_columns((pl.col("_s") // width * width).alias("_b0"))
+    pieces = (
+        spans.with_columns(
+            pl.int_ranges(0, ((pl.col("_e") - 1 - pl.col("_b0")) // width + 1).clip(1)).alias("_k")
+        )
+        .explode("_k")
+        .with_columns((pl.col("_b0") + pl.col("_k") * width).alias("_b"))
+        .with_columns(
+            (pl.min_horizontal("_e", pl.col("_b") + width) - pl.max_horizontal("_s", "_b"))
+            .clip(0)
+            .alias("_us"),
+            (pl.col("_k") == 0).cast(pl.UInt32).alias("_started"),
+        )
+        .group_by("_b")
+        .agg(
+            pl.col("_started").sum().alias("started"), (pl.col("_us").sum() / width).alias("mean_concurrency")
+        )
+    )
+    occupied = spans.filter(pl.col("_e") > pl.col("_s"))  # an empty interval is never in flight
+    events = pl.concat(
+        [
+            occupied.select(pl.col("_s").alias("_t"), pl.lit(1, pl.Int32).alias("_d")),
+            occupied.select(pl.col("_e").alias("_t"), pl.lit(-1, pl.Int32).alias("_d")),
+        ]
+    ).sort("_t", "_d")  # at equal times ends (-1) come first: intervals are half-open
+    peaks = (
+        events.with_columns(
+            pl.col("_d").cum_sum().alias("_level"), (pl.col("_t") // width * width).alias("_b")
+        )
+        .group_by("_b")
+        .agg(
+            # the level just before an event counts too: it was reached earlier in the bucket
+            # or carried in from the previous one
+            pl.max_horizontal("_level", pl.col("_level") - pl.col("_d"))
+            .max()
+            .cast(pl.UInt32)
+            .alias("peak_concurrency")
+        )
+    )
+    out = (
+        pieces.join(peaks, on="_b", how="left")
+        .sort("_b")
+        .select(
+            pl.from_epoch("_b", time_unit="us")
+            .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+            .alias("time"),
+            pl.col("started").cast(pl.UInt32),
+            "mean_concurrency",
+            "peak_concurrency",
+        )
+    )
+    return finish(out, kind)
