@@ -217,12 +217,13 @@ _CSV_COLUMNS: Final = {
 def parse_download_csv(body: bytes) -> pl.DataFrame:
     """The activity CSV download -> a typed frame (:data:`CSV_SCHEMA`), ascending by time.
 
-    ``Time`` uses a space instead of ``T``; the literal ``None`` in *Error Reason* means success
-    and becomes null. Unknown extra columns are ignored.
+    ``Time`` uses a space instead of ``T``; the literal ``None`` (Python's rendering of a null:
+    *Error Reason* of a success, a missing host name or port) becomes null. Unknown extra
+    columns are ignored.
     """
     try:
         raw = pl.read_csv(
-            BytesIO(body), infer_schema=False, null_values={"Error Reason": "None"},
+            BytesIO(body), infer_schema=False, null_values="None",
             columns=list(_CSV_COLUMNS),
         ).rename(_CSV_COLUMNS)
         _check_integral(raw.with_columns(pl.col("port", "bytes").cast(pl.Float64)), ("port", "bytes"))
