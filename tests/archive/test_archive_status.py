@@ -1,0 +1,79 @@
+"""Status, completeness against the API's hourly stats, retention warnings and the CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from wsframes.archive import archive_status, check_completeness, sync
+from wsframes.archive.manifest import Manifest
+from wsframes.cli import main
+from wsframes.fake import generate_activity
+
+PLAN = 7
+
+
+def test_status_reports_coverage_gaps_rows_and_size(fake, archive, args):
+    now = datetime.now(UTC)
+    sync(archive, start=now - timedelta(days=3), end=now - timedelta(days=2), **args)
+    sync(archive, start=now - timedelta(days=1), end=now - timedelta(hours=3), **args)
+    (plan,) = archive_status(archive).plans
+    truth = fake.truth(PLAN)
+    ts = pl.col("timestamp")
+    expected = truth.filter(((ts >= now - timedelta(days=3)) & (ts < now - timedelta(days=2)))
+                            | ((ts >= now - timedelta(days=1)) & (ts < now - timedelta(hours=3))))
+    assert plan.rows == expected.height
+    assert plan.gaps == [(now - timedelta(days=2), now - timedelta(days=1))]
+    assert plan.files == expected["timestamp"].dt.date().n_unique()
+    assert plan.bytes_on_disk > 0
+    assert plan.warnings == []
+
+
+def test_gaps_about_to_leave_the_api_window_are_warned(tmp_path):
+    now = datetime.now(UTC)
+    manifest = Manifest()
+    for a, b in [(95, 92), (91, 88), (86, 80), (40, 30)]:
+        manifest.record("9", now - timedelta(days=a), now - timedelta(days=b),
+                        fetched_at=now - timedelta(days=b - 1), settle=timedelta(hours=2))
+    manifest.save(tmp_path)
+    (plan,) = archive_status(tmp_path).plans
+    text = "\n".join(plan.warnings)
+    # 92..91 is lost, 88..86 leaves in about 2 days; 80..40 and the unsynced last 30 days are far
+    # from the floor.
+    assert len(plan.warnings) == 2, text
+    assert "no longer serves" in plan.warnings[0]
+    assert "in 2.0 days" in plan.warnings[1]
+    assert "wsframes sync --archive" in plan.warnings[1]
+
+
+def test_completeness_flags_hours_that_gained_records_after_they_settled(fake, archive, args):
+    sync(archive, start="5d", **args)
+    clean = check_completeness(archive, plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url)
+    assert clean.ok and clean.hours_checked > 24 * 3
+    assert clean.hours["archived"].sum() == clean.hours["api"].sum()
+    # Five records reach the API a day late, long after their hour was archived as final.
+    hour = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    fake.add_records(PLAN, generate_activity(5, start=hour + timedelta(minutes=5),
+                                             end=hour + timedelta(minutes=40), seed=8, plan_id=PLAN))
+    late = check_completeness(archive, plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url)
+    assert late.mismatches["hour"].to_list() == [hour]
+    assert late.mismatches["difference"].to_list() == [-5]
+    assert "1 of" in str(late) and f"{hour:%Y-%m-%d %H:%M}" in str(late)
+
+
+def test_cli_sync_then_status(fake, archive, monkeypatch, capsys):
+    monkeypatch.setenv("WEBSHARE_API_KEY", fake.api_key)
+    common = ["--archive", str(archive), "--base-url", fake.base_url]
+    assert main(["sync", *common, "--start", "3d", "--plan-id", str(PLAN), "--no-progress"]) == 0
+    assert "fetched" in capsys.readouterr().out
+    assert main(["status", *common]) == 0
+    out = capsys.readouterr().out
+    assert f"plan {PLAN}:" in out and "rows" in out and "hours match the API" in out
+    everything = b"".join(p.read_bytes() for p in archive.rglob("*") if p.is_file())
+    assert fake.api_key.encode() not in everything
+
+
+def test_cli_status_explains_a_missing_archive(tmp_path, capsys):
+    assert main(["status", "--archive", str(tmp_path / "none"), "--offline"]) == 2
+    assert "wsframes sync --archive" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""Completeness: do the archive's hourly record counts match the API's ``/stats/`` hour by hour?
+
+``requests_total`` of an hourly stats object is what a complete activity pull must add up to. Only
+hours that the archive covers entirely and that the API still serves (90 days) are compared.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
+from wsframes.archive.scan import scan_spans
+from wsframes.archive.store import plan_key, resolve_archive
+from wsframes.errors import ArchiveError
+from wsframes.timeutil import API_RETENTION, utc_now
+
+__all__ = ["COMPLETENESS_SCHEMA", "Completeness", "check_completeness"]
+
+HOUR = timedelta(hours=1)
+#: Columns of :attr:`Completeness.hours`.
+COMPLETENESS_SCHEMA = pl.Schema(
+    {"hour": pl.Datetime("us", "UTC"), "archived": pl.Int64(), "api": pl.Int64(), "difference": pl.Int64()}
+)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The hour-by-hour comparison of one plan's archive with the API's hourly stats."""
+
+    plan: str
+    hours: pl.DataFrame  # every compared hour: hour, archived, api, difference
+
+    @property
+    def hours_checked(self) -> int:
+        return self.hours.height
+
+    @property
+    def mismatches(self) -> pl.DataFrame:
+        """Hours where the archive holds a different number of records than the API counts."""
+        return self.hours.filter(pl.col("difference") != 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches.is_empty()
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"plan {self.plan}: all {self.hours_checked} comparable hours match the API's counts"
+        rows = [
+            f"  {r['hour']:%Y-%m-%d %H:%M} UTC: archive {r['archived']}, API {r['api']}"
+            for r in self.mismatches.head(10).iter_rows(named=True)
+        ]
+        more = self.mismatches.height - len(rows)
+        return "\n".join(
+            [f"plan {self.plan}: {self.mismatches.height} of {self.hours_checked} hours disagree "
+             "with the API (re-sync them: wsframes sync --start <hour>):", *rows]
+            + ([f"  ... and {more} more"] if more > 0 else [])
+        )
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    floor = t.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + HOUR
+
+
+def full_hours(spans: list[Span], *, offset: timedelta = timedelta(0)) -> list[datetime]:
+    """Starts of the hours (aligned to *offset* past the UTC hour) lying wholly inside a span."""
+    hours: list[datetime] = []
+    for a, b in spans:
+        h = _ceil_hour(a - offset) + offset
+        while h + HOUR <= b:
+            hours.append(h)
+            h += HOUR
+    return hours
+
+
+def check_completeness(
+    archive: str | os.PathLike[str] | None = None,
+    *,
+    plan_id: int | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+) -> Completeness:
+    """Compare the archive's hourly counts with the API's hourly stats (``requests_total``).
+
+    Covers the hours the archive holds wholly that are younger than 90 days (what the API still
+    counts). Returns every compared hour; :attr:`Completeness.mismatches` are the disagreements.
+    """
+    from wsframes.loader import Client
+
+    root = resolve_archive(archive)
+    if not (root / MANIFEST_NAME).exists():
+        raise ArchiveError(f"{root} is not a wsframes archive yet; run `wsframes sync` first.")
+    plan = plan_key(plan_id)
+    now = utc_now()
+    floor = _ceil_hour(now - API_RETENTION + HOUR)  # a margin so the request stays above the floor
+    covered = [(max(a, floor), min(b, now)) for a, b in Manifest.load(root).covered(plan) if b > floor]
+    hours = full_hours([s for s in covered if s[0] < s[1]])
+    if not hours:
+        return Completeness(plan, pl.DataFrame(schema=COMPLETENESS_SCHEMA))
+    with Client(api_key=api_key, base_url=base_url, progress=False) as client:
+        stats = client.hourly_stats(hours[0], hours[-1] + HOUR, plan_id=plan_id)
+    stats = stats.filter(~pl.col("is_projected"))
+    offset = timedelta(0)
+    if stats.height:  # an account zone like +05:30 shifts the hours off the UTC hour
+        first = stats["timestamp"][0]
+        offset = first - first.replace(minute=0, second=0, microsecond=0)
+        hours = full_hours([s for s in covered if s[0] < s[1]], offset=offset)
+    grid = pl.DataFrame({"hour": hours}, schema={"hour": COMPLETENESS_SCHEMA["hour"]})
+    archived = (
+        scan_spans(root, plan, [(h, h + HOUR) for h in hours])
+        .group_by(hour=(pl.col("timestamp") - offset).dt.truncate("1h") + offset)
+        .agg(archived=pl.len().cast(pl.Int64))
+        .collect()
+    )
+    api = stats.select(hour="timestamp", api=pl.col("requests_total").cast(pl.Int64))
+    table = (
+        grid.join(archived, on="hour", how="left")
+        .join(api, on="hour", how="left")
+        .with_columns(pl.col("archived", "api").fill_null(0))
+        .with_columns(difference=pl.col("archived") - pl.col("api"))
+        .sort("hour")
+    )
+    return Completeness(plan, table.select(COMPLETENESS_SCHEMA.names()))

@@ -1,0 +1,137 @@
+"""``archive_status``: what an archive holds per plan, its gaps, size, and what is about to be lost."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from wsframes.archive.completeness import Completeness, check_completeness
+from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
+from wsframes.archive.scan import scan_spans
+from wsframes.archive.store import plan_files, resolve_archive
+from wsframes.errors import ArchiveError
+from wsframes.timeutil import API_RETENTION, utc_now
+
+__all__ = ["ArchiveStatus", "PlanStatus", "archive_status"]
+
+#: Warn this long before a gap's oldest part leaves the API's 90-day window.
+DEFAULT_WARN = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """One plan's coverage, size and warnings."""
+
+    plan: str
+    covered: list[Span]
+    gaps: list[Span]  # holes between covered spans
+    final_until: datetime | None
+    last_fetched: datetime | None
+    rows: int
+    files: int
+    bytes_on_disk: int
+    warnings: list[str] = field(default_factory=list)
+    completeness: Completeness | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveStatus:
+    """The status of every plan of an archive (see :func:`archive_status`)."""
+
+    archive: Path
+    plans: list[PlanStatus]
+
+    def __str__(self) -> str:
+        lines = [f"archive {self.archive}"]
+        for p in self.plans:
+            lines.append(
+                f"plan {p.plan}: {p.rows:,} rows in {p.files} day file(s), "
+                f"{p.bytes_on_disk / 1e6:.2f} MB on disk"
+                + (f" ({p.bytes_on_disk / p.rows:.1f} bytes/record)" if p.rows else "")
+            )
+            lines += [f"  covered {_span(s)}" for s in p.covered]
+            if p.final_until is not None:
+                lines.append(f"  final up to {p.final_until:%Y-%m-%d %H:%M} UTC "
+                             f"(last fetched {p.last_fetched:%Y-%m-%d %H:%M} UTC)")
+            lines += [f"  gap {_span(g)}" for g in p.gaps]
+            lines += [f"  WARNING: {w}" for w in p.warnings]
+            if p.completeness is not None:
+                lines += ["  " + line for line in str(p.completeness).splitlines()]
+        return "\n".join(lines)
+
+
+def _span(span: Span) -> str:
+    return f"{span[0]:%Y-%m-%d %H:%M} .. {span[1]:%Y-%m-%d %H:%M} UTC"
+
+
+def retention_warnings(gaps: list[Span], *, now: datetime, warn: timedelta, archive: Path) -> list[str]:
+    """Messages for gaps whose oldest part has left, or will soon leave, the API's window."""
+    floor = now - API_RETENTION
+    out = []
+    for a, b in gaps:
+        if b <= floor:
+            out.append(f"gap {_span((a, b))} is older than 90 days: the API no longer serves it.")
+        elif a < floor:
+            out.append(f"gap {_span((a, b))}: before {floor:%Y-%m-%d %H:%M} UTC it is already lost; "
+                       f"sync the rest now: wsframes sync --archive {archive} --start "
+                       f"{floor + timedelta(minutes=10):%Y-%m-%dT%H:%M}Z")
+        elif a < floor + warn:
+            days = (a - floor) / timedelta(days=1)
+            out.append(f"gap {_span((a, b))} starts leaving the API's 90-day window in {days:.1f} days; "
+                       f"sync it now: wsframes sync --archive {archive} --start {a:%Y-%m-%dT%H:%M}Z")
+    return out
+
+
+def _plan_status(root: Path, plan: str, manifest: Manifest, *, now: datetime, warn: timedelta) -> PlanStatus:
+    intervals = manifest.intervals(plan)
+    covered = manifest.covered(plan)
+    gaps = [(covered[i][1], covered[i + 1][0]) for i in range(len(covered) - 1)]
+    # The stretch since the last sync is also history that the API will eventually drop.
+    unsynced = [(covered[-1][1], now)] if covered and covered[-1][1] < now else []
+    final = manifest.covered(plan, final_only=True)
+    files = plan_files(root, plan)
+    rows = scan_spans(root, plan, covered).select(pl.len()).collect().item() if covered else 0
+    return PlanStatus(
+        plan=plan,
+        covered=covered,
+        gaps=gaps,
+        final_until=final[-1][1] if final else None,
+        last_fetched=max((i.fetched_at for i in intervals), default=None),
+        rows=int(rows),
+        files=len(files),
+        bytes_on_disk=sum(p.stat().st_size for p in files),
+        warnings=retention_warnings(gaps + unsynced, now=now, warn=warn, archive=root),
+    )
+
+
+def archive_status(
+    archive: str | os.PathLike[str] | None = None,
+    *,
+    check: bool = False,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    warn: timedelta = DEFAULT_WARN,
+) -> ArchiveStatus:
+    """Coverage, gaps, rows and size per plan; with ``check=True`` also the completeness check.
+
+    Offline unless *check* is true (which asks the API's hourly stats, one request per plan).
+    """
+    root = resolve_archive(archive)
+    if not (root / MANIFEST_NAME).exists():
+        raise ArchiveError(f"{root} is not a wsframes archive yet; run `wsframes sync --archive {root}`.")
+    manifest = Manifest.load(root)
+    now = utc_now()
+    plans = []
+    for plan in sorted(manifest.plans):
+        status = _plan_status(root, plan, manifest, now=now, warn=warn)
+        if check:
+            plan_id = None if plan == "default" else int(plan)
+            result = check_completeness(root, plan_id=plan_id, api_key=api_key, base_url=base_url)
+            status = dataclasses.replace(status, completeness=result)
+        plans.append(status)
+    return ArchiveStatus(root, plans)

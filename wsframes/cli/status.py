@@ -1,0 +1,38 @@
+"""``wsframes status --archive DIR``: coverage, gaps, size and completeness of a local archive."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``status`` sub-command."""
+    parser = subparsers.add_parser(
+        "status",
+        help="show what the local archive holds and whether it is complete",
+        description="Coverage per plan, gaps, rows and size on disk, warnings for gaps about to "
+        "leave the API's 90-day window, and (unless --offline) an hour-by-hour comparison with the "
+        "API's /stats/ counts. Exit code 1 when hours disagree or gaps are about to be lost.",
+    )
+    parser.add_argument("--archive", type=Path, default=None,
+                        help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    parser.add_argument("--offline", action="store_true",
+                        help="skip the completeness check (no API key or network needed)")
+    parser.add_argument("--base-url", default=None,
+                        help="API origin (default: WEBSHARE_BASE_URL, else the public API)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the archive status; 1 when something needs the user's attention."""
+    from wsframes.archive import archive_status
+
+    status = archive_status(args.archive, check=not args.offline, base_url=args.base_url)
+    print(status)
+    attention = any(p.warnings or (p.completeness is not None and not p.completeness.ok)
+                    for p in status.plans)
+    return 1 if attention else 0

@@ -1,0 +1,46 @@
+"""``wsframes sync --archive DIR --start 30d``: bring a local archive up to date."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``sync`` sub-command."""
+    parser = subparsers.add_parser(
+        "sync",
+        help="fetch into the local archive what it lacks",
+        description="Fetch the activity the archive lacks in [START, END) (plus its unsettled "
+        "tail) and store it as Hive-partitioned Parquet. The API key comes from WEBSHARE_API_KEY.",
+    )
+    parser.add_argument("--archive", type=Path, default=None,
+                        help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    parser.add_argument("--start", default="90d",
+                        help="window start: ISO 8601, a date, or '30d' (default: 90d, all the API keeps)")
+    parser.add_argument("--end", default=None, help="window end (exclusive); default: now")
+    parser.add_argument("--plan-id", type=int, default=None, help="plan to archive (default plan if omitted)")
+    parser.add_argument("--base-url", default=None,
+                        help="API origin (default: WEBSHARE_BASE_URL, else the public API)")
+    parser.add_argument("--settle", default="2h",
+                        help="how late records may arrive; newer data is re-read next sync (default 2h)")
+    parser.add_argument("--lock-timeout", type=float, default=60.0,
+                        help="seconds to wait for another sync of the same archive (default 60)")
+    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one sync and print what it did."""
+    from wsframes.archive import sync
+
+    result = sync(
+        args.archive, start=args.start, end=args.end, plan_id=args.plan_id, base_url=args.base_url,
+        settle=args.settle, lock_timeout=args.lock_timeout,
+        progress=False if args.no_progress else None,
+    )
+    print(result)
+    return 0
