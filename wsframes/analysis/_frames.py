@@ -182,8 +182,9 @@ def wilson_interval(
     centre = (p + z * z / (2 * n_f)) / denom
     half = z * (p * (1 - p) / n_f + z * z / (4 * n_f * n_f)).sqrt() / denom
     valid = n_f > 0
-    low = pl.when(valid).then((centre - half).clip(0.0, 1.0)).otherwise(None)
-    high = pl.when(valid).then((centre + half).clip(0.0, 1.0)).otherwise(None)
+    # At x = 0 (x = n) the low (high) end is exactly 0 (1); say so rather than leave rounding dust.
+    low = pl.when(~valid).then(None).when(x == 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
+    high = pl.when(~valid).then(None).when(x == n).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
     return low.alias("ci_low"), high.alias("ci_high")
 
 

@@ -1,0 +1,122 @@
+"""Error taxonomy, Wilson intervals, error rates over time and top offenders."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wsframes.analysis import error_rate_over_time, error_taxonomy, top_offenders, wilson_interval
+from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
+
+from .conftest import T0
+
+Builder = Callable[..., pl.DataFrame]
+
+
+@pytest.mark.parametrize(
+    ("successes", "total", "low", "high"),
+    [
+        # Newcombe RG (1998), "Two-sided confidence intervals for the single proportion: comparison
+        # of seven methods", Stat Med 17:857-872, Table I, method 3 (Wilson score, no continuity
+        # correction), 95 %.
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0000, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_matches_newcombe_1998(successes: int, total: int, low: float, high: float) -> None:
+    lo, hi = wilson_interval(pl.lit(successes), pl.lit(total))
+    got = pl.select(lo, hi).row(0)
+    assert got == pytest.approx((low, high), abs=5e-5)
+
+
+def test_wilson_interval_is_null_without_trials_and_mirrors_at_the_ends() -> None:
+    lo, hi = wilson_interval("x", "n")
+    out = pl.DataFrame({"x": [0, 20, 0], "n": [20, 20, 0]}).select(lo, hi)
+    (l0, h0), (l1, h1), (l2, h2) = out.rows()
+    assert l0 == 0 and h1 == 1 and l1 == pytest.approx(1 - h0) and (l2, h2) == (None, None)
+
+
+def test_taxonomy_labels_known_and_unknown_codes(activity: Builder) -> None:
+    errors = [None] * 6 + ["no_proxies_allocated"] * 3 + ["from_the_future"]
+    hints = [None] * 9 + ["Ask support."]
+    out = error_taxonomy(activity(error_reason=errors, error_reason_how_to_fix=hints))
+    assert out.columns == [
+        "error_reason",
+        "category",
+        "type",
+        "count",
+        "share",
+        "ci_low",
+        "ci_high",
+        "how_to_fix",
+        "api_how_to_fix",
+    ]
+    rows = {r["error_reason"]: r for r in out.iter_rows(named=True)}
+    known, unknown = rows["no_proxies_allocated"], rows["from_the_future"]
+    assert (known["category"], known["type"], known["count"], known["share"]) == (
+        "proxy_list_outdated",
+        "configuration",
+        3,
+        pytest.approx(0.3),
+    )
+    assert known["how_to_fix"] == CATEGORY_ADVICE["proxy_list_outdated"]
+    assert (unknown["category"], unknown["type"], unknown["count"]) == ("unknown", "unknown", 1)
+    assert unknown["api_how_to_fix"] == "Ask support."
+    assert out["error_reason"].to_list() == ["no_proxies_allocated", "from_the_future"]  # by count
+
+
+def test_every_catalogued_category_has_advice() -> None:
+    assert {e.category for e in ERROR_CATALOGUE.values()} <= set(CATEGORY_ADVICE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["x.com", "y.org", None]), st.sampled_from([None, None, "bandwidthlimit", "odd"])
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_grouped_taxonomy_counts_and_shares_match_counting(activity: Builder, rows: Any) -> None:
+    domains, errors = (list(c) for c in zip(*rows, strict=True))
+    out = error_taxonomy(activity(domain=domains, error_reason=errors), by="domain")
+    totals = Counter(d for d, _ in rows)
+    failures = Counter((d, e) for d, e in rows if e is not None)
+    got = {(r["domain"], r["error_reason"]): (r["count"], r["share"]) for r in out.iter_rows(named=True)}
+    assert got == {k: (c, pytest.approx(c / totals[k[0]])) for k, c in failures.items()}
+    assert all(r["ci_low"] <= r["share"] <= r["ci_high"] for r in out.iter_rows(named=True))
+
+
+def test_error_rate_over_time_buckets_in_the_requested_zone(activity: Builder) -> None:
+    # 18:29 and 18:31 UTC straddle a local hour boundary in Asia/Kolkata (+05:30).
+    ts = [T0 + timedelta(hours=18, minutes=29), T0 + timedelta(hours=18, minutes=31)] * 2
+    df = activity(timestamp=ts, error_reason=[None, "bandwidthlimit", "bandwidthlimit", "bandwidthlimit"])
+    utc = error_rate_over_time(df, every="1h")
+    assert utc.select("requests", "failed", "error_rate").rows() == [(4, 3, 0.75)]
+    local = error_rate_over_time(df, every="1h", tz="Asia/Kolkata")
+    assert [t.strftime("%H:%M") for t in local["time"]] == ["23:00", "00:00"]
+    assert local.select("requests", "failed").rows() == [(2, 1), (2, 2)]
+
+
+def test_top_offenders_ranks_and_attaches_volume_bytes_and_p95(activity: Builder) -> None:
+    domains = ["bad.com"] * 10 + ["good.com"] * 30 + ["rare.com"]
+    errors = ["target_connect_unknown_error"] * 6 + [None] * 4 + [None] * 29 + ["x"] + ["x"]
+    hs = [float(i) for i in range(10)] + [0.1] * 31
+    df = activity(domain=domains, error_reason=errors, handshake_duration=hs, bytes=[10] * 41)
+    out = top_offenders(df, n=2, min_requests=2)
+    assert out.columns == ["domain", "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95"]
+    first = out.row(0, named=True)
+    assert (first["domain"], first["requests"], first["failed"], first["bytes"]) == ("bad.com", 10, 6, 100)
+    assert first["p95"] == pytest.approx(8.55)
+    assert out["domain"].to_list() == ["bad.com", "good.com"]  # rare.com is below min_requests
