@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import threading
 from typing import Any
 
@@ -69,8 +70,26 @@ def run(args: argparse.Namespace) -> int:
         log.info("fake Webshare API at %s (plans 1 and 2, %d records each); "
                  "export WEBSHARE_BASE_URL=%s; Ctrl-C stops it",
                  fake.base_url, args.records, fake.base_url)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            log.info("stopped after %d activity requests", fake.request_count)
+        _wait_for_stop_signal()
+        log.info("stopped after %d activity requests", fake.request_count)
     return 0
+
+
+def _wait_for_stop_signal() -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM.
+
+    The handlers are installed explicitly because a process started in the background inherits
+    an ignored SIGINT, and Python would then never raise KeyboardInterrupt.
+    """
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

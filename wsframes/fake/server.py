@@ -142,7 +142,8 @@ class FakeWebshare:
 
             self._server = _Server(self._address, Handler, self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="wsframes-fake", daemon=True
+                target=self._server.serve_forever, args=(0.05,), name="wsframes-fake",
+                daemon=True,
             )
             self._thread.start()
             logger.info("fake Webshare API listening on %s", self.base_url)
