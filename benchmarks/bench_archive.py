@@ -1,0 +1,135 @@
+"""Benchmark the archive: bytes per record, one-day scans against full scans, streaming memory.
+
+Builds an archive of ``--records`` (default 10 million) synthetic records over 30 days, written
+straight through :mod:`wsframes.archive.store` exactly as ``sync`` writes them (no API needed), then
+prints:
+
+- size on disk and bytes per record (goal: under 20);
+- the time to scan one day out of 30 against reading everything (ratio, best of 3);
+- peak RSS of ``latency_summary`` over the whole archive with the streaming engine against the
+  peak RSS and in-memory size of the archive loaded eagerly. Each of those runs in its own
+  subprocess, since a process's peak RSS cannot be reset; a subprocess that only imports the
+  libraries is the baseline.
+
+Usage: ``python benchmarks/bench_archive.py [--records N] [--dir DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wsframes.archive import scan_activity
+from wsframes.archive.manifest import Manifest
+from wsframes.archive.store import plan_files, replace_range
+from wsframes.fake import generate_activity
+
+log = logging.getLogger("bench_archive")
+
+DAYS = 30
+START = datetime(2026, 9, 1, tzinfo=UTC)
+PLAN = "1"
+
+# Each probe prints one JSON line: its own peak RSS and what it computed. VmHWM, not ru_maxrss:
+# Linux carries ru_maxrss over exec, so a child would report the (large) parent's peak.
+_PROBE = """
+import json, re, sys
+import polars as pl
+from wsframes.archive import scan_activity
+from wsframes.analysis import latency_summary
+root, what = sys.argv[1], sys.argv[2]
+out = {}
+if what == "eager":
+    df = scan_activity(root, plan_id=1).collect()
+    out["rows"], out["frame_bytes"] = df.height, df.estimated_size()
+elif what == "streaming":
+    summary = latency_summary(scan_activity(root, plan_id=1)).collect(engine="streaming")
+    out["rows"] = int(summary["count"].max())
+elif what == "sketch":
+    summary = latency_summary(scan_activity(root, plan_id=1), method="sketch").collect(engine="streaming")
+    out["rows"] = int(summary["count"].max())
+status = open("/proc/self/status").read()
+out["peak_rss"] = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024
+print(json.dumps(out))
+"""
+
+
+def build(root: Path, records: int) -> int:
+    """Write *records* synthetic records over 30 days, one day per store call, like a sync."""
+    manifest = Manifest()
+    per_day, total = records // DAYS, 0
+    for i in range(DAYS):
+        lo, hi = START + timedelta(days=i), START + timedelta(days=i + 1)
+        n = per_day + (records - per_day * DAYS if i == DAYS - 1 else 0)
+        frame = generate_activity(n, start=lo, end=hi, seed=i, plan_id=int(PLAN))
+        replace_range(root, PLAN, lo, hi, frame, keep=manifest.covered(PLAN))
+        manifest.record(PLAN, lo, hi, fetched_at=hi + timedelta(days=1), settle=timedelta(hours=2))
+        total += frame.height
+        log.info("day %d/%d written", i + 1, DAYS)
+    manifest.save(root)
+    return total
+
+
+def best_of(n: int, fn) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def probe(root: Path, what: str) -> dict[str, int]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(root), what],
+                          check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--dir", type=Path, default=None, help="keep the archive here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="wsframes-bench-") as tmp:
+        root = args.dir or Path(tmp) / "archive"
+        t = time.perf_counter()
+        rows = build(root, args.records)
+        write_s = time.perf_counter() - t
+        size = sum(p.stat().st_size for p in plan_files(root, PLAN))
+        print(f"records archived        {rows:,} over {DAYS} days "
+              f"({write_s:.1f} s including generation)")
+        print(f"size on disk            {size / 1e6:,.1f} MB = {size / rows:.2f} bytes/record "
+              f"(goal < 20)")
+
+        day_lo = START + timedelta(days=14)
+        one_day = best_of(3, lambda: scan_activity(root, day_lo, day_lo + timedelta(days=1),
+                                                   plan_id=1).collect())
+        everything = best_of(3, lambda: scan_activity(root, plan_id=1).collect())
+        print(f"scan one day of {DAYS}      {one_day * 1e3:,.0f} ms vs all {everything * 1e3:,.0f} ms: "
+              f"{everything / one_day:.1f}x faster")
+
+        base = probe(root, "baseline")["peak_rss"]
+        eager = probe(root, "eager")
+        streaming = probe(root, "streaming")
+        sketch = probe(root, "sketch")
+        assert streaming["rows"] == sketch["rows"] == eager["rows"] == rows  # the summary saw every row
+        mb = 1e6
+        print(f"baseline process        peak RSS {base / mb:,.0f} MB (imports only)")
+        print(f"eager load              peak RSS {eager['peak_rss'] / mb:,.0f} MB, "
+              f"frame {eager['frame_bytes'] / mb:,.0f} MB in memory")
+        for name, res in (("exact", streaming), ("sketch", sketch)):
+            print(f"latency_summary {name:<7} streaming peak RSS {res['peak_rss'] / mb:,.0f} MB = "
+                  f"{res['peak_rss'] / eager['peak_rss']:.2f}x the eager load's peak, "
+                  f"{(res['peak_rss'] - base) / eager['frame_bytes']:.2f}x the frame size above baseline")
+
+
+if __name__ == "__main__":
+    main()
