@@ -274,3 +274,16 @@ def test_plus_offsets_with_kolkata(session: requests.Session, now: datetime, api
         assert body["results"][0]["timestamp"].endswith("+05:30")
         assert "%2B05%3A30" in body["next"]
         assert len(session.get(body["next"], timeout=10).json()["results"]) == 3
+
+
+def test_late_records_appear_without_changing_how_old_ones_render(
+    plan2: pl.DataFrame, session: requests.Session, api_key: str, now: datetime
+) -> None:
+    early, late = plan2.head(1000), plan2.tail(200)
+    with FakeWebshare(api_key, plans={1: early}, now=now) as fake:
+        before = get(session, fake, page_size=1000).json()
+        fake.add_records(None, late)
+        after = get(session, fake, page_size=1000).json()
+        assert fake.truth().equals(plan2)
+    assert before["count"] == 1000 and after["count"] == 1200
+    assert after["results"][200:] == before["results"][:800]
