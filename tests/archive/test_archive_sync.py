@@ -155,3 +155,17 @@ def test_duckdb_reads_the_archive_as_it_is(fake, archive, args):
     truth = fake.truth(PLAN)
     assert (plan, n, total) == (PLAN, truth.height, truth["bytes"].sum())
     assert days == truth["timestamp"].dt.date().n_unique()
+
+
+def test_default_sync_takes_everything_the_api_still_has(fake, archive, args):
+    # start="90d" lands on the API's floor; the request must not fall below it a moment later.
+    result = sync(archive, **args)
+    assert result.fetched[0][0] > datetime.now(UTC) - timedelta(days=90)
+    assert scan_activity(archive, plan_id=PLAN).collect().equals(fake.truth(PLAN))
+
+
+def test_a_load_through_the_archive_never_trims_the_window(fake, archive, args):
+    with pytest.raises(ConfigurationError, match="90 days"):
+        load_with_archive(archive, datetime.now(UTC) - timedelta(days=90, seconds=30),
+                          plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url)
+    assert fake.request_count == 0

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: How long after the fact records may still reach the API; newer intervals stay non-final.
 DEFAULT_SETTLE = timedelta(hours=2)
+#: Tolerance at the API's 90-day floor (clock skew between us and the API, request latency).
+FLOOR_MARGIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,23 @@ def day_chunks(gaps: list[Span]) -> list[Span]:
     return chunks
 
 
-def plan_gaps(manifest: Manifest, plan: str, window: Span, *, now: datetime) -> list[Span]:
-    """What a sync of *window* must fetch: everything not covered by a final interval.
+def plan_gaps(
+    manifest: Manifest, plan: str, window: Span, *, now: datetime, clamp: bool = False
+) -> list[Span]:
+    """What must come from the API for *window*: everything not covered by a final interval.
 
     Raises ConfigurationError, before any request, when part of it is older than the API keeps.
+    With *clamp* (sync), a gap starting less than :data:`FLOOR_MARGIN` before the 90-day floor is
+    shortened to start just after it instead: ``start="90d"`` means "all the API still has", and
+    records that leave the API within the minute cannot be fetched reliably anyway.
     """
     gaps = subtract(window, manifest.covered(plan, final_only=True))
     floor = now - API_RETENTION
+    usable = floor + FLOOR_MARGIN
+    if clamp:
+        near = floor - FLOOR_MARGIN
+        gaps = [(usable, b) if near <= a < usable else (a, b) for a, b in gaps]
+        gaps = [(a, b) for a, b in gaps if a < b]
     lost = [g for g in gaps if g[0] < floor]
     if lost:
         raise ConfigurationError(
@@ -130,6 +142,10 @@ def sync(
     root = resolve_archive(archive)
     plan = plan_key(plan_id)
     settle_delta = _settle(settle)
+    if progress is not None and not isinstance(progress, bool):
+        raise ConfigurationError(f"progress must be True, False or None (auto), not {progress!r}.")
+    if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float) or lock_timeout < 0:
+        raise ConfigurationError(f"lock_timeout must be a number of seconds >= 0, not {lock_timeout!r}.")
     now = utc_now()
     lo, hi = resolve_window(start, end, now=now)
     hi = min(hi, now)
@@ -141,7 +157,7 @@ def sync(
     with client, archive_lock(root, timeout=lock_timeout):
         remove_temp_files(root)
         manifest = Manifest.load(root)
-        chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now))
+        chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True))
         rows = 0
         for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
             frame = client.activity(a, b, plan_id=plan_id)
