@@ -8,6 +8,7 @@ authenticates. Every response carries an ``X-Request-ID``.
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import time
 import uuid
@@ -107,7 +108,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(401, {"detail": "Authentication credentials were not provided."})
             return False
         scheme, _, key = header.partition(" ")
-        if scheme.lower() != "token" or key.strip() != self.fake.api_key:
+        valid = secrets.compare_digest(key.strip().encode(), self.fake.api_key.encode())
+        if scheme.lower() != "token" or not valid:
             self._json(401, {"detail": "Invalid token."})
             return False
         return True
