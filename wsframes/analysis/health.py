@@ -79,7 +79,7 @@ def _robust_z(value: str, enough: pl.Expr, floor: pl.Expr) -> tuple[pl.Expr, pl.
     baseline = eligible.median()
     mad = (eligible - baseline).abs().median()
     scale = pl.max_horizontal(mad * MAD_SCALE, floor)
-    z = pl.when(enough).then((pl.col(value) - baseline) / scale)
+    z = pl.when(enough & (scale > 0)).then((pl.col(value) - baseline) / scale)
     return baseline, z
 
 
@@ -97,7 +97,7 @@ def anomalous_hours(
 
     For every bucket with at least *min_requests* requests: ``error_rate_z`` is the departure
     from the median error rate in units of ``max(1.4826 * MAD, binomial standard error of that
-    bucket)``; ``p95_z`` likewise with a floor of 5 % of the median p95. A bucket is
+    bucket, Laplace-smoothed)``; ``p95_z`` likewise with a floor of 5 % of the median p95. A bucket is
     ``anomalous`` when either z exceeds *threshold* (3.5 is Iglewicz & Hoaglin's usual cut);
     only rises count, since a drop in failures or latency is not an alarm. ``reason`` says which.
 
@@ -117,7 +117,10 @@ def anomalous_hours(
     enough = pl.col("requests") >= min_requests
     rate = pl.col("failed") / pl.col("requests")
     base_rate = rate.filter(enough).median()
-    binomial = (base_rate * (1 - base_rate) / pl.col("requests")).sqrt()
+    # Binomial noise of the bucket, with a Laplace-smoothed rate so a baseline of exactly 0
+    # failures still has a noise floor (else one failure would be an infinite departure).
+    smoothed = (base_rate * pl.col("requests") + 1) / (pl.col("requests") + 2)
+    binomial = (smoothed * (1 - smoothed) / pl.col("requests")).sqrt()
     rate_base, rate_z = _robust_z("error_rate", enough, binomial)
     p95_base, p95_z = _robust_z("p95", enough, 0.05 * pl.col("p95").filter(enough).median())
     out = (

@@ -140,13 +140,14 @@ def _sketch_wide(
             _value(m).max().alias(f"{i}:max"),
         )
     ]
-    wide = base.group_by(names).agg(basic) if keys else base.select(basic).filter(pl.col("0:count") >= 0)
+    if keys:
+        wide = base.group_by(names).agg(basic)
+    else:
+        wide = base.select(*basic, pl.len().alias("_rows")).filter(pl.col("_rows") > 0).drop("_rows")
     for i, m in enumerate(metrics):
         sk = sketch_quantiles(base, names, m, qs, [f"{i}:{quantile_name(q)}" for q in qs], alpha=alpha)
-        if keys:
-            wide = wide.join(sk, on=names, how="left", nulls_equal=True)
-        else:
-            wide = pl.concat([wide, sk], how="horizontal")
+        # Ungrouped, a cross join with the one-row estimate keeps "no rows in, no rows out".
+        wide = wide.join(sk, on=names, how="left", nulls_equal=True) if keys else wide.join(sk, how="cross")
     return wide
 
 

@@ -1,0 +1,81 @@
+"""Eager, lazy and pandas inputs give the same numbers, and each returns its own kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import wsframes.analysis as wa
+from wsframes.fake import generate_activity
+
+CALLS: dict[str, Callable[[Any], Any]] = {
+    "latency_summary": lambda d: wa.latency_summary(d),
+    "latency_summary_by": lambda d: wa.latency_summary(d, by=["outcome", "protocol"]),
+    "latency_summary_sketch": lambda d: wa.latency_summary(d, method="sketch"),
+    "latency_summary_sketch_by": lambda d: wa.latency_summary(d, by="protocol", method="sketch"),
+    "latency_histogram": lambda d: wa.latency_histogram(d, by="outcome"),
+    "latency_ccdf": lambda d: wa.latency_ccdf(d, metric="request_duration"),
+    "latency_over_time": lambda d: wa.latency_over_time(d, every="6h", tz="Europe/Berlin"),
+    "slo_attainment": lambda d: wa.slo_attainment(d, threshold=0.2, by="protocol"),
+    "apdex": lambda d: wa.apdex(d, threshold=0.5),
+    "error_taxonomy": lambda d: wa.error_taxonomy(d, by="protocol"),
+    "error_rate_over_time": lambda d: wa.error_rate_over_time(d, every="1d", by=pl.col("port")),
+    "top_offenders": lambda d: wa.top_offenders(d, column="hostname"),
+    "traffic_over_time": lambda d: wa.traffic_over_time(d, every="1d", tz="Asia/Kolkata"),
+    "hourly_profile": lambda d: wa.hourly_profile(d, tz="America/New_York"),
+    "bandwidth_by": lambda d: wa.bandwidth_by(d, column="proxy_address"),
+    "estimated_concurrency": lambda d: wa.estimated_concurrency(d, every="1h"),
+    "proxy_health": lambda d: wa.proxy_health(d),
+    "anomalous_hours": lambda d: wa.anomalous_hours(d, only_anomalous=False, min_requests=5),
+}
+
+
+@pytest.fixture(scope="module")
+def demo() -> pl.DataFrame:
+    return generate_activity(4000, seed=5)
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    # pandas has no unsigned/categorical round trip of every dtype, so compare values.
+    assert a.columns == b.columns
+    assert_frame_equal(a, b, check_dtypes=False, rel_tol=1e-12, abs_tol=0)
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_kinds_give_the_same_numbers(demo: pl.DataFrame, name: str) -> None:
+    call = CALLS[name]
+    eager = call(demo)
+    lazy = call(demo.lazy())
+    from_pandas = call(demo.to_pandas())
+    assert isinstance(eager, pl.DataFrame) and eager.height > 0
+    assert isinstance(lazy, pl.LazyFrame)
+    assert isinstance(from_pandas, pd.DataFrame)
+    _same(eager, lazy.collect())
+    _same(eager, pl.from_pandas(from_pandas))
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_empty_input_gives_an_empty_frame_with_the_same_columns(demo: pl.DataFrame, name: str) -> None:
+    call = CALLS[name]
+    empty = call(demo.clear())
+    assert isinstance(empty, pl.DataFrame)
+    assert empty.columns == call(demo).columns
+    if name != "hourly_profile":  # the profile is a fixed 7 x 24 grid, zeros included
+        assert empty.height == 0
+
+
+def test_compare_periods_kinds(demo: pl.DataFrame) -> None:
+    before, after = demo.head(2000), demo.tail(2000)
+    eager = wa.compare_periods(before, after, by="protocol")
+    lazy = wa.compare_periods(before.lazy(), after.lazy(), by="protocol")
+    pandas = wa.compare_periods(before.to_pandas(), after.to_pandas(), by="protocol")
+    for part in ("summary", "latency", "error_codes", "changes"):
+        e = getattr(eager, part)
+        assert isinstance(e, pl.DataFrame)
+        _same(e, getattr(lazy, part).collect())
+        _same(e, pl.from_pandas(getattr(pandas, part)))

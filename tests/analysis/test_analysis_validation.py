@@ -1,0 +1,77 @@
+"""Bad input raises a ConfigurationError that names the problem, before any work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import pytest
+
+import wsframes.analysis as wa
+from wsframes.errors import ConfigurationError
+from wsframes.schema import ACTIVITY_SCHEMA
+
+Builder = Callable[..., pl.DataFrame]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda d: wa.latency_summary([1, 2, 3]), "Polars DataFrame or LazyFrame or a pandas DataFrame"),
+        (lambda d: wa.latency_summary(d.drop("tunnel_duration")), "'tunnel_duration'"),
+        (lambda d: wa.latency_summary(d, quantiles=(0.5, 1.5)), "between 0 and 1"),
+        (lambda d: wa.latency_summary(d, quantiles=()), "between 0 and 1"),
+        (lambda d: wa.latency_summary(d, metrics=[]), "metrics= is empty"),
+        (lambda d: wa.latency_summary(d, method="fast"), "method='fast'"),
+        (lambda d: wa.latency_summary(d, by="no_such_column"), "by= names a column"),
+        (lambda d: wa.latency_summary(d, by=[3]), "column names, Polars expressions or 'outcome'"),
+        (lambda d: wa.latency_summary(d, method="sketch", alpha=2), "alpha=2"),
+        (lambda d: wa.latency_histogram(d, bins=[1.0, 0.5]), "strictly increasing"),
+        (lambda d: wa.latency_histogram(d, bins=0), "positive number of bins"),
+        (lambda d: wa.latency_over_time(d, tz="Mars/Olympus"), "IANA time zone"),
+        (lambda d: wa.traffic_over_time(d, every="soon"), "every='soon'"),
+        (lambda d: wa.estimated_concurrency(d, every="1mo"), "is not a duration"),
+        (lambda d: wa.slo_attainment(d, threshold=-1), "threshold=-1"),
+        (lambda d: wa.error_taxonomy(d, confidence=95), "confidence=95"),
+        (lambda d: wa.top_offenders(d, sort_by="colour"), "sort_by='colour'"),
+        (lambda d: wa.top_offenders(d, n=0), "n=0"),
+        (lambda d: wa.proxy_health(d, min_requests=0), "min_requests=0"),
+        (lambda d: wa.error_taxonomy(d.drop("error_reason")), "'error_reason'"),
+    ],
+)
+def test_bad_input_is_explained(activity: Builder, call: Callable[[Any], Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        call(activity(3))
+
+
+def _exploding(activity: Builder) -> pl.LazyFrame:
+    """A lazy source whose schema is known but whose rows cannot be read."""
+
+    def boom(_: pl.DataFrame) -> pl.DataFrame:
+        raise RuntimeError("the data was read")
+
+    return activity(3).lazy().map_batches(boom, schema=ACTIVITY_SCHEMA)
+
+
+def test_validation_happens_before_any_data_is_read(activity: Builder) -> None:
+    with pytest.raises(ConfigurationError, match="IANA"):
+        wa.traffic_over_time(_exploding(activity), tz="Nowhere/Special")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lf: wa.latency_summary(lf, by="outcome"),
+        lambda lf: wa.error_taxonomy(lf),
+        lambda lf: wa.latency_ccdf(lf),
+        lambda lf: wa.anomalous_hours(lf),
+        lambda lf: wa.estimated_concurrency(lf),
+        lambda lf: wa.compare_periods(lf, lf).summary,
+    ],
+)
+def test_lazy_in_reads_nothing_until_collected(activity: Builder, call: Callable[[Any], Any]) -> None:
+    out = call(_exploding(activity))
+    assert isinstance(out, pl.LazyFrame)
+    with pytest.raises(Exception, match="the data was read"):
+        out.collect()
