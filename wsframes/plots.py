@@ -174,24 +174,29 @@ def plot_error_rate_over_time(
     frame: pl.DataFrame,
     *,
     time: str = "time",
-    rates: Sequence[str] = ("error_rate",),
+    rate: str = "error_rate",
+    band: tuple[str, str] | None = ("ci_low", "ci_high"),
     tz: str = "UTC",
     ax: Axes | None = None,
 ) -> Axes:
-    """Error rate per time bucket; several *rates* columns are stacked (e.g. one per error type)."""
+    """Error rate per time bucket, with its confidence interval as a band.
+
+    *frame* is what :func:`wsframes.analysis.error_rate_over_time` returns; a wide band means
+    few requests in that bucket, so a spike inside a wide band may be noise.
+    """
     ax = _axes(ax)
     times = _local_times(frame, time, tz)
-    if len(rates) == 1:
-        ax.plot(times, frame[rates[0]].to_list(), color="#b42318", lw=1.4, label="error rate")
-    else:
-        colours = [TYPE_COLOURS.get(r.removesuffix("_rate"), "#667085") for r in rates]
-        ax.stackplot(
+    if band is not None and all(c in frame.columns for c in band):
+        ax.fill_between(
             times,
-            *[frame[r].fill_null(0).to_list() for r in rates],
-            labels=[r.removesuffix("_rate") for r in rates],
-            colors=colours,
-            alpha=0.85,
+            frame[band[0]].to_list(),
+            frame[band[1]].to_list(),
+            color="#fda29b",
+            alpha=0.45,
+            lw=0,
+            label="95% interval",
         )
+    ax.plot(times, frame[rate].to_list(), color="#b42318", lw=1.4, label="error rate")
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("failed requests (% of requests)")

@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -23,7 +24,6 @@ from typing import Any
 
 import nbformat
 import polars as pl
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -83,6 +83,8 @@ def build_report(
     template: str | os.PathLike[str] | None = None,
     timeout: float = 900,
     now: datetime | None = None,
+    api_options: Mapping[str, Any] | None = None,
+    source_label: str | None = None,
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -113,6 +115,12 @@ def build_report(
         Seconds one cell may run.
     now : datetime, optional
         The reference time of named periods (for reproducible runs).
+    api_options : mapping, optional
+        Settings for :class:`wsframes.loader.Client` in the kernel: ``page_size``,
+        ``requests_per_minute``, ``timeout``, ``max_retries`` (never the key: that goes through
+        the environment).
+    source_label : str, optional
+        How the report names its data source (default: the API, the file name or "a DataFrame").
 
     Returns
     -------
@@ -140,6 +148,8 @@ def build_report(
         anonymize_clients=anonymize_clients,
         template=template,
         now=now,
+        api_options=api_options,
+        source_label=source_label,
     )
     log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
     timings: dict[str, float] = {}
@@ -186,6 +196,8 @@ def _validate(
     anonymize_clients: bool,
     template: str | os.PathLike[str] | None,
     now: datetime | None,
+    api_options: Mapping[str, Any] | None,
+    source_label: str | None,
 ) -> _Job:
     check_tz(tz)
     now = now or utc_now()
@@ -233,10 +245,32 @@ def _validate(
         "compare_previous": bool(compare_previous),
         "anonymize_clients": bool(anonymize_clients),
         "data_path": data_path,
-        "source": _source_label(data),
+        "source": source_label or _source_label(data),
         "period_label": stem.removeprefix("wsframes-"),
+        "api_options": _check_api_options(api_options),
     }
     return _Job(lo, hi, stem, out, template_path, parameters, env)
+
+
+_API_OPTIONS: dict[str, type | tuple[type, ...]] = {
+    "page_size": int,
+    "requests_per_minute": (int, float, type(None)),
+    "timeout": (int, float),
+    "max_retries": int,
+}
+
+
+def _check_api_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Only plain, non-secret client settings may become notebook parameters."""
+    checked = dict(options or {})
+    for name, value in checked.items():
+        if name not in _API_OPTIONS:
+            raise ConfigurationError(
+                f"api_options may hold {', '.join(_API_OPTIONS)}; not {name!r} (the key goes in api_key=)."
+            )
+        if isinstance(value, bool) or not isinstance(value, _API_OPTIONS[name]):
+            raise ConfigurationError(f"api_options[{name!r}] has the wrong type: {type(value).__name__}.")
+    return checked
 
 
 def _check_data(data: DataSource | None) -> str | None:
@@ -307,11 +341,13 @@ def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> n
 def _execute(
     nb: nbformat.NotebookNode, job: _Job, work: Path, *, timeout: float, timings: dict[str, float]
 ) -> nbformat.NotebookNode:
-    # IPC sockets in the private work folder: no TCP port to race for or to expose.
-    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(work / "kernel"))
     client = NotebookClient(
-        nb, km=km, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": str(work)}}
     )
+    # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
+    # still owns this manager, so it shuts the kernel down when done.
+    km = client.create_kernel_manager()
+    km.transport, km.ip = "ipc", str(work / "kernel")
     started = time.perf_counter()
     index = -1
     try:

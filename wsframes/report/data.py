@@ -11,6 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -104,8 +105,13 @@ def load_report_data(
     compare_previous: bool = False,
     anonymize: bool = False,
     source: str = "",
+    api_options: dict[str, Any] | None = None,
 ) -> ReportData:
-    """Load ``[start, end)`` (and the window before it when comparing) from Parquet or the API."""
+    """Load ``[start, end)`` (and the window before it when comparing) from Parquet or the API.
+
+    *api_options* go to :class:`wsframes.loader.Client` (e.g. ``page_size``,
+    ``requests_per_minute``); the key and base URL come from the environment.
+    """
     lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
     first = lo - (hi - lo) if compare_previous else lo
     if data_path is not None:
@@ -116,9 +122,10 @@ def load_report_data(
         ts = pl.col("timestamp")
         frame = pl.scan_parquet(data_path).filter((ts >= first) & (ts < hi)).collect()
     else:
-        from wsframes.loader import load_activity  # only this path needs the network stack
+        from wsframes.loader import Client  # only this path needs the network stack
 
-        frame = load_activity(first, hi, plan_id=plan_id)
+        with Client(**(api_options or {})) as client:
+            frame = client.activity(first, hi, plan_id=plan_id, progress=False)
     if anonymize:
         frame = anonymize_clients(frame)
     frame = frame.sort("timestamp")

@@ -14,23 +14,20 @@ import numpy as np
 import polars as pl
 
 import wsframes
+from wsframes.analysis.errors import top_offenders
 from wsframes.report.data import ReportData
 from wsframes.report.findings import PHASES, Alert
 from wsframes.report.index import SUMMARY_MIME
 from wsframes.report.render import Card, Formatter, fmt_bytes, fmt_pct, fmt_seconds, local, table_html
-from wsframes.schema import CATEGORY_ADVICE, describe_error
 
 __all__ = [
     "CCDF_SPECTRUM",
     "comparison_html",
-    "error_rate_over_time",
-    "error_taxonomy",
     "footer_facts",
     "headline_cards",
     "summary_bundle",
     "taxonomy_html",
     "top_html",
-    "traffic_over_time",
 ]
 
 #: Quantiles for the CCDF curves: even steps in the body, dense in the tail, out to p99.99.
@@ -75,48 +72,19 @@ def _points(now: dict[str, Any], before: dict[str, Any] | None) -> tuple[str | N
     return f"{diff:+.2f} points vs previous period", None if abs(diff) < 0.5 else diff > 0
 
 
-def error_taxonomy(frame: pl.DataFrame) -> pl.DataFrame:
-    """Failed requests per code: ``error_reason, category, type, count, share, how_to_fix``.
-
-    ``share`` is the fraction of all requests; unknown codes are kept, labelled ``unknown``.
-    """
-    total = frame.height
-    counts = (
-        frame.filter(pl.col("error_reason").is_not_null())
-        .group_by(pl.col("error_reason").cast(pl.String))
-        .agg(
-            pl.len().alias("count"),
-            pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first().alias("api_fix"),
-        )
-        .sort(["count", "error_reason"], descending=[True, False])
-    )
-    rows = []
-    for code, count, api_fix in counts.iter_rows():
-        info = describe_error(code)
-        advice = CATEGORY_ADVICE[info.category]
-        fix = f"{advice} API says: {api_fix}" if api_fix else advice
-        rows.append((code, info.category, info.type, count, count / total, fix))
-    return (
-        pl.DataFrame(
-            rows, schema=["error_reason", "category", "type", "count", "share", "how_to_fix"], orient="row"
-        )
-        if rows
-        else pl.DataFrame(
-            schema={
-                "error_reason": pl.String,
-                "category": pl.String,
-                "type": pl.String,
-                "count": pl.Int64,
-                "share": pl.Float64,
-                "how_to_fix": pl.String,
-            }
-        )
-    )
-
-
 def taxonomy_html(taxonomy: pl.DataFrame) -> str:
-    """The taxonomy as an escaped table."""
-    shown = taxonomy.select("error_reason", "type", "category", "count", "share", "how_to_fix")
+    """:func:`wsframes.analysis.error_taxonomy` as an escaped table, advice and API text merged."""
+    advice = pl.when(pl.col("api_how_to_fix").is_not_null()).then(
+        pl.concat_str(pl.col("how_to_fix"), pl.lit(" API says: "), pl.col("api_how_to_fix"))
+    )
+    shown = taxonomy.select(
+        "error_reason",
+        "type",
+        "category",
+        "count",
+        "share",
+        advice.otherwise(pl.col("how_to_fix")).alias("how_to_fix"),
+    )
     return table_html(
         shown,
         formats={"share": fmt_pct},
@@ -124,70 +92,44 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
     )
 
 
-def _bucket(every: str, tz: str) -> pl.Expr:
-    return pl.col("timestamp").dt.convert_time_zone(tz).dt.truncate(every).alias("time")
-
-
-def error_rate_over_time(frame: pl.DataFrame, *, every: str = "1h", tz: str = "UTC") -> pl.DataFrame:
-    """Per bucket: ``time, requests`` and one ``<type>_rate`` column per error type present."""
-    typed = frame.with_columns(
-        pl.col("error_reason")
-        .cast(pl.String)
-        .map_elements(lambda c: describe_error(c).type, return_dtype=pl.String)
-        .alias("_type")
+def _offenders(frame: pl.DataFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
+    top = top_offenders(frame, column=column, n=n, sort_by=sort_by, metric="request_duration")
+    assert isinstance(top, pl.DataFrame)
+    interval = pl.format(
+        "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
     )
-    types = [t for t in ("configuration", "connection", "unknown") if t in set(typed["_type"].drop_nulls())]
-    return (
-        typed.group_by(_bucket(every, tz))
-        .agg(pl.len().alias("requests"), *[(pl.col("_type") == t).sum().alias(f"{t}_rate") for t in types])
-        .with_columns([(pl.col(f"{t}_rate") / pl.col("requests")) for t in types])
-        .sort("time")
+    return top.select(
+        pl.col(column).cast(pl.String),
+        "requests",
+        "failed",
+        "error_rate",
+        interval.alias("95% interval"),
+        pl.col("p95").alias("p95 request"),
+        "bytes",
     )
 
 
-def traffic_over_time(frame: pl.DataFrame, *, every: str = "1h", tz: str = "UTC") -> pl.DataFrame:
-    """Per bucket: ``time, requests, bytes``."""
-    return (
-        frame.group_by(_bucket(every, tz))
-        .agg(pl.len().alias("requests"), pl.col("bytes").sum().alias("bytes"))
-        .sort("time")
-    )
-
-
-def _top(frame: pl.DataFrame, key: str, *, n: int = 10, by: str = "requests") -> pl.DataFrame:
-    failed = pl.col("error_reason").is_not_null()
-    return (
-        frame.filter(pl.col(key).is_not_null())
-        .group_by(pl.col(key).cast(pl.String))
-        .agg(
-            pl.len().alias("requests"),
-            failed.sum().alias("failed"),
-            failed.mean().alias("error rate"),
-            pl.col("request_duration").quantile(0.95, "linear").alias("p95 request"),
-            pl.col("bytes").sum().alias("bytes"),
-        )
-        .sort([by, key], descending=[True, False])
-        .head(n)
-    )
-
-
-_TOP_FORMATS: dict[str, Formatter] = {"error rate": fmt_pct, "p95 request": fmt_seconds, "bytes": fmt_bytes}
+_TOP_FORMATS: dict[str, Formatter] = {"error_rate": fmt_pct, "p95 request": fmt_seconds, "bytes": fmt_bytes}
+_TOP_HEADERS = {"error_rate": "error rate"}
 
 
 def top_html(frame: pl.DataFrame, *, n: int = 10) -> str:
-    """Top domains by requests, proxies by requests, host names by failures (all escaped)."""
-    parts = ["<h3>Busiest domains</h3>", table_html(_top(frame, "domain", n=n), formats=_TOP_FORMATS)]
-    proxies = "proxy_address" if frame["proxy_address"].null_count() < frame.height else "listen_address"
-    title = (
-        "Busiest proxies"
-        if proxies == "proxy_address"
-        else "Busiest gateways (residential plan: no proxy address)"
-    )
-    parts += [f"<h3>{title}</h3>", table_html(_top(frame, proxies, n=n), formats=_TOP_FORMATS)]
-    parts += [
-        "<h3>Host names with the most failures</h3>",
-        table_html(_top(frame, "hostname", n=n, by="failed"), formats=_TOP_FORMATS),
+    """Busiest domains and proxies, host names with most failures (all escaped)."""
+    residential = frame["proxy_address"].null_count() == frame.height
+    proxies = "listen_address" if residential else "proxy_address"
+    sections = [
+        ("Busiest domains", "domain", "requests"),
+        (
+            "Busiest gateways (residential plan: no proxy address)" if residential else "Busiest proxies",
+            proxies,
+            "requests",
+        ),
+        ("Host names with the most failures", "hostname", "failed"),
     ]
+    parts = []
+    for title, column, sort_by in sections:
+        table = _offenders(frame, column, n=n, sort_by=sort_by)
+        parts += [f"<h3>{title}</h3>", table_html(table, formats=_TOP_FORMATS, headers=_TOP_HEADERS)]
     return "".join(parts)
 
 

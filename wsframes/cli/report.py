@@ -1,0 +1,100 @@
+"""``wsframes report``: build the HTML report of a period (and its notebook) into ``--out``.
+
+Exit code 0 when the report was written, 2 when it could not be (the reason is printed; a failed
+notebook is kept beside the reports). ``--demo`` needs no API key: it serves a week of synthetic
+traffic from an embedded fake API.
+
+Cron example (every day at 00:30, yesterday's report, index rebuilt)::
+
+    30 0 * * *  WEBSHARE_API_KEY=... wsframes report --period yesterday --out /srv/reports
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from wsframes.report.period import PERIODS
+
+__all__ = ["register", "run"]
+
+log = logging.getLogger("wsframes.cli.report")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` sub-command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="build the HTML report of a period",
+        description="Build a standalone HTML report (plus its executed notebook) for a period and "
+        "update index.html. Data comes from the API (key in WEBSHARE_API_KEY), from --data, or "
+        "from an embedded fake API with --demo.",
+    )
+    when = parser.add_argument_group("period (default: last-7d, or the whole --data file)")
+    when.add_argument(
+        "--period", choices=PERIODS, default=None, help="a named period aligned to whole hours/days in --tz"
+    )
+    when.add_argument("--start", default=None, help="window start: ISO 8601, a date, or '24h', '7d'")
+    when.add_argument("--end", default=None, help="window end (exclusive); default: now")
+    parser.add_argument("--plan-id", type=int, default=None, help="plan to read (default plan if omitted)")
+    parser.add_argument("--tz", default="UTC", help="display time zone, e.g. Europe/Berlin (default UTC)")
+    parser.add_argument(
+        "--compare-previous",
+        action="store_true",
+        help="compare with the period of the same length just before",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=None, help="report on this Parquet file instead of the API"
+    )
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    parser.add_argument(
+        "--anonymize-clients", action="store_true", help="replace client addresses with a stable hash"
+    )
+    parser.add_argument(
+        "--base-url", default=None, help="API origin (default: WEBSHARE_BASE_URL, else the public API)"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use an embedded fake API with a week of synthetic traffic (no key needed)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report; returns the exit code (errors are raised as WsframesError -> 2)."""
+    from wsframes.errors import ConfigurationError
+    from wsframes.report import build_demo_report, build_report
+
+    if args.demo:
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in ("start", "end", "data", "base_url", "plan_id")
+            if getattr(args, n) is not None
+        ]
+        if given:
+            raise ConfigurationError(f"--demo makes its own data; drop {', '.join(given)}.")
+        result = build_demo_report(
+            out_dir=args.out,
+            period=args.period or "last-7d",
+            tz=args.tz,
+            compare_previous=True,
+            anonymize_clients=args.anonymize_clients,
+        )
+    else:
+        result = build_report(
+            args.start,
+            args.end,
+            period=args.period,
+            plan_id=args.plan_id,
+            tz=args.tz,
+            compare_previous=args.compare_previous,
+            data=args.data,
+            base_url=args.base_url,
+            out_dir=args.out,
+            anonymize_clients=args.anonymize_clients,
+        )
+    print(f"report: {result.html_path}\nnotebook: {result.notebook_path}\nindex: {result.index_path}")
+    return 0
