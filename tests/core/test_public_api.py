@@ -1,0 +1,54 @@
+"""The public surface of ``wsframes``: pinned, importable, and light to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import wsframes
+
+PINNED = {
+    "ACTIVITY_SCHEMA", "ERROR_CATALOGUE", "__version__", "describe_error", "empty_activity",
+    # errors
+    "APIError", "ArchiveError", "AuthenticationError", "BadRequestError", "ConfigurationError",
+    "IncompleteDataError", "PermissionDeniedError", "RateLimitError", "ReportError", "ServerError",
+    "TransportError", "WsframesError",
+    # loading
+    "Client", "load_activity", "to_pandas",
+    # archive
+    "sync", "scan_activity", "archive_status", "check_completeness",
+    # reports and the demo API
+    "build_report", "build_demo_report", "FakeWebshare", "generate_activity",
+    # analysis
+    "QuantileSketch", "anomalous_hours", "apdex", "bandwidth_by", "compare_periods",
+    "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "hourly_profile",
+    "latency_ccdf", "latency_histogram", "latency_over_time", "latency_summary", "proxy_health",
+    "slo_attainment", "top_offenders", "traffic_over_time", "wilson_interval",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(wsframes.__all__) == PINNED
+    assert len(wsframes.__all__) == len(PINNED)
+
+
+def test_every_public_name_resolves() -> None:
+    for name in wsframes.__all__:
+        assert getattr(wsframes, name) is not None, name
+    assert set(wsframes.__all__) <= set(dir(wsframes))
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    try:
+        wsframes.no_such_thing  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_thing" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_does_not_pull_in_jupyter_or_matplotlib() -> None:
+    heavy = "('matplotlib', 'nbclient', 'nbconvert')"
+    code = f"import sys, wsframes; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
