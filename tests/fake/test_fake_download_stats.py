@@ -139,3 +139,18 @@ def test_aggregate_is_the_sum_of_the_hours(
     assert agg["requests_total"] == fake.truth(2).height
     assert agg["bandwidth_projected"] == agg["bandwidth_total"]  # window ends now
     assert "timestamp" not in agg
+
+
+def test_an_empty_plan_has_empty_stats_and_an_empty_csv(
+    session: requests.Session, api_key: str, now: datetime
+) -> None:
+    from wsframes.schema import empty_activity
+
+    with FakeWebshare(api_key, plans={1: empty_activity()}, now=now) as fake:
+        assert hourly(session, fake) == []
+        agg = session.get(fake.base_url + "/api/v2/stats/aggregate/", timeout=10).json()
+        rows = download(fake, token(session, fake)["key"]).text.splitlines()
+        page = session.get(fake.base_url + "/api/v2/proxy/activity/", timeout=10).json()
+    assert agg["requests_total"] == 0 and agg["last_request_sent_at"] is None
+    assert len(rows) == 1
+    assert page == {"count": 0, "next": None, "previous": None, "results": []}

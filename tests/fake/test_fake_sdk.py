@@ -67,3 +67,21 @@ def test_sdk_loses_exactly_the_straddling_remainders(
     lost_stamps = {row[0] for row in lost}
     # Every lost record belongs to a tie group that the SDK saw part of.
     assert lost_stamps <= {row[0] for row in got}
+
+
+def test_sdk_reads_stats_token_and_csv(
+    plan1: pl.DataFrame, api_key: str, now: datetime
+) -> None:
+    with FakeWebshare(api_key, plans={1: plan1}, now=now) as fake:
+        client = Webshare(api_key=api_key, base_url=fake.base_url)
+        window = {"timestamp__gte": now - timedelta(days=3), "timestamp__lte": now}
+        hours = client.stats.list(**window)
+        agg = client.stats.aggregate(**window)
+        token = client.download_tokens.get("activity")
+        assert token.key is not None
+        text = client.proxy_activity.download(download_token=token.key, **window)
+        rotated = client.download_tokens.reset("activity")
+    assert sum(h.requests_total or 0 for h in hours) == agg.requests_total == plan1.height
+    assert all(h.timestamp is not None and h.timestamp.tzinfo for h in hours)
+    assert token.scope == "activity" and rotated.key != token.key
+    assert text.count("\n") == plan1.height + 1  # header + one line per record

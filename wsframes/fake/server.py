@@ -126,7 +126,7 @@ class FakeWebshare:
             raise ConfigurationError("plans must hold at least one plan.")
         self.stores = {int(pid): PlanStore(df, tz) for pid, df in plans.items()}
         self.default_plan = next(iter(self.stores))
-        self.download_token = _new_token(1)
+        self.download_token = _new_token(1, self.now())
         self.requests: list[LoggedRequest] = []
         self.lock = threading.Lock()
         self._activity_requests = 0
@@ -213,7 +213,7 @@ class FakeWebshare:
     def reset_download_token(self) -> dict[str, object]:
         """Rotate the download token (the old key stops working)."""
         with self.lock:
-            self.download_token = _new_token(int(str(self.download_token["id"])) + 1)
+            self.download_token = _new_token(int(str(self.download_token["id"])) + 1, self.now())
             return dict(self.download_token)
 
     def _store(self, plan_id: int | None) -> PlanStore:
@@ -226,8 +226,8 @@ class FakeWebshare:
             ) from None
 
 
-def _new_token(token_id: int) -> dict[str, object]:
-    expire = datetime.now(UTC) + timedelta(days=1)
+def _new_token(token_id: int, now: datetime) -> dict[str, object]:
+    expire = now + timedelta(days=1)
     return {
         "id": token_id,
         "key": secrets.token_hex(20),

@@ -67,7 +67,7 @@ def _summaries(df: pl.DataFrame, keys: list[str], seconds: float) -> list[dict[s
             **{k: row[k] for k in keys},
             "is_projected": False,
             "bandwidth_total": row["bandwidth_total"],
-            "bandwidth_average": row["bandwidth_total"] / total if total else 0.0,
+            "bandwidth_average": round(row["bandwidth_total"] / total) if total else 0,
             "requests_total": total,
             "requests_successful": row["requests_successful"],
             "requests_failed": row["requests_failed"],
@@ -130,7 +130,7 @@ def _projection(real: list[dict[str, Any]], tz: str, *, now: datetime, until: da
     stamps = render_timestamps(pl.Series(hours, dtype=pl.Datetime("us", "UTC")), tz).to_list()
     return [
         {"timestamp": s, "is_projected": True, "bandwidth_total": mean_bytes,
-         "bandwidth_average": mean_bytes / mean_requests if mean_requests else 0.0,
+         "bandwidth_average": round(mean_bytes / mean_requests) if mean_requests else 0,
          "requests_total": mean_requests, "requests_successful": 0, "requests_failed": 0,
          "error_reasons": [], "countries_used": {}, "number_of_proxies_used": 0,
          "protocols_used": {}, "average_concurrency": 0.0,
