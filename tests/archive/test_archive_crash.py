@@ -82,3 +82,19 @@ def test_sync_killed_at_random_points_then_rerun_is_exact(busy_fake, tmp_path, s
     assert scan_activity(archive, plan_id=PLAN).collect().equals(truth)
     assert [p for p in archive.rglob("*") if p.name.endswith(".tmp")] == []
     assert os.listdir(archive / "plan_id=7")
+
+
+def test_two_concurrent_syncs_serialise_and_leave_an_exact_archive(busy_fake, tmp_path):
+    before = busy_fake.request_count
+    sync(tmp_path / "alone", start="5d", plan_id=PLAN, api_key=busy_fake.api_key,
+         base_url=busy_fake.base_url, requests_per_minute=None, progress=False)
+    one_full_sync = busy_fake.request_count - before
+
+    archive = tmp_path / "archive"
+    cmd = [sys.executable, "-c", _CHILD, str(archive), busy_fake.api_key, busy_fake.base_url]
+    before = busy_fake.request_count
+    children = [subprocess.Popen(cmd) for _ in range(2)]
+    assert [c.wait(timeout=120) for c in children] == [0, 0]
+    assert scan_activity(archive, plan_id=PLAN).collect().equals(busy_fake.truth(PLAN))
+    # One did the full sync while the other waited for the lock, then re-read only the tail.
+    assert busy_fake.request_count - before <= one_full_sync + 2
