@@ -59,6 +59,8 @@ def test_completeness_flags_hours_that_gained_records_after_they_settled(fake, a
     late = check_completeness(archive, plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url)
     assert late.mismatches["hour"].to_list() == [hour]
     assert late.mismatches["difference"].to_list() == [-5]
+    assert late.mismatches["final"].to_list() == [True]  # a settled hour: sync will not fix it
+    assert not clean.hours.filter(pl.col("hour") > datetime.now(UTC) - timedelta(hours=1))["final"].any()
     assert "1 of" in str(late) and f"{hour:%Y-%m-%d %H:%M}" in str(late)
 
 
@@ -72,6 +74,15 @@ def test_cli_sync_then_status(fake, archive, monkeypatch, capsys):
     assert f"plan {PLAN}:" in out and "rows" in out and "hours match the API" in out
     everything = b"".join(p.read_bytes() for p in archive.rglob("*") if p.is_file())
     assert fake.api_key.encode() not in everything
+
+
+def test_cli_status_without_a_key_stays_offline_and_says_so(fake, archive, args, monkeypatch, capsys):
+    sync(archive, start="2d", **args)
+    monkeypatch.delenv("WEBSHARE_API_KEY", raising=False)
+    assert main(["status", "--archive", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "completeness not checked" in out and "rows" in out
+    assert not any(r.path.endswith("/stats/") for r in fake.requests)
 
 
 def test_cli_status_explains_a_missing_archive(tmp_path, capsys):

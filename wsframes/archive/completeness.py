@@ -23,7 +23,13 @@ __all__ = ["COMPLETENESS_SCHEMA", "Completeness", "check_completeness"]
 HOUR = timedelta(hours=1)
 #: Columns of :attr:`Completeness.hours`.
 COMPLETENESS_SCHEMA = pl.Schema(
-    {"hour": pl.Datetime("us", "UTC"), "archived": pl.Int64(), "api": pl.Int64(), "difference": pl.Int64()}
+    {
+        "hour": pl.Datetime("us", "UTC"),
+        "archived": pl.Int64(),
+        "api": pl.Int64(),
+        "difference": pl.Int64(),
+        "final": pl.Boolean(),  # False: unsettled, the next sync re-reads this hour anyway
+    }
 )
 
 
@@ -32,7 +38,7 @@ class Completeness:
     """The hour-by-hour comparison of one plan's archive with the API's hourly stats."""
 
     plan: str
-    hours: pl.DataFrame  # every compared hour: hour, archived, api, difference
+    hours: pl.DataFrame  # every compared hour (COMPLETENESS_SCHEMA)
 
     @property
     def hours_checked(self) -> int:
@@ -52,6 +58,7 @@ class Completeness:
             return f"plan {self.plan}: all {self.hours_checked} comparable hours match the API's counts"
         rows = [
             f"  {r['hour']:%Y-%m-%d %H:%M} UTC: archive {r['archived']}, API {r['api']}"
+            + ("" if r["final"] else " (not final yet: the next sync re-reads it)")
             for r in self.mismatches.head(10).iter_rows(named=True)
         ]
         more = self.mismatches.height - len(rows)
@@ -98,7 +105,8 @@ def check_completeness(
     plan = plan_key(plan_id)
     now = utc_now()
     floor = _ceil_hour(now - API_RETENTION + HOUR)  # a margin so the request stays above the floor
-    covered = [(max(a, floor), min(b, now)) for a, b in Manifest.load(root).covered(plan) if b > floor]
+    manifest = Manifest.load(root)
+    covered = [(max(a, floor), min(b, now)) for a, b in manifest.covered(plan) if b > floor]
     hours = full_hours([s for s in covered if s[0] < s[1]])
     if not hours:
         return Completeness(plan, pl.DataFrame(schema=COMPLETENESS_SCHEMA))
@@ -122,7 +130,10 @@ def check_completeness(
         grid.join(archived, on="hour", how="left")
         .join(api, on="hour", how="left")
         .with_columns(pl.col("archived", "api").fill_null(0))
-        .with_columns(difference=pl.col("archived") - pl.col("api"))
+        .with_columns(
+            difference=pl.col("archived") - pl.col("api"),
+            final=pl.col("hour").is_in(full_hours(manifest.covered(plan, final_only=True), offset=offset)),
+        )
         .sort("hour")
     )
     return Completeness(plan, table.select(COMPLETENESS_SCHEMA.names()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -92,8 +91,3 @@ def scan_activity(
         )
     return scan_spans(root, plan, intersect((lo, hi), covered))
 
-
-def covered_window(manifest: Manifest, plan: str) -> tuple[datetime, datetime] | None:
-    """First and last covered instant of a plan, or None."""
-    spans = manifest.covered(plan)
-    return (spans[0][0], spans[-1][1]) if spans else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the archive status; 1 when something needs the user's attention."""
     from wsframes.archive import archive_status
 
-    status = archive_status(args.archive, check=not args.offline, base_url=args.base_url)
+    check = not args.offline and bool(os.environ.get("WEBSHARE_API_KEY"))
+    status = archive_status(args.archive, check=check, base_url=args.base_url)
     print(status)
+    if not check and not args.offline:
+        print("completeness not checked: set WEBSHARE_API_KEY to compare with the API's hourly "
+              "stats (or pass --offline to skip it)")
     attention = any(p.warnings or (p.completeness is not None and not p.completeness.ok)
                     for p in status.plans)
     return 1 if attention else 0
