@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import polars as pl
@@ -10,10 +11,11 @@ from wsframes.archive.manifest import MANIFEST_NAME, Manifest, intersect
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import plan_key, resolve_archive
 from wsframes.archive.sync import plan_gaps
-from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_window, utc_now
 
 __all__ = ["load_with_archive"]
+
+log = logging.getLogger(__name__)
 
 
 def load_with_archive(
@@ -44,13 +46,10 @@ def load_with_archive(
         return scan_spans(root, plan, local).collect()
     from wsframes.loader import Client
 
-    frames = []
+    log.info("serving %d span(s) of plan %s from %s, fetching %d gap(s)", len(local), plan, root, len(gaps))
     with Client(api_key=api_key, base_url=base_url, progress=progress) as client:
-        for a, b, on_disk in pieces:
-            if on_disk:
-                frames.append(scan_spans(root, plan, [(a, b)]).collect())
-            else:
-                frames.append(client.activity(a, b, plan_id=plan_id))
-    if not frames:
-        return pl.DataFrame(schema=ACTIVITY_SCHEMA)
+        frames = [
+            scan_spans(root, plan, [(a, b)]).collect() if on_disk else client.activity(a, b, plan_id=plan_id)
+            for a, b, on_disk in pieces
+        ]
     return pl.concat(frames)
