@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from wsframes.fake import generate_activity
@@ -38,3 +39,17 @@ def args(fake: FakeWebshare) -> dict[str, object]:
     """Keyword arguments pointing sync at the fake (no client-side pacing on loopback)."""
     return {"plan_id": PLAN, "api_key": fake.api_key, "base_url": fake.base_url,
             "requests_per_minute": None, "progress": False}
+
+
+@pytest.fixture
+def same_records():
+    """Compare with the fake's truth: ascending by time, the same records each exactly once.
+
+    Records sharing a timestamp may come back in any order (the API defines none), so both sides
+    are put in one canonical order first.
+    """
+    def check(got: pl.DataFrame, expected: pl.DataFrame) -> bool:
+        canon = pl.all().sort_by(pl.all())
+        return (got["timestamp"].is_sorted() and got.schema == expected.schema
+                and got.select(canon).equals(expected.select(canon)))
+    return check

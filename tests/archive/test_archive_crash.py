@@ -60,7 +60,7 @@ def busy_fake():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_sync_killed_at_random_points_then_rerun_is_exact(busy_fake, tmp_path, seed):
+def test_sync_killed_at_random_points_then_rerun_is_exact(same_records, busy_fake, tmp_path, seed):
     # The fake (and its records) live in this process and outlive every killed child.
     archive = tmp_path / "archive"
     truth = busy_fake.truth(PLAN)
@@ -73,18 +73,18 @@ def test_sync_killed_at_random_points_then_rerun_is_exact(busy_fake, tmp_path, s
             # Whatever the kill interrupted, what the manifest claims reads back exactly.
             covered = Manifest.load(archive).covered(str(PLAN))
             got = scan_activity(archive, plan_id=PLAN).collect()
-            assert got.equals(covered_rows(truth, covered))
+            assert same_records(got, covered_rows(truth, covered))
             partial += covered[-1][1] < truth["timestamp"].max()
     assert killed, "the first kill lands while the first sync runs"
     assert partial, "some kill left an archive covering only part of the window"
     sync(archive, start="5d", plan_id=PLAN, api_key=busy_fake.api_key, base_url=busy_fake.base_url,
          requests_per_minute=None, progress=False)
-    assert scan_activity(archive, plan_id=PLAN).collect().equals(truth)
+    assert same_records(scan_activity(archive, plan_id=PLAN).collect(), truth)
     assert [p for p in archive.rglob("*") if p.name.endswith(".tmp")] == []
     assert os.listdir(archive / "plan_id=7")
 
 
-def test_two_concurrent_syncs_serialise_and_leave_an_exact_archive(busy_fake, tmp_path):
+def test_two_concurrent_syncs_serialise_and_leave_an_exact_archive(same_records, busy_fake, tmp_path):
     before = busy_fake.request_count
     sync(tmp_path / "alone", start="5d", plan_id=PLAN, api_key=busy_fake.api_key,
          base_url=busy_fake.base_url, requests_per_minute=None, progress=False)
@@ -95,6 +95,6 @@ def test_two_concurrent_syncs_serialise_and_leave_an_exact_archive(busy_fake, tm
     before = busy_fake.request_count
     children = [subprocess.Popen(cmd) for _ in range(2)]
     assert [c.wait(timeout=120) for c in children] == [0, 0]
-    assert scan_activity(archive, plan_id=PLAN).collect().equals(busy_fake.truth(PLAN))
+    assert same_records(scan_activity(archive, plan_id=PLAN).collect(), busy_fake.truth(PLAN))
     # One did the full sync while the other waited for the lock, then re-read only the tail.
     assert busy_fake.request_count - before <= one_full_sync + 2
