@@ -118,6 +118,8 @@ def test_scan_refuses_uncovered_windows_unless_asked(same_records, fake, archive
                                                    now - timedelta(days=1)))
     with pytest.raises(ArchiveError, match="not a wsframes archive"):
         scan_activity(archive.parent / "nowhere")
+    with pytest.raises(ArchiveError, match="plans it holds: 7"):
+        scan_activity(archive)  # the default plan was never synced
 
 
 _HOLD_LOCK = """

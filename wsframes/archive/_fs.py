@@ -16,6 +16,8 @@ __all__ = ["atomic_write", "atomic_write_bytes", "fsync_dir", "is_temp", "temp_p
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or unlink inside *path* durable."""
+    if os.name == "nt":  # Windows cannot open a directory; NTFS journals renames itself
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

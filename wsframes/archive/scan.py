@@ -75,9 +75,14 @@ def scan_activity(
             f"create it with `wsframes sync --archive {root}`."
         )
     plan = plan_key(plan_id)
-    covered = Manifest.load(root).covered(plan)
+    manifest = Manifest.load(root)
+    covered = manifest.covered(plan)
     if not covered:
-        raise ArchiveError(f"the archive {root} holds nothing for plan {plan}; sync it first.")
+        held = ", ".join(sorted(manifest.plans)) or "none"
+        raise ArchiveError(
+            f"the archive {root} holds nothing for plan {plan} (plans it holds: {held}); pass "
+            f"plan_id=... or sync that plan first."
+        )
     lo, hi = resolve_window(
         covered[0][0] if start is None else start, covered[-1][1] if end is None else end
     )
