@@ -2,7 +2,17 @@
 
 Public entry points: :func:`sync` (fetch what the archive lacks), :func:`scan_activity` (read it
 lazily, offline), :func:`load_with_archive` (used by ``load_activity(archive=...)``),
-:func:`archive_status` and :func:`check_completeness`.
+:func:`archive_status` and :func:`check_completeness`. Typical use::
+
+    import wsframes as wsf
+    wsf.sync("~/ws-archive", start="90d")            # weekly cron: only new hours are fetched
+    lf = wsf.scan_activity("~/ws-archive", "2026-06-01", "2026-07-01")
+    wsf.latency_summary(lf).collect(engine="streaming")
+
+The archive is a plain dataset (``plan_id=<id>/date=<YYYY-MM-DD>/activity.parquet``, zstd) that
+DuckDB, pyarrow and Spark read as is; they do not consult the manifest, so they also see the
+unsettled last hours (re-read by the next sync) and, after a sync was killed, records of the
+interrupted day beyond the recorded coverage (real records, never duplicates) until the next sync.
 """
 
 from __future__ import annotations
