@@ -62,6 +62,14 @@ def test_completeness_flags_hours_that_gained_records_after_they_settled(fake, a
     assert late.mismatches["final"].to_list() == [True]  # a settled hour: sync will not fix it
     assert not clean.hours.filter(pl.col("hour") > datetime.now(UTC) - timedelta(hours=1))["final"].any()
     assert "1 of" in str(late) and f"{hour:%Y-%m-%d %H:%M}" in str(late)
+    # A plain sync trusts final hours; --refetch repairs exactly the hour asked for.
+    sync(archive, start="5d", **args)
+    assert not check_completeness(archive, plan_id=PLAN, api_key=fake.api_key,
+                                  base_url=fake.base_url).ok
+    before = fake.request_count
+    sync(archive, start=hour, end=hour + timedelta(hours=1), refetch=True, **args)
+    assert fake.request_count - before == 1
+    assert check_completeness(archive, plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url).ok
 
 
 def test_cli_sync_then_status(fake, archive, monkeypatch, capsys):

@@ -64,7 +64,8 @@ class Completeness:
         more = self.mismatches.height - len(rows)
         return "\n".join(
             [f"plan {self.plan}: {self.mismatches.height} of {self.hours_checked} hours disagree "
-             "with the API (re-sync them: wsframes sync --start <hour>):", *rows]
+             "with the API (repair: wsframes sync --refetch --start <hour> --end <hour + 1h>):",
+             *rows]
             + ([f"  ... and {more} more"] if more > 0 else [])
         )
 

@@ -72,16 +72,18 @@ def day_chunks(gaps: list[Span]) -> list[Span]:
 
 
 def plan_gaps(
-    manifest: Manifest, plan: str, window: Span, *, now: datetime, clamp: bool = False
+    manifest: Manifest, plan: str, window: Span, *, now: datetime, clamp: bool = False,
+    refetch: bool = False,
 ) -> list[Span]:
     """What must come from the API for *window*: everything not covered by a final interval.
 
     Raises ConfigurationError, before any request, when part of it is older than the API keeps.
-    With *clamp* (sync), a gap starting less than :data:`FLOOR_MARGIN` before the 90-day floor is
-    shortened to start just after it instead: ``start="90d"`` means "all the API still has", and
-    records that leave the API within the minute cannot be fetched reliably anyway.
+    With *refetch*, the whole window is fetched again. With *clamp* (sync), a gap starting less
+    than :data:`FLOOR_MARGIN` before the 90-day floor is shortened to start just after it instead:
+    ``start="90d"`` means "all the API still has", and records that leave the API within the
+    minute cannot be fetched reliably anyway.
     """
-    gaps = subtract(window, manifest.covered(plan, final_only=True))
+    gaps = subtract(window, [] if refetch else manifest.covered(plan, final_only=True))
     floor = now - API_RETENTION
     usable = floor + FLOOR_MARGIN
     if clamp:
@@ -110,6 +112,7 @@ def sync(
     settle: timedelta | str = DEFAULT_SETTLE,
     lock_timeout: float = 60.0,
     requests_per_minute: float | None = 240,
+    refetch: bool = False,
 ) -> SyncResult:
     """Fetch what the archive lacks in ``[start, end)`` and store it, exactly and crash-safely.
 
@@ -131,6 +134,9 @@ def sync(
         stored but not final: the next sync re-reads and replaces it.
     lock_timeout
         Seconds to wait for another sync of the same archive before raising ArchiveError.
+    refetch
+        Fetch the whole window again, final intervals included, and replace it exactly: the
+        repair for hours :func:`check_completeness` reports (records later than the settle delay).
 
     Returns
     -------
@@ -157,7 +163,8 @@ def sync(
     with client, archive_lock(root, timeout=lock_timeout):
         remove_temp_files(root)
         manifest = Manifest.load(root)
-        chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True))
+        chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True,
+                                          refetch=refetch))
         rows = 0
         for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
             frame = client.activity(a, b, plan_id=plan_id)

@@ -29,6 +29,9 @@ def register(subparsers: Any) -> None:
                         help="how late records may arrive; newer data is re-read next sync (default 2h)")
     parser.add_argument("--lock-timeout", type=float, default=60.0,
                         help="seconds to wait for another sync of the same archive (default 60)")
+    parser.add_argument("--refetch", action="store_true",
+                        help="fetch the whole window again, final hours included (repairs what "
+                        "`wsframes status` reports as disagreeing with the API)")
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     parser.set_defaults(func=run)
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = sync(
         args.archive, start=args.start, end=args.end, plan_id=args.plan_id, base_url=args.base_url,
-        settle=args.settle, lock_timeout=args.lock_timeout,
+        settle=args.settle, lock_timeout=args.lock_timeout, refetch=args.refetch,
         progress=False if args.no_progress else None,
     )
     print(result)
