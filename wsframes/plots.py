@@ -66,6 +66,11 @@ def _seconds_label(value: float, _pos: Any = None) -> str:
     return f"{float(f'{value * 1000:.3g}'):g} ms"
 
 
+def _share_label(value: float, _pos: Any = None) -> str:
+    # Log-scale shares need their decimals: 0.1% and 0.01% must not both read "0%".
+    return f"{float(f'{value * 100:.2g}'):g}%"
+
+
 def plot_latency_ccdf(
     ccdf: pl.DataFrame,
     *,
@@ -97,13 +102,13 @@ def plot_latency_ccdf(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(_seconds_label))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    ax.yaxis.set_major_formatter(FuncFormatter(_share_label))
     ax.set_xlabel("duration (s, log scale)")
     ax.set_ylabel("requests slower than this (log scale)")
     if label:
         ax.set_title(f"{label} time")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper right")  # the curve runs from top left to bottom right
     return ax
 
 
@@ -226,14 +231,8 @@ def plot_traffic_over_time(
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
     _time_axis(ax, tz)
     twin = ax.twinx()
-    twin.plot(
-        times,
-        (frame[bytes_] / 1e9).to_list(),
-        color="#1d2939",
-        lw=1.2,
-        drawstyle="steps-post",
-        label="bandwidth",
-    )
+    # A plain line: single multi-GB transfers make tall, narrow spikes that steps draw as boxes.
+    twin.plot(times, (frame[bytes_] / 1e9).to_list(), color="#1d2939", lw=1, label="bandwidth")
     twin.set_ylim(bottom=0)
     twin.set_ylabel("bandwidth per bucket (GB)")
     lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]

@@ -22,9 +22,18 @@ from typing import Any
 import pytest
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-    "--disable-default-apps", "--metrics-recording-only", "--mute-audio", "--remote-debugging-pipe",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--metrics-recording-only",
+    "--mute-audio",
+    "--remote-debugging-pipe",
 )
 IMAGES_JS = "JSON.stringify([...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight]))"
 
@@ -38,6 +47,7 @@ class PageVisit:
     images: list[list[Any]] = field(default_factory=list)  # [complete, naturalWidth, naturalHeight]
     scripts: int = -1
     title: str = ""
+    text: str = ""  # document.body.innerText: what a reader sees
 
 
 class _Pipe:
@@ -94,8 +104,11 @@ def visit(path: Path, *, settle: float = 0.5) -> PageVisit:
     with tempfile.TemporaryDirectory(prefix="wsframes-chromium-") as profile:
         proc = subprocess.Popen(
             [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=wire_fds, close_fds=False,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire_fds,
+            close_fds=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -126,11 +139,14 @@ def _drive(pipe: _Pipe, url: str, settle: float) -> PageVisit:
     images = pipe.send("Runtime.evaluate", {"expression": IMAGES_JS, "returnByValue": True}, session=session)
     counts = pipe.send(
         "Runtime.evaluate",
-        {"expression": "[document.scripts.length, document.title]", "returnByValue": True},
+        {
+            "expression": "[document.scripts.length, document.title, document.body.innerText]",
+            "returnByValue": True,
+        },
         session=session,
     )
     result = PageVisit(images=json.loads(images["result"]["value"]))
-    result.scripts, result.title = counts["result"]["value"]
+    result.scripts, result.title, result.text = counts["result"]["value"]
     for event in pipe.events:
         method, params = event.get("method"), event.get("params", {})
         request_url = params.get("request", {}).get("url", "")

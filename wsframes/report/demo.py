@@ -9,14 +9,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import polars as pl
+
+from wsframes.fake.catalog import HOW_TO_FIX
 from wsframes.report.builder import ReportResult, build_report
 from wsframes.report.period import resolve_period
 from wsframes.timeutil import utc_now
 
-__all__ = ["DEMO_RECORDS", "DEMO_SEED", "build_demo_report"]
+__all__ = ["DEMO_RECORDS", "DEMO_SEED", "build_demo_report", "with_incident"]
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +29,63 @@ DEMO_RECORDS = 250_000
 DEMO_SEED = 20261126
 
 
+#: The demo's incident: a scraper overran the plan's concurrency limit for three hours.
+INCIDENT_CODE, INCIDENT_HOURS, INCIDENT_SHARE = "client_connect_high_concurrency", 3, 0.35
+
+
+def with_incident(frame: pl.DataFrame, *, at: datetime, seed: int) -> pl.DataFrame:
+    """Turn a share of the requests in ``[at, at + 3 h)`` into concurrency-limit failures.
+
+    Gives the demo something for its alerts to find. The failed requests look like the API's:
+    no tunnel, no target address, nothing transferred.
+    """
+    ts = pl.col("timestamp")
+    window = (ts >= at) & (ts < at + timedelta(hours=INCIDENT_HOURS))
+    draw = np.random.default_rng(seed).random(frame.height) < INCIDENT_SHARE
+    hit = window & pl.Series(draw)
+    fix = HOW_TO_FIX[INCIDENT_CODE]
+    cat = frame.schema["error_reason"]
+    return frame.with_columns(
+        pl.when(hit)
+        .then(pl.lit(INCIDENT_CODE))
+        .otherwise(pl.col("error_reason").cast(pl.String))
+        .cast(cat)
+        .alias("error_reason"),
+        pl.when(hit)
+        .then(pl.lit(fix))
+        .otherwise(pl.col("error_reason_how_to_fix").cast(pl.String))
+        .cast(frame.schema["error_reason_how_to_fix"])
+        .alias("error_reason_how_to_fix"),
+        *[
+            pl.when(hit).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("tunnel_duration", "ip_address", "proxy_address", "proxy_port")
+        ],
+        pl.when(hit).then(0).otherwise(pl.col("bytes")).alias("bytes"),
+        pl.when(hit)
+        .then(pl.col("handshake_duration"))
+        .otherwise(pl.col("request_duration"))
+        .alias("request_duration"),
+    )
+
+
 def build_demo_report(
     *,
     out_dir: str | os.PathLike[str] = "reports",
-    records: int = DEMO_RECORDS,
+    records: int | None = None,
     period: str = "last-7d",
     tz: str = "UTC",
     compare_previous: bool = True,
     anonymize_clients: bool = False,
     seed: int = DEMO_SEED,
+    api_key: str | None = None,
     **kwargs: Any,
 ) -> ReportResult:
     """Build a report from an embedded :class:`~wsframes.fake.FakeWebshare` (plan 1).
 
-    The fake holds *records* per period length for the period and the one before it, so the
-    comparison has data; the data is the same for a given seed and period.
-    Other keyword arguments go to :func:`build_report`.
+    The fake holds *records* (default :data:`DEMO_RECORDS`) for the period and as many for the
+    one before it, so the comparison has data; the data is the same for a given seed and period,
+    with a three-hour incident two days before the end for the alerts to find. *api_key* is the
+    key the fake accepts (random by default). Other keyword arguments go to :func:`build_report`.
     """
     from wsframes.fake import FakeWebshare, generate_activity
 
@@ -48,9 +93,10 @@ def build_demo_report(
     start, end = resolve_period(period, tz=tz, now=now)
     span = end - start
     data_start = start - span
-    volume = int(records * (2 if compare_previous else 1))
+    volume = int((records or DEMO_RECORDS) * (2 if compare_previous else 1))
     history = generate_activity(volume, start=data_start if compare_previous else start, end=end, seed=seed)
-    key = "demo-" + secrets.token_hex(12)  # a throwaway: proves the key path without a real one
+    history = with_incident(history, at=end - timedelta(days=2) + timedelta(hours=14), seed=seed)
+    key = api_key or "demo-" + secrets.token_hex(12)  # a throwaway: the key path, without a real key
     with FakeWebshare(key, plans={1: history}, page_cap=20_000, now=end + timedelta(minutes=5)) as fake:
         log.info("demo: %s records served by the embedded fake API at %s", f"{volume:,}", fake.base_url)
         return build_report(

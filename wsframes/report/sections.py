@@ -99,7 +99,7 @@ def _offenders(frame: pl.DataFrame, column: str, *, n: int, sort_by: str) -> pl.
         "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
     )
     return top.select(
-        pl.col(column).cast(pl.String),
+        pl.col(column).cast(pl.String).fill_null("(none)"),
         "requests",
         "failed",
         "error_rate",
