@@ -37,6 +37,7 @@ __all__ = [
     "assemble_pages",
     "hourly_stats_frame",
     "parse_activity_page",
+    "parse_activity_records",
     "parse_download_csv",
     "to_pandas",
 ]
@@ -53,6 +54,7 @@ def _raw_dtype(dtype: pl.DataType) -> pl.DataType:
 
 _RAW_RECORD: Final = pl.Struct({name: _raw_dtype(dt) for name, dt in ACTIVITY_SCHEMA.items()})
 _ENVELOPE: Final = {"count": pl.Int64(), "results": pl.List(_RAW_RECORD)}
+_RECORDS: Final = _RAW_RECORD.to_schema()
 _INT_COLUMNS: Final = tuple(n for n, dt in ACTIVITY_SCHEMA.items() if dt.is_integer())
 
 
@@ -76,6 +78,13 @@ def _check_integral(frame: pl.DataFrame, columns: Iterable[str]) -> None:
         raise ValueError(f"non-integral value in an integer field (one of {', '.join(cols)})")
 
 
+def _typed(raw: pl.DataFrame) -> pl.DataFrame:
+    if raw["timestamp"].null_count():
+        raise ValueError("a record has no timestamp")
+    _check_integral(raw, _INT_COLUMNS)
+    return raw.select(_cast_activity(raw))
+
+
 def parse_activity_page(body: bytes) -> tuple[int, pl.DataFrame]:
     """Decode one activity list response into ``(count, frame)``, records in page order.
 
@@ -90,20 +99,36 @@ def parse_activity_page(body: bytes) -> tuple[int, pl.DataFrame]:
         raw = envelope.select(pl.col("results").explode()).unnest("results")
         if raw.height == 1 and envelope["results"].list.len()[0] in (0, None):
             raw = raw.clear()  # explode() turns an empty list into one null row
-        _check_integral(raw, _INT_COLUMNS)
-        return int(count), raw.select(_cast_activity(raw))
+        return int(count), _typed(raw)
     except pl.exceptions.PolarsError as exc:
         raise ValueError(f"not a valid activity page: {exc}".splitlines()[0]) from None
 
 
-def assemble_pages(pages: Sequence[pl.DataFrame]) -> pl.DataFrame:
-    """Newest-first pages (in the order fetched) -> one ascending frame, without a global sort.
+def parse_activity_records(records: bytes) -> pl.DataFrame:
+    """Decode the JSON array of an activity page's ``results`` (already cut from the envelope).
 
-    Each page is reversed and the page order too: a cheap gather instead of an O(n log n) sort.
+    >>> parse_activity_records(b"[]").shape
+    (0, 18)
+    """
+    try:
+        if not records.lstrip().startswith(b"["):
+            raise ValueError("records must be a JSON array")
+        return _typed(pl.read_json(BytesIO(records), schema=_RECORDS))
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"not a valid list of activity records: {exc}".splitlines()[0]) from None
+
+
+def assemble_pages(pages: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Pages in the order fetched (newest page first), each already ascending -> one ascending frame.
+
+    The API pages newest first, so each page is reversed as it arrives (a cheap gather on a
+    small frame) and the page order here: no O(n log n) global sort. The pages are not copied
+    into one buffer (``rechunk=False``), which keeps a load's peak memory near the size of its
+    result; the frame has one chunk per page (``df.rechunk()`` makes it contiguous if needed).
     """
     if not pages:
         return empty_activity()
-    return pl.concat([page.reverse() for page in reversed(pages)], rechunk=True)
+    return pl.concat(pages[::-1], rechunk=False)
 
 
 def to_pandas(df: pl.DataFrame) -> pd.DataFrame:

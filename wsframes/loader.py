@@ -17,18 +17,34 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 import polars as pl
 
-from wsframes.api.activity import ActivityCursor, ActivityFilters, PageInfo, to_micros, window_params
+from wsframes.api.activity import (
+    ActivityCursor,
+    ActivityFilters,
+    PageInfo,
+    RawPage,
+    scan_page,
+    to_micros,
+    window_params,
+)
 from wsframes.api.client import HttpClient
 from wsframes.api.download import download_activity_csv, get_download_token
 from wsframes.api.stats import get_aggregate_stats, get_hourly_stats
-from wsframes.errors import ConfigurationError
-from wsframes.frames import assemble_pages, hourly_stats_frame, parse_activity_page, parse_download_csv
+from wsframes.errors import ConfigurationError, IncompleteDataError, TransportError
+from wsframes.frames import (
+    assemble_pages,
+    hourly_stats_frame,
+    parse_activity_page,
+    parse_activity_records,
+    parse_download_csv,
+)
 from wsframes.timeutil import TimeLike, check_retention, resolve_window
 
 __all__ = ["Client", "load_activity"]
@@ -39,26 +55,99 @@ _ONE_US = timedelta(microseconds=1)
 MAX_PAGE_SIZE = 100_000
 
 
-def decode_activity_page(body: bytes) -> tuple[PageInfo, pl.DataFrame]:
-    """Decode a page and summarise it for the cursor (see :class:`wsframes.api.activity.PageInfo`)."""
-    count, frame = parse_activity_page(body)
+def page_info(count: int, frame: pl.DataFrame) -> PageInfo:
+    """Summarise a decoded page for the cursor (see :class:`wsframes.api.activity.PageInfo`)."""
     if frame.height == 0:
-        return PageInfo(count=count, size=0), frame
+        return PageInfo(count=count, size=0)
     micros = frame["timestamp"].to_physical()
     oldest = int(micros[-1])
-    pivot = frame["bytes"].median()
-    return (
-        PageInfo(
-            count=count,
-            size=frame.height,
-            newest_us=int(micros[0]),
-            oldest_us=oldest,
-            oldest_run=int((micros == oldest).sum()),
-            descending=bool(micros.is_sorted(descending=True)),
-            bytes_pivot=None if pivot is None else int(pivot),  # type: ignore[arg-type]
-        ),
-        frame,
+    run = int((micros == oldest).sum())
+    # A bytes value to split a page-sized tie group on (only needed for such a group).
+    pivot = frame["bytes"].median() if run == frame.height else None
+    return PageInfo(
+        count=count,
+        size=frame.height,
+        newest_us=int(micros[0]),
+        oldest_us=oldest,
+        oldest_run=run,
+        descending=bool(micros.is_sorted(descending=True)),
+        bytes_pivot=None if pivot is None else int(pivot),  # type: ignore[arg-type]
     )
+
+
+def decode_activity_page(body: bytes) -> tuple[PageInfo, pl.DataFrame]:
+    """Decode a whole page now: its summary for the cursor, and its typed records."""
+    count, frame = parse_activity_page(body)
+    return page_info(count, frame), frame
+
+
+def _parse_checked(raw: RawPage) -> pl.DataFrame:
+    """Parse scanned records, confirm everything the scan told the cursor, return them ascending."""
+    frame = parse_activity_records(raw.records)
+    full = page_info(raw.info.count, frame)
+    scanned = raw.info
+    same = (full.size, full.newest_us, full.oldest_us, full.oldest_run) == (
+        scanned.size, scanned.newest_us, scanned.oldest_us, scanned.oldest_run)
+    if not (same and full.descending):
+        raise IncompleteDataError(
+            "Cannot guarantee an exact load: a page's records disagree with its envelope scan "
+            "(or are not newest first); nothing was returned."
+        )
+    return frame.reverse()  # here, on the worker, while the page is small
+
+
+class _PagePipeline:
+    """Parses each page on a worker thread while the next page is being fetched.
+
+    The cursor needs only a page's envelope, its size and its oldest timestamps to ask for the
+    next page; :func:`~wsframes.api.activity.scan_page` reads those from the bytes, and the
+    records are parsed meanwhile (Polars releases the GIL), by up to *in_flight* workers, so at
+    most ``in_flight + 1`` raw bodies are alive at a time. Pages the scan cannot read are parsed
+    at once, on the calling thread.
+    """
+
+    def __init__(self, in_flight: int = 1) -> None:
+        self.in_flight = in_flight
+        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="wsframes-parse")
+        self._pending: deque[tuple[Future[pl.DataFrame], int]] = deque()
+        self.pages: list[tuple[pl.DataFrame, int]] = []
+
+    def decode(self, body: bytes) -> tuple[PageInfo, Future[pl.DataFrame]]:
+        """The cursor's decoder: runs inside the HTTP retry loop (ValueError = retry).
+
+        The future holds the page's records ascending (the API sends them newest first).
+        """
+        raw = scan_page(body)
+        if raw is None:
+            info, frame = decode_activity_page(body)
+            done: Future[pl.DataFrame] = Future()
+            done.set_result(frame.reverse())
+            return info, done
+        return raw.info, self._pool.submit(_parse_checked, raw)
+
+    def keep(self, parsed: Future[pl.DataFrame], keep: int) -> None:
+        """Keep the *keep* newest records of a page; settle all but the latest pages."""
+        self._pending.append((parsed, keep))
+        while len(self._pending) > self.in_flight:
+            self._settle()
+
+    def _settle(self) -> None:
+        parsed, keep = self._pending.popleft()
+        try:
+            frame = parsed.result()
+        except ValueError as exc:  # the envelope was fine, the records were not
+            raise TransportError(f"Invalid activity records in a response: {exc}") from None
+        if keep:
+            self.pages.append((frame, keep))
+
+    def result(self) -> pl.DataFrame:
+        while self._pending:
+            self._settle()
+        # The newest records are the last ones of each ascending page (slicing is zero-copy).
+        return assemble_pages([f if k == f.height else f.slice(f.height - k) for f, k in self.pages])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _in_notebook() -> bool:
@@ -220,21 +309,22 @@ class Client:
         shown = _check_progress(progress)
         lo_us, hi_us, lo, hi = self._window(start, end)
         bar = _Progress(self.progress if shown is None else shown, "activity")
+        pipeline = _PagePipeline()
         cursor = ActivityCursor(
-            self._http, decode_activity_page, lo_us=lo_us, hi_us=hi_us, filters=filters,
+            self._http, pipeline.decode, lo_us=lo_us, hi_us=hi_us, filters=filters,
             page_size=self.page_size, big_page_size=min(MAX_PAGE_SIZE, self.page_size * 10),
             on_page=bar.update,
         )
-        pages: list[pl.DataFrame] = []
         try:
-            for frame, keep in cursor.pages():
-                if keep:
-                    pages.append(frame if keep == frame.height else frame.head(keep))
+            for parsed, keep in cursor.pages():
+                pipeline.keep(parsed, keep)
+            df = pipeline.result()
         finally:
+            pipeline.close()
             bar.close()
-        log.info("loaded %d records for [%s, %s) in %d pages", cursor.kept, lo.isoformat(),
+        log.info("loaded %d records for [%s, %s) in %d pages", df.height, lo.isoformat(),
                  hi.isoformat(), bar.pages)
-        return assemble_pages(pages)
+        return df
 
     def hourly_stats(self, start: TimeLike, end: TimeLike | None = None, *,
                      plan_id: int | None = None) -> pl.DataFrame:

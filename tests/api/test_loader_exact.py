@@ -175,15 +175,15 @@ def test_records_changing_during_the_pull_raise(window, monkeypatch):
     plan = generate_activity(3_000, start=lo, end=hi, seed=6)
     late = generate_activity(5, start=lo, end=lo + timedelta(hours=1), seed=8)
     with FakeWebshare(KEY, plans={1: plan}) as fake, make_client(fake, page_size=500) as client:
-        decode = loader_module.decode_activity_page
+        scan = loader_module.scan_page
         calls = []
 
-        def decode_then_insert(body: bytes):
+        def scan_then_insert(body: bytes):
             calls.append(1)
             if len(calls) == 2:  # late-arriving records land in the part not yet read
                 fake.add_records(None, late)
-            return decode(body)
+            return scan(body)
 
-        monkeypatch.setattr(loader_module, "decode_activity_page", decode_then_insert)
+        monkeypatch.setattr(loader_module, "scan_page", scan_then_insert)
         with pytest.raises(IncompleteDataError, match="counted"):
             client.activity(lo, hi)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
 from tests.api.conftest import KEY, canned_client, in_window, make_client
 from wsframes.api.client import HttpClient, Pacer, redact_url
-from wsframes.errors import RateLimitError, ServerError, TransportError
+from wsframes.errors import IncompleteDataError, RateLimitError, ServerError, TransportError
 from wsframes.fake import FakeWebshare, Faults, generate_activity
+from wsframes.schema import ACTIVITY_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +128,49 @@ def test_download_token_never_reaches_logs_or_errors(fake, window, caplog):
     assert "download_token=%2A%2A%2A" in caplog.text
     assert token not in caplog.text and KEY not in caplog.text
     assert token not in redact_url(f"http://x/?a=1&download_token={token}")
+
+
+def _record(ts: str, **extra: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "timestamp": ts, "protocol": "http", "request_duration": 0.5, "handshake_duration": 0.25,
+        "tunnel_duration": None, "error_reason": None, "error_reason_how_to_fix": None,
+        "auth_username": None, "proxy_address": "192.0.2.1", "bytes": 1024.0, "client_address": "::1",
+        "ip_address": None, "hostname": "example.com", "domain": "example.com", "port": 443.0,
+        "proxy_port": None, "listen_address": "198.51.100.7", "listen_port": 80,
+    }
+    return {**base, **extra}
+
+
+@pytest.mark.parametrize(
+    "render",
+    [
+        lambda env: json.dumps(env, indent=2).encode(),  # pretty, with spaces
+        lambda env: json.dumps({"results": env["results"], "count": env["count"]}).encode(),  # results first
+        lambda env: json.dumps(env, separators=(",", ":")).encode(),  # the usual compact form
+    ],
+)
+def test_unusual_renderings_and_nested_timestamps_load_the_same(canned, render):
+    stamps = ["2026-11-25T10:00:02.000001-08:00", "2026-11-25T18:00:01+00:00", "2026-11-25T23:30:01+05:30",
+              "2026-11-25T10:00:01-08:00"]
+    records = [_record(ts) for ts in stamps]
+    records[1]["future_field"] = {"timestamp": "1999-01-01T00:00:00+00:00", "n": [1, 2]}  # must not confuse
+    canned.answers = [(200, render({"count": 4, "next": None, "previous": None, "results": records}))]
+    with canned_client(canned) as client:
+        df = client.activity("2026-11-25T17:00:00Z", "2026-11-25T19:00:00Z")
+    assert df["timestamp"].dt.to_string("%H:%M:%S%.6f").to_list() == [
+        "18:00:01.000000", "18:00:01.000000", "18:00:01.000000", "18:00:02.000001"]
+    assert df["bytes"].to_list() == [1024] * 4 and df.schema == ACTIVITY_SCHEMA
+
+
+def test_a_page_whose_records_contradict_its_envelope_raises(canned):
+    pair = [_record("2026-11-25T18:00:02+00:00"), _record("2026-11-25T18:00:01+00:00")]
+    envelope = {"count": 2, "next": None, "previous": None, "results": pair}
+    good = json.dumps(envelope, separators=(",", ":")).encode()
+    # Same envelope, but one record's port is not an integer: the scan passes, the parse refuses.
+    canned.answers = [(200, good.replace(b'"port":443.0', b'"port":443.5', 1))]
+    with canned_client(canned, max_retries=0) as client, pytest.raises(TransportError, match="Invalid"):
+        client.activity("2026-11-25T17:00:00Z", "2026-11-25T19:00:00Z")
+    # Out of order records: the cursor was told otherwise by the scan, so nothing is returned.
+    canned.answers = [(200, good.replace(b"18:00:02", b"18:00:00", 1))]
+    with canned_client(canned, max_retries=0) as client, pytest.raises(IncompleteDataError):
+        client.activity("2026-11-25T17:00:00Z", "2026-11-25T19:00:00Z")

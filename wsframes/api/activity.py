@@ -27,7 +27,10 @@ this module stays free of any frame library.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,7 +44,9 @@ __all__ = [
     "ActivityCursor",
     "ActivityFilters",
     "PageInfo",
+    "RawPage",
     "format_instant",
+    "scan_page",
     "window_params",
 ]
 
@@ -142,6 +147,91 @@ class PageInfo:
 
 
 Decoder = Callable[[bytes], tuple[PageInfo, P]]
+
+_RESULTS_KEY = b'"results":['
+_TS_KEY = b'"timestamp":"'
+_BYTES_VALUE = re.compile(rb'"bytes":(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)')
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """A page body whose envelope has been read but whose records have not been parsed yet.
+
+    ``info.descending`` is assumed (a full parse must confirm it, and every other field of
+    ``info``); ``records`` is the JSON array of records, as bytes.
+    """
+
+    info: PageInfo
+    records: bytes
+
+
+def scan_page(body: bytes) -> RawPage | None:
+    """Read what the cursor needs from a compact activity envelope without parsing the records.
+
+    This lets the next request go out while the records are parsed elsewhere. It recognises the
+    API's usual rendering only (compact JSON, ``results`` last, each record starting with its
+    ``timestamp``) and returns ``None`` for anything else, so the caller parses the page fully.
+    Every value it reports must be confirmed by that full parse before a result is returned.
+
+    >>> rec = b'{"timestamp":"2026-01-01T00:00:0%d+00:00"}'
+    >>> page = scan_page(b'{"count":3,"next":null,"results":[%b,%b,%b]}' % (rec % 1, rec % 0, rec % 0))
+    >>> page.info.count, page.info.size, page.info.oldest_run, format_instant(page.info.oldest_us)
+    (3, 3, 2, '2026-01-01T00:00:00.000000+00:00')
+    """
+    start = body.find(_RESULTS_KEY)
+    end = len(body.rstrip())
+    if start < 0 or body[end - 2 : end] != b"]}":
+        return None
+    start += len(_RESULTS_KEY) - 1
+    try:
+        envelope = json.loads(body[:start] + b"[]}")
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("count"), int):
+            return None
+        records = body[start : end - 1]
+        size = records.count(_TS_KEY)
+        if size == 0:
+            if records.strip() != b"[]":
+                return None
+            return RawPage(PageInfo(count=envelope["count"], size=0), records)
+        # Every "timestamp" key must open a record; a nested one (a future field) means fall back.
+        if not records.startswith(b'[{"timestamp":"') or records.count(b'},{"timestamp":"') != size - 1:
+            return None
+        last = records.rfind(_TS_KEY)
+        oldest_text = _stamp_text(records, last)
+        run, at = 1, last
+        while run < size:  # walk back over the trailing run: cost ~ its length, not the page's
+            at = records.rfind(_TS_KEY, 0, at)
+            if _stamp_text(records, at) != oldest_text:
+                break
+            run += 1
+        info = PageInfo(
+            count=envelope["count"],
+            size=size,
+            newest_us=to_micros(_instant(_stamp_text(records, records.find(_TS_KEY)))),
+            oldest_us=to_micros(_instant(oldest_text)),
+            oldest_run=run,
+            bytes_pivot=_bytes_median(records) if run == size else None,
+        )
+    except (ValueError, TypeError):
+        return None  # the full parse will say what is wrong (and the request will be retried)
+    return RawPage(info, records)
+
+
+def _stamp_text(records: bytes, at: int) -> bytes:
+    begin = at + len(_TS_KEY)
+    return records[begin : records.index(b'"', begin)]
+
+
+def _instant(text: bytes) -> datetime:
+    instant = datetime.fromisoformat(text.decode())
+    if instant.tzinfo is None:
+        raise ValueError("timestamp without offset")
+    return instant
+
+
+def _bytes_median(records: bytes) -> int | None:
+    values = [float(v) for v in _BYTES_VALUE.findall(records)]
+    return int(statistics.median_low(values)) if values else None
 
 
 class ActivityCursor(Generic[P]):

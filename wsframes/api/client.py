@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import requests.auth
+import requests.utils
 
 from wsframes import __version__
 from wsframes.errors import (
@@ -293,15 +295,14 @@ class HttpClient:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ConfigurationError(f"max_retries must be a non-negative int, got {max_retries!r}.")
         self.base_url = resolve_base_url(base_url)
-        self._auth = f"Token {resolve_api_key(api_key)}"
+        self._auth = _TokenAuth(resolve_api_key(api_key))
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self.backoff, self.max_backoff, self.max_retry_after = backoff, max_backoff, max_retry_after
         self.pacer = Pacer(requests_per_minute)
         self.request_count = 0
         _guard_third_party_logs()
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = f"wsframes/{__version__}"
+        self._session = _session(self.base_url)
 
     def __repr__(self) -> str:
         return f"HttpClient(base_url={self.base_url!r}, api_key=***)"
@@ -327,7 +328,7 @@ class HttpClient:
         if params:
             url = f"{url}?{urlencode(list(params.items()))}"
         shown = redact_url(url)
-        headers = {"Authorization": self._auth} if auth else {}
+        credentials = self._auth if auth else _NO_AUTH
         failure: _Failure | None = None
         for attempt in range(self.max_retries + 1):
             if failure is not None:
@@ -336,7 +337,7 @@ class HttpClient:
                 time.sleep(delay)
             self.pacer.wait()
             self.request_count += 1
-            outcome = self._attempt(url, shown, headers, decode)
+            outcome = self._attempt(url, shown, credentials, decode)
             if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
@@ -346,11 +347,11 @@ class HttpClient:
         raise failure.error from None
 
     def _attempt(
-        self, url: str, shown: str, headers: dict[str, str], decode: Callable[[bytes], T]
+        self, url: str, shown: str, credentials: requests.auth.AuthBase, decode: Callable[[bytes], T]
     ) -> T | _Failure:
         began = time.perf_counter()
         try:
-            response = self._session.get(url, headers=headers, timeout=self.timeout)
+            response = self._session.get(url, auth=credentials, timeout=self.timeout)
             body = response.content  # reads the whole body: a cut one raises here
         except requests.RequestException as exc:
             # str(exc) may quote the URL; only the class name and the redacted URL are kept.
@@ -379,6 +380,47 @@ class HttpClient:
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_retry_after))
         return delay
+
+
+class _TokenAuth(requests.auth.AuthBase):
+    """``Authorization: Token <key>``; the key stays out of reprs."""
+
+    def __init__(self, key: str) -> None:
+        self._header = f"Token {key}"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_TokenAuth(***)"
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """Explicitly no credentials (the CSV download authenticates by its token parameter)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+_NO_AUTH = _NoAuth()
+
+
+def _session(base_url: str) -> requests.Session:
+    """A keep-alive session whose environment settings are read once, not on every request.
+
+    With ``trust_env`` requests rescans the environment (proxies) and stats ``~/.netrc`` per
+    request, a measurable cost over thousands of pages; proxies and the CA bundle from the
+    environment are resolved here instead, and ``.netrc`` never applies (the key is explicit).
+    """
+    session = requests.Session()
+    session.headers["User-Agent"] = f"wsframes/{__version__}"
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
 
 
 class _Failure:
