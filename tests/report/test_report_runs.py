@@ -1,0 +1,137 @@
+"""Build outcomes: a failing cell, re-running a period, bad parameters, the CLI and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import polars as pl
+import pytest
+
+from wsframes.cli import main
+from wsframes.errors import ConfigurationError, ReportError
+from wsframes.fake import generate_activity
+from wsframes.report import build_report, demo
+from wsframes.report.builder import _packaged_template
+
+END = datetime(2026, 11, 26, tzinfo=UTC)
+START = END - timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def activity() -> pl.DataFrame:
+    return generate_activity(3_000, start=START, end=END, seed=5)
+
+
+def _failing_template(tmp_path: Path) -> Path:
+    nb = nbformat.read(_packaged_template(), as_version=4)
+    setup = next(i for i, c in enumerate(nb.cells) if "setup" in c.metadata.get("tags", []))
+    boom = nbformat.v4.new_code_cell(
+        'raise RuntimeError("boom from the template")', metadata={"tags": ["explode"]}
+    )
+    nb.cells.insert(setup + 1, boom)
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_failing_cell_raises_report_error_naming_it_and_keeps_the_notebook(
+    tmp_path: Path, activity: pl.DataFrame
+) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(ReportError) as caught:
+        build_report(START, END, data=activity, out_dir=out, template=_failing_template(tmp_path))
+    message = str(caught.value)
+    assert "'explode'" in message and "RuntimeError: boom from the template" in message
+    kept = out / "wsframes-2026-11-25_2026-11-26-default-plan.failed.ipynb"
+    assert str(kept) in message
+    nb = nbformat.read(kept, as_version=4)
+    failed = next(c for c in nb.cells if "explode" in c.metadata.get("tags", []))
+    assert failed.outputs[0].output_type == "error" and failed.outputs[0].ename == "RuntimeError"
+    assert not list(out.glob("*.html"))  # no half report, no index entry for it
+
+
+def test_rerun_replaces_the_report_atomically(tmp_path: Path, activity: pl.DataFrame) -> None:
+    first = build_report(START, END, data=activity.head(1_000), out_dir=tmp_path, plan_id=3)
+    with first.html_path.open(encoding="utf-8") as reader:  # a reader holding the old report
+        inode = os.stat(first.html_path).st_ino
+        second = build_report(START, END, data=activity, out_dir=tmp_path, plan_id=3)
+        old = reader.read()
+    assert second.html_path == first.html_path
+    assert os.stat(second.html_path).st_ino != inode  # a new file was renamed over the old one
+    assert old.rstrip().endswith("</html>")  # the old reader still sees the whole old report
+    assert (first.summary["requests"], second.summary["requests"]) == (1_000, 3_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["index.html", first.html_path.name, first.notebook_path.name]
+    )  # no temp files left behind
+    index = second.index_path.read_text(encoding="utf-8")
+    assert index.count(f'href="{second.html_path.name}"') == 1 and "3,000" in index
+
+
+def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataFrame) -> None:
+    data = tmp_path / "activity.parquet"
+    activity.write_parquet(data)
+    result = build_report(data=data, out_dir=tmp_path / "out", anonymize_clients=True, tz="Asia/Kolkata")
+    assert result.summary["requests"] == activity.height  # the window defaults to the data's extent
+    nb = result.notebook_path.read_text(encoding="utf-8")
+    assert "anonymize_clients = True" in nb and "activity.parquet" in result.html_path.read_text(
+        encoding="utf-8"
+    )
+    assert result.start <= activity["timestamp"].min() and result.end > activity["timestamp"].max()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"tz": "Mars/Olympus"}, "IANA time zone"),
+        ({"period": "last-7d", "start": "2026-11-01"}, "either period or start/end"),
+        ({"period": "fortnight"}, "not one of"),
+        ({"plan_id": 0}, "positive integer"),
+        ({"start": "2026-11-02", "end": "2026-11-01"}, "must be before end"),
+        ({"data": "missing.parquet"}, "does not exist"),
+        ({"data": 42}, "Parquet file path"),
+        ({"api_options": {"api_key": "x"}}, "api_options may hold"),
+        ({"start": "2026-11-01", "template": "nope.ipynb"}, "template"),
+    ],
+)
+def test_bad_parameters_fail_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, Any], words: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WEBSHARE_API_KEY", "k")
+    with pytest.raises(ConfigurationError, match=words):
+        build_report(out_dir=tmp_path / "out", now=END, **kwargs)
+    assert not list(tmp_path.glob("out/*"))
+
+
+def test_missing_key_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBSHARE_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match=r"WEBSHARE_API_KEY.*--demo"):
+        build_report(period="yesterday", out_dir=tmp_path)
+
+
+def test_cli_demo_leaves_a_finished_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], chromium_visit: Any
+) -> None:
+    monkeypatch.setattr(demo, "DEMO_RECORDS", 4_000)  # the real default is a heavy week
+    monkeypatch.delenv("WEBSHARE_API_KEY", raising=False)
+    assert main(["report", "--demo", "--out", str(tmp_path), "--tz", "America/New_York"]) == 0
+    printed = capsys.readouterr().out
+    html_file = Path(printed.split("report: ")[1].split("\n")[0])
+    assert html_file.parent == tmp_path and html_file.name.endswith("-plan1-America-New-York.html")
+    page = html_file.read_text(encoding="utf-8")
+    assert "Error spikes" in page  # the demo's incident is found and shown first
+    assert page.index("Error spikes") < page.index(">Latency<")
+    nb = json.loads(html_file.with_suffix(".ipynb").read_text(encoding="utf-8"))
+    assert all(c.get("outputs") is not None for c in nb["cells"] if c["cell_type"] == "code")
+    visit = chromium_visit(html_file)
+    assert visit.requests == [] and visit.console_errors == [] and len(visit.images) == 5
+
+
+def test_cli_exit_code_and_message_on_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--demo", "--data", "x.parquet", "--out", str(tmp_path)]) == 2
+    assert "--demo makes its own data; drop --data" in capsys.readouterr().err
