@@ -1,0 +1,96 @@
+"""Plots draw what analysis computed: inspected through their artists, never pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import polars as pl
+import pytest
+from matplotlib.collections import PolyCollection
+
+from wsframes import plots
+from wsframes.analysis import error_rate_over_time, error_taxonomy, latency_ccdf, latency_over_time
+from wsframes.fake import generate_activity
+
+T0 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _close() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def activity() -> pl.DataFrame:
+    return generate_activity(4_000, start=T0, end=T0 + timedelta(days=2), seed=3)
+
+
+def test_ccdf_is_log_log_with_percentile_marks_and_previous(activity: pl.DataFrame) -> None:
+    cur = latency_ccdf(activity, metric="request_duration")
+    ax = plots.plot_latency_ccdf(cur, label="request", percentiles={"p50": 0.5, "p95": 3.0}, previous=cur)
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+    assert "(s" in ax.get_xlabel() and ax.get_ylabel()
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["previous period", "this period", "p50 500 ms", "p95 3 s"]
+    this = ax.get_lines()[1]
+    assert min(this.get_ydata()) > 0  # zero exceedance (the maximum) cannot sit on a log axis
+    assert len(this.get_xdata()) == cur.filter(pl.col("exceedance") > 0).height
+    ticks = [ax.yaxis.get_major_formatter()(v) for v in (0.001, 0.0001, 1.0)]
+    assert ticks == ["0.1%", "0.01%", "100%"]
+
+
+def test_ccdf_falls_back_to_current_axes() -> None:
+    _fig, ax = plt.subplots()
+    frame = pl.DataFrame({"value": [0.1, 1.0], "exceedance": [0.5, 0.01]})
+    assert plots.plot_latency_ccdf(frame) is ax
+
+
+def test_percentiles_over_time_use_the_display_zone(activity: pl.DataFrame) -> None:
+    frame = latency_over_time(activity, metric="handshake_duration", every="1h", tz="Asia/Tokyo")
+    ax = plots.plot_latency_over_time(frame, label="handshake", tz="Asia/Tokyo")
+    assert [line.get_label() for line in ax.get_lines()] == ["p50", "p95", "p99"]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "time (Asia/Tokyo)"
+    first = ax.get_lines()[0].get_xdata()[0]
+    assert first.utcoffset() == timedelta(hours=9) and first.hour == 9  # 00:00 UTC is 09:00 in Tokyo
+    p95 = ax.get_lines()[1].get_ydata()
+    assert list(p95) == frame["p95"].to_list()
+
+
+def test_taxonomy_bars_sorted_coloured_and_labelled(activity: pl.DataFrame) -> None:
+    taxonomy = error_taxonomy(activity)
+    ax = plots.plot_error_taxonomy(taxonomy)
+    bars = ax.patches
+    widths = [b.get_width() for b in bars]
+    assert widths == sorted(taxonomy["count"].to_list())  # largest on top (barh draws bottom-up)
+    codes = [t.get_text() for t in ax.get_yticklabels()]
+    assert codes[-1] == taxonomy["error_reason"][0]
+    unknown = codes.index("target_connect_timeout")
+    assert matplotlib.colors.to_hex(bars[unknown].get_facecolor()) == plots.TYPE_COLOURS["unknown"]
+    assert all(t.get_text().endswith("of requests") for t in ax.texts)
+    assert ax.get_xlabel() == "failed requests (count)"
+
+
+def test_error_rate_has_its_interval_band(activity: pl.DataFrame) -> None:
+    frame = error_rate_over_time(activity, every="6h")
+    ax = plots.plot_error_rate_over_time(frame)
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)
+    assert list(ax.get_lines()[0].get_ydata()) == frame["error_rate"].to_list()
+    assert ax.yaxis.get_major_formatter()(0.05) == "5.0%"
+    assert "%" in ax.get_ylabel()
+
+
+def test_traffic_has_requests_and_bandwidth_in_gb() -> None:
+    frame = pl.DataFrame(
+        {"time": [T0, T0 + timedelta(hours=1)], "requests": [10, 20], "failed": [1, 2], "bytes": [2e9, 5e8]},
+        schema_overrides={"time": pl.Datetime("us", "UTC")},
+    )
+    ax = plots.plot_traffic_over_time(frame)
+    twin = next(a for a in ax.figure.axes if a is not ax)
+    assert list(twin.get_lines()[0].get_ydata()) == [2.0, 0.5]
+    assert "GB" in twin.get_ylabel() and "requests" in ax.get_ylabel()

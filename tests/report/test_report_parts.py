@@ -1,0 +1,166 @@
+"""The pieces under the builder: periods and names, the standalone audit, index, alerts, privacy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import nbformat
+import polars as pl
+import pytest
+
+from wsframes.errors import ConfigurationError, ReportError
+from wsframes.fake import generate_activity
+from wsframes.report.data import ReportData, anonymize_clients, coverage
+from wsframes.report.export import check_standalone, notebook_to_html, page
+from wsframes.report.findings import find_alerts
+from wsframes.report.index import SUMMARY_MIME, render_index, write_index
+from wsframes.report.period import report_stem, resolve_period
+
+NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)  # a Thursday
+
+
+@pytest.mark.parametrize(
+    ("period", "tz", "now", "start", "end"),
+    [
+        ("last-24h", "UTC", NOW, "2026-11-25T06:00:00+00:00", "2026-11-26T06:00:00+00:00"),
+        ("last-7d", "UTC", NOW, "2026-11-19T00:00:00+00:00", "2026-11-26T00:00:00+00:00"),
+        ("yesterday", "Europe/Berlin", NOW, "2026-11-24T23:00:00+00:00", "2026-11-25T23:00:00+00:00"),
+        ("last-week", "UTC", NOW, "2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00"),
+        ("last-month", "UTC", NOW, "2026-10-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00"),
+        # across the end of summer time (2026-10-25): local midnight to local midnight, 169 hours
+        (
+            "last-7d",
+            "Europe/Berlin",
+            NOW - timedelta(days=29),
+            "2026-10-20T22:00:00+00:00",
+            "2026-10-27T23:00:00+00:00",
+        ),
+    ],
+)
+def test_named_periods_align_in_the_display_zone(
+    period: str, tz: str, now: datetime, start: str, end: str
+) -> None:
+    lo, hi = resolve_period(period, tz=tz, now=now)
+    assert (lo.isoformat(), hi.isoformat()) == (start, end)
+
+
+def test_last_month_in_january_is_december() -> None:
+    lo, hi = resolve_period("last-month", now=datetime(2027, 1, 15, tzinfo=UTC))
+    assert (lo.date().isoformat(), hi.date().isoformat()) == ("2026-12-01", "2027-01-01")
+
+
+def test_stems_are_deterministic_and_distinct() -> None:
+    lo, hi = resolve_period("yesterday", tz="Europe/Berlin", now=NOW)
+    assert (
+        report_stem(lo, hi, plan_id=7, tz="Europe/Berlin")
+        == "wsframes-2026-11-25_2026-11-26-plan7-Europe-Berlin"
+    )
+    assert report_stem(lo, hi, plan_id=7, tz="UTC") == "wsframes-2026-11-24T2300_2026-11-25T2300-plan7"
+    with pytest.raises(ConfigurationError, match="last-7d"):
+        resolve_period("last-fortnight", now=NOW)
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<script>alert(1)</script>",
+        '<img src="https://tracker.example/p.gif">',
+        '<link rel="stylesheet" href="https://cdn.example/x.css">',
+        '<p onclick="x()">hi</p>',
+        "<style>@import 'https://fonts.example/f.css';</style>",
+        '<div style="background:url(https://x.example/a.png)">x</div>',
+        '<meta http-equiv="refresh" content="0;url=https://x.example">',
+        '<iframe src="data:text/html,hi"></iframe>',
+        '<a href="https://example.com">x</a>',
+    ],
+)
+def test_standalone_audit_rejects_anything_that_runs_or_fetches(fragment: str) -> None:
+    with pytest.raises(ReportError, match="not self-contained"):
+        check_standalone(page("t", fragment))
+
+
+def test_standalone_audit_allows_inline_images_and_sibling_links() -> None:
+    check_standalone(
+        page("t", '<img src="data:image/png;base64,AAAA" alt="x"><a href="r.html">r</a><a href="#s">s</a>')
+    )
+
+
+def test_export_hides_code_logs_notes_and_the_machine_summary() -> None:
+    nb = nbformat.v4.new_notebook()
+    note = nbformat.v4.new_markdown_cell("for notebook readers only", metadata={"tags": ["hide-in-html"]})
+    code = nbformat.v4.new_code_cell("secret_code_marker = 1")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="WARNING noisy log line"),
+        nbformat.v4.new_output("display_data", data={SUMMARY_MIME: {"requests": 1}}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<p>shown</p>", "text/plain": "x"}),
+    ]
+    nb.cells = [note, code]
+    document = notebook_to_html(nb, title="<t>")
+    assert "<p>shown</p>" in document and "<title>&lt;t&gt;</title>" in document
+    for hidden in ("notebook readers", "secret_code_marker", "noisy log line", '"requests"'):
+        assert hidden not in document
+
+
+def test_index_escapes_and_orders_newest_first(tmp_path: Path) -> None:
+    for stem, start, period in [
+        ("wsframes-a", "2026-11-01", "<b>old</b>"),
+        ("wsframes-b", "2026-11-20", "new"),
+    ]:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("")
+        summary = {"period": period, "start": start, "requests": 1234567, "success_rate": 0.5, "alerts": 2}
+        cell.outputs = [nbformat.v4.new_output("display_data", data={SUMMARY_MIME: summary})]
+        nb.cells = [cell]
+        nbformat.write(nb, tmp_path / f"{stem}.ipynb")
+        (tmp_path / f"{stem}.html").write_text("<html></html>")
+    (tmp_path / "wsframes-c.failed.ipynb").write_text("{}")
+    index = write_index(tmp_path).read_text(encoding="utf-8")
+    assert index.index('href="wsframes-b.html"') < index.index('href="wsframes-a.html"')
+    assert "&lt;b&gt;old&lt;/b&gt;" in index and "<b>old</b>" not in index
+    assert "1,234,567" in index and "50.00%" in index and "wsframes-c" not in index
+    assert "No reports yet" in render_index([])
+
+
+def test_anonymized_clients_are_stable_distinct_and_keep_the_dtype() -> None:
+    df = generate_activity(500, start="2026-11-01", end="2026-11-02", seed=2)
+    once, twice = anonymize_clients(df), anonymize_clients(df)
+    assert once["client_address"].dtype == df["client_address"].dtype
+    assert once["client_address"].to_list() == twice["client_address"].to_list()
+    original = df["client_address"].cast(pl.String)
+    assert once["client_address"].cast(pl.String).n_unique() == original.n_unique()
+    assert not set(original) & set(once["client_address"].cast(pl.String))
+
+
+def _data(
+    frame: pl.DataFrame, start: datetime, end: datetime, previous: pl.DataFrame | None = None
+) -> ReportData:
+    return ReportData(frame, previous, start, end, None, coverage(frame, start, end), "test")
+
+
+def test_quiet_period_raises_no_alert() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    df = generate_activity(3_000, start=start, end=start + timedelta(days=1), seed=4)
+    df = df.filter(pl.col("error_reason").cast(pl.String) != "target_connect_timeout")
+    assert find_alerts(_data(df, start, start + timedelta(days=1))) == []
+
+
+def test_alerts_find_gaps_spikes_and_regressions() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    end = start + timedelta(days=2)
+    base = generate_activity(4_000, start=start, end=start + timedelta(days=1), seed=4)
+    spike_hour = pl.col("timestamp").dt.hour() == 15
+    spiky = base.with_columns(
+        pl.when(spike_hour)
+        .then(pl.lit("bandwidthlimit"))
+        .otherwise(pl.col("error_reason").cast(pl.String))
+        .cast(pl.Categorical)
+        .alias("error_reason"),
+        (pl.col("handshake_duration") * 3).alias("handshake_duration"),
+    )
+    alerts = find_alerts(_data(spiky, start, end, previous=base), tz="UTC")
+    titles = [a.title for a in alerts]
+    assert titles[0] == "Incomplete data"  # the second day has no records: most serious first
+    assert {"Error spikes", "Unknown error codes", "Slower handshake", "Success rate dropped"} <= set(titles)
+    spike = next(a for a in alerts if a.title == "Error spikes")
+    assert "15:00 UTC" in spike.detail
