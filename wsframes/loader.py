@@ -16,7 +16,6 @@ Example (against the embedded fake API)::
 from __future__ import annotations
 
 import logging
-import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from wsframes.api.activity import (
 )
 from wsframes.api.client import HttpClient
 from wsframes.api.download import download_activity_csv, get_download_token
+from wsframes.api.progress import Progress, check_progress
 from wsframes.api.stats import get_aggregate_stats, get_hourly_stats
 from wsframes.errors import ConfigurationError, IncompleteDataError, TransportError
 from wsframes.frames import (
@@ -150,46 +150,6 @@ class _PagePipeline:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _in_notebook() -> bool:
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    return type(shell).__name__ == "ZMQInteractiveShell"
-
-
-class _Progress:
-    """A tqdm bar of rows (total from the envelope count) and pages; quiet when not interactive."""
-
-    def __init__(self, enabled: bool | None, description: str) -> None:
-        notebook = _in_notebook()
-        if enabled is None:
-            enabled = notebook or sys.stderr.isatty()
-        self._bar: Any = None
-        if enabled:
-            import tqdm
-            import tqdm.auto
-
-            factory: Any = tqdm.auto.tqdm if notebook else tqdm.tqdm
-            self._bar = factory(desc=description, unit=" rows", unit_scale=True, leave=False)
-        self.pages = 0
-
-    def update(self, kept: int, total: int) -> None:
-        self.pages += 1
-        if self._bar is not None:
-            self._bar.total = total
-            self._bar.n = kept
-            self._bar.set_postfix(pages=self.pages, refresh=False)
-            self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _check_progress(progress: object) -> bool | None:
-    if progress is not None and not isinstance(progress, bool):
-        raise ConfigurationError(f"progress must be True, False or None (auto), got {progress!r}.")
-    return progress
-
-
 class Client:
     """A reusable connection to the Webshare API (keyword-only configuration).
 
@@ -232,7 +192,7 @@ class Client:
         if bad_type or not 0 < page_size <= MAX_PAGE_SIZE:
             raise ConfigurationError(f"page_size must be an int in 1..{MAX_PAGE_SIZE}, got {page_size!r}.")
         self.page_size = page_size
-        self.progress = _check_progress(progress)
+        self.progress = check_progress(progress)
         self._http = HttpClient(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
             requests_per_minute=requests_per_minute, backoff=backoff, max_backoff=max_backoff,
@@ -306,9 +266,9 @@ class Client:
             plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
             max_bytes=max_bytes, verification_category=verification_category,
         )
-        shown = _check_progress(progress)
+        shown = check_progress(progress)
         lo_us, hi_us, lo, hi = self._window(start, end)
-        bar = _Progress(self.progress if shown is None else shown, "activity")
+        bar = Progress(self.progress if shown is None else shown, "activity")
         pipeline = _PagePipeline()
         cursor = ActivityCursor(
             self._http, pipeline.decode, lo_us=lo_us, hi_us=hi_us, filters=filters,

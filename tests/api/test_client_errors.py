@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.api.conftest import KEY, canned_client, hours_ago, make_client
-from wsframes.api.client import resolve_base_url
+from tests.api.conftest import KEY, canned_client, canonical, hours_ago, in_window, make_client
+from wsframes.api.config import resolve_base_url
 from wsframes.errors import (
     AuthenticationError,
     BadRequestError,
@@ -150,3 +150,18 @@ def test_field_errors_in_several_fields_are_all_reported(canned):
     with canned_client(canned) as client, pytest.raises(BadRequestError) as info:
         client.activity("2h")
     assert info.value.messages == ["timestamp__gte: Too old. (min_value)", "page_size: Enter a number."]
+
+
+def test_archive_cannot_be_combined_with_other_filters(fake, tmp_path):
+    sent = len(fake.requests)
+    with pytest.raises(ConfigurationError, match="error_reason, min_bytes cannot be combined with archive"):
+        load_activity("2h", archive=tmp_path, api_key=KEY, base_url=fake.base_url, error_reason="*",
+                      min_bytes=1)
+    assert len(fake.requests) == sent
+
+
+def test_archive_load_delegates_and_fills_gaps_from_the_api(fake, window, tmp_path):
+    lo, hi = window
+    df = load_activity(lo, hi, archive=tmp_path / "archive", api_key=KEY, base_url=fake.base_url,
+                       plan_id=2, progress=False)
+    assert canonical(df).equals(canonical(in_window(fake.truth(2), lo, hi)))

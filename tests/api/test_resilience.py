@@ -8,7 +8,8 @@ import logging
 import pytest
 
 from tests.api.conftest import KEY, canned_client, in_window, make_client
-from wsframes.api.client import HttpClient, Pacer, redact_url
+from wsframes.api.client import HttpClient, Pacer
+from wsframes.api.config import redact_url
 from wsframes.errors import IncompleteDataError, RateLimitError, ServerError, TransportError
 from wsframes.fake import FakeWebshare, Faults, generate_activity
 from wsframes.schema import ACTIVITY_SCHEMA

@@ -7,7 +7,8 @@ frame is injected by :mod:`wsframes.loader`).
 from __future__ import annotations
 
 from wsframes.api.activity import ActivityCursor, ActivityFilters, PageInfo
-from wsframes.api.client import DEFAULT_BASE_URL, HttpClient, redact_url, resolve_api_key, resolve_base_url
+from wsframes.api.client import HttpClient
+from wsframes.api.config import DEFAULT_BASE_URL, redact_url, resolve_api_key, resolve_base_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
