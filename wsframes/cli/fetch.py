@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from wsframes.timeutil import resolve_window
 
     _check_out(args.out)
-    resolve_window(args.start, args.end)  # fail on a bad window before starting anything
+    lo, hi = resolve_window(args.start, args.end)  # once: "24h" means the same window throughout
     filters = {
         "plan_id": args.plan_id, "search": args.search, "error_reason": args.error_reason,
         "min_bytes": args.min_bytes, "max_bytes": args.max_bytes,
@@ -95,15 +95,14 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigurationError("--demo serves its own data: drop --base-url.")
         from wsframes.fake import FakeWebshare, generate_activity
 
-        lo, hi = resolve_window(args.start, args.end)
         plans = {pid: generate_activity(DEMO_RECORDS, start=lo, end=hi, plan_id=pid) for pid in (1, 2)}
         with FakeWebshare("demo-key", plans=plans) as fake, Client(
             api_key=fake.api_key, base_url=fake.base_url, requests_per_minute=None
         ) as client:
-            df = client.activity(args.start, args.end, progress=progress, **filters)
+            df = client.activity(lo, hi, progress=progress, **filters)
     else:
         with Client(base_url=args.base_url) as client:
-            df = client.activity(args.start, args.end, progress=progress, **filters)
+            df = client.activity(lo, hi, progress=progress, **filters)
     write_frame(df, args.out)
     log.info("wrote %d records to %s", df.height, args.out)
     return 0
