@@ -164,3 +164,26 @@ def test_alerts_find_gaps_spikes_and_regressions() -> None:
     assert {"Error spikes", "Unknown error codes", "Slower handshake", "Success rate dropped"} <= set(titles)
     spike = next(a for a in alerts if a.title == "Error spikes")
     assert "15:00 UTC" in spike.detail
+
+
+def test_quiet_edges_are_missing_data_only_when_the_source_may_be_partial() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    afternoon = generate_activity(500, start=start + timedelta(hours=12), end=end, seed=6)
+    handed_over = coverage(afternoon, start, end)
+    assert not handed_over.complete and "first 12 hours" in handed_over.missing_edges[0]
+    from_api = coverage(afternoon, start, end, exact=True, now=end + timedelta(hours=1))
+    assert from_api.complete  # the loader is exact: a quiet morning is just quiet
+    running = coverage(afternoon, start, end, exact=True, now=end - timedelta(hours=2))
+    assert running.missing_edges == ["the period is not over: data stops at 2026-11-01 22:00 UTC"]
+
+
+def test_frames_in_another_zone_are_windowed_in_utc(tmp_path: Path) -> None:
+    from wsframes.report import build_report
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    df = generate_activity(800, start=start, end=start + timedelta(days=2), seed=8)
+    tokyo = df.with_columns(pl.col("timestamp").dt.convert_time_zone("Asia/Tokyo"))
+    result = build_report(start, start + timedelta(days=1), data=tokyo, out_dir=tmp_path)
+    expected = df.filter(pl.col("timestamp") < start + timedelta(days=1)).height
+    assert result.summary["requests"] == expected

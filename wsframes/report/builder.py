@@ -29,16 +29,16 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from wsframes.errors import ConfigurationError, ReportError
 from wsframes.report._io import atomic_write
+from wsframes.report.data import utc_timestamps
 from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
+from wsframes.report.inputs import DataSource, check_api_options, check_data, data_extent, describe_source
 from wsframes.report.period import check_tz, report_stem, resolve_period
 from wsframes.timeutil import TimeLike, check_retention, resolve_window, utc_now
 
 __all__ = ["ReportResult", "build_report"]
 
 log = logging.getLogger(__name__)
-
-DataSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def _validate(
     now = now or utc_now()
     if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
         raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
-    data_path = _check_data(data)
+    data_path = check_data(data)
     if period is not None and (start is not None or end is not None):
         raise ConfigurationError("give either period or start/end, not both.")
     if period is None and start is None and end is not None:
@@ -215,7 +215,7 @@ def _validate(
     elif data is None:
         lo, hi = resolve_period("last-7d", tz=tz, now=now)
     else:
-        lo, hi = _extent(data)
+        lo, hi = data_extent(data)
     env = dict(os.environ)
     env.pop("WEBSHARE_API_KEY", None)  # least privilege: the kernel only gets a key it needs
     if data is None:
@@ -245,74 +245,11 @@ def _validate(
         "compare_previous": bool(compare_previous),
         "anonymize_clients": bool(anonymize_clients),
         "data_path": data_path,
-        "source": source_label or _source_label(data),
+        "source": source_label or describe_source(data),
         "period_label": stem.removeprefix("wsframes-"),
-        "api_options": _check_api_options(api_options),
+        "api_options": check_api_options(api_options),
     }
     return _Job(lo, hi, stem, out, template_path, parameters, env)
-
-
-_API_OPTIONS: dict[str, type | tuple[type, ...]] = {
-    "page_size": int,
-    "requests_per_minute": (int, float, type(None)),
-    "timeout": (int, float),
-    "max_retries": int,
-}
-
-
-def _check_api_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Only plain, non-secret client settings may become notebook parameters."""
-    checked = dict(options or {})
-    for name, value in checked.items():
-        if name not in _API_OPTIONS:
-            raise ConfigurationError(
-                f"api_options may hold {', '.join(_API_OPTIONS)}; not {name!r} (the key goes in api_key=)."
-            )
-        if isinstance(value, bool) or not isinstance(value, _API_OPTIONS[name]):
-            raise ConfigurationError(f"api_options[{name!r}] has the wrong type: {type(value).__name__}.")
-    return checked
-
-
-def _check_data(data: DataSource | None) -> str | None:
-    if data is None or isinstance(data, pl.DataFrame | pl.LazyFrame):
-        if data is not None and "timestamp" not in data.collect_schema():
-            raise ConfigurationError(
-                "data has no 'timestamp' column; pass an activity frame (ACTIVITY_SCHEMA)."
-            )
-        return None
-    if not isinstance(data, str | os.PathLike):
-        raise ConfigurationError(
-            f"data must be a Polars DataFrame/LazyFrame or a Parquet file path, not {type(data).__name__}."
-        )
-    path = Path(data)
-    if not path.is_file():
-        raise ConfigurationError(f"data file {str(path)!r} does not exist.")
-    try:
-        schema = pl.scan_parquet(path).collect_schema()
-    except Exception:  # polars raises several types for a file that is not Parquet
-        raise ConfigurationError(f"data file {str(path)!r} is not a readable Parquet file.") from None
-    if "timestamp" not in schema:
-        raise ConfigurationError(f"data file {str(path)!r} has no 'timestamp' column.")
-    return str(path.resolve())
-
-
-def _extent(data: DataSource) -> tuple[datetime, datetime]:
-    """The whole hours covering the data, for a report without an explicit window."""
-    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
-    ts = pl.col("timestamp").dt.replace_time_zone(None).dt.replace_time_zone("UTC")
-    row = frame.select(lo=ts.min().dt.truncate("1h"), hi=(ts.max() + pl.duration(hours=1)).dt.truncate("1h"))
-    lo, hi = row.collect().row(0)
-    if lo is None:
-        raise ConfigurationError("data holds no rows and no window was given; give start/end or a period.")
-    return lo, hi
-
-
-def _source_label(data: DataSource | None) -> str:
-    if data is None:
-        return "Webshare API"
-    if isinstance(data, pl.DataFrame | pl.LazyFrame):
-        return "a DataFrame given to build_report"
-    return f"Parquet file {Path(data).name}"
 
 
 def _packaged_template() -> Path:
@@ -320,9 +257,17 @@ def _packaged_template() -> Path:
 
 
 def _stage_frame(data: pl.DataFrame | pl.LazyFrame, job: _Job, work: Path) -> str:
-    """Hand a frame to the kernel as Parquet (rows never go into the notebook itself)."""
+    """Hand a frame to the kernel as Parquet (rows never go into the notebook itself).
+
+    Only the rows the report reads are written: the window, and the one before when comparing.
+    """
     path = work / "activity.parquet"
-    data.lazy().sink_parquet(path) if isinstance(data, pl.LazyFrame) else data.write_parquet(path)
+    first = job.start - (job.end - job.start) if job.parameters["compare_previous"] else job.start
+    frame = data.lazy()
+    ts = utc_timestamps(frame.collect_schema()["timestamp"])
+    frame.with_columns(ts).filter(pl.col("timestamp").is_between(first, job.end, closed="left")).sink_parquet(
+        path
+    )
     return str(path)
 
 

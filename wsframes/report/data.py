@@ -16,8 +16,9 @@ from typing import Any
 import polars as pl
 
 from wsframes.errors import ConfigurationError
+from wsframes.timeutil import utc_now
 
-__all__ = ["Coverage", "ReportData", "anonymize_clients", "coverage", "load_report_data"]
+__all__ = ["Coverage", "ReportData", "anonymize_clients", "coverage", "load_report_data", "utc_timestamps"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ class ReportData:
     source: str
 
 
+def utc_timestamps(dtype: pl.DataType) -> pl.Expr:
+    """``timestamp`` as UTC whatever a file stored: naive times are taken as UTC (as everywhere)."""
+    ts = pl.col("timestamp")
+    if not isinstance(dtype, pl.Datetime):
+        raise ConfigurationError(f"the data's timestamp column is {dtype}, not a datetime.")
+    return ts.dt.replace_time_zone("UTC") if dtype.time_zone is None else ts.dt.convert_time_zone("UTC")
+
+
 def anonymize_clients(frame: pl.DataFrame) -> pl.DataFrame:
     """Replace ``client_address`` with a stable pseudonym (``client-`` + 10 hex digits).
 
@@ -74,21 +83,37 @@ def anonymize_clients(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def coverage(frame: pl.DataFrame, start: datetime, end: datetime) -> Coverage:
-    """Hour coverage of *frame* inside ``[start, end)``; flags an empty first or last hour."""
+def coverage(
+    frame: pl.DataFrame, start: datetime, end: datetime, *, exact: bool = False, now: datetime | None = None
+) -> Coverage:
+    """Hour coverage of *frame* inside ``[start, end)``, and the holes a reader must know about.
+
+    With ``exact=False`` (a file or frame someone handed over) an empty first or last hour is
+    reported, since the data may simply stop early. With ``exact=True`` (a complete API load)
+    quiet edges are just quiet; only a window reaching past *now* is incomplete.
+    """
     hours = max(1, int((end - start) / timedelta(hours=1)))
-    if frame.is_empty():
+    if frame.is_empty() and not exact:
         return Coverage(hours, 0, None, None, ["no records at all in the window"])
     ts = frame["timestamp"]
     first, last = ts.min(), ts.max()
-    assert isinstance(first, datetime) and isinstance(last, datetime)
     with_data = ts.dt.truncate("1h").n_unique()
     missing = []
-    if first - start > timedelta(hours=1):
-        missing.append(f"no records in the first {_span(first - start)} of the window")
-    if end - last > timedelta(hours=1):
-        missing.append(f"no records in the last {_span(end - last)} of the window")
-    return Coverage(hours, with_data, first, last, missing)
+    if exact:
+        if now is not None and now < end:
+            missing.append(f"the period is not over: data stops at {now:%Y-%m-%d %H:%M} UTC")
+    elif isinstance(first, datetime) and isinstance(last, datetime):
+        if first - start > timedelta(hours=1):
+            missing.append(f"no records in the first {_span(first - start)} of the window")
+        if end - last > timedelta(hours=1):
+            missing.append(f"no records in the last {_span(end - last)} of the window")
+    return Coverage(
+        hours,
+        with_data,
+        first if isinstance(first, datetime) else None,
+        last if isinstance(last, datetime) else None,
+        missing,
+    )
 
 
 def _span(delta: timedelta) -> str:
@@ -114,18 +139,22 @@ def load_report_data(
     """
     lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
     first = lo - (hi - lo) if compare_previous else lo
+    loaded_at: datetime | None = None  # set for an API load, which is exact by construction
     if data_path is not None:
         if not os.path.exists(data_path):
             raise ConfigurationError(
                 f"the report's data file {data_path!r} is gone; rebuild with wsframes.build_report."
             )
-        ts = pl.col("timestamp")
-        frame = pl.scan_parquet(data_path).filter((ts >= first) & (ts < hi)).collect()
+        scan = pl.scan_parquet(data_path)
+        ts = utc_timestamps(scan.collect_schema()["timestamp"])
+        window = pl.col("timestamp").is_between(first, hi, closed="left")
+        frame = scan.with_columns(ts).filter(window).collect()
     else:
         from wsframes.loader import Client  # only this path needs the network stack
 
         with Client(**(api_options or {})) as client:
             frame = client.activity(first, hi, plan_id=plan_id, progress=False)
+        loaded_at = utc_now()
     if anonymize:
         frame = anonymize_clients(frame)
     frame = frame.sort("timestamp")
@@ -137,6 +166,6 @@ def load_report_data(
         start=lo,
         end=hi,
         previous_start=first if compare_previous else None,
-        coverage=coverage(current, lo, hi),
+        coverage=coverage(current, lo, hi, exact=loaded_at is not None, now=loaded_at),
         source=source,
     )
