@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -187,3 +188,25 @@ def test_records_changing_during_the_pull_raise(window, monkeypatch):
         monkeypatch.setattr(loader_module, "scan_page", scan_then_insert)
         with pytest.raises(IncompleteDataError, match="counted"):
             client.activity(lo, hi)
+
+
+def _random_ties(seed: int, at: datetime) -> pl.DataFrame:
+    """A plan of 60-200 records on few distinct instants: tie groups of every size, some at the edges."""
+    rng = random.Random(seed)
+    n = rng.randint(60, 200)
+    base = generate_activity(n, start=at - timedelta(hours=1), end=at, seed=seed)
+    instants = sorted(rng.sample(range(0, 3_600_000_000, 1_000), k=rng.randint(5, 25)))
+    stamps = [at - timedelta(hours=1) + timedelta(microseconds=rng.choice(instants)) for _ in range(n)]
+    return base.with_columns(pl.Series("timestamp", stamps, dtype=ACTIVITY_SCHEMA["timestamp"]))
+
+
+def test_randomised_tie_structures_at_random_page_sizes():
+    at = hours_ago(40)
+    plans = {seed: _random_ties(seed, at) for seed in range(1, 25)}
+    with FakeWebshare(KEY, plans=plans, page_cap=1000) as fake:
+        for seed, plan in plans.items():
+            page_size = random.Random(seed).randint(2, 12)
+            with make_client(fake, page_size=page_size) as client:
+                df = client.activity(at - timedelta(hours=1), at, plan_id=seed)
+            assert df["timestamp"].is_sorted(), (seed, page_size)
+            assert canonical(df).equals(canonical(plan)), (seed, page_size)
