@@ -43,6 +43,23 @@ def _axes(ax: Axes | None) -> Axes:
     return ax if ax is not None else plt.gca()
 
 
+def _no_data(ax: Axes, title: str) -> Axes:
+    """An empty period gets a labelled, empty panel (log scales cannot draw nothing)."""
+    ax.text(
+        0.5,
+        0.5,
+        "no requests in this period",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        color="#667085",
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    return ax
+
+
 def _local_times(frame: pl.DataFrame, column: str, tz: str) -> list[Any]:
     series = frame[column]
     if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
@@ -91,6 +108,8 @@ def plot_latency_ccdf(
     """
     ax = _axes(ax)
     drawable = (pl.col(x) > 0) & (pl.col(y) > 0)
+    if ccdf.filter(drawable).is_empty():
+        return _no_data(ax, f"{label} time" if label else "")
     if previous is not None and previous.height:
         old = previous.filter(drawable)
         ax.plot(old[x], old[y], color="#98a2b3", lw=1.4, label="previous period")
@@ -123,6 +142,8 @@ def plot_latency_over_time(
 ) -> Axes:
     """Latency percentiles per time bucket (one line each), log scale."""
     ax = _axes(ax)
+    if frame.drop_nulls(list(quantiles)).filter(pl.min_horizontal(*quantiles) > 0).is_empty():
+        return _no_data(ax, f"{label} time percentiles" if label else "")
     times = _local_times(frame, time, tz)
     for q in quantiles:
         colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
@@ -190,6 +211,8 @@ def plot_error_rate_over_time(
     few requests in that bucket, so a spike inside a wide band may be noise.
     """
     ax = _axes(ax)
+    if frame.is_empty():
+        return _no_data(ax, "error rate over time")
     times = _local_times(frame, time, tz)
     if band is not None and all(c in frame.columns for c in band):
         ax.fill_between(
@@ -222,6 +245,8 @@ def plot_traffic_over_time(
 ) -> Axes:
     """Requests per bucket (filled area) and bandwidth (line, GB, right axis)."""
     ax = _axes(ax)
+    if frame.is_empty():
+        return _no_data(ax, "traffic over time")
     times = _local_times(frame, time, tz)
     ax.fill_between(
         times, frame[requests].to_list(), step="post", color="#84caff", alpha=0.7, label="requests"

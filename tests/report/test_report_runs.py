@@ -27,24 +27,31 @@ def activity() -> pl.DataFrame:
     return generate_activity(3_000, start=START, end=END, seed=5)
 
 
-def _failing_template(tmp_path: Path) -> Path:
+RAISES = 'raise RuntimeError("boom from the template")'
+# A cell that "succeeds" but shows a traceback, as a figure that fails to render does.
+SHOWS_TRACEBACK = (
+    'try:\n    raise RuntimeError("boom from the template")\nexcept RuntimeError:\n'
+    "    get_ipython().showtraceback()"
+)
+
+
+def _failing_template(tmp_path: Path, source: str = RAISES) -> Path:
     nb = nbformat.read(_packaged_template(), as_version=4)
     setup = next(i for i, c in enumerate(nb.cells) if "setup" in c.metadata.get("tags", []))
-    boom = nbformat.v4.new_code_cell(
-        'raise RuntimeError("boom from the template")', metadata={"tags": ["explode"]}
-    )
+    boom = nbformat.v4.new_code_cell(source, metadata={"tags": ["explode"]})
     nb.cells.insert(setup + 1, boom)
     path = tmp_path / "failing.ipynb"
     nbformat.write(nb, path)
     return path
 
 
+@pytest.mark.parametrize("source", [RAISES, SHOWS_TRACEBACK], ids=["raises", "shows-traceback"])
 def test_failing_cell_raises_report_error_naming_it_and_keeps_the_notebook(
-    tmp_path: Path, activity: pl.DataFrame
+    tmp_path: Path, activity: pl.DataFrame, source: str
 ) -> None:
     out = tmp_path / "out"
     with pytest.raises(ReportError) as caught:
-        build_report(START, END, data=activity, out_dir=out, template=_failing_template(tmp_path))
+        build_report(START, END, data=activity, out_dir=out, template=_failing_template(tmp_path, source))
     message = str(caught.value)
     assert "'explode'" in message and "RuntimeError: boom from the template" in message
     kept = out / "wsframes-2026-11-25_2026-11-26-default-plan.failed.ipynb"
@@ -70,6 +77,18 @@ def test_rerun_replaces_the_report_atomically(tmp_path: Path, activity: pl.DataF
     )  # no temp files left behind
     index = second.index_path.read_text(encoding="utf-8")
     assert index.count(f'href="{second.html_path.name}"') == 1 and "3,000" in index
+
+
+def test_a_period_without_requests_still_renders(tmp_path: Path, activity: pl.DataFrame) -> None:
+    later = END + timedelta(days=3)
+    result = build_report(
+        later, later + timedelta(days=1), data=activity, out_dir=tmp_path, compare_previous=True
+    )
+    page = result.html_path.read_text(encoding="utf-8")
+    assert result.summary["requests"] == 0 and result.summary["success_rate"] is None
+    assert "Incomplete data" in page and "No failed requests" in page
+    assert "Traceback" not in page
+    assert page.count("<img ") == 4  # no failures, so no taxonomy chart; the other four say "no requests"
 
 
 def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataFrame) -> None:

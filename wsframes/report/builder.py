@@ -301,6 +301,7 @@ def _execute(
             started = time.perf_counter()
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                _raise_on_error_output(cell)
             timings["execute"] = time.perf_counter() - started
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         kept = job.out_dir / f"{job.stem}.failed.ipynb"
@@ -310,6 +311,13 @@ def _execute(
             f"The executed notebook is kept at {kept}."
         ) from None
     return nb
+
+
+def _raise_on_error_output(cell: nbformat.NotebookNode) -> None:
+    """A cell can "succeed" yet show a traceback (e.g. a figure that failed to render): fail it."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            raise CellExecutionError("", output.get("ename", "Error"), output.get("evalue", ""))
 
 
 def _cell_name(nb: nbformat.NotebookNode, index: int) -> str:
