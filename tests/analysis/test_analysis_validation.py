@@ -27,6 +27,7 @@ Builder = Callable[..., pl.DataFrame]
         (lambda d: wa.latency_summary(d, by="no_such_column"), "by= names a column"),
         (lambda d: wa.latency_summary(d, by=[3]), "column names, Polars expressions or 'outcome'"),
         (lambda d: wa.latency_summary(d, method="sketch", alpha=2), "alpha=2"),
+        (lambda d: wa.latency_summary(d, by="handshake_duration"), "both a group key"),
         (lambda d: wa.latency_histogram(d, bins=[1.0, 0.5]), "strictly increasing"),
         (lambda d: wa.latency_histogram(d, bins=0), "positive number of bins"),
         (lambda d: wa.latency_over_time(d, tz="Mars/Olympus"), "IANA time zone"),

@@ -17,14 +17,21 @@ bit-identical to ``numpy.quantile(values, qs)``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
 
+from wsframes.analysis._frames import quantile_name
+
 _SHIFT = 44  # keep 64 - 44 = 20 key bits: at most 2**20 buckets, 1/256-octave resolution
 _SMALL = 65_536  # below this, numpy.quantile is as fast as anything
 _SIGN_FLIP = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+_ROW = "__wsframes_row"
+#: Above this many groups a Python-level loop over groups costs more than it saves.
+MAX_LOOP_GROUPS = 100_000
 
 
 def exact_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -84,3 +91,101 @@ def quantiles_array(expr: pl.Expr, quantiles: Sequence[float]) -> pl.Expr:
 
     clean = expr.cast(pl.Float64).fill_nan(None).drop_nulls()
     return clean.map_batches(kernel, returns_scalar=True, return_dtype=pl.Array(pl.Float64, len(qs)))
+
+
+def grouped_summary(values: np.ndarray, sizes: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """Count, mean, max and quantiles per group of *values* laid out contiguously by group.
+
+    NaN marks a missing value. Returns a ``(len(sizes), 3 + len(quantiles))`` array: count,
+    mean, max, then one column per quantile (NaN for a group without values). Each group is
+    sorted once and every order statistic read off it, where a per-quantile aggregation would
+    gather and select the group again for every quantile. Quantiles match ``numpy.quantile``
+    per group bit for bit. *values* is sorted in place.
+
+    >>> grouped_summary(np.array([1.0, 3.0, 2.0, np.nan, 5.0]), np.array([3, 2]), [0.5]).tolist()
+    [[3.0, 2.0, 3.0, 2.0], [1.0, 5.0, 5.0, 5.0]]
+    """
+    qs = np.asarray(quantiles, dtype=np.float64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    present = ~np.isnan(values)
+    if present.all():  # common (handshake, request durations): no copy needed
+        counts, packed = sizes.copy(), values
+    else:
+        starts = np.cumsum(sizes) - sizes
+        seen = np.concatenate([[0], np.cumsum(present, dtype=np.int64)])
+        counts = seen[starts + sizes] - seen[starts]
+        packed = values[present]
+    offsets = np.cumsum(counts) - counts
+    for g in np.flatnonzero(counts > 1):
+        # A full in-place sort beats a multi-rank partition here: NumPy's SIMD sort is ~3x faster
+        # than introselect over ten ranks on the same slice (measured, 10M rows, 5,000 groups).
+        packed[offsets[g] : offsets[g] + counts[g]].sort()
+    out = np.full((sizes.size, 3 + qs.size), np.nan)
+    out[:, 0] = counts
+    has = counts > 0
+    if has.any():
+        first, n = offsets[has], counts[has]
+        out[has, 1] = np.add.reduceat(packed, first) / n
+        out[has, 2] = packed[first + n - 1]
+        virtual = (n[:, None] - 1) * qs[None, :]
+        lower = np.floor(virtual).astype(np.int64)
+        upper = np.minimum(lower + 1, n[:, None] - 1)
+        a, b = packed[first[:, None] + lower], packed[first[:, None] + upper]
+        out[has, 3:] = _lerp(a, b, virtual - lower)
+    return out
+
+
+def _stat_names(i: int, qs: Sequence[float]) -> list[str]:
+    return [f"{i}:count", f"{i}:mean", f"{i}:max", *(f"{i}:{quantile_name(q)}" for q in qs)]
+
+
+def grouped_exact(
+    lf: pl.LazyFrame, keys: Sequence[pl.Expr], metrics: Sequence[str], qs: Sequence[float]
+) -> pl.LazyFrame:
+    """Per group of *keys*: ``"{i}:count"``, ``"{i}:mean"``, ``"{i}:max"``, ``"{i}:p50"``...
+
+    Polars groups the rows once, collecting each group's row numbers; each metric is then
+    gathered into group order and summarised by :func:`grouped_summary`. The result stays
+    lazy: the work runs inside ``map_batches`` when the caller collects. Above
+    :data:`MAX_LOOP_GROUPS` groups, Polars' own per-group aggregations take over.
+    """
+    base = lf.select(*keys, *metrics)
+    names = [n for n in base.collect_schema().names() if n not in metrics]
+    schema = dict(base.select(names).collect_schema())
+    for i in range(len(metrics)):
+        schema |= {n: pl.Float64() for n in _stat_names(i, qs)} | {f"{i}:count": pl.UInt32()}
+
+    def native(frame: pl.DataFrame) -> pl.DataFrame:
+        def exprs(m: str) -> list[pl.Expr]:
+            v = pl.col(m)
+            return [v.count().cast(pl.UInt32), v.mean(), v.max(), *(v.quantile(q, "linear") for q in qs)]
+
+        aggs = [
+            e.alias(n)
+            for i, m in enumerate(metrics)
+            for e, n in zip(exprs(m), _stat_names(i, qs), strict=True)
+        ]
+        return frame.group_by(names).agg(aggs)
+
+    def compute(frame: pl.DataFrame) -> pl.DataFrame:
+        grouped = frame.with_row_index(_ROW).group_by(names).agg(pl.col(_ROW))
+        if grouped.height > MAX_LOOP_GROUPS:
+            return native(frame).select(list(schema))
+        rows = grouped[_ROW].explode().to_numpy()
+        sizes = grouped[_ROW].list.len().to_numpy()
+
+        def one(metric: str) -> np.ndarray:
+            values = frame[metric].to_numpy()[rows]  # a fresh copy in group order, NaN for null
+            return grouped_summary(values, sizes, qs)
+
+        # NumPy releases the GIL in its gathers and sorts, so metrics overlap on threads.
+        with ThreadPoolExecutor(max_workers=min(len(metrics), os.cpu_count() or 1)) as pool:
+            results = list(pool.map(one, metrics))
+        columns = [
+            pl.Series(name, result[:, j], dtype=pl.Float64).fill_nan(None)
+            for i, result in enumerate(results)
+            for j, name in enumerate(_stat_names(i, qs))
+        ]
+        return grouped.drop(_ROW).with_columns(columns).cast(schema).select(list(schema))  # type: ignore[arg-type]
+
+    return base.map_batches(compute, schema=schema)

@@ -26,6 +26,7 @@ from wsframes.analysis._frames import (
     Kind,
     as_lazy,
     check_quantiles,
+    clean_durations,
     failed_expr,
     group_keys,
     key_names,
@@ -122,7 +123,8 @@ def _latency(
     qs: tuple[float, ...],
 ) -> pl.LazyFrame:
     def side(lf: pl.LazyFrame, suffix: str) -> pl.LazyFrame:
-        v = pl.col(metric).cast(pl.Float64).fill_nan(None)
+        lf = clean_durations(lf, [metric])
+        v = pl.col(metric)
         aggs = [v.quantile(q, "linear").alias(f"{quantile_name(q)}{suffix}") for q in qs]
         return lf.group_by(keys).agg(aggs) if keys else lf.select(aggs)
 

@@ -21,6 +21,7 @@ from wsframes.analysis._frames import (
     ByLike,
     FrameLike,
     as_lazy,
+    clean_durations,
     failed_expr,
     finish,
     group_keys,
@@ -144,12 +145,13 @@ def error_rate_over_time(
 def offender_stats(lf: pl.LazyFrame, column: str, *, metric: str, confidence: float) -> pl.LazyFrame:
     """Per value of *column*: requests, failed, error rate with interval, bytes, p95 of *metric*."""
     return (
-        lf.group_by(column)
+        clean_durations(lf, [metric])
+        .group_by(column)
         .agg(
             pl.len().cast(pl.UInt32).alias("requests"),
             failed_expr().sum().alias("failed"),
             pl.col("bytes").sum().alias("bytes"),
-            pl.col(metric).cast(pl.Float64).fill_nan(None).quantile(0.95, "linear").alias("p95"),
+            pl.col(metric).quantile(0.95, "linear").alias("p95"),
         )
         .with_columns(_rate_columns(confidence))
         .select(column, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")

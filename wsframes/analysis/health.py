@@ -23,6 +23,7 @@ import polars as pl
 from wsframes.analysis._frames import (
     FrameLike,
     as_lazy,
+    clean_durations,
     failed_expr,
     finish,
     require_columns,
@@ -109,10 +110,14 @@ def anomalous_hours(
     require_columns(lf, ["timestamp", "error_reason", metric], func="anomalous_hours")
     if min_requests < 1 or threshold <= 0:
         raise ConfigurationError("min_requests must be at least 1 and threshold positive (e.g. 50 and 3.5).")
-    buckets = lf.group_by(time_bucket(every, tz)).agg(
-        pl.len().cast(pl.UInt32).alias("requests"),
-        failed_expr().sum().alias("failed"),
-        pl.col(metric).cast(pl.Float64).fill_nan(None).quantile(0.95, "linear").alias("p95"),
+    buckets = (
+        clean_durations(lf, [metric])
+        .group_by(time_bucket(every, tz))
+        .agg(
+            pl.len().cast(pl.UInt32).alias("requests"),
+            failed_expr().sum().alias("failed"),
+            pl.col(metric).quantile(0.95, "linear").alias("p95"),
+        )
     )
     enough = pl.col("requests") >= min_requests
     rate = pl.col("failed") / pl.col("requests")

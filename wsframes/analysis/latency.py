@@ -28,6 +28,7 @@ from wsframes.analysis._frames import (
     FrameLike,
     as_lazy,
     check_quantiles,
+    clean_durations,
     finish,
     group_keys,
     key_names,
@@ -35,7 +36,7 @@ from wsframes.analysis._frames import (
     require_columns,
     time_bucket,
 )
-from wsframes.analysis._quantile import quantiles_array
+from wsframes.analysis._quantile import grouped_exact, quantiles_array
 from wsframes.analysis.sketch import sketch_quantiles
 from wsframes.errors import ConfigurationError
 
@@ -88,7 +89,8 @@ def _metric_list(metrics: str | Sequence[str] | None) -> list[str]:
 
 
 def _value(metric: str) -> pl.Expr:
-    return pl.col(metric).cast(pl.Float64).fill_nan(None)
+    """A duration column, assuming :func:`clean_durations` ran (so no NaN, always Float64)."""
+    return pl.col(metric)
 
 
 def _exact_wide(
@@ -96,24 +98,22 @@ def _exact_wide(
 ) -> pl.LazyFrame:
     """All metrics' statistics in one pass: columns ``"{i}:count"``, ``"{i}:p50"``...
 
-    One aggregation over all metrics lets Polars share the grouping (or, ungrouped, the single
-    scan) instead of repeating it per metric.
+    Grouped, the rows are grouped once for every metric (see :func:`grouped_exact`);
+    ungrouped, one scan computes every metric's quantiles with :func:`quantiles_array`.
     """
-    exprs: list[pl.Expr] = []
-    for i, metric in enumerate(metrics):
-        v = _value(metric)
-        exprs += [
-            v.count().cast(pl.UInt32).alias(f"{i}:count"),
-            v.mean().alias(f"{i}:mean"),
-            v.max().alias(f"{i}:max"),
-        ]
-        if keys:
-            exprs += [v.quantile(q, "linear").alias(f"{i}:{quantile_name(q)}") for q in qs]
-        else:
-            exprs.append(quantiles_array(pl.col(metric), qs).alias(f"{i}:_q"))
     if keys:
-        return lf.group_by(keys).agg(exprs)
-    wide = lf.select(*exprs, pl.len().alias("_rows")).filter(pl.col("_rows") > 0)
+        return grouped_exact(lf, keys, metrics, qs)
+    stats: list[pl.Expr] = [
+        e
+        for i, m in enumerate(metrics)
+        for e in (
+            pl.col(m).count().cast(pl.UInt32).alias(f"{i}:count"),
+            pl.col(m).mean().alias(f"{i}:mean"),
+            pl.col(m).max().alias(f"{i}:max"),
+        )
+    ]
+    arrays = [quantiles_array(pl.col(m), qs).alias(f"{i}:_q") for i, m in enumerate(metrics)]
+    wide = lf.select(*stats, *arrays, pl.len().alias("_rows")).filter(pl.col("_rows") > 0)
     return wide.with_columns(
         pl.col(f"{i}:_q").arr.get(j).fill_nan(None).alias(f"{i}:{quantile_name(q)}")
         for i in range(len(metrics))
@@ -164,8 +164,15 @@ def _summary(
     if method not in ("exact", "sketch"):
         raise ConfigurationError(f"method={method!r}: use 'exact' (default) or 'sketch'.")
     require_columns(lf, metrics, func=func)
+    lf = clean_durations(lf, metrics)
     keys = group_keys(by, func=func)
     names = key_names(lf, keys)
+    if set(names) & set(metrics):
+        raise ConfigurationError(
+            f"by= and metrics= share {sorted(set(names) & set(metrics))}: a column cannot be both a "
+            "group key and a summarised metric; bucket it under another name, e.g. "
+            "by=pl.col('tunnel_duration').cut([0.1, 1]).alias('tunnel_bucket')."
+        )
     if method == "exact":
         wide = _exact_wide(lf, keys, metrics, qs)
     else:
@@ -257,6 +264,7 @@ def latency_histogram(
     """
     lf, kind = as_lazy(df, func="latency_histogram")
     require_columns(lf, [metric], func="latency_histogram")
+    lf = clean_durations(lf, [metric])
     keys = group_keys(by, func="latency_histogram")
     names = key_names(lf, keys)
     edges = _edges(bins, lf, metric)
@@ -332,6 +340,7 @@ def latency_over_time(
     """
     lf, kind = as_lazy(df, func="latency_over_time")
     require_columns(lf, ["timestamp", metric], func="latency_over_time")
+    lf = clean_durations(lf, [metric])
     qs = check_quantiles(quantiles)
     keys = [time_bucket(every, tz), *group_keys(by, func="latency_over_time")]
     names = key_names(lf, keys)

@@ -13,6 +13,7 @@ from wsframes.analysis._frames import (
     ByLike,
     FrameLike,
     as_lazy,
+    clean_durations,
     finish,
     group_keys,
     key_names,
@@ -25,7 +26,7 @@ __all__ = ["apdex", "slo_attainment"]
 
 
 def _value(metric: str) -> pl.Expr:
-    return pl.col(metric).cast(pl.Float64).fill_nan(None)
+    return pl.col(metric)  # after clean_durations: Float64, NaN turned into null
 
 
 def slo_attainment(
@@ -48,6 +49,7 @@ def slo_attainment(
     """
     lf, kind = as_lazy(df, func="slo_attainment")
     require_columns(lf, [metric], func="slo_attainment")
+    lf = clean_durations(lf, [metric])
     limit = seconds(threshold, name="threshold")
     keys = group_keys(by, func="slo_attainment")
     names = key_names(lf, keys)
@@ -81,6 +83,7 @@ def apdex(
     """
     lf, kind = as_lazy(df, func="apdex")
     require_columns(lf, [metric, "error_reason"], func="apdex")
+    lf = clean_durations(lf, [metric])
     t = seconds(threshold, name="threshold")
     keys = group_keys(by, func="apdex")
     names = key_names(lf, keys)
