@@ -24,9 +24,10 @@ def plan(window):
 @pytest.mark.parametrize("kind", ["429", "502", "503", "truncate", "slow"])
 def test_each_fault_is_retried_and_the_load_stays_exact(plan, window, kind):
     lo, hi = window
-    faults = Faults(schedule={1: kind, 3: kind, 4: kind}, slow_seconds=0.5)
+    faults = Faults(schedule={1: kind, 3: kind, 4: kind}, slow_seconds=1.0)
+    timeout = 0.3 if kind == "slow" else 10.0  # only the slow fault should ever time out
     with FakeWebshare(KEY, plans={1: plan}, faults=faults) as fake, make_client(
-        fake, page_size=1000, timeout=0.2
+        fake, page_size=1000, timeout=timeout
     ) as client:
         df = client.activity(lo, hi)
         assert df.equals(in_window(fake.truth(), lo, hi))
@@ -58,8 +59,9 @@ def test_random_faults_of_every_kind_still_give_an_exact_load(plan, window):
 def test_persistent_faults_raise_after_a_bounded_number_of_attempts(plan, window, kind, error, match):
     lo, hi = window
     faults = Faults(rate=1.0, kinds=(kind,), slow_seconds=0.5)
+    timeout = 0.1 if kind == "slow" else 10.0
     with FakeWebshare(KEY, plans={1: plan}, faults=faults) as fake, make_client(
-        fake, max_retries=3, timeout=0.1
+        fake, max_retries=3, timeout=timeout
     ) as client:
         with pytest.raises(error, match=match) as info:
             client.activity(lo, hi)
