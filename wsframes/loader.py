@@ -172,6 +172,11 @@ class Client:
         Default for the progress bar; ``None`` shows it in terminals and notebooks only.
     backoff, max_backoff, max_retry_after : float
         Retry timing: base and cap of the exponential backoff, cap on an honoured Retry-After.
+
+    Notes
+    -----
+    A client is meant for one thread at a time (it wraps one ``requests.Session``); use one
+    per thread. Its ``repr`` never shows the key.
     """
 
     def __init__(
@@ -247,7 +252,8 @@ class Client:
 
         This is the exact-window primitive the archive builds on: one window, one plan, the whole
         truth or an exception (:class:`~wsframes.errors.IncompleteDataError` when exactness
-        cannot be proven). An empty window gives an empty frame with the full schema.
+        cannot be proven). An empty window gives an empty frame with the full schema. The
+        frame holds one chunk per page, to avoid a copy (``df.rechunk()`` if you need one).
 
         Parameters
         ----------
