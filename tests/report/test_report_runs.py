@@ -96,6 +96,9 @@ def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataF
     activity.write_parquet(data)
     result = build_report(data=data, out_dir=tmp_path / "out", anonymize_clients=True, tz="Asia/Kolkata")
     assert result.summary["requests"] == activity.height  # the window defaults to the data's extent
+    page = result.html_path.read_text(encoding="utf-8")
+    assert "Busiest clients" in page and page.count(">client-") >= 5
+    assert not [a for a in activity["client_address"].cast(pl.String).unique() if f">{a}<" in page]
     nb = result.notebook_path.read_text(encoding="utf-8")
     assert "anonymize_clients = True" in nb and "activity.parquet" in result.html_path.read_text(
         encoding="utf-8"
@@ -115,6 +118,7 @@ def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataF
         ({"data": 42}, "Parquet file path"),
         ({"api_options": {"api_key": "x"}}, "api_options may hold"),
         ({"start": "2026-11-01", "template": "nope.ipynb"}, "template"),
+        ({"start": "2026-11-01", "timeout": 0}, "timeout"),
     ],
 )
 def test_bad_parameters_fail_before_anything_runs(

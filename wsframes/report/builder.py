@@ -150,6 +150,7 @@ def build_report(
         now=now,
         api_options=api_options,
         source_label=source_label,
+        timeout=timeout,
     )
     log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
     timings: dict[str, float] = {}
@@ -198,9 +199,12 @@ def _validate(
     now: datetime | None,
     api_options: Mapping[str, Any] | None,
     source_label: str | None,
+    timeout: float,
 ) -> _Job:
     check_tz(tz)
     now = now or utc_now()
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds per cell, not {timeout!r}.")
     if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
         raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
     data_path = check_data(data)

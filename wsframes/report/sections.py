@@ -114,7 +114,7 @@ _TOP_HEADERS = {"error_rate": "error rate"}
 
 
 def top_html(frame: pl.DataFrame, *, n: int = 10) -> str:
-    """Busiest domains and proxies, host names with most failures (all escaped)."""
+    """Busiest domains, proxies and clients; host names with most failures (all escaped)."""
     residential = frame["proxy_address"].null_count() == frame.height
     proxies = "listen_address" if residential else "proxy_address"
     sections = [
@@ -125,6 +125,7 @@ def top_html(frame: pl.DataFrame, *, n: int = 10) -> str:
             "requests",
         ),
         ("Host names with the most failures", "hostname", "failed"),
+        ("Busiest clients (your machines sending through the proxies)", "client_address", "requests"),
     ]
     parts = []
     for title, column, sort_by in sections:
