@@ -42,7 +42,7 @@ __all__ = [
     "to_pandas",
 ]
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z: "+05:30", "-0800" or "Z"
 
 
 def _raw_dtype(dtype: pl.DataType) -> pl.DataType:
@@ -253,7 +253,7 @@ def parse_download_csv(body: bytes) -> pl.DataFrame:
         ).rename(_CSV_COLUMNS)
         _check_integral(raw.with_columns(pl.col("port", "bytes").cast(pl.Float64)), ("port", "bytes"))
         exprs = [
-            pl.col("timestamp").str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", time_zone="UTC", time_unit="us")
+            pl.col("timestamp").str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_zone="UTC", time_unit="us")
             if n == "timestamp"
             else pl.col(n).cast(pl.Float64).cast(dt, strict=True) if dt.is_integer()
             else pl.col(n).cast(dt, strict=True)
