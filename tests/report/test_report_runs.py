@@ -91,6 +91,11 @@ def test_a_period_without_requests_still_renders(tmp_path: Path, activity: pl.Da
     assert page.count("<img ") == 4  # no failures, so no taxonomy chart; the other four say "no requests"
 
 
+def test_pandas_frames_are_accepted(tmp_path: Path, activity: pl.DataFrame) -> None:
+    result = build_report(START, END, data=activity.to_pandas(), out_dir=tmp_path)
+    assert result.summary["requests"] == activity.height
+
+
 def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataFrame) -> None:
     data = tmp_path / "activity.parquet"
     activity.write_parquet(data)
@@ -119,6 +124,7 @@ def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataF
         ({"api_options": {"api_key": "x"}}, "api_options may hold"),
         ({"start": "2026-11-01", "template": "nope.ipynb"}, "template"),
         ({"start": "2026-11-01", "timeout": 0}, "timeout"),
+        ({"start": "2026-11-01", "out_dir": "/proc/wsframes-reports"}, "cannot be used"),
     ],
 )
 def test_bad_parameters_fail_before_anything_runs(
@@ -127,7 +133,7 @@ def test_bad_parameters_fail_before_anything_runs(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WEBSHARE_API_KEY", "k")
     with pytest.raises(ConfigurationError, match=words):
-        build_report(out_dir=tmp_path / "out", now=END, **kwargs)
+        build_report(**{"out_dir": tmp_path / "out", "now": END, **kwargs})
     assert not list(tmp_path.glob("out/*"))
 
 

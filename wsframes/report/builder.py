@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 import polars as pl
@@ -101,7 +101,7 @@ def build_report(
         IANA zone used for every date, table and axis in the report (data stays UTC).
     compare_previous : bool
         Also load the window of the same length just before, and compare.
-    data : DataFrame, LazyFrame or path to a Parquet file, optional
+    data : Polars or pandas DataFrame, LazyFrame, or path to a Parquet file, optional
         Activity to report on instead of calling the API.
     api_key, base_url : str, optional
         For the API; default to ``WEBSHARE_API_KEY`` / ``WEBSHARE_BASE_URL``.
@@ -134,6 +134,8 @@ def build_report(
         A cell failed (named in the message; the executed notebook is kept) or the HTML was not
         self-contained.
     """
+    if type(data).__module__.startswith("pandas"):  # pandas users get the same report
+        data = pl.from_pandas(cast(Any, data))
     job = _validate(
         start,
         end,
@@ -233,13 +235,16 @@ def _validate(
         env["WEBSHARE_API_KEY"] = key
         if base_url:
             env["WEBSHARE_BASE_URL"] = base_url
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigurationError(f"out_dir {str(out)!r} exists and is not a directory.")
-    out.mkdir(parents=True, exist_ok=True)
     template_path = Path(template) if template is not None else _packaged_template()
     if not template_path.is_file():
         raise ConfigurationError(f"template {str(template_path)!r} does not exist.")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"out_dir {str(out)!r} cannot be used: {exc.strerror or exc}.") from None
+    if not os.access(out, os.W_OK):
+        raise ConfigurationError(f"out_dir {str(out)!r} is not writable; choose another with --out.")
     stem = report_stem(lo, hi, plan_id=plan_id, tz=tz)
     parameters: dict[str, Any] = {
         "start": lo.isoformat(),
