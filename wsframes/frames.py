@@ -58,14 +58,23 @@ _RECORDS: Final = _RAW_RECORD.to_schema()
 _INT_COLUMNS: Final = tuple(n for n, dt in ACTIVITY_SCHEMA.items() if dt.is_integer())
 
 
-def _cast_activity(frame: pl.DataFrame | pl.LazyFrame, ts_format: str = _TS_FORMAT) -> list[pl.Expr]:
+def _cast_activity(*, reverse: bool = False) -> list[pl.Expr]:
+    """Strict casts of raw JSON columns to :data:`ACTIVITY_SCHEMA` (optionally reversing rows).
+
+    Reversing inside the same expressions costs one pass instead of two.
+    """
     exprs = []
     for name, dtype in ACTIVITY_SCHEMA.items():
         if name == "timestamp":
-            exprs.append(pl.col(name).str.to_datetime(ts_format, time_zone="UTC", time_unit="us"))
+            expr = pl.col(name).str.to_datetime(_TS_FORMAT, time_zone="UTC", time_unit="us")
         else:
-            exprs.append(pl.col(name).cast(dtype, strict=True))
+            expr = pl.col(name).cast(dtype, strict=True)
+        exprs.append(expr.reverse() if reverse else expr)
     return exprs
+
+
+_CAST: Final = _cast_activity()
+_CAST_REVERSED: Final = _cast_activity(reverse=True)
 
 
 def _check_integral(frame: pl.DataFrame, columns: Iterable[str]) -> None:
@@ -78,15 +87,16 @@ def _check_integral(frame: pl.DataFrame, columns: Iterable[str]) -> None:
         raise ValueError(f"non-integral value in an integer field (one of {', '.join(cols)})")
 
 
-def _typed(raw: pl.DataFrame) -> pl.DataFrame:
+def _typed(raw: pl.DataFrame, *, reverse: bool = False) -> pl.DataFrame:
     if raw["timestamp"].null_count():
         raise ValueError("a record has no timestamp")
     _check_integral(raw, _INT_COLUMNS)
-    return raw.select(_cast_activity(raw))
+    return raw.select(_CAST_REVERSED if reverse else _CAST)
 
 
-def parse_activity_page(body: bytes) -> tuple[int, pl.DataFrame]:
-    """Decode one activity list response into ``(count, frame)``, records in page order.
+def parse_activity_page(body: bytes, *, reverse: bool = False) -> tuple[int, pl.DataFrame]:
+    """Decode one activity list response into ``(count, frame)``, records in page order
+    (or the reverse order: the API pages newest first, frames are ascending).
 
     Raises ``ValueError`` when the body is not a valid activity envelope (cut short, HTML, a
     wrong type, a missing ``count``); callers treat that as a transient, retryable failure.
@@ -99,13 +109,14 @@ def parse_activity_page(body: bytes) -> tuple[int, pl.DataFrame]:
         raw = envelope.select(pl.col("results").explode()).unnest("results")
         if raw.height == 1 and envelope["results"].list.len()[0] in (0, None):
             raw = raw.clear()  # explode() turns an empty list into one null row
-        return int(count), _typed(raw)
+        return int(count), _typed(raw, reverse=reverse)
     except pl.exceptions.PolarsError as exc:
         raise ValueError(f"not a valid activity page: {exc}".splitlines()[0]) from None
 
 
-def parse_activity_records(records: bytes) -> pl.DataFrame:
-    """Decode the JSON array of an activity page's ``results`` (already cut from the envelope).
+def parse_activity_records(records: bytes, *, reverse: bool = False) -> pl.DataFrame:
+    """Decode the JSON array of an activity page's ``results`` (already cut from the envelope),
+    in array order or reversed.
 
     >>> parse_activity_records(b"[]").shape
     (0, 18)
@@ -113,7 +124,7 @@ def parse_activity_records(records: bytes) -> pl.DataFrame:
     try:
         if not records.lstrip().startswith(b"["):
             raise ValueError("records must be a JSON array")
-        return _typed(pl.read_json(BytesIO(records), schema=_RECORDS))
+        return _typed(pl.read_json(BytesIO(records), schema=_RECORDS), reverse=reverse)
     except pl.exceptions.PolarsError as exc:
         raise ValueError(f"not a valid list of activity records: {exc}".splitlines()[0]) from None
 

@@ -55,35 +55,39 @@ _ONE_US = timedelta(microseconds=1)
 MAX_PAGE_SIZE = 100_000
 
 
-def page_info(count: int, frame: pl.DataFrame) -> PageInfo:
-    """Summarise a decoded page for the cursor (see :class:`wsframes.api.activity.PageInfo`)."""
-    if frame.height == 0:
+def page_info(count: int, page: pl.DataFrame) -> PageInfo:
+    """Summarise a decoded page, already reversed to ascending, for the cursor.
+
+    See :class:`wsframes.api.activity.PageInfo`: the API's order is newest first, so that is
+    what ``descending`` is about (here: the reversed page must be ascending).
+    """
+    if page.height == 0:
         return PageInfo(count=count, size=0)
-    micros = frame["timestamp"].to_physical()
-    oldest = int(micros[-1])
+    micros = page["timestamp"].to_physical()
+    oldest = int(micros[0])
     run = int((micros == oldest).sum())
     # A bytes value to split a page-sized tie group on (only needed for such a group).
-    pivot = frame["bytes"].median() if run == frame.height else None
+    pivot = page["bytes"].median() if run == page.height else None
     return PageInfo(
         count=count,
-        size=frame.height,
-        newest_us=int(micros[0]),
+        size=page.height,
+        newest_us=int(micros[-1]),
         oldest_us=oldest,
         oldest_run=run,
-        descending=bool(micros.is_sorted(descending=True)),
+        descending=bool(micros.is_sorted()),
         bytes_pivot=None if pivot is None else int(pivot),  # type: ignore[arg-type]
     )
 
 
 def decode_activity_page(body: bytes) -> tuple[PageInfo, pl.DataFrame]:
-    """Decode a whole page now: its summary for the cursor, and its typed records."""
-    count, frame = parse_activity_page(body)
-    return page_info(count, frame), frame
+    """Decode a whole page now: its summary for the cursor, and its records ascending."""
+    count, page = parse_activity_page(body, reverse=True)
+    return page_info(count, page), page
 
 
 def _parse_checked(raw: RawPage) -> pl.DataFrame:
     """Parse scanned records, confirm everything the scan told the cursor, return them ascending."""
-    frame = parse_activity_records(raw.records)
+    frame = parse_activity_records(raw.records, reverse=True)  # reversed in the same pass
     full = page_info(raw.info.count, frame)
     scanned = raw.info
     same = (full.size, full.newest_us, full.oldest_us, full.oldest_run) == (
@@ -93,7 +97,7 @@ def _parse_checked(raw: RawPage) -> pl.DataFrame:
             "Cannot guarantee an exact load: a page's records disagree with its envelope scan "
             "(or are not newest first); nothing was returned."
         )
-    return frame.reverse()  # here, on the worker, while the page is small
+    return frame
 
 
 class _PagePipeline:
@@ -121,7 +125,7 @@ class _PagePipeline:
         if raw is None:
             info, frame = decode_activity_page(body)
             done: Future[pl.DataFrame] = Future()
-            done.set_result(frame.reverse())
+            done.set_result(frame)
             return info, done
         return raw.info, self._pool.submit(_parse_checked, raw)
 
