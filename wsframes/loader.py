@@ -16,8 +16,9 @@ Example (against the embedded fake API)::
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -100,19 +101,37 @@ def _parse_checked(raw: RawPage) -> pl.DataFrame:
     return frame
 
 
+_PARSER: ThreadPoolExecutor | None = None
+_PARSER_LOCK = threading.Lock()
+
+
+def _parser() -> ThreadPoolExecutor:
+    """The process-wide page-parsing thread, started on first use and reused by every load.
+
+    One long-lived thread (rather than one per load) keeps reusing the same allocator arena,
+    so repeated loads don't grow memory, and loads in several threads share it safely.
+    """
+    global _PARSER
+    with _PARSER_LOCK:
+        if _PARSER is None:
+            _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wsframes-parse")
+        return _PARSER
+
+
 class _PagePipeline:
     """Parses each page on a worker thread while the next page is being fetched.
 
     The cursor needs only a page's envelope, its size and its oldest timestamps to ask for the
     next page; :func:`~wsframes.api.activity.scan_page` reads those from the bytes, and the
-    records are parsed meanwhile (Polars releases the GIL), by up to *in_flight* workers, so at
-    most ``in_flight + 1`` raw bodies are alive at a time. Pages the scan cannot read are parsed
-    at once, on the calling thread.
+    records are parsed meanwhile on :func:`_parser`'s thread (Polars releases the GIL). At most
+    one parse per load is in flight, so no more than two raw bodies are alive at a time. Pages
+    the scan cannot read are parsed at once, on the calling thread.
     """
 
-    def __init__(self, in_flight: int = 1) -> None:
-        self.in_flight = in_flight
-        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="wsframes-parse")
+    in_flight = 1
+
+    def __init__(self) -> None:
+        self._pool = _parser()
         self._pending: deque[tuple[Future[pl.DataFrame], int]] = deque()
         self.pages: list[tuple[pl.DataFrame, int]] = []
 
@@ -151,7 +170,11 @@ class _PagePipeline:
         return assemble_pages([f if k == f.height else f.slice(f.height - k) for f, k in self.pages])
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for this load's parses (the shared thread stays up for the next load)."""
+        for parsed, _ in self._pending:
+            parsed.cancel()
+        wait([parsed for parsed, _ in self._pending])
+        self._pending.clear()
 
 
 class Client:
