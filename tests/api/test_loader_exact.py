@@ -210,3 +210,18 @@ def test_randomised_tie_structures_at_random_page_sizes():
                 df = client.activity(at - timedelta(hours=1), at, plan_id=seed)
             assert df["timestamp"].is_sorted(), (seed, page_size)
             assert canonical(df).equals(canonical(plan)), (seed, page_size)
+
+
+def test_loads_in_parallel_threads_share_the_parser_and_stay_exact(fake, window):
+    from concurrent.futures import ThreadPoolExecutor
+
+    lo, hi = window
+
+    def load(plan_id: int) -> pl.DataFrame:
+        with make_client(fake, page_size=300) as client:  # one client per thread
+            return client.activity(lo, hi, plan_id=plan_id)
+
+    with ThreadPoolExecutor(4) as pool:
+        frames = list(pool.map(load, [1, 2, 1, 2]))
+    for plan_id, df in zip([1, 2, 1, 2], frames, strict=True):
+        assert df.equals(in_window(fake.truth(plan_id), lo, hi))
