@@ -152,7 +152,7 @@ def test_alerts_find_gaps_spikes_and_regressions() -> None:
     spike_hour = pl.col("timestamp").dt.hour() == 15
     spiky = base.with_columns(
         pl.when(spike_hour)
-        .then(pl.lit("bandwidthlimit"))
+        .then(pl.lit("proxy_brand_new_failure"))
         .otherwise(pl.col("error_reason").cast(pl.String))
         .cast(pl.Categorical)
         .alias("error_reason"),
@@ -161,7 +161,16 @@ def test_alerts_find_gaps_spikes_and_regressions() -> None:
     alerts = find_alerts(_data(spiky, start, end, previous=base), tz="UTC")
     titles = [a.title for a in alerts]
     assert titles[0] == "Incomplete data"  # the second day has no records: most serious first
-    assert {"Error spikes", "Unknown error codes", "Slower handshake", "Success rate dropped"} <= set(titles)
+    expected = {
+        "Error spikes",
+        "Unknown error codes",
+        "New error codes",
+        "Slower handshake",
+        "Success rate dropped",
+    }
+    assert expected <= set(titles)
+    new = next(a for a in alerts if a.title == "New error codes")
+    assert "proxy_brand_new_failure" in new.detail and "target_connect_timeout" not in new.detail
     spike = next(a for a in alerts if a.title == "Error spikes")
     assert "15:00 UTC" in spike.detail
 

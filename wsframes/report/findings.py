@@ -1,8 +1,9 @@
 """Headline numbers and alerts: what a reader must see first.
 
 Alerts fire only when something is wrong: data missing at an edge of the window, error codes
-wsframes does not know, hours whose error rate spikes far above the period's own rate, and (when
-the previous period is loaded) latency or success-rate regressions.
+wsframes does not know, hours whose error rate or p95 rises far above the period's own baseline
+(:func:`wsframes.analysis.anomalous_hours`), and, when the previous period is loaded, latency or
+success-rate regressions and error codes that were not there before.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from wsframes.analysis.compare import compare_periods
+from wsframes.analysis.health import anomalous_hours
 from wsframes.report.data import ReportData
 from wsframes.schema import describe_error
 
@@ -22,9 +24,6 @@ __all__ = ["PHASES", "Alert", "find_alerts", "headline"]
 #: Latency phases: column and label.
 PHASES = (("handshake_duration", "handshake"), ("tunnel_duration", "tunnel"), ("request_duration", "request"))
 
-# A spike is an hour at least this many times the period's error rate, this many binomial standard
-# deviations above it, with enough requests that one or two failures cannot trigger it.
-SPIKE_RATIO, SPIKE_Z, SPIKE_MIN_REQUESTS = 2.0, 4.0, 30
 # Regressions against the previous period worth a reader's attention.
 LATENCY_REGRESSION, LATENCY_MIN_DELTA_S, SUCCESS_DROP = 0.25, 0.020, 0.01
 
@@ -68,9 +67,10 @@ def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
         for msg in data.coverage.missing_edges
     ]
     alerts += _unknown_codes(data.current)
-    alerts += _error_spikes(data.current, tz)
-    if data.previous is not None and data.previous.height:
+    alerts += _spikes(data.current, tz)
+    if data.previous is not None and data.previous.height and data.current.height:
         alerts += _regressions(headline(data.current), headline(data.previous))
+        alerts += _new_error_codes(data.current, data.previous)
     return sorted(alerts, key=lambda a: a.level != "critical")
 
 
@@ -92,34 +92,51 @@ def _unknown_codes(frame: pl.DataFrame) -> list[Alert]:
     ]
 
 
-def _error_spikes(frame: pl.DataFrame, tz: str) -> list[Alert]:
-    hourly = (
-        frame.group_by(pl.col("timestamp").dt.truncate("1h").alias("hour"))
-        .agg(n=pl.len(), errors=pl.col("error_reason").is_not_null().sum())
-        .sort("hour")
-    )
-    total, errors = int(hourly["n"].sum() or 0), int(hourly["errors"].sum() or 0)
-    if total == 0 or errors == 0:
+def _spikes(frame: pl.DataFrame, tz: str) -> list[Alert]:
+    """Hours whose error rate or p95 request time rose far above the period's own baseline."""
+    if frame.height == 0:
         return []
-    p = errors / total
-    sd = (pl.col("n") * p * (1 - p)).sqrt()
-    spikes = hourly.filter(
-        (pl.col("n") >= SPIKE_MIN_REQUESTS)
-        & (pl.col("errors") / pl.col("n") >= SPIKE_RATIO * p)
-        & ((pl.col("errors") - pl.col("n") * p) >= SPIKE_Z * sd)
-    ).with_columns(rate=pl.col("errors") / pl.col("n"))
-    if spikes.is_empty():
-        return []
-    worst = spikes.sort("rate", descending=True).row(0, named=True)
-    when = worst["hour"].astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:00 %Z")
-    return [
-        Alert(
-            "critical",
-            "Error spikes",
-            f"{spikes.height} hour(s) with an error rate at least {SPIKE_RATIO:g}× the period's {p:.1%}; "
-            f"worst: {when}, {worst['rate']:.1%} of {worst['n']:,} requests failed.",
+    hours = anomalous_hours(frame, every="1h", tz=tz, metric="request_duration")
+    assert isinstance(hours, pl.DataFrame)
+    alerts = []
+    errors = hours.filter(pl.col("reason").str.contains("error_rate", literal=True))
+    if errors.height:
+        w = errors.sort("error_rate_z", descending=True).row(0, named=True)
+        alerts.append(
+            Alert(
+                "critical",
+                "Error spikes",
+                f"{errors.height} hour(s) far above the period's usual error rate of "
+                f"{w['error_rate_baseline']:.1%}; worst: {_hour(w['time'])}, "
+                f"{w['error_rate']:.1%} of {w['requests']:,} requests failed.",
+            )
         )
-    ]
+    slow = hours.filter(pl.col("reason").str.contains("p95", literal=True))
+    if slow.height:
+        w = slow.sort("p95_z", descending=True).row(0, named=True)
+        alerts.append(
+            Alert(
+                "warning",
+                "Latency spikes",
+                f"{slow.height} hour(s) with p95 request time far above the usual "
+                f"{w['p95_baseline']:.2f} s; worst: {_hour(w['time'])}, {w['p95']:.2f} s.",
+            )
+        )
+    return alerts
+
+
+def _hour(ts: Any) -> str:
+    return str(ts.strftime("%a %Y-%m-%d %H:00 %Z"))
+
+
+def _new_error_codes(current: pl.DataFrame, previous: pl.DataFrame) -> list[Alert]:
+    changes = compare_periods(previous, current, metric="request_duration").changes
+    assert isinstance(changes, pl.DataFrame)
+    new = changes.filter((pl.col("kind") == "error_reason") & (pl.col("status") == "appeared"))
+    if new.is_empty():
+        return []
+    listed = ", ".join(f"{v} ({n:,})" for v, n in new.select("value", "requests").iter_rows())
+    return [Alert("warning", "New error codes", f"not seen in the previous period: {listed}.")]
 
 
 def _regressions(now: dict[str, Any], before: dict[str, Any]) -> list[Alert]:
