@@ -48,10 +48,13 @@ def exact_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarra
     if n < _SMALL:
         return np.asarray(np.quantile(a, qs), dtype=np.float64)
     keys = a.view(np.int64)
-    # IEEE-754 bits order positive floats; flipping the non-sign bits of negatives orders those too.
-    keys = keys ^ ((keys >> 63) & _SIGN_FLIP)
+    # IEEE-754 bits order non-negative floats as integers, so the top bits are a monotone bucket
+    # number usable by bincount as is. Negative values (never durations) need the non-sign bits
+    # flipped to keep the order, and a shift to make bucket numbers non-negative.
     bucket = keys >> _SHIFT
-    bucket -= bucket.min()
+    if bucket.min() < 0:
+        bucket = (keys ^ ((keys >> 63) & _SIGN_FLIP)) >> _SHIFT
+        bucket -= bucket.min()
     counts = np.bincount(bucket)
     ends = np.cumsum(counts)
     virtual = (n - 1) * qs
