@@ -146,7 +146,7 @@ def test_missing_key_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_cli_demo_leaves_a_finished_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], chromium_visit: Any
 ) -> None:
-    monkeypatch.setattr(demo, "DEMO_RECORDS", 4_000)  # the real default is a heavy week
+    monkeypatch.setattr(demo, "DEMO_RECORDS", 12_000)  # the real default is a heavy week
     monkeypatch.delenv("WEBSHARE_API_KEY", raising=False)
     assert main(["report", "--demo", "--out", str(tmp_path), "--tz", "America/New_York"]) == 0
     printed = capsys.readouterr().out

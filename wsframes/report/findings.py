@@ -96,7 +96,8 @@ def _spikes(frame: pl.DataFrame, tz: str) -> list[Alert]:
     """Hours whose error rate or p95 request time rose far above the period's own baseline."""
     if frame.height == 0:
         return []
-    hours = anomalous_hours(frame, every="1h", tz=tz, metric="request_duration")
+    # 30 requests an hour: enough that one or two failures cannot make a spike on their own.
+    hours = anomalous_hours(frame, every="1h", tz=tz, metric="request_duration", min_requests=30)
     assert isinstance(hours, pl.DataFrame)
     alerts = []
     errors = hours.filter(pl.col("reason").str.contains("error_rate", literal=True))
