@@ -147,8 +147,8 @@ def grouped_exact(
 ) -> pl.LazyFrame:
     """Per group of *keys*: ``"{i}:count"``, ``"{i}:mean"``, ``"{i}:max"``, ``"{i}:p50"``...
 
-    Polars groups the rows once, collecting each group's row numbers; each metric is then
-    gathered into group order and summarised by :func:`grouped_summary`. The result stays
+    Polars groups the rows once, collecting each group's values of every metric as lists; each
+    metric's values, now contiguous by group, are summarised by :func:`grouped_summary`. The result stays
     lazy: the work runs inside ``map_batches`` when the caller collects. Above
     :data:`MAX_LOOP_GROUPS` groups, Polars' own per-group aggregations take over.
     """
@@ -171,24 +171,24 @@ def grouped_exact(
         return frame.group_by(names).agg(aggs)
 
     def compute(frame: pl.DataFrame) -> pl.DataFrame:
-        grouped = frame.with_row_index(_ROW).group_by(names).agg(pl.col(_ROW))
+        # Polars groups once and hands back each group's values as one contiguous list column.
+        grouped = frame.group_by(names).agg(pl.col(m).alias(f"{_ROW}{i}") for i, m in enumerate(metrics))
         if grouped.height > MAX_LOOP_GROUPS:
             return native(frame).select(list(schema))
-        rows = grouped[_ROW].explode().to_numpy()
-        sizes = grouped[_ROW].list.len().to_numpy()
+        sizes = grouped[f"{_ROW}0"].list.len().to_numpy()
 
-        def one(metric: str) -> np.ndarray:
-            values = frame[metric].to_numpy()[rows]  # a fresh copy in group order, NaN for null
+        def one(i: int) -> np.ndarray:
+            values = grouped[f"{_ROW}{i}"].explode().to_numpy(writable=True)  # NaN for null
             return grouped_summary(values, sizes, qs)
 
         # NumPy releases the GIL in its gathers and sorts, so metrics overlap on threads.
         with ThreadPoolExecutor(max_workers=min(len(metrics), os.cpu_count() or 1)) as pool:
-            results = list(pool.map(one, metrics))
+            results = list(pool.map(one, range(len(metrics))))
         columns = [
             pl.Series(name, result[:, j], dtype=pl.Float64).fill_nan(None)
             for i, result in enumerate(results)
             for j, name in enumerate(_stat_names(i, qs))
         ]
-        return grouped.drop(_ROW).with_columns(columns).cast(schema).select(list(schema))  # type: ignore[arg-type]
+        return grouped.select(names).with_columns(columns).cast(schema).select(list(schema))  # type: ignore[arg-type]
 
     return base.map_batches(compute, schema=schema)
