@@ -150,7 +150,19 @@ def anomalous_hours(
             .then(pl.lit("p95"))
             .alias("reason"),
         )
-        .drop("_e", "_p")
         .sort("time")
+        .select(
+            "time",
+            "requests",
+            "failed",
+            "error_rate",
+            "error_rate_baseline",
+            "error_rate_z",
+            "p95",
+            "p95_baseline",
+            "p95_z",
+            "anomalous",
+            "reason",
+        )
     )
     return finish(out.filter(pl.col("anomalous")) if only_anomalous else out, kind)
