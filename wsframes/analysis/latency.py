@@ -52,26 +52,7 @@ __all__ = [
 LATENCY_METRICS = ("handshake_duration", "tunnel_duration", "request_duration")
 DEFAULT_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 #: The percentile spectrum :func:`latency_ccdf` reports by default (out to p99.99).
-SPECTRUM = (
-    0.0,
-    0.1,
-    0.2,
-    0.3,
-    0.4,
-    0.5,
-    0.6,
-    0.7,
-    0.8,
-    0.9,
-    0.95,
-    0.98,
-    0.99,
-    0.995,
-    0.999,
-    0.9995,
-    0.9999,
-    1.0,
-)
+SPECTRUM = (*(i / 10 for i in range(10)), 0.95, 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0)
 #: Default histogram edges in seconds: 1 ms to 1000 s, ten per decade on round numbers.
 _MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 DEFAULT_EDGES = (*(m * 10.0**e for e in range(-3, 3) for m in _MANTISSAS), 1000.0)
@@ -230,7 +211,11 @@ def _edges(bins: int | Sequence[float] | None, lf: pl.LazyFrame, metric: str) ->
         if bins < 1:
             raise ConfigurationError(f"bins={bins!r} must be a positive number of bins or a list of edges.")
         lo, hi = (
-            lf.select(_value(metric).filter(_value(metric) > 0).min(), _value(metric).max()).collect().row(0)
+            lf.select(
+                _value(metric).filter(_value(metric) > 0).min().alias("lo"), _value(metric).max().alias("hi")
+            )
+            .collect()
+            .row(0)
         )
         if lo is None or hi is None or hi <= lo:
             return list(DEFAULT_EDGES)
@@ -254,7 +239,8 @@ def latency_histogram(
     below ``bin_end``, so "% of handshakes under 200 ms" is the row with ``bin_end == 0.2``.
     Default edges run from 1 ms to 1000 s on round numbers (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per
     decade); values outside fall in an open first bin (``bin_start`` null) or last (``bin_end`` null).
-    ``bins=int`` spans the data's positive range with that many geometric bins; a list gives edges.
+    ``bins=int`` spans the data's positive range with that many geometric bins (reading the data
+    once to find that range, also for a LazyFrame); a list gives edges.
     Every bin is listed (zero counts included), per group.
 
     >>> import polars as pl
@@ -339,12 +325,9 @@ def latency_over_time(
     requests are absent. Sorted by time, then group.
     """
     lf, kind = as_lazy(df, func="latency_over_time")
-    require_columns(lf, ["timestamp", metric], func="latency_over_time")
-    lf = clean_durations(lf, [metric])
+    require_columns(lf, ["timestamp"], func="latency_over_time")
     qs = check_quantiles(quantiles)
     keys = [time_bucket(every, tz), *group_keys(by, func="latency_over_time")]
-    names = key_names(lf, keys)
-    aggs = [_value(metric).count().cast(pl.UInt32).alias("count")]
-    aggs += [_value(metric).quantile(q, "linear").alias(quantile_name(q)) for q in qs]
-    out = lf.group_by(keys).agg(aggs).sort(names, nulls_last=True)
+    summary, names = _summary(lf, keys, [metric], qs, "exact", 0.01, "latency_over_time")
+    out = summary.select(*names, "count", *(quantile_name(q) for q in qs))
     return finish(out, kind)
