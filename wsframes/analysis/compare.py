@@ -221,6 +221,19 @@ def compare_periods(
     rate is ``significant`` when the two-proportion z-test's p-value is below ``1 - confidence``.
     Churn (``changes``) covers ``error_reason``, ``domain`` and ``proxy_address``, whichever the
     frames have.
+
+    Parameters
+    ----------
+    before, after : activity frames of the two periods (Polars eager or lazy, or pandas).
+    by : column names, expressions or ``"outcome"``: compare per group (summary and latency).
+    metric : duration compared by percentile (default ``handshake_duration``).
+    quantiles : percentiles compared, named ``p50_before``, ``p50_after``, ``p50_change``...
+    confidence : ``significant`` means p-value < 1 - confidence.
+
+    Returns
+    -------
+    PeriodComparison
+        Frames ``summary``, ``latency``, ``error_codes`` and ``changes``.
     """
     b, kind = as_lazy(before, func="compare_periods")
     a, _ = as_lazy(after, func="compare_periods")

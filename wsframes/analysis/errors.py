@@ -70,6 +70,12 @@ def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95
     ``configuration``/``connection`` split; ``api_how_to_fix`` is the API's own advice text
     (null if the frame lacks ``error_reason_how_to_fix``). Successful requests get no row.
     Rows are sorted by group, then count (largest first), then code.
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    by : column names, expressions or ``"outcome"``; group key columns lead the result.
+    confidence : level of the Wilson intervals (default 0.95).
     """
     lf, kind = as_lazy(df, func="error_taxonomy")
     schema = require_columns(lf, ["error_reason"], func="error_taxonomy")
@@ -138,6 +144,14 @@ def error_rate_over_time(
     """Failed share per time bucket: ``time, [by...], requests, failed, error_rate, ci_low, ci_high``.
 
     ``time`` is the bucket start in *tz*; buckets without requests are absent. Sorted by time.
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    every : bucket width, a Polars duration (``"15m"``, ``"1h"``, ``"1d"``) or a timedelta.
+    by : column names, expressions or ``"outcome"``; group key columns lead the result.
+    tz : IANA time zone for bucketing and display (buckets are truncated in local time).
+    confidence : level of the Wilson intervals (default 0.95).
     """
     lf, kind = as_lazy(df, func="error_rate_over_time")
     require_columns(lf, ["timestamp", "error_reason"], func="error_rate_over_time")
@@ -184,6 +198,16 @@ def top_offenders(
     *metric*, seconds). Values with fewer than *min_requests* requests are left out; the rest are
     sorted by *sort_by* (largest first; ``"ci_low"`` ranks by the interval's conservative end)
     and cut to the first *n* (``None`` keeps all). A null value (e.g. no domain) is its own row.
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    column : the key to rank: ``domain``, ``hostname``, ``proxy_address``, ``client_address``, ``port``...
+    n : rows to keep (``None``: all).
+    sort_by : ``failed`` (default), ``error_rate``, ``ci_low``, ``requests``, ``bytes`` or ``p95``.
+    min_requests : leave out values with fewer requests (their rates are noise).
+    metric : duration whose p95 is attached.
+    confidence : level of the Wilson intervals (default 0.95).
     """
     lf, kind = as_lazy(df, func="top_offenders")
     require_columns(lf, [column, "error_reason", "bytes", metric], func="top_offenders")

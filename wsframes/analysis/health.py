@@ -53,6 +53,14 @@ def proxy_health(
     the fleet's rate: worse than the rest beyond chance). Proxies with at least *min_requests*
     come first, ordered by ``ci_low`` then ``p95`` (worst first); low-volume ones follow, unranked
     by evidence (``rank`` continues, ``above_fleet`` is false).
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    column : what to rank (``proxy_address``; ``listen_address`` on residential plans).
+    min_requests : below this, a proxy is listed after the others and never flagged.
+    metric : duration whose p95 is attached and breaks ties.
+    confidence : level of the Wilson intervals (default 0.95).
     """
     lf, kind = as_lazy(df, func="proxy_health")
     require_columns(lf, [column, "error_reason", "bytes", metric], func="proxy_health")
@@ -105,6 +113,16 @@ def anomalous_hours(
     Columns: ``time, requests, failed, error_rate, error_rate_baseline, error_rate_z, p95,
     p95_baseline, p95_z, anomalous, reason``; sorted by time. ``only_anomalous=False`` returns
     every bucket (handy for plotting the baseline).
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    every : bucket width, a Polars duration (``"15m"``, ``"1h"``, ``"1d"``) or a timedelta.
+    tz : IANA time zone for bucketing and display (buckets are truncated in local time).
+    metric : duration whose p95 is watched.
+    min_requests : buckets with fewer requests are neither judged nor part of the baseline.
+    threshold : robust z above which a bucket is anomalous.
+    only_anomalous : return only the flagged buckets (default) or all of them.
     """
     lf, kind = as_lazy(df, func="anomalous_hours")
     require_columns(lf, ["timestamp", "error_reason", metric], func="anomalous_hours")

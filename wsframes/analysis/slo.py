@@ -42,6 +42,14 @@ def slo_attainment(
     Columns: ``[by...], count, within, attainment, ci_low, ci_high``; null durations are not
     counted. Sorted by the group keys.
 
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    threshold : the objective, in seconds or as a timedelta (e.g. 0.25 for "handshake within 250 ms").
+    metric : the duration column judged.
+    by : column names, expressions or ``"outcome"``.
+    confidence : level of the Wilson interval.
+
     >>> import polars as pl
     >>> d = pl.DataFrame({"handshake_duration": [0.1, 0.2, 0.5, 0.9]})
     >>> slo_attainment(d, threshold=0.2)["attainment"][0]

@@ -40,6 +40,13 @@ def traffic_over_time(
     """Volume per time bucket: ``time, [by...], requests, failed, bytes``.
 
     ``time`` is the bucket start in *tz*; buckets without requests are absent. Sorted by time.
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    every : bucket width, a Polars duration (``"15m"``, ``"1h"``, ``"1d"``) or a timedelta.
+    by : column names, expressions or ``"outcome"``; group key columns lead the result.
+    tz : IANA time zone for bucketing and display (buckets are truncated in local time).
     """
     lf, kind = as_lazy(df, func="traffic_over_time")
     require_columns(lf, ["timestamp", "bytes", "error_reason"], func="traffic_over_time")
@@ -143,6 +150,13 @@ def estimated_concurrency(
     flight at once, from an event sweep; null for a bucket where nothing starts or ends).
     *every* must be a fixed width: ``"30s"``, ``"1m"``, ``"1h"``, ``"1d"`` (local days in *tz*).
     Buckets with nothing in flight are absent.
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    every : fixed bucket width (``"30s"``, ``"1m"``, ``"1h"``, ``"1d"`` or a timedelta).
+    tz : IANA time zone for bucketing and display (buckets are truncated in local time).
+    metric : the duration a request stays in flight (default ``request_duration``).
     """
     lf, kind = as_lazy(df, func="estimated_concurrency")
     require_columns(lf, ["timestamp", metric], func="estimated_concurrency")
