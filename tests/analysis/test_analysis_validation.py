@@ -39,6 +39,7 @@ Builder = Callable[..., pl.DataFrame]
         (lambda d: wa.top_offenders(d, n=0), "n=0"),
         (lambda d: wa.proxy_health(d, min_requests=0), "min_requests=0"),
         (lambda d: wa.error_taxonomy(d.drop("error_reason")), "'error_reason'"),
+        (lambda d: wa.error_taxonomy(d, by="error_reason"), "one row per error_reason"),
     ],
 )
 def test_bad_input_is_explained(activity: Builder, call: Callable[[Any], Any], match: str) -> None:

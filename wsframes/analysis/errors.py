@@ -81,6 +81,11 @@ def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95
     schema = require_columns(lf, ["error_reason"], func="error_taxonomy")
     keys = group_keys(by, func="error_taxonomy")
     names = key_names(lf, keys)
+    if "error_reason" in names:
+        raise ConfigurationError(
+            "error_taxonomy() already has one row per error_reason; group by something else, "
+            "e.g. by='domain' or by='outcome'."
+        )
     api_fix = (
         pl.col("error_reason_how_to_fix") if "error_reason_how_to_fix" in schema else pl.lit(None, pl.String)
     )
