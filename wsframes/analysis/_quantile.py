@@ -147,12 +147,13 @@ def grouped_exact(
 ) -> pl.LazyFrame:
     """Per group of *keys*: ``"{i}:count"``, ``"{i}:mean"``, ``"{i}:max"``, ``"{i}:p50"``...
 
-    Polars groups the rows once, collecting each group's values of every metric as lists; each
-    metric's values, now contiguous by group, are summarised by :func:`grouped_summary`. The result stays
-    lazy: the work runs inside ``map_batches`` when the caller collects. Above
-    :data:`MAX_LOOP_GROUPS` groups, Polars' own per-group aggregations take over.
+    NaN counts as missing. Polars groups the rows once, collecting each group's values of every
+    metric as lists; each metric's values, now contiguous by group, are summarised by
+    :func:`grouped_summary`. The result stays lazy: the work runs inside ``map_batches`` when
+    the caller collects. Above :data:`MAX_LOOP_GROUPS` groups, Polars' own per-group
+    aggregations take over.
     """
-    base = lf.select(*keys, *metrics)
+    base = lf.select(*keys, *(pl.col(m).cast(pl.Float64) for m in metrics))
     names = [n for n in base.collect_schema().names() if n not in metrics]
     schema = dict(base.select(names).collect_schema())
     for i in range(len(metrics)):
@@ -168,7 +169,7 @@ def grouped_exact(
             for i, m in enumerate(metrics)
             for e, n in zip(exprs(m), _stat_names(i, qs), strict=True)
         ]
-        return frame.group_by(names).agg(aggs)
+        return frame.with_columns(pl.col(metrics).fill_nan(None)).group_by(names).agg(aggs)
 
     def compute(frame: pl.DataFrame) -> pl.DataFrame:
         # Polars groups once and hands back each group's values as one contiguous list column.

@@ -145,8 +145,11 @@ def _summary(
     if method not in ("exact", "sketch"):
         raise ConfigurationError(f"method={method!r}: use 'exact' (default) or 'sketch'.")
     require_columns(lf, metrics, func=func)
-    lf = clean_durations(lf, metrics)
     keys = group_keys(by, func=func)
+    if method == "sketch" or not keys:
+        # The grouped exact path treats NaN as missing itself; skipping this there saves a copy
+        # of every metric column.
+        lf = clean_durations(lf, metrics)
     names = key_names(lf, keys)
     if set(names) & set(metrics):
         raise ConfigurationError(
