@@ -177,19 +177,21 @@ def grouped_exact(
         if grouped.height > MAX_LOOP_GROUPS:
             return native(frame).select(list(schema))
         sizes = grouped[f"{_ROW}0"].list.len().to_numpy()
+        arrays = []
+        for i in range(len(metrics)):
+            # A private copy in group order (NaN for null); drop each list column once copied,
+            # so at most one metric is held twice.
+            arrays.append(grouped[f"{_ROW}{i}"].explode().to_numpy(writable=True))
+            grouped = grouped.drop(f"{_ROW}{i}")
 
-        def one(i: int) -> np.ndarray:
-            values = grouped[f"{_ROW}{i}"].explode().to_numpy(writable=True)  # NaN for null
-            return grouped_summary(values, sizes, qs)
-
-        # NumPy releases the GIL in its gathers and sorts, so metrics overlap on threads.
+        # NumPy releases the GIL in its sorts, so metrics overlap on threads.
         with ThreadPoolExecutor(max_workers=min(len(metrics), os.cpu_count() or 1)) as pool:
-            results = list(pool.map(one, range(len(metrics))))
+            results = list(pool.map(lambda values: grouped_summary(values, sizes, qs), arrays))
         columns = [
             pl.Series(name, result[:, j], dtype=pl.Float64).fill_nan(None)
             for i, result in enumerate(results)
             for j, name in enumerate(_stat_names(i, qs))
         ]
-        return grouped.select(names).with_columns(columns).cast(schema).select(list(schema))  # type: ignore[arg-type]
+        return grouped.with_columns(columns).cast(schema).select(list(schema))  # type: ignore[arg-type]
 
     return base.map_batches(compute, schema=schema)
