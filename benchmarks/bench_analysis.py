@@ -12,7 +12,8 @@ outside the timing, then times, best of --repeat runs:
 * wsframes with ``method="sketch"`` (DDSketch, alpha = 1 %).
 
 It checks that wsframes and pandas agree, and prints times, ratios (pandas time / wsframes time)
-and peak memory above the starting RSS (sampled from /proc every 2 ms). Run:
+and peak memory: the RSS growth during one run (sampled from /proc every 2 ms), each case in a
+fresh subprocess that has only read the frame from a temporary Parquet file. Run:
 
     /work/venv/bin/python benchmarks/bench_analysis.py [--rows 10000000] [--repeat 3]
 """
@@ -23,6 +24,9 @@ import argparse
 import gc
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -220,11 +224,46 @@ def check_agreement(ours: pl.DataFrame, theirs: pd.DataFrame, by: str | None) ->
     return worst
 
 
+def child_peak(case: str, path: str) -> None:
+    """In a fresh process: load the frame, then print the peak RSS growth (MB) of one run of *case*.
+
+    A fresh process that only read the Parquet file has no freed memory lying around for the
+    measured work to reuse, so the growth is the work's own.
+    """
+    engine, by = case.split(":")
+    group = by or None
+    if engine == "pandas":
+        frame: Any = pd.read_parquet(path, columns=[*METRICS, "error_reason", "domain"])
+        work: Callable[[], Any] = lambda: (pandas_summary(frame, group), pandas_taxonomy(frame, group))  # noqa: E731
+    else:
+        frame = pl.read_parquet(path)
+        work = lambda: (latency_summary(frame, by=group), error_taxonomy(frame, by=group))  # noqa: E731
+    print(f"{peak_memory(work):.0f}")
+
+
+def peaks(df: pl.DataFrame) -> dict[str, str]:
+    """Peak memory of each case, each measured in its own subprocess (see :func:`child_peak`)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "activity.parquet")
+        df.write_parquet(path)
+        for case in ("wsframes:", "pandas:", "wsframes:domain", "pandas:domain"):
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", case, path], capture_output=True, text=True, check=True
+            )
+            out[case] = done.stdout.strip().splitlines()[-1]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=2, metavar=("CASE", "PARQUET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child_peak(*args.child)
+        return
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     log.info("building %s rows with ACTIVITY_SCHEMA ...", f"{args.rows:,}")
@@ -250,6 +289,8 @@ def main() -> None:
         "peak MB pd",
         "max rel diff",
     )
+    log.info("measuring peak memory, one subprocess per case ...")
+    memory = peaks(df)
     row = "{:<18}{:>10}{:>10}{:>8}{:>10}{:>10}{:>12}{:>12}{:>14}"
     print("\n" + row.format(*header))
     for label, by in (("ungrouped", None), ("by domain", "domain")):
@@ -262,11 +303,14 @@ def main() -> None:
             lambda by=by: (latency_summary(df, by=by, method="sketch"), error_taxonomy(df, by=by)),
             args.repeat,
         )
-        ws_mb, pd_mb = peak_memory(ours), peak_memory(plain)
         worst = check_agreement(ws[0], theirs[0], by)
         assert ws[1].height == len(theirs[1]), "taxonomy row counts differ"
         cells = (f"{ws_t:.3f}s", f"{pd_t:.3f}s", f"{pd_t / ws_t:.1f}x", f"{nv_t:.3f}s", f"{sk_t:.3f}s")
-        print(row.format(label, *cells, f"{ws_mb:.0f}", f"{pd_mb:.0f}", f"{worst:.1e}"))
+        print(
+            row.format(
+                label, *cells, memory[f"wsframes:{by or ''}"], memory[f"pandas:{by or ''}"], f"{worst:.1e}"
+            )
+        )
     print("\nratio = pandas time / wsframes time (higher is better); times are best of", args.repeat)
 
 
