@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -87,3 +87,18 @@ def test_mean_concurrency_matches_a_brute_force_count(activity: Builder) -> None
     )
     for minute in range(10):
         assert peaks[minute] == in_flight[minute * 60 : minute * 60 + 60].max()
+
+
+def test_the_repeated_hour_when_daylight_saving_ends_stays_two_buckets(activity: Builder) -> None:
+    # Berlin goes from CEST (+2) to CET (+1) at 01:00 UTC on 2026-10-25: 02:00-03:00 local happens twice.
+    start = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)
+    df = activity(
+        timestamp=[start + timedelta(minutes=10 * i) for i in range(24)], request_duration=[1.0] * 24
+    )
+    for out in (
+        traffic_over_time(df, every="1h", tz="Europe/Berlin"),
+        estimated_concurrency(df, every="1h", tz="Europe/Berlin"),
+    ):
+        labels = [t.strftime("%H:%M%z") for t in out["time"]]
+        assert labels == ["01:00+0200", "02:00+0200", "02:00+0100", "03:00+0100"]
+    assert estimated_concurrency(df, every="1h", tz="Europe/Berlin")["peak_concurrency"].to_list() == [1] * 4

@@ -148,8 +148,10 @@ def estimated_concurrency(
     time-average number in flight: overlapping request-seconds / bucket seconds, the same
     definition as the API's hourly ``average_concurrency``) and ``peak_concurrency`` (most in
     flight at once, from an event sweep; null for a bucket where nothing starts or ends).
-    *every* must be a fixed width: ``"30s"``, ``"1m"``, ``"1h"``, ``"1d"`` (local days in *tz*).
-    Buckets with nothing in flight are absent.
+    *every* must be a fixed width: ``"30s"``, ``"1m"``, ``"1h"``, ``"1d"``. Buckets start on the
+    local clock of *tz* (local midnights for ``"1d"``) and hold absolute time, so the hour repeated
+    when daylight saving ends is two buckets; a request spilling over a bucket edge is split at
+    fixed widths. Buckets with nothing in flight are absent.
 
     Parameters
     ----------
@@ -161,12 +163,24 @@ def estimated_concurrency(
     lf, kind = as_lazy(df, func="estimated_concurrency")
     require_columns(lf, ["timestamp", metric], func="estimated_concurrency")
     width = _fixed_micros(every)
-    # Work on the local wall clock (naive) so buckets align with local midnights in `tz`.
-    start = pl.col("timestamp").dt.convert_time_zone(check_tz(tz)).dt.replace_time_zone(None)
-    dur_us = (pl.col(metric).cast(pl.Float64).fill_nan(None).fill_null(0.0).clip(0.0) * 1e6).cast(pl.Int64)
+    zone = check_tz(tz)
+
+    def bucket(t: pl.Expr) -> pl.Expr:
+        # Instants stay absolute (UTC microseconds) so a repeated local hour at the end of
+        # daylight saving stays two buckets; only the alignment follows the local clock.
+        utc = t.dt.epoch("us")
+        offset = t.dt.convert_time_zone(zone).dt.replace_time_zone(None).dt.epoch("us") - utc
+        return (utc + offset) // width * width - offset
+
+    duration = pl.col(metric).cast(pl.Float64).fill_nan(None).fill_null(0.0).clip(0.0)
+    start = pl.col("timestamp")
+    end = start + pl.duration(microseconds=(duration * 1e6).cast(pl.Int64))
     spans = lf.select(
-        start.dt.epoch("us").alias("_s"), (start.dt.epoch("us") + dur_us).alias("_e")
-    ).with_columns((pl.col("_s") // width * width).alias("_b0"))
+        start.dt.epoch("us").alias("_s"),
+        end.dt.epoch("us").alias("_e"),
+        bucket(start).alias("_b0"),
+        bucket(end).alias("_be"),
+    )
     pieces = (
         spans.with_columns(
             pl.int_ranges(0, ((pl.col("_e") - 1 - pl.col("_b0")) // width + 1).clip(1)).alias("_k")
@@ -187,14 +201,16 @@ def estimated_concurrency(
     occupied = spans.filter(pl.col("_e") > pl.col("_s"))  # an empty interval is never in flight
     events = pl.concat(
         [
-            occupied.select(pl.col("_s").alias("_t"), pl.lit(1, pl.Int32).alias("_d")),
-            occupied.select(pl.col("_e").alias("_t"), pl.lit(-1, pl.Int32).alias("_d")),
+            occupied.select(
+                pl.col("_s").alias("_t"), pl.lit(1, pl.Int32).alias("_d"), pl.col("_b0").alias("_b")
+            ),
+            occupied.select(
+                pl.col("_e").alias("_t"), pl.lit(-1, pl.Int32).alias("_d"), pl.col("_be").alias("_b")
+            ),
         ]
     ).sort("_t", "_d")  # at equal times ends (-1) come first: intervals are half-open
     peaks = (
-        events.with_columns(
-            pl.col("_d").cum_sum().alias("_level"), (pl.col("_t") // width * width).alias("_b")
-        )
+        events.with_columns(pl.col("_d").cum_sum().alias("_level"))
         .group_by("_b")
         .agg(
             # the level just before an event counts too: it was reached earlier in the bucket
@@ -210,7 +226,8 @@ def estimated_concurrency(
         .sort("_b")
         .select(
             pl.from_epoch("_b", time_unit="us")
-            .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(zone)
             .alias("time"),
             pl.col("started").cast(pl.UInt32),
             "mean_concurrency",
