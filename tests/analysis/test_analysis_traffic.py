@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wsframes.analysis import bandwidth_by, estimated_concurrency, hourly_profile, traffic_over_time
 
@@ -102,3 +104,25 @@ def test_the_repeated_hour_when_daylight_saving_ends_stays_two_buckets(activity:
         labels = [t.strftime("%H:%M%z") for t in out["time"]]
         assert labels == ["01:00+0200", "02:00+0200", "02:00+0100", "03:00+0100"]
     assert estimated_concurrency(df, every="1h", tz="Europe/Berlin")["peak_concurrency"].to_list() == [1] * 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, 40 * 86400), min_size=1, max_size=60),
+    st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"]),
+    st.sampled_from(["15m", "1h", "1d", "1w"]),
+)
+def test_buckets_partition_the_requests_in_any_zone(
+    activity: Builder, seconds: list[int], tz: str, every: str
+) -> None:
+    df = activity(
+        timestamp=[T0 + timedelta(seconds=s) for s in seconds],
+        bytes=[s % 1000 for s in seconds],
+        error_reason=[None if s % 3 else "x" for s in seconds],
+    )
+    out = traffic_over_time(df, every=every, tz=tz)
+    assert out["requests"].sum() == df.height and out["bytes"].sum() == df["bytes"].sum()
+    assert out["failed"].sum() == df["error_reason"].is_not_null().sum()
+    assert out["time"].is_sorted() and out["time"].n_unique() == out.height
+    local = df["timestamp"].dt.convert_time_zone(tz)
+    assert (out["time"].min() <= local.min()) and (out["time"].max() <= local.max())
