@@ -193,7 +193,10 @@ def latency_summary(
     metrics : duration columns (seconds); default handshake, tunnel and request durations.
     quantiles : quantiles in [0, 1]; columns are named ``p50``, ``p99.9`` etc.
     method : ``"exact"`` (default; NumPy ``linear``, see module docstring) or ``"sketch"``
-        (DDSketch estimate within relative error *alpha* of NumPy's ``lower`` quantile).
+        (DDSketch estimate within relative error *alpha* of NumPy's ``lower`` quantile). The
+        sketch is not faster on one frame; it is for long ranges, where per-period
+        :class:`~wsframes.analysis.QuantileSketch` objects merge instead of re-reading data.
+    alpha : relative error of the sketch (``method="sketch"`` only).
 
     ``count`` counts non-null values; groups whose metric is all null get null statistics.
     Rows are sorted by the group keys, then metrics in the order given.
