@@ -126,3 +126,14 @@ def test_buckets_partition_the_requests_in_any_zone(
     assert out["time"].is_sorted() and out["time"].n_unique() == out.height
     local = df["timestamp"].dt.convert_time_zone(tz)
     assert (out["time"].min() <= local.min()) and (out["time"].max() <= local.max())
+
+
+def test_traffic_lists_quiet_buckets_with_zeros(activity: Builder) -> None:
+    ts = [T0, T0 + timedelta(hours=3, minutes=5)]
+    df = activity(timestamp=ts, domain=["a.com", "b.com"], bytes=[5, 7])
+    filled = traffic_over_time(df, every="1h")
+    assert filled.select("requests", "bytes").rows() == [(1, 5), (0, 0), (0, 0), (1, 7)]
+    assert [(t - T0).total_seconds() / 3600 for t in filled["time"]] == [0, 1, 2, 3]
+    per_domain = traffic_over_time(df, every="1h", by="domain")
+    assert per_domain.height == 8 and per_domain["requests"].sum() == 2  # every hour for each domain
+    assert traffic_over_time(df, every="1h", fill_gaps=False).height == 2

@@ -162,6 +162,33 @@ def time_bucket(every: str | timedelta, tz: str, *, name: str = "time") -> pl.Ex
     return local.dt.truncate(check_every(every)).alias(name)
 
 
+def fill_time_gaps(
+    lf: pl.LazyFrame, every: str | timedelta, groups: Sequence[str], zeros: Sequence[str]
+) -> pl.LazyFrame:
+    """Add the missing buckets between the first and last ``time``, with *zeros* set to 0.
+
+    Runs on the (small) aggregated frame when it is collected, so lazy stays lazy. Within each
+    group of *groups*, every bucket of the overall range is present. Other columns are null.
+    """
+    schema = lf.collect_schema()
+
+    def fill(frame: pl.DataFrame) -> pl.DataFrame:
+        if frame.is_empty():
+            return frame
+        span = pl.datetime_range(pl.col("time").min(), pl.col("time").max(), interval=every)
+        full = frame.select(span.cast(schema["time"]).alias("time"))
+        if groups:
+            full = full.join(frame.select(groups).unique(), how="cross")
+        return (
+            full.join(frame, on=["time", *groups], how="left", nulls_equal=True)
+            .with_columns(pl.col(zeros).fill_null(0))
+            .select(schema.names())
+            .sort(["time", *groups], nulls_last=True)
+        )
+
+    return lf.map_batches(fill, schema=schema)
+
+
 def z_value(confidence: float) -> float:
     """Two-sided normal critical value for *confidence* (0.95 -> 1.959964...)."""
     if not 0 < confidence < 1:

@@ -20,6 +20,7 @@ from wsframes.analysis._frames import (
     as_lazy,
     check_tz,
     failed_expr,
+    fill_time_gaps,
     finish,
     group_keys,
     key_names,
@@ -35,11 +36,18 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def traffic_over_time(
-    df: FrameLike, *, every: str | timedelta = "1h", by: ByLike = None, tz: str = "UTC"
+    df: FrameLike,
+    *,
+    every: str | timedelta = "1h",
+    by: ByLike = None,
+    tz: str = "UTC",
+    fill_gaps: bool = True,
 ) -> FrameLike:
     """Volume per time bucket: ``time, [by...], requests, failed, bytes``.
 
-    ``time`` is the bucket start in *tz*; buckets without requests are absent. Sorted by time.
+    ``time`` is the bucket start in *tz*. Buckets without requests between the first and the
+    last are listed with zeros (an hour with no traffic is news, and a plot must not bridge
+    it); ``fill_gaps=False`` leaves them out. Sorted by time, then group.
 
     Parameters
     ----------
@@ -47,6 +55,7 @@ def traffic_over_time(
     every : bucket width, a Polars duration (``"15m"``, ``"1h"``, ``"1d"``) or a timedelta.
     by : column names, expressions or ``"outcome"``; group key columns lead the result.
     tz : IANA time zone for bucketing and display (buckets are truncated in local time).
+    fill_gaps : list empty buckets with zeros (default) or leave them out.
     """
     lf, kind = as_lazy(df, func="traffic_over_time")
     require_columns(lf, ["timestamp", "bytes", "error_reason"], func="traffic_over_time")
@@ -61,6 +70,8 @@ def traffic_over_time(
         )
         .sort(names, nulls_last=True)
     )
+    if fill_gaps:
+        out = fill_time_gaps(out, every, names[1:], ["requests", "failed", "bytes"])
     return finish(out, kind)
 
 
