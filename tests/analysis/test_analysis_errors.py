@@ -120,3 +120,10 @@ def test_top_offenders_ranks_and_attaches_volume_bytes_and_p95(activity: Builder
     assert (first["domain"], first["requests"], first["failed"], first["bytes"]) == ("bad.com", 10, 6, 100)
     assert first["p95"] == pytest.approx(8.55)
     assert out["domain"].to_list() == ["bad.com", "good.com"]  # rare.com is below min_requests
+
+
+def test_error_rate_over_time_can_list_quiet_buckets(activity: Builder) -> None:
+    df = activity(timestamp=[T0, T0 + timedelta(hours=2)], error_reason=["x", None])
+    out = error_rate_over_time(df, every="1h", fill_gaps=True)
+    assert out.select("requests", "failed", "error_rate").rows() == [(1, 1, 1.0), (0, 0, None), (1, 0, 0.0)]
+    assert out["ci_low"][1] is None

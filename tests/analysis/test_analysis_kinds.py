@@ -79,3 +79,11 @@ def test_compare_periods_kinds(demo: pl.DataFrame) -> None:
         assert isinstance(e, pl.DataFrame)
         _same(e, getattr(lazy, part).collect())
         _same(e, pl.from_pandas(getattr(pandas, part)))
+
+
+def test_a_scanned_parquet_file_is_analysed_lazily(demo: pl.DataFrame, tmp_path: Any) -> None:
+    path = tmp_path / "activity.parquet"
+    demo.write_parquet(path)
+    lazy = wa.latency_summary(pl.scan_parquet(path), by="outcome")
+    assert isinstance(lazy, pl.LazyFrame)
+    _same(lazy.collect(), wa.latency_summary(demo, by="outcome"))

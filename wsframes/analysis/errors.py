@@ -23,6 +23,7 @@ from wsframes.analysis._frames import (
     as_lazy,
     clean_durations,
     failed_expr,
+    fill_time_gaps,
     finish,
     group_keys,
     key_names,
@@ -145,10 +146,12 @@ def error_rate_over_time(
     by: ByLike = None,
     tz: str = "UTC",
     confidence: float = 0.95,
+    fill_gaps: bool = False,
 ) -> FrameLike:
     """Failed share per time bucket: ``time, [by...], requests, failed, error_rate, ci_low, ci_high``.
 
-    ``time`` is the bucket start in *tz*; buckets without requests are absent. Sorted by time.
+    ``time`` is the bucket start in *tz*. Buckets without requests are absent, or with
+    ``fill_gaps=True`` listed with zero requests and a null rate. Sorted by time, then group.
 
     Parameters
     ----------
@@ -157,6 +160,7 @@ def error_rate_over_time(
     by : column names, expressions or ``"outcome"``; group key columns lead the result.
     tz : IANA time zone for bucketing and display (buckets are truncated in local time).
     confidence : level of the Wilson intervals (default 0.95).
+    fill_gaps : list empty buckets between the first and the last (rate null).
     """
     lf, kind = as_lazy(df, func="error_rate_over_time")
     require_columns(lf, ["timestamp", "error_reason"], func="error_rate_over_time")
@@ -168,6 +172,8 @@ def error_rate_over_time(
         .with_columns(_rate_columns(confidence))
         .sort(names, nulls_last=True)
     )
+    if fill_gaps:
+        out = fill_time_gaps(out, every, names[1:], ["requests", "failed"])
     return finish(out, kind)
 
 
