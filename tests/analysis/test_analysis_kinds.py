@@ -87,3 +87,4 @@ def test_a_scanned_parquet_file_is_analysed_lazily(demo: pl.DataFrame, tmp_path:
     lazy = wa.latency_summary(pl.scan_parquet(path), by="outcome")
     assert isinstance(lazy, pl.LazyFrame)
     _same(lazy.collect(), wa.latency_summary(demo, by="outcome"))
+    _same(lazy.collect(engine="streaming"), wa.latency_summary(demo, by="outcome"))  # as the README shows
