@@ -25,6 +25,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
+import pyarrow as pa
 
 from wsframes.schema import ACTIVITY_SCHEMA, empty_activity
 
@@ -37,40 +38,45 @@ __all__ = [
     "assemble_pages",
     "hourly_stats_frame",
     "parse_activity_page",
-    "parse_activity_records",
     "parse_download_csv",
     "to_pandas",
 ]
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z: "+05:30", "-0800" or "Z"
+_UTC_US: Final = pa.timestamp("us", "UTC")
 
 
 def _raw_dtype(dtype: pl.DataType) -> pl.DataType:
     """How a field is read from JSON before the strict cast to its declared dtype."""
-    if dtype.is_numeric():
-        return pl.Float64()  # integral numbers may arrive as 443.0
-    return pl.String()
+    if dtype.is_integer():
+        return pl.Float64()  # integral numbers may arrive as 443.0 (checked, then cast strictly)
+    if dtype.is_temporal():
+        return pl.String()
+    return dtype  # floats, strings and categoricals are read as declared: no second pass
 
 
 _RAW_RECORD: Final = pl.Struct({name: _raw_dtype(dt) for name, dt in ACTIVITY_SCHEMA.items()})
 _ENVELOPE: Final = {"count": pl.Int64(), "results": pl.List(_RAW_RECORD)}
-_RECORDS: Final = _RAW_RECORD.to_schema()
 _INT_COLUMNS: Final = tuple(n for n, dt in ACTIVITY_SCHEMA.items() if dt.is_integer())
 
 
-def _cast_activity(*, reverse: bool = False) -> list[pl.Expr]:
-    """Strict casts of raw JSON columns to :data:`ACTIVITY_SCHEMA` (optionally reversing rows).
+_NOT_INTEGRAL = "__not_integral"
 
-    Reversing inside the same expressions costs one pass instead of two.
+
+def _cast_activity(*, reverse: bool = False) -> list[pl.Expr]:
+    """Strict casts of the raw integer columns to :data:`ACTIVITY_SCHEMA` (optionally reversing
+    rows), plus a one-value column flagging a non-integral number in any of them.
+
+    The check and the reversal ride in the same pass as the casts: one Polars call per page
+    instead of three (for a 1,000-record page its fixed cost is a fair share of the work).
     """
     exprs = []
     for name, dtype in ACTIVITY_SCHEMA.items():
-        if name == "timestamp":
-            expr = pl.col(name).str.to_datetime(_TS_FORMAT, time_zone="UTC", time_unit="us")
-        else:
-            expr = pl.col(name).cast(dtype, strict=True)
+        expr = pl.col(name).cast(dtype, strict=True) if name in _INT_COLUMNS else pl.col(name)
         exprs.append(expr.reverse() if reverse else expr)
-    return exprs
+    # A strict float->int cast truncates 443.5 silently; refuse it instead.
+    integral = pl.any_horizontal((pl.col(c) != pl.col(c).floor()).any() for c in _INT_COLUMNS)
+    return [*exprs, integral.alias(_NOT_INTEGRAL)]
 
 
 _CAST: Final = _cast_activity()
@@ -87,11 +93,26 @@ def _check_integral(frame: pl.DataFrame, columns: Iterable[str]) -> None:
         raise ValueError(f"non-integral value in an integer field (one of {', '.join(cols)})")
 
 
+def _utc_instants(text: pl.Series) -> pl.Series:
+    """ISO-8601 timestamps with an offset (``-08:00``, ``+0530``, ``Z``) -> ``Datetime("us", "UTC")``.
+
+    Arrow's ISO-8601 cast is about ten times faster here than ``str.to_datetime`` with ``%#z``
+    and just as strict: a value without an offset, an impossible date or more than microsecond
+    precision is an error, never a guess.
+    """
+    try:
+        return pl.Series(text.name, text.to_arrow().cast(_UTC_US))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(f"invalid timestamp: {exc}".splitlines()[0]) from None
+
+
 def _typed(raw: pl.DataFrame, *, reverse: bool = False) -> pl.DataFrame:
     if raw["timestamp"].null_count():
         raise ValueError("a record has no timestamp")
-    _check_integral(raw, _INT_COLUMNS)
-    return raw.select(_CAST_REVERSED if reverse else _CAST)
+    typed = raw.with_columns(_utc_instants(raw["timestamp"])).select(_CAST_REVERSED if reverse else _CAST)
+    if typed.height and typed[_NOT_INTEGRAL][0]:
+        raise ValueError(f"non-integral value in an integer field (one of {', '.join(_INT_COLUMNS)})")
+    return typed.drop(_NOT_INTEGRAL)
 
 
 def parse_activity_page(body: bytes, *, reverse: bool = False) -> tuple[int, pl.DataFrame]:
@@ -100,33 +121,21 @@ def parse_activity_page(body: bytes, *, reverse: bool = False) -> tuple[int, pl.
 
     Raises ``ValueError`` when the body is not a valid activity envelope (cut short, HTML, a
     wrong type, a missing ``count``); callers treat that as a transient, retryable failure.
+
+    >>> parse_activity_page(b'{"count": 0, "next": null, "results": []}')[1].shape
+    (0, 18)
     """
     try:
         envelope = pl.read_json(BytesIO(body), schema=_ENVELOPE)
         count = envelope["count"][0]
         if count is None:
             raise ValueError("the envelope has no 'count'")
-        raw = envelope.select(pl.col("results").explode()).unnest("results")
-        if raw.height == 1 and envelope["results"].list.len()[0] in (0, None):
-            raw = raw.clear()  # explode() turns an empty list into one null row
-        return int(count), _typed(raw, reverse=reverse)
+        records = envelope["results"][0]
+        if records is None:  # no "results" (or null): no records
+            records = pl.Series(dtype=_RAW_RECORD)
+        return int(count), _typed(records.struct.unnest(), reverse=reverse)
     except pl.exceptions.PolarsError as exc:
         raise ValueError(f"not a valid activity page: {exc}".splitlines()[0]) from None
-
-
-def parse_activity_records(records: bytes, *, reverse: bool = False) -> pl.DataFrame:
-    """Decode the JSON array of an activity page's ``results`` (already cut from the envelope),
-    in array order or reversed.
-
-    >>> parse_activity_records(b"[]").shape
-    (0, 18)
-    """
-    try:
-        if not records.lstrip().startswith(b"["):
-            raise ValueError("records must be a JSON array")
-        return _typed(pl.read_json(BytesIO(records), schema=_RECORDS), reverse=reverse)
-    except pl.exceptions.PolarsError as exc:
-        raise ValueError(f"not a valid list of activity records: {exc}".splitlines()[0]) from None
 
 
 def assemble_pages(pages: Sequence[pl.DataFrame]) -> pl.DataFrame:

@@ -29,7 +29,6 @@ from wsframes.api.activity import (
     ActivityCursor,
     ActivityFilters,
     PageInfo,
-    RawPage,
     scan_page,
     to_micros,
     window_params,
@@ -43,7 +42,6 @@ from wsframes.frames import (
     assemble_pages,
     hourly_stats_frame,
     parse_activity_page,
-    parse_activity_records,
     parse_download_csv,
 )
 from wsframes.timeutil import TimeLike, check_retention, resolve_window
@@ -86,14 +84,12 @@ def decode_activity_page(body: bytes) -> tuple[PageInfo, pl.DataFrame]:
     return page_info(count, page), page
 
 
-def _parse_checked(raw: RawPage) -> pl.DataFrame:
-    """Parse scanned records, confirm everything the scan told the cursor, return them ascending."""
-    frame = parse_activity_records(raw.records, reverse=True)  # reversed in the same pass
-    full = page_info(raw.info.count, frame)
-    scanned = raw.info
-    same = (full.size, full.newest_us, full.oldest_us, full.oldest_run) == (
-        scanned.size, scanned.newest_us, scanned.oldest_us, scanned.oldest_run)
-    if not (same and full.descending):
+def _parse_checked(body: bytes, scanned: PageInfo) -> pl.DataFrame:
+    """Parse a scanned page, confirm everything the scan told the cursor, return it ascending."""
+    info, frame = decode_activity_page(body)
+    same = (info.count, info.size, info.newest_us, info.oldest_us, info.oldest_run) == (
+        scanned.count, scanned.size, scanned.newest_us, scanned.oldest_us, scanned.oldest_run)
+    if not (same and info.descending):
         raise IncompleteDataError(
             "Cannot guarantee an exact load: a page's records disagree with its envelope scan "
             "(or are not newest first); nothing was returned."
@@ -140,13 +136,13 @@ class _PagePipeline:
 
         The future holds the page's records ascending (the API sends them newest first).
         """
-        raw = scan_page(body)
-        if raw is None:
+        scanned = scan_page(body)
+        if scanned is None:
             info, frame = decode_activity_page(body)
             done: Future[pl.DataFrame] = Future()
             done.set_result(frame)
             return info, done
-        return raw.info, self._pool.submit(_parse_checked, raw)
+        return scanned, self._pool.submit(_parse_checked, body, scanned)
 
     def keep(self, parsed: Future[pl.DataFrame], keep: int) -> None:
         """Keep the *keep* newest records of a page; settle all but the latest pages."""

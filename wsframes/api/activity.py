@@ -44,7 +44,6 @@ __all__ = [
     "ActivityCursor",
     "ActivityFilters",
     "PageInfo",
-    "RawPage",
     "format_instant",
     "scan_page",
     "window_params",
@@ -149,77 +148,64 @@ class PageInfo:
 Decoder = Callable[[bytes], tuple[PageInfo, P]]
 
 _RESULTS_KEY = b'"results":['
-_TS_KEY = b'"timestamp":"'
+_OPEN = b'{"timestamp":"'  # how every record of the API's compact rendering starts
+_NEXT = b"}," + _OPEN  # a boundary between two records
 _BYTES_VALUE = re.compile(rb'"bytes":(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)')
 
 
-@dataclass(frozen=True, slots=True)
-class RawPage:
-    """A page body whose envelope has been read but whose records have not been parsed yet.
-
-    ``info.descending`` is assumed (a full parse must confirm it, and every other field of
-    ``info``); ``records`` is the JSON array of records, as bytes.
-    """
-
-    info: PageInfo
-    records: bytes
-
-
-def scan_page(body: bytes) -> RawPage | None:
+def scan_page(body: bytes) -> PageInfo | None:
     """Read what the cursor needs from a compact activity envelope without parsing the records.
 
     This lets the next request go out while the records are parsed elsewhere. It recognises the
     API's usual rendering only (compact JSON, ``results`` last, each record starting with its
     ``timestamp``) and returns ``None`` for anything else, so the caller parses the page fully.
-    Every value it reports must be confirmed by that full parse before a result is returned.
+    Records are found by their boundaries (``},{"timestamp":"``), in one pass over the bytes, so
+    a nested object with a ``timestamp`` key is not mistaken for a record. Every value reported
+    (``descending`` is assumed) must be confirmed by a full parse of the page before a result
+    is returned: a disagreement fails the load, never silently.
 
     >>> rec = b'{"timestamp":"2026-01-01T00:00:0%d+00:00"}'
-    >>> page = scan_page(b'{"count":3,"next":null,"results":[%b,%b,%b]}' % (rec % 1, rec % 0, rec % 0))
-    >>> page.info.count, page.info.size, page.info.oldest_run, format_instant(page.info.oldest_us)
+    >>> info = scan_page(b'{"count":3,"next":null,"results":[%b,%b,%b]}' % (rec % 1, rec % 0, rec % 0))
+    >>> info.count, info.size, info.oldest_run, format_instant(info.oldest_us)
     (3, 3, 2, '2026-01-01T00:00:00.000000+00:00')
     """
     start = body.find(_RESULTS_KEY)
     end = len(body.rstrip())
     if start < 0 or body[end - 2 : end] != b"]}":
         return None
-    start += len(_RESULTS_KEY) - 1
+    start += len(_RESULTS_KEY) - 1  # at the records' "["
+    end -= 1  # just after their "]"
     try:
         envelope = json.loads(body[:start] + b"[]}")
         if not isinstance(envelope, dict) or not isinstance(envelope.get("count"), int):
             return None
-        records = body[start : end - 1]
-        size = records.count(_TS_KEY)
-        if size == 0:
-            if records.strip() != b"[]":
-                return None
-            return RawPage(PageInfo(count=envelope["count"], size=0), records)
-        # Every "timestamp" key must open a record; a nested one (a future field) means fall back.
-        if not records.startswith(b'[{"timestamp":"') or records.count(b'},{"timestamp":"') != size - 1:
-            return None
-        last = records.rfind(_TS_KEY)
-        oldest_text = _stamp_text(records, last)
-        run, at = 1, last
+        if not body.startswith(_OPEN, start + 1):
+            return PageInfo(count=envelope["count"], size=0) if body[start:end].strip() == b"[]" else None
+        size = body.count(_NEXT, start, end) + 1
+        at = body.rfind(_NEXT, start, end)  # -1: the last record is also the first
+        oldest = _stamp(body, start, at)
+        run = 1
         while run < size:  # walk back over the trailing run: cost ~ its length, not the page's
-            at = records.rfind(_TS_KEY, 0, at)
-            if _stamp_text(records, at) != oldest_text:
+            at = body.rfind(_NEXT, start, at)
+            if _stamp(body, start, at) != oldest:
                 break
             run += 1
-        info = PageInfo(
+        return PageInfo(
             count=envelope["count"],
             size=size,
-            newest_us=to_micros(_instant(_stamp_text(records, records.find(_TS_KEY)))),
-            oldest_us=to_micros(_instant(oldest_text)),
+            newest_us=to_micros(_stamp(body, start, -1)),
+            oldest_us=to_micros(oldest),
             oldest_run=run,
-            bytes_pivot=_bytes_median(records) if run == size else None,
+            bytes_pivot=_bytes_median(body[start:end]) if run == size else None,
         )
     except (ValueError, TypeError):
         return None  # the full parse will say what is wrong (and the request will be retried)
-    return RawPage(info, records)
 
 
-def _stamp_text(records: bytes, at: int) -> bytes:
-    begin = at + len(_TS_KEY)
-    return records[begin : records.index(b'"', begin)]
+def _stamp(body: bytes, start: int, boundary: int) -> datetime:
+    """The timestamp of the record after *boundary* (``-1``: the first record after *start*)."""
+    begin = (start + 1 if boundary < 0 else boundary + 2) + len(_OPEN)
+    return _instant(body[begin : body.index(b'"', begin)])
 
 
 def _instant(text: bytes) -> datetime:
