@@ -87,8 +87,9 @@ def best_of(n: int, fn) -> float:  # type: ignore[no-untyped-def]
 
 
 def probe(root: Path, what: str) -> dict[str, int]:
-    done = subprocess.run([sys.executable, "-c", _PROBE, str(root), what],
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(root), what], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -104,17 +105,18 @@ def main() -> None:
         rows = build(root, args.records)
         write_s = time.perf_counter() - t
         size = sum(p.stat().st_size for p in plan_files(root, PLAN))
-        print(f"records archived        {rows:,} over {DAYS} days "
-              f"({write_s:.1f} s including generation)")
-        print(f"size on disk            {size / 1e6:,.1f} MB = {size / rows:.2f} bytes/record "
-              f"(goal < 20)")
+        print(f"records archived        {rows:,} over {DAYS} days ({write_s:.1f} s including generation)")
+        print(f"size on disk            {size / 1e6:,.1f} MB = {size / rows:.2f} bytes/record (goal < 20)")
 
         day_lo = START + timedelta(days=14)
-        one_day = best_of(3, lambda: scan_activity(root, day_lo, day_lo + timedelta(days=1),
-                                                   plan_id=1).collect())
+        one_day = best_of(
+            3, lambda: scan_activity(root, day_lo, day_lo + timedelta(days=1), plan_id=1).collect()
+        )
         everything = best_of(3, lambda: scan_activity(root, plan_id=1).collect())
-        print(f"scan one day of {DAYS}      {one_day * 1e3:,.0f} ms vs all {everything * 1e3:,.0f} ms: "
-              f"{everything / one_day:.1f}x faster")
+        print(
+            f"scan one day of {DAYS}      {one_day * 1e3:,.0f} ms vs all {everything * 1e3:,.0f} ms: "
+            f"{everything / one_day:.1f}x faster"
+        )
 
         base = probe(root, "baseline")["peak_rss"]
         eager = probe(root, "eager")
@@ -123,12 +125,16 @@ def main() -> None:
         assert streaming["rows"] == sketch["rows"] == eager["rows"] == rows  # the summary saw every row
         mb = 1e6
         print(f"baseline process        peak RSS {base / mb:,.0f} MB (imports only)")
-        print(f"eager load              peak RSS {eager['peak_rss'] / mb:,.0f} MB, "
-              f"frame {eager['frame_bytes'] / mb:,.0f} MB in memory")
+        print(
+            f"eager load              peak RSS {eager['peak_rss'] / mb:,.0f} MB, "
+            f"frame {eager['frame_bytes'] / mb:,.0f} MB in memory"
+        )
         for name, res in (("exact", streaming), ("sketch", sketch)):
-            print(f"latency_summary {name:<7} streaming peak RSS {res['peak_rss'] / mb:,.0f} MB = "
-                  f"{res['peak_rss'] / eager['peak_rss']:.2f}x the eager load's peak, "
-                  f"{(res['peak_rss'] - base) / eager['frame_bytes']:.2f}x the frame size above baseline")
+            print(
+                f"latency_summary {name:<7} streaming peak RSS {res['peak_rss'] / mb:,.0f} MB = "
+                f"{res['peak_rss'] / eager['peak_rss']:.2f}x the eager load's peak, "
+                f"{(res['peak_rss'] - base) / eager['frame_bytes']:.2f}x the frame size above baseline"
+            )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,10 @@ def main() -> None:
 
     gen = best(lambda: generate_activity(1_000_000, seed=1), args.repeat)
     base = best(lambda: plain_frame(1_000_000), args.repeat)
-    print(f"generate 1,000,000 rows: {gen:.2f} s ({1e6 / gen:,.0f} rows/s); "
-          f"plain 18-column frame: {base:.2f} s; ratio {gen / base:.1f}x")
+    print(
+        f"generate 1,000,000 rows: {gen:.2f} s ({1e6 / gen:,.0f} rows/s); "
+        f"plain 18-column frame: {base:.2f} s; ratio {gen / base:.1f}x"
+    )
 
     end = datetime.now(UTC).replace(microsecond=0)
     plan = generate_activity(args.records, start=end - timedelta(days=7), end=end, seed=1)
@@ -109,11 +111,15 @@ def main() -> None:
     server.shutdown()
     server.server_close()
     print(f"fake server start-up with {args.records:,} records (render once): {startup:.2f} s")
-    print(f"page through {rows:,} records in {pages} pages: fake {fake_t:.3f} s "
-          f"({rows / fake_t:,.0f} rows/s); static stdlib server, same bytes: {static_t:.3f} s; "
-          f"ratio {fake_t / static_t:.2f}x")
-    print(f"filtered page (error_reason=*, scans): {scan * 1000:.1f} ms; unfiltered page: "
-          f"{plain * 1000:.1f} ms; ratio {scan / plain:.1f}x")
+    print(
+        f"page through {rows:,} records in {pages} pages: fake {fake_t:.3f} s "
+        f"({rows / fake_t:,.0f} rows/s); static stdlib server, same bytes: {static_t:.3f} s; "
+        f"ratio {fake_t / static_t:.2f}x"
+    )
+    print(
+        f"filtered page (error_reason=*, scans): {scan * 1000:.1f} ms; unfiltered page: "
+        f"{plain * 1000:.1f} ms; ratio {scan / plain:.1f}x"
+    )
 
 
 if __name__ == "__main__":
