@@ -229,17 +229,16 @@ class HttpClient:
         url = f"{self.base_url}{path}"
         if params:
             url = f"{url}?{urlencode(list(params.items()))}"
-        shown = redact_url(url)
         credentials = self._auth if auth else _NO_AUTH
         failure: _Failure | None = None
         for attempt in range(self.max_retries + 1):
             if failure is not None:
                 delay = self._delay(attempt, failure.retry_after)
-                log.info("retrying %s in %.2fs after: %s", shown, delay, failure.error)
+                log.info("retrying %s in %.2fs after: %s", redact_url(url), delay, failure.error)
                 time.sleep(delay)
             self.pacer.wait()
             self.request_count += 1
-            outcome = self._attempt(url, shown, credentials, decode)
+            outcome = self._attempt(url, credentials, decode)
             if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
@@ -249,8 +248,10 @@ class HttpClient:
         raise failure.error from None
 
     def _attempt(
-        self, url: str, shown: str, credentials: requests.auth.AuthBase, decode: Callable[[bytes], T]
+        self, url: str, credentials: requests.auth.AuthBase, decode: Callable[[bytes], T]
     ) -> T | _Failure:
+        """One request. The URL is redacted only when it is shown (a log line, an error): that
+        costs more CPU than the rest of our own per-request work."""
         began = time.perf_counter()
         try:
             with self._session.get(url, auth=credentials, timeout=self.timeout, stream=True) as response:
@@ -260,23 +261,24 @@ class HttpClient:
                 body = b"".join(response.iter_content(chunk_size=None))
         except requests.RequestException as exc:
             # str(exc) may quote the URL; only the class name and the redacted URL are kept.
-            return _Failure(TransportError(f"{type(exc).__name__} while fetching {shown}"), True)
+            return _Failure(TransportError(f"{type(exc).__name__} while fetching {redact_url(url)}"), True)
         request_id = response.headers.get("X-Request-ID")
-        log.debug("GET %s -> %s in %.0f ms (%d bytes, X-Request-ID %s)", shown, response.status_code,
-                  (time.perf_counter() - began) * 1e3, len(body), request_id)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("GET %s -> %s in %.0f ms (%d bytes, X-Request-ID %s)", redact_url(url),
+                      response.status_code, (time.perf_counter() - began) * 1e3, len(body), request_id)
         if response.status_code >= 400:
-            error = _error_for(response, body, shown)
+            error = _error_for(response, body, redact_url(url))
             retryable = response.status_code == 429 or response.status_code >= 500
             return _Failure(error, retryable, _retry_after(response.headers.get("Retry-After")))
         expected = response.headers.get("Content-Length")
         if expected is not None and expected.isdigit() and int(expected) != len(body):
-            return _Failure(TransportError(f"Body of {shown} was cut short ({len(body)} of {expected} "
-                                           f"bytes, X-Request-ID: {request_id})"), True)
+            return _Failure(TransportError(f"Body of {redact_url(url)} was cut short ({len(body)} of "
+                                           f"{expected} bytes, X-Request-ID: {request_id})"), True)
         try:
             return decode(body)
         except ValueError as exc:
-            return _Failure(TransportError(f"Invalid response body from {shown} ({exc}; X-Request-ID: "
-                                           f"{request_id})"), True)
+            return _Failure(TransportError(f"Invalid response body from {redact_url(url)} ({exc}; "
+                                           f"X-Request-ID: {request_id})"), True)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with equal jitter; a server's Retry-After wins when it says more."""
