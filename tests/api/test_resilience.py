@@ -157,6 +157,8 @@ def test_unusual_renderings_and_nested_timestamps_load_the_same(canned, render):
               "2026-11-25T10:00:01-08:00"]
     records = [_record(ts) for ts in stamps]
     records[1]["future_field"] = {"timestamp": "1999-01-01T00:00:00+00:00", "n": [1, 2]}  # must not confuse
+    # Nor a list of such objects: compactly rendered, it holds what looks like a record boundary.
+    records[2]["future_list"] = [{"timestamp": "1999-01-01T00:00:00Z"}, {"timestamp": "1998-01-01T00:00:00Z"}]
     canned.answers = [(200, render({"count": 4, "next": None, "previous": None, "results": records}))]
     with canned_client(canned) as client:
         df = client.activity("2026-11-25T17:00:00Z", "2026-11-25T19:00:00Z")

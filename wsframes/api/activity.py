@@ -159,10 +159,10 @@ def scan_page(body: bytes) -> PageInfo | None:
     This lets the next request go out while the records are parsed elsewhere. It recognises the
     API's usual rendering only (compact JSON, ``results`` last, each record starting with its
     ``timestamp``) and returns ``None`` for anything else, so the caller parses the page fully.
-    Records are found by their boundaries (``},{"timestamp":"``), in one pass over the bytes, so
-    a nested object with a ``timestamp`` key is not mistaken for a record. Every value reported
-    (``descending`` is assumed) must be confirmed by a full parse of the page before a result
-    is returned: a disagreement fails the load, never silently.
+    Records are found by their boundaries (``},{"timestamp":"``); a page where an object
+    starting with a ``timestamp`` key is nested in a record is left to the full parse. Every
+    value reported (``descending`` is assumed) must be confirmed by a full parse of the page
+    before a result is returned: a disagreement fails the load, never silently.
 
     >>> rec = b'{"timestamp":"2026-01-01T00:00:0%d+00:00"}'
     >>> info = scan_page(b'{"count":3,"next":null,"results":[%b,%b,%b]}' % (rec % 1, rec % 0, rec % 0))
@@ -182,6 +182,8 @@ def scan_page(body: bytes) -> PageInfo | None:
         if not body.startswith(_OPEN, start + 1):
             return PageInfo(count=envelope["count"], size=0) if body[start:end].strip() == b"[]" else None
         size = body.count(_NEXT, start, end) + 1
+        if body.count(_OPEN, start, end) != size:  # a nested {"timestamp": ...} (a future field)
+            return None  # could fake a record boundary: parse this page fully instead
         at = body.rfind(_NEXT, start, end)  # -1: the last record is also the first
         oldest = _stamp(body, start, at)
         run = 1
