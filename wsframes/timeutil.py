@@ -23,8 +23,10 @@ from wsframes.errors import ConfigurationError
 
 __all__ = [
     "API_RETENTION",
+    "RETENTION_SLACK",
     "TimeLike",
     "check_retention",
+    "clamp_to_retention",
     "parse_duration",
     "resolve_instant",
     "resolve_window",
@@ -33,6 +35,11 @@ __all__ = [
 
 #: How far back the Webshare API serves activity and stats.
 API_RETENTION = timedelta(days=90)
+
+#: A start within this much of the 90-day floor means "as far back as the API serves": clocks
+#: move between resolving ``"90d"`` and the request reaching the API, so the floor itself is a
+#: moving target. Such a start is moved just inside the floor instead of being refused.
+RETENTION_SLACK = timedelta(minutes=1)
 
 TimeLike = datetime | date | str
 
@@ -102,14 +109,28 @@ def resolve_window(
 
 
 def check_retention(start: datetime, *, now: datetime | None = None) -> None:
-    """Raise when *start* is older than the API keeps activity (90 days).
+    """Raise when *start* is older than the API keeps activity (90 days, less the slack).
 
     Only the API has this limit; a local archive can serve older history.
     """
     floor = (now or utc_now()) - API_RETENTION
-    if start < floor:
+    if start < floor - RETENTION_SLACK:
         raise ConfigurationError(
             f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves the "
             f"last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, or read "
             "older history from a local archive (wsframes.sync / scan_activity)."
         )
+
+
+def clamp_to_retention(start: datetime, *, now: datetime | None = None) -> datetime:
+    """The start to request from the API: *start*, or just inside the 90-day floor when *start*
+    is within :data:`RETENTION_SLACK` of it. Raises like :func:`check_retention` when older.
+
+    >>> from datetime import datetime, timezone
+    >>> now = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    >>> clamp_to_retention(now - API_RETENTION, now=now) == now - API_RETENTION + RETENTION_SLACK
+    True
+    """
+    now = now or utc_now()
+    check_retention(start, now=now)
+    return max(start, now - API_RETENTION + RETENTION_SLACK)

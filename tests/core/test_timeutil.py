@@ -60,8 +60,20 @@ def test_window_defaults_end_to_now_and_is_ordered() -> None:
         resolve_window(NOW, NOW, now=NOW)
 
 
-def test_retention_floor_is_ninety_days() -> None:
-    check_retention(NOW - timedelta(days=90), now=NOW)  # exactly on the floor is allowed
+def test_retention_floor_is_ninety_days_less_a_minute_of_slack() -> None:
+    check_retention(NOW - timedelta(days=90, seconds=59), now=NOW)
     with pytest.raises(ConfigurationError, match="90 days") as info:
-        check_retention(NOW - timedelta(days=90, seconds=1), now=NOW)
+        check_retention(NOW - timedelta(days=90, seconds=61), now=NOW)
     assert "archive" in str(info.value)
+
+
+def test_a_start_at_the_floor_means_as_far_back_as_the_api_serves() -> None:
+    from wsframes.timeutil import API_RETENTION, RETENTION_SLACK, clamp_to_retention
+
+    floor = NOW - API_RETENTION
+    # "90d" resolved a moment earlier than the check: moved just inside the floor, not refused
+    assert clamp_to_retention(floor - RETENTION_SLACK / 2, now=NOW) == floor + RETENTION_SLACK
+    later = floor + timedelta(hours=1)
+    assert clamp_to_retention(later, now=NOW) == later  # anything younger is left alone
+    with pytest.raises(ConfigurationError, match="90 days"):
+        clamp_to_retention(floor - 2 * RETENTION_SLACK, now=NOW)
