@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -171,3 +173,25 @@ def test_a_load_through_the_archive_never_trims_the_window(fake, archive, args):
         load_with_archive(archive, datetime.now(UTC) - timedelta(days=90, seconds=30),
                           plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url)
     assert fake.request_count == 0
+
+
+def test_the_window_is_resolved_after_waiting_for_the_lock(same_records, fake, archive, args,
+                                                           monkeypatch):
+    # Model a sync that waited 10 minutes for another one: until it holds the lock, its clock
+    # reads 10 minutes ago. A "90d" start resolved then would be below the API's floor by the
+    # time the requests go out, and the client would refuse it.
+    sync_module = importlib.import_module("wsframes.archive.sync")  # the package re-exports sync()
+    waited = {"lag": timedelta(minutes=10)}
+    real_lock = sync_module.archive_lock
+
+    @contextlib.contextmanager
+    def slow_lock(root, *, timeout):
+        with real_lock(root, timeout=timeout):
+            waited["lag"] = timedelta(0)
+            yield
+
+    monkeypatch.setattr(sync_module, "utc_now", lambda: datetime.now(UTC) - waited["lag"])
+    monkeypatch.setattr(sync_module, "archive_lock", slow_lock)
+    result = sync(archive, start="90d", **args)
+    assert result.fetched[0][0] > datetime.now(UTC) - timedelta(days=90)
+    assert same_records(scan_activity(archive, plan_id=PLAN).collect(), fake.truth(PLAN))

@@ -152,15 +152,15 @@ def sync(
         raise ConfigurationError(f"progress must be True, False or None (auto), not {progress!r}.")
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float) or lock_timeout < 0:
         raise ConfigurationError(f"lock_timeout must be a number of seconds >= 0, not {lock_timeout!r}.")
-    now = utc_now()
-    lo, hi = resolve_window(start, end, now=now)
-    hi = min(hi, now)
-    if lo >= hi:
-        raise ConfigurationError(f"start {lo.isoformat()} is in the future; nothing to sync.")
+    _window(start, end, now=utc_now())  # bad input fails now, not after waiting for the lock
     client = Client(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute,
                     progress=False)
     root.mkdir(parents=True, exist_ok=True)
     with client, archive_lock(root, timeout=lock_timeout):
+        # The clock is read only once the lock is held: a relative start such as "90d" resolved
+        # before a long wait would point below the API's floor by the time the requests go out.
+        now = utc_now()
+        lo, hi = _window(start, end, now=now)
         remove_temp_files(root)
         manifest = Manifest.load(root)
         chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True,
@@ -175,6 +175,14 @@ def sync(
             rows += frame.height
             log.info("archived %d records of plan %s for %s .. %s", frame.height, plan, a, b)
     return SyncResult(root, plan, chunks, rows)
+
+
+def _window(start: TimeLike, end: TimeLike | None, *, now: datetime) -> Span:
+    lo, hi = resolve_window(start, end, now=now)
+    hi = min(hi, now)
+    if lo >= hi:
+        raise ConfigurationError(f"start {lo.isoformat()} is in the future; nothing to sync.")
+    return lo, hi
 
 
 def _quiet(progress: bool | None) -> bool | None:
