@@ -27,6 +27,7 @@ from wsframes.analysis._frames import (
     finish,
     group_keys,
     key_names,
+    ranking_keys,
     require_columns,
     time_bucket,
     wilson_interval,
@@ -177,11 +178,13 @@ def error_rate_over_time(
     return finish(out, kind)
 
 
-def offender_stats(lf: pl.LazyFrame, column: str, *, metric: str, confidence: float) -> pl.LazyFrame:
-    """Per value of *column*: requests, failed, error rate with interval, bytes, p95 of *metric*."""
+def offender_stats(
+    lf: pl.LazyFrame, keys: list[pl.Expr], names: list[str], *, metric: str, confidence: float
+) -> pl.LazyFrame:
+    """Per value of the *keys*: requests, failed, error rate with interval, bytes, p95 of *metric*."""
     return (
         clean_durations(lf, [metric])
-        .group_by(column)
+        .group_by(keys)
         .agg(
             pl.len().cast(pl.UInt32).alias("requests"),
             failed_expr().sum().alias("failed"),
@@ -189,23 +192,24 @@ def offender_stats(lf: pl.LazyFrame, column: str, *, metric: str, confidence: fl
             pl.col(metric).quantile(0.95, "linear").alias("p95"),
         )
         .with_columns(_rate_columns(confidence))
-        .select(column, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
+        .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
     )
 
 
 def top_offenders(
     df: FrameLike,
     *,
-    column: str = "domain",
+    by: ByLike = None,
     n: int | None = 20,
     sort_by: str = "failed",
     min_requests: int = 1,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
+    column: str | None = None,
 ) -> FrameLike:
-    """The values of *column* (domain, hostname, proxy_address, client_address, port...) that fail most.
+    """The values of *by* (domain, hostname, proxy_address, client_address, port...) that fail most.
 
-    Columns: ``<column>, requests, failed, error_rate, ci_low, ci_high, bytes, p95`` (p95 of
+    Columns: ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95`` (p95 of
     *metric*, seconds). Values with fewer than *min_requests* requests are left out; the rest are
     sorted by *sort_by* (largest first; ``"ci_low"`` ranks by the interval's conservative end)
     and cut to the first *n* (``None`` keeps all). A null value (e.g. no domain) is its own row.
@@ -213,21 +217,25 @@ def top_offenders(
     Parameters
     ----------
     df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
-    column : the key to rank: ``domain``, ``hostname``, ``proxy_address``, ``client_address``, ``port``...
+    by : what to rank, default ``"domain"``: column names (``hostname``, ``proxy_address``,
+        ``client_address``, ``port``...), expressions or ``"outcome"``; the key columns lead the result.
     n : rows to keep (``None``: all).
     sort_by : ``failed`` (default), ``error_rate``, ``ci_low``, ``requests``, ``bytes`` or ``p95``.
     min_requests : leave out values with fewer requests (their rates are noise).
     metric : duration whose p95 is attached.
     confidence : level of the Wilson intervals (default 0.95).
+    column : older spelling of *by* (one column name), still accepted.
     """
     lf, kind = as_lazy(df, func="top_offenders")
-    require_columns(lf, [column, "error_reason", "bytes", metric], func="top_offenders")
+    require_columns(lf, ["error_reason", "bytes", metric], func="top_offenders")
+    keys = ranking_keys(by, column, default="domain", func="top_offenders")
+    names = key_names(lf, keys)
     if sort_by not in _OFFENDER_SORTS:
         raise ConfigurationError(f"sort_by={sort_by!r}: use one of {', '.join(_OFFENDER_SORTS)}.")
     if n is not None and (not isinstance(n, int) or n < 1):
         raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
-    stats = offender_stats(lf, column, metric=metric, confidence=confidence)
+    stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)
     out = stats.filter(pl.col("requests") >= min_requests).sort(
-        [sort_by, "requests", column], descending=[True, True, False], nulls_last=True
+        [sort_by, "requests", *names], descending=[True, True] + [False] * len(names), nulls_last=True
     )
     return finish(out.head(n) if n is not None else out, kind)

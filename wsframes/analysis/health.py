@@ -21,11 +21,14 @@ from datetime import timedelta
 import polars as pl
 
 from wsframes.analysis._frames import (
+    ByLike,
     FrameLike,
     as_lazy,
     clean_durations,
     failed_expr,
     finish,
+    key_names,
+    ranking_keys,
     require_columns,
     time_bucket,
 )
@@ -41,14 +44,15 @@ MAD_SCALE = 1.4826
 def proxy_health(
     df: FrameLike,
     *,
-    column: str = "proxy_address",
+    by: ByLike = None,
     min_requests: int = 20,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
+    column: str | None = None,
 ) -> FrameLike:
-    """Rank proxies (or any *column*: ``listen_address`` on residential plans) from least healthy.
+    """Rank proxies (or any *by*: ``listen_address`` on residential plans) from least healthy.
 
-    Columns: ``rank, <column>, requests, failed, error_rate, ci_low, ci_high, bytes, p95``
+    Columns: ``rank, <by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95``
     (p95 of *metric*), ``fleet_error_rate`` and ``above_fleet`` (the interval's low end is above
     the fleet's rate: worse than the rest beyond chance). Proxies with at least *min_requests*
     come first, ordered by ``ci_low`` then ``p95`` (worst first); low-volume ones follow, unranked
@@ -57,24 +61,28 @@ def proxy_health(
     Parameters
     ----------
     df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
-    column : what to rank (``proxy_address``; ``listen_address`` on residential plans).
+    by : what to rank, default ``"proxy_address"`` (``"listen_address"`` on residential plans):
+        column names or expressions; the key columns follow ``rank``.
     min_requests : below this, a proxy is listed after the others and never flagged.
     metric : duration whose p95 is attached and breaks ties.
     confidence : level of the Wilson intervals (default 0.95).
+    column : older spelling of *by* (one column name), still accepted.
     """
     lf, kind = as_lazy(df, func="proxy_health")
-    require_columns(lf, [column, "error_reason", "bytes", metric], func="proxy_health")
+    require_columns(lf, ["error_reason", "bytes", metric], func="proxy_health")
+    keys = ranking_keys(by, column, default="proxy_address", func="proxy_health")
+    names = key_names(lf, keys)
     if min_requests < 1:
         raise ConfigurationError(f"min_requests={min_requests!r} must be at least 1.")
-    stats = offender_stats(lf, column, metric=metric, confidence=confidence)
+    stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)
     fleet = pl.col("failed").sum() / pl.col("requests").sum()
     enough = pl.col("requests") >= min_requests
     out = (
         stats.with_columns(fleet.alias("fleet_error_rate"))
         .with_columns((enough & (pl.col("ci_low") > pl.col("fleet_error_rate"))).alias("above_fleet"))
         .sort(
-            [enough, "ci_low", "p95", "requests", column],
-            descending=[True, True, True, True, False],
+            [enough, "ci_low", "p95", "requests", *names],
+            descending=[True, True, True, True] + [False] * len(names),
             nulls_last=True,
         )
         .with_row_index("rank", offset=1)

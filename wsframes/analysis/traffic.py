@@ -24,6 +24,7 @@ from wsframes.analysis._frames import (
     finish,
     group_keys,
     key_names,
+    ranking_keys,
     require_columns,
     time_bucket,
 )
@@ -116,21 +117,44 @@ def hourly_profile(df: FrameLike, *, tz: str = "UTC") -> FrameLike:
     return finish(out, kind)
 
 
-def bandwidth_by(df: FrameLike, *, column: str = "domain", n: int | None = None) -> FrameLike:
-    """Where the bytes go: ``<column>, requests, bytes, share, cumulative_share, mean_bytes``.
+def bandwidth_by(
+    df: FrameLike, *, by: ByLike = None, n: int | None = None, column: str | None = None
+) -> FrameLike:
+    """Where the bytes go: ``<by...>, requests, bytes, share, cumulative_share, mean_bytes``.
 
     ``share`` is the value's part of all bytes; sorted by bytes, largest first, so
     ``cumulative_share`` reads "the top k carry x% of the traffic". *n* keeps the first rows.
-    Use ``column="proxy_address"`` for bandwidth by proxy.
+    Use ``by="proxy_address"`` for bandwidth by proxy, ``by="outcome"`` for the bytes of
+    failed requests against successful ones.
+
+    Parameters
+    ----------
+    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
+    by : what to split the bytes by, default ``"domain"``: column names, expressions or
+        ``"outcome"``; the key columns lead the result.
+    n : rows to keep (``None``: all).
+    column : older spelling of *by* (one column name), still accepted.
+
+    >>> import polars as pl
+    >>> d = pl.DataFrame({"domain": ["a.com", "b.com", "a.com"], "bytes": [10, 70, 20],
+    ...                   "error_reason": [None, None, "bandwidthlimit"]})
+    >>> bandwidth_by(d, by="outcome").select("outcome", "bytes", "share").rows()
+    [('success', 80, 0.8), ('failed', 20, 0.2)]
     """
     lf, kind = as_lazy(df, func="bandwidth_by")
-    require_columns(lf, [column, "bytes"], func="bandwidth_by")
+    require_columns(lf, ["bytes"], func="bandwidth_by")
+    keys = ranking_keys(by, column, default="domain", func="bandwidth_by")
+    names = key_names(lf, keys)
     if n is not None and (not isinstance(n, int) or n < 1):
         raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
     out = (
-        lf.group_by(column)
+        lf.group_by(keys)
         .agg(pl.len().cast(pl.UInt32).alias("requests"), pl.col("bytes").sum().alias("bytes"))
-        .sort(["bytes", "requests", column], descending=[True, True, False], nulls_last=True)
+        .sort(
+            ["bytes", "requests", *names],
+            descending=[True, True] + [False] * len(names),
+            nulls_last=True,
+        )
         .with_columns(
             (pl.col("bytes") / pl.col("bytes").sum()).alias("share"),
             (pl.col("bytes").cum_sum() / pl.col("bytes").sum()).alias("cumulative_share"),
