@@ -96,3 +96,16 @@ def test_cli_status_without_a_key_stays_offline_and_says_so(fake, archive, args,
 def test_cli_status_explains_a_missing_archive(tmp_path, capsys):
     assert main(["status", "--archive", str(tmp_path / "none"), "--offline"]) == 2
     assert "wsframes sync --archive" in capsys.readouterr().err
+
+
+def test_status_warns_about_an_archive_holding_the_default_plan_and_plans_by_id(tmp_path):
+    # Archives written before sync refused the mix.
+    now = datetime.now(UTC)
+    manifest = Manifest()
+    for plan in ("default", "7"):
+        manifest.record(plan, now - timedelta(days=2), now - timedelta(days=1), fetched_at=now,
+                        settle=timedelta(hours=2))
+    manifest.save(tmp_path)
+    by_plan = {p.plan: p.warnings for p in archive_status(tmp_path).plans}
+    assert by_plan["7"] == []
+    assert any("count it twice" in w for w in by_plan["default"])

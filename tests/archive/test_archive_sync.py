@@ -195,3 +195,24 @@ def test_the_window_is_resolved_after_waiting_for_the_lock(same_records, fake, a
     result = sync(archive, start="90d", **args)
     assert result.fetched[0][0] > datetime.now(UTC) - timedelta(days=90)
     assert same_records(scan_activity(archive, plan_id=PLAN).collect(), fake.truth(PLAN))
+
+
+def test_an_archive_holds_the_default_plan_or_plans_by_id_never_both(fake, archive, args):
+    # Plan 7 is the fake account's default plan: stored under both names, DuckDB's
+    # `**/*.parquet` would count each of its records twice.
+    now = datetime.now(UTC)
+    lo, hi = now - timedelta(days=2), now - timedelta(days=1)
+    by_id, by_default = archive / "by-id", archive / "by-default"
+    sync(by_id, start=lo, end=hi, **args)
+    sync(by_default, start=lo, end=hi, **{**args, "plan_id": None})
+    before = fake.request_count
+    with pytest.raises(ConfigurationError, match="Pass its plan id"):
+        sync(by_id, start=lo, end=hi, **{**args, "plan_id": None})
+    with pytest.raises(ConfigurationError, match="holds the account's default plan"):
+        sync(by_default, start=lo, end=hi, **args)
+    assert fake.request_count == before
+    expected = between(fake.truth(PLAN), lo, hi).height
+    for root in (by_id, by_default):
+        ((total,),) = duckdb.sql(f"select count(*) from read_parquet('{root.as_posix()}/**/*.parquet', "
+                                 f"hive_partitioning=true)").fetchall()
+        assert total == expected

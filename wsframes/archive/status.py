@@ -13,7 +13,7 @@ import polars as pl
 from wsframes.archive.completeness import Completeness, check_completeness
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
 from wsframes.archive.scan import scan_spans
-from wsframes.archive.store import plan_files, resolve_archive
+from wsframes.archive.store import DEFAULT_PLAN, plan_files, resolve_archive
 from wsframes.errors import ArchiveError
 from wsframes.timeutil import API_RETENTION, utc_now
 
@@ -129,8 +129,15 @@ def archive_status(
     plans = []
     for plan in sorted(manifest.plans):
         status = _plan_status(root, plan, manifest, now=now, warn=warn)
+        if plan == DEFAULT_PLAN and len(manifest.plans) > 1:
+            # Written before sync refused the mix: whole-dataset readers may count a plan twice.
+            status.warnings.append(
+                "this archive holds the default plan (plan_id=default) next to plans by id; if the "
+                "default plan is one of them, DuckDB/Spark queries over **/*.parquet count it twice. "
+                "Filter on plan_id, or move plan_id=default to its own archive."
+            )
         if check:
-            plan_id = None if plan == "default" else int(plan)
+            plan_id = None if plan == DEFAULT_PLAN else int(plan)
             result = check_completeness(root, plan_id=plan_id, api_key=api_key, base_url=base_url)
             status = dataclasses.replace(status, completeness=result)
         plans.append(status)

@@ -42,6 +42,7 @@ from wsframes.schema import ACTIVITY_SCHEMA
 __all__ = [
     "ARCHIVE_ENV",
     "DATA_FILE",
+    "DEFAULT_PLAN",
     "archive_lock",
     "day_path",
     "days_touching",

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from wsframes.archive.manifest import Manifest, Span, subtract
 from wsframes.archive.store import (
+    DEFAULT_PLAN,
     archive_lock,
     day_span,
     days_touching,
@@ -19,6 +20,7 @@ from wsframes.archive.store import (
     remove_temp_files,
     replace_range,
     resolve_archive,
+    stored_plans,
 )
 from wsframes.errors import ConfigurationError
 from wsframes.timeutil import API_RETENTION, TimeLike, parse_duration, resolve_window, utc_now
@@ -100,6 +102,31 @@ def plan_gaps(
     return gaps
 
 
+def refuse_mixed_plan_forms(root: Path, plan: str, held: list[str]) -> None:
+    """Refuse to store the default plan and numbered plans side by side in one archive.
+
+    ``plan_id=None`` is stored as ``plan_id=default`` because the API does not say which plan that
+    is. Were the same plan also synced by its id, it would sit in the archive twice, and every
+    reader that globs the whole dataset (DuckDB, Spark, pyarrow) would count its records twice.
+    """
+    other = [p for p in held if (p == DEFAULT_PLAN) != (plan == DEFAULT_PLAN)]
+    if not other:
+        return
+    if plan == DEFAULT_PLAN:
+        raise ConfigurationError(
+            f"the archive {root} holds plans by id ({', '.join(other)}); syncing the account's "
+            f"default plan without an id could store one of them a second time (as "
+            f"plan_id=default) and double-count it. Pass its plan id (--plan-id), or use another "
+            f"archive directory."
+        )
+    raise ConfigurationError(
+        f"the archive {root} holds the account's default plan (plan_id=default, synced without a "
+        f"plan id); syncing plan {plan} by id could store the same plan a second time and "
+        f"double-count it. Keep syncing without a plan id, or use another archive directory "
+        f"(one per form)."
+    )
+
+
 def sync(
     archive: str | os.PathLike[str] | None = None,
     *,
@@ -125,6 +152,9 @@ def sync(
         Half-open window; ``end`` defaults to now (and is capped at now).
     plan_id
         Plan to archive; ``None``: the account's default plan (stored as ``plan_id=default``).
+        One archive holds either the default plan or plans by id, never both (ConfigurationError,
+        before any request): the same plan stored under both names would be counted twice by
+        whole-dataset readers.
     api_key, base_url
         As for :func:`wsframes.load_activity` (``WEBSHARE_API_KEY`` when not given).
     progress
@@ -163,6 +193,7 @@ def sync(
         lo, hi = _window(start, end, now=now)
         remove_temp_files(root)
         manifest = Manifest.load(root)
+        refuse_mixed_plan_forms(root, plan, sorted(set(manifest.plans) | set(stored_plans(root))))
         chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True,
                                           refetch=refetch))
         rows = 0
