@@ -257,8 +257,20 @@ def check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
 
 
 def seconds(value: float | timedelta, *, name: str) -> float:
-    """A threshold in seconds, from a number of seconds or a timedelta."""
+    """A latency threshold in seconds, from a number of seconds or a timedelta; it must be positive.
+
+    Zero is refused too: no request takes no time, so "within 0 s" is a typo, not an objective
+    (and Apdex's tolerating band ``(T, 4T]`` would be empty).
+    """
     out = value.total_seconds() if isinstance(value, timedelta) else value
-    if not isinstance(out, int | float) or isinstance(out, bool) or not math.isfinite(out) or out < 0:
-        raise ConfigurationError(f"{name}={value!r} must be a non-negative number of seconds or a timedelta.")
+    if not isinstance(out, int | float) or isinstance(out, bool) or not math.isfinite(out) or out <= 0:
+        raise ConfigurationError(
+            f"{name}={value!r} must be a positive number of seconds or a timedelta, e.g. 0.25 for 250 ms."
+        )
     return float(out)
+
+
+def check_min_requests(min_requests: int) -> None:
+    """Validate a minimum volume: a whole number of requests, at least 1."""
+    if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
+        raise ConfigurationError(f"min_requests={min_requests!r} must be a whole number of at least 1.")

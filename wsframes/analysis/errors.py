@@ -21,6 +21,7 @@ from wsframes.analysis._frames import (
     ByLike,
     FrameLike,
     as_lazy,
+    check_min_requests,
     clean_durations,
     failed_expr,
     fill_time_gaps,
@@ -234,6 +235,7 @@ def top_offenders(
         raise ConfigurationError(f"sort_by={sort_by!r}: use one of {', '.join(_OFFENDER_SORTS)}.")
     if n is not None and (not isinstance(n, int) or n < 1):
         raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
+    check_min_requests(min_requests)
     stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)
     out = stats.filter(pl.col("requests") >= min_requests).sort(
         [sort_by, "requests", *names], descending=[True, True] + [False] * len(names), nulls_last=True

@@ -16,6 +16,7 @@ series does not turn tiny wobbles into alarms.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import polars as pl
@@ -24,6 +25,7 @@ from wsframes.analysis._frames import (
     ByLike,
     FrameLike,
     as_lazy,
+    check_min_requests,
     clean_durations,
     failed_expr,
     finish,
@@ -72,8 +74,7 @@ def proxy_health(
     require_columns(lf, ["error_reason", "bytes", metric], func="proxy_health")
     keys = ranking_keys(by, column, default="proxy_address", func="proxy_health")
     names = key_names(lf, keys)
-    if min_requests < 1:
-        raise ConfigurationError(f"min_requests={min_requests!r} must be at least 1.")
+    check_min_requests(min_requests)
     stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)
     fleet = pl.col("failed").sum() / pl.col("requests").sum()
     enough = pl.col("requests") >= min_requests
@@ -134,8 +135,17 @@ def anomalous_hours(
     """
     lf, kind = as_lazy(df, func="anomalous_hours")
     require_columns(lf, ["timestamp", "error_reason", metric], func="anomalous_hours")
-    if min_requests < 1 or threshold <= 0:
-        raise ConfigurationError("min_requests must be at least 1 and threshold positive (e.g. 50 and 3.5).")
+    check_min_requests(min_requests)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not math.isfinite(threshold)
+        or threshold <= 0
+    ):
+        raise ConfigurationError(
+            f"threshold={threshold!r} must be a positive, finite robust z such as 3.5 (at 0 or below "
+            "every bucket above the baseline would be flagged; NaN would silently flag none)."
+        )
     buckets = (
         clean_durations(lf, [metric])
         .group_by(time_bucket(every, tz))

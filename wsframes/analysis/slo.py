@@ -29,6 +29,17 @@ def _value(metric: str) -> pl.Expr:
     return pl.col(metric)  # after clean_durations: Float64, NaN turned into null
 
 
+def _aggregate(lf: pl.LazyFrame, keys: list[pl.Expr], names: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """One row per group, sorted; ungrouped, one row, or none for an empty input.
+
+    A bare ``select`` of aggregates always yields one row, so an empty input would give a row of
+    zeros and a 0/0 share; the documented rule is an empty frame, as a grouped call gives.
+    """
+    if keys:
+        return lf.group_by(keys).agg(aggs).sort(names, nulls_last=True)
+    return lf.select(*aggs, pl.len().alias("_rows")).filter(pl.col("_rows") > 0).drop("_rows")
+
+
 def slo_attainment(
     df: FrameLike,
     *,
@@ -40,7 +51,8 @@ def slo_attainment(
     """Share of requests with *metric* at or under *threshold* seconds, with a Wilson interval.
 
     Columns: ``[by...], count, within, attainment, ci_low, ci_high``; null durations are not
-    counted. Sorted by the group keys.
+    counted, and a group with none left has a null ``attainment`` (not NaN). Sorted by the group
+    keys. An empty input gives an empty frame with these columns.
 
     Parameters
     ----------
@@ -65,9 +77,10 @@ def slo_attainment(
         _value(metric).count().cast(pl.UInt32).alias("count"),
         (_value(metric) <= limit).sum().cast(pl.UInt32).alias("within"),
     ]
-    stats = lf.group_by(keys).agg(aggs).sort(names, nulls_last=True) if keys else lf.select(aggs)
     low, high = wilson_interval("within", "count", confidence=confidence)
-    out = stats.with_columns((pl.col("within") / pl.col("count")).alias("attainment"), low, high)
+    out = _aggregate(lf, keys, names, aggs).with_columns(
+        pl.when(pl.col("count") > 0).then(pl.col("within") / pl.col("count")).alias("attainment"), low, high
+    )
     return finish(out, kind)
 
 
@@ -82,7 +95,8 @@ def apdex(
 
     Satisfied: duration <= T; tolerating: T < duration <= 4T; frustrated: slower, or failed
     (per the Apdex specification, errors count as frustrated). ``apdex = (satisfied +
-    tolerating / 2) / count``. Columns: ``[by...], count, satisfied, tolerating, frustrated, apdex``.
+    tolerating / 2) / count``. Columns: ``[by...], count, satisfied, tolerating, frustrated, apdex``;
+    *threshold* must be positive. An empty input gives an empty frame with these columns.
 
     >>> import polars as pl
     >>> d = pl.DataFrame({"request_duration": [0.1, 0.3, 9.0], "error_reason": [None, None, None]})
@@ -101,9 +115,8 @@ def apdex(
         (ok & (_value(metric) <= t)).sum().cast(pl.UInt32).alias("satisfied"),
         (ok & (_value(metric) > t) & (_value(metric) <= 4 * t)).sum().cast(pl.UInt32).alias("tolerating"),
     ]
-    stats = lf.group_by(keys).agg(aggs).sort(names, nulls_last=True) if keys else lf.select(aggs)
-    out = stats.with_columns(
+    out = _aggregate(lf, keys, names, aggs).with_columns(
         (pl.col("count") - pl.col("satisfied") - pl.col("tolerating")).alias("frustrated"),
         ((pl.col("satisfied") + pl.col("tolerating") / 2) / pl.col("count")).alias("apdex"),
-    ).filter(pl.col("count") > 0)
+    )
     return finish(out, kind)
