@@ -118,7 +118,13 @@ def run(records: int, repeat: int) -> None:
         # One instrumented load records the exact URLs wsframes asks for, for the bare loop.
         urls: list[str] = []
         with Client(api_key=KEY, base_url=base_url, requests_per_minute=None, progress=False) as client:
-            client._http._session.hooks["response"].append(lambda r, *a, **k: urls.append(r.url))
+            attempt = client._http._attempt
+
+            def recorded(url: str, *args: Any) -> Any:
+                urls.append(url)
+                return attempt(url, *args)
+
+            client._http._attempt = recorded  # type: ignore[method-assign]
             client.activity(lo, hi)
 
         def load_sdk() -> pd.DataFrame:

@@ -201,7 +201,7 @@ class Client:
 
     Notes
     -----
-    A client is meant for one thread at a time (it wraps one ``requests.Session``); use one
+    A client is meant for one thread at a time (it wraps one connection pool); use one
     per thread. Its ``repr`` never shows the key.
     """
 
