@@ -3,7 +3,8 @@
 Builds a frame with the loader's schema (wsframes.schema.ACTIVITY_SCHEMA) from vectorised NumPy
 draws (heavy-tailed durations, ~6 % failures over every catalogued code plus an unknown one,
 5,000 Zipf-distributed domains), converts the columns the pandas code needs to pandas once,
-outside the timing, then times, best of --repeat runs:
+outside the timing, then times --repeat runs of each, the cases taking turns (round robin) so
+that a burst of load from the other users of the machine hits them alike:
 
 * wsframes: ``latency_summary(df, by=...)`` + ``error_taxonomy(df, by=...)``;
 * pandas: the straightforward equivalent (``Series.quantile``/``groupby().quantile``,
@@ -11,11 +12,13 @@ outside the timing, then times, best of --repeat runs:
 * a naive Polars version (one ``quantile()`` call per quantile: it rescans the column each time);
 * wsframes with ``method="sketch"`` (DDSketch, alpha = 1 %).
 
-It checks that wsframes and pandas agree, and prints times, ratios (pandas time / wsframes time)
-and peak memory: the RSS growth during one run (sampled from /proc every 2 ms), each case in a
-fresh subprocess that has only read the frame from a temporary Parquet file. Run:
+It checks that wsframes and pandas agree, and prints the load average before and after the
+timings (the 2 cores are shared, so a best-of time alone can flatter or punish one side), the
+best and the median time of each case, the ratios (pandas time / wsframes time) of both, and peak
+memory: the RSS growth during one run (sampled from /proc every 2 ms), each case in a fresh
+subprocess that has only read the frame from a temporary Parquet file. Run:
 
-    /work/venv/bin/python benchmarks/bench_analysis.py [--rows 10000000] [--repeat 3]
+    /work/venv/bin/python benchmarks/bench_analysis.py [--rows 10000000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import gc
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,15 +185,27 @@ def peak_memory(fn: Callable[[], Any]) -> float:
     return (peak - base) / 2**20
 
 
-def measure(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Best wall time over *repeat* runs, and the last result."""
-    gc.collect()
-    best, result = float("inf"), None
+def measure(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, float, Any]]:
+    """Best and median wall time of *repeat* calls of each function, and its last result.
+
+    The functions take turns (round robin), so a burst of load from elsewhere on the shared
+    machine hits all of them alike instead of skewing one; the median shows what a typical run
+    took when the best was a lucky one.
+    """
+    times: list[list[float]] = [[] for _ in fns]
+    results: list[Any] = [None] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
+        for i, fn in enumerate(fns):
+            gc.collect()
+            t0 = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return [(min(t), statistics.median(t), r) for t, r in zip(times, results, strict=True)]
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (this machine's cores are shared)."""
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def naive_polars(df: pl.DataFrame, by: str | None) -> Any:
@@ -258,7 +274,7 @@ def peaks(df: pl.DataFrame) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--child", nargs=2, metavar=("CASE", "PARQUET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -291,27 +307,37 @@ def main() -> None:
     )
     log.info("measuring peak memory, one subprocess per case ...")
     memory = peaks(df)
-    row = "{:<18}{:>10}{:>10}{:>8}{:>10}{:>10}{:>12}{:>12}{:>14}"
-    print("\n" + row.format(*header))
+    load_before = load_average()
+    row = "{:<20}{:>10}{:>10}{:>8}{:>10}{:>10}{:>12}{:>12}{:>14}"
+    lines, ratios = [], []
     for label, by in (("ungrouped", None), ("by domain", "domain")):
-        ours = lambda by=by: (latency_summary(df, by=by), error_taxonomy(df, by=by))  # noqa: E731
-        plain = lambda by=by: (pandas_summary(pdf, by), pandas_taxonomy(pdf, by))  # noqa: E731
-        ws_t, ws = measure(ours, args.repeat)
-        pd_t, theirs = measure(plain, args.repeat)
-        nv_t, _ = measure(lambda by=by: naive_polars(df, by), args.repeat)
-        sk_t, _ = measure(
-            lambda by=by: (latency_summary(df, by=by, method="sketch"), error_taxonomy(df, by=by)),
+        (ws_t, ws_m, ws), (pd_t, pd_m, theirs), (nv_t, nv_m, _), (sk_t, sk_m, _) = measure(
+            [
+                lambda by=by: (latency_summary(df, by=by), error_taxonomy(df, by=by)),
+                lambda by=by: (pandas_summary(pdf, by), pandas_taxonomy(pdf, by)),
+                lambda by=by: naive_polars(df, by),
+                lambda by=by: (latency_summary(df, by=by, method="sketch"), error_taxonomy(df, by=by)),
+            ],
             args.repeat,
         )
         worst = check_agreement(ws[0], theirs[0], by)
         assert ws[1].height == len(theirs[1]), "taxonomy row counts differ"
-        cells = (f"{ws_t:.3f}s", f"{pd_t:.3f}s", f"{pd_t / ws_t:.1f}x", f"{nv_t:.3f}s", f"{sk_t:.3f}s")
-        print(
-            row.format(
-                label, *cells, memory[f"wsframes:{by or ''}"], memory[f"pandas:{by or ''}"], f"{worst:.1e}"
-            )
-        )
-    print("\nratio = pandas time / wsframes time (higher is better); times are best of", args.repeat)
+        mem = (memory[f"wsframes:{by or ''}"], memory[f"pandas:{by or ''}"])
+        best = (f"{ws_t:.3f}s", f"{pd_t:.3f}s", f"{pd_t / ws_t:.1f}x", f"{nv_t:.3f}s", f"{sk_t:.3f}s")
+        median = (f"{ws_m:.3f}s", f"{pd_m:.3f}s", f"{pd_m / ws_m:.1f}x", f"{nv_m:.3f}s", f"{sk_m:.3f}s")
+        lines.append(row.format(f"{label} (best)", *best, *mem, f"{worst:.1e}"))
+        lines.append(row.format(f"{label} (median)", *median, "", "", ""))
+        ratios.append(f"{label} {pd_t / ws_t:.1f}x best, {pd_m / ws_m:.1f}x median")
+    print(
+        f"\n{os.cpu_count()} CPUs shared with other users; load average (1, 5, 15 min) "
+        f"{load_before} before the timings, {load_average()} after"
+    )
+    print(row.format(*header))
+    print("\n".join(lines))
+    print(
+        f"\nratio = pandas time / wsframes time (higher is better), from the best and from the median "
+        f"of {args.repeat} runs taken in turns: {'; '.join(ratios)}"
+    )
 
 
 if __name__ == "__main__":
