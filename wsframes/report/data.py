@@ -15,10 +15,19 @@ from typing import Any
 
 import polars as pl
 
+from wsframes import timeutil
 from wsframes.errors import ConfigurationError
-from wsframes.timeutil import utc_now
+from wsframes.schema import empty_activity
 
-__all__ = ["Coverage", "ReportData", "anonymize_clients", "coverage", "load_report_data", "utc_timestamps"]
+__all__ = [
+    "Coverage",
+    "ReportData",
+    "anonymize_clients",
+    "coverage",
+    "load_report_data",
+    "readable_start",
+    "utc_timestamps",
+]
 
 
 @dataclass(frozen=True)
@@ -84,13 +93,20 @@ def anonymize_clients(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def coverage(
-    frame: pl.DataFrame, start: datetime, end: datetime, *, exact: bool = False, now: datetime | None = None
+    frame: pl.DataFrame,
+    start: datetime,
+    end: datetime,
+    *,
+    exact: bool = False,
+    now: datetime | None = None,
+    expired: timedelta = timedelta(0),
 ) -> Coverage:
     """Hour coverage of *frame* inside ``[start, end)``, and the holes a reader must know about.
 
     With ``exact=False`` (a file or frame someone handed over) an empty first or last hour is
     reported, since the data may simply stop early. With ``exact=True`` (a complete API load)
-    quiet edges are just quiet; only a window reaching past *now* is incomplete.
+    quiet edges are just quiet; only a window reaching past *now* is incomplete. *expired* is how
+    much of the window's start had passed the API's 90-day retention when it was read.
     """
     hours = max(1, int((end - start) / timedelta(hours=1)))
     if frame.is_empty() and not exact:
@@ -99,6 +115,9 @@ def coverage(
     first, last = ts.min(), ts.max()
     with_data = ts.dt.truncate("1h").n_unique()
     missing = []
+    if expired > timeutil.RETENTION_SLACK:
+        lost = _span(expired)
+        missing.append(f"the first {lost} of the window had passed the API's 90-day limit when read")
     if exact:
         if now is not None and now < end:
             missing.append(f"the period is not over: data stops at {now:%Y-%m-%d %H:%M} UTC")
@@ -118,7 +137,26 @@ def coverage(
 
 def _span(delta: timedelta) -> str:
     hours = delta / timedelta(hours=1)
+    if hours < 1:
+        return f"{delta / timedelta(minutes=1):.0f} minutes"
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} hours"
+
+
+def readable_start(first: datetime, *, now: datetime | None = None) -> datetime:
+    """Where an API load of a window starting at *first* can begin now: *first*, or the 90-day floor.
+
+    :func:`~wsframes.report.build_report` checks the window against the floor (the loader's own
+    rule) before the kernel starts, but the kernel asks seconds, or on a busy machine minutes,
+    later, and the floor moves with the clock. A window the builder accepted must not fail then:
+    records that expired in between can't be read by anyone, so the load starts at the floor and
+    the coverage says how much of the window was lost that way (when more than the loader's slack).
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> now = datetime(2026, 11, 26, tzinfo=UTC)
+    >>> readable_start(now - timedelta(days=91), now=now) == now - timedelta(days=90)
+    True
+    """
+    return max(first, (now or timeutil.utc_now()) - timeutil.API_RETENTION)
 
 
 def load_report_data(
@@ -140,6 +178,7 @@ def load_report_data(
     lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
     first = lo - (hi - lo) if compare_previous else lo
     loaded_at: datetime | None = None  # set for an API load, which is exact by construction
+    expired = timedelta(0)  # how much of the window's start the API no longer served
     if data_path is not None:
         if not os.path.exists(data_path):
             raise ConfigurationError(
@@ -152,9 +191,14 @@ def load_report_data(
     else:
         from wsframes.loader import Client  # only this path needs the network stack
 
-        with Client(**(api_options or {})) as client:
-            frame = client.activity(first, hi, plan_id=plan_id, progress=False)
-        loaded_at = utc_now()
+        readable = readable_start(first)
+        expired = max(timedelta(0), min(readable, hi) - lo)
+        if readable >= hi:  # the whole window expired while waiting: nothing left to ask for
+            frame = empty_activity()
+        else:
+            with Client(**(api_options or {})) as client:
+                frame = client.activity(readable, hi, plan_id=plan_id, progress=False)
+        loaded_at = timeutil.utc_now()
     if anonymize:
         frame = anonymize_clients(frame)
     frame = frame.sort("timestamp")
@@ -166,6 +210,6 @@ def load_report_data(
         start=lo,
         end=hi,
         previous_start=first if compare_previous else None,
-        coverage=coverage(current, lo, hi, exact=loaded_at is not None, now=loaded_at),
+        coverage=coverage(current, lo, hi, exact=loaded_at is not None, now=loaded_at, expired=expired),
         source=source,
     )
