@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,14 +123,44 @@ def test_index_escapes_and_orders_newest_first(tmp_path: Path) -> None:
     assert "No reports yet" in render_index([])
 
 
-def test_anonymized_clients_are_stable_distinct_and_keep_the_dtype() -> None:
+def test_anonymized_clients_are_consistent_distinct_and_keep_the_dtype(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WSFRAMES_ANONYMIZE_SALT", raising=False)
     df = generate_activity(500, start="2026-11-01", end="2026-11-02", seed=2)
-    once, twice = anonymize_clients(df), anonymize_clients(df)
+    once = anonymize_clients(df)
     assert once["client_address"].dtype == df["client_address"].dtype
-    assert once["client_address"].to_list() == twice["client_address"].to_list()
     original = df["client_address"].cast(pl.String)
-    assert once["client_address"].cast(pl.String).n_unique() == original.n_unique()
-    assert not set(original) & set(once["client_address"].cast(pl.String))
+    pseudonyms = once["client_address"].cast(pl.String)
+    # One address, one pseudonym, within a call (per-client tables still add up).
+    assert pl.DataFrame({"a": original, "p": pseudonyms}).unique().height == original.n_unique()
+    assert pseudonyms.n_unique() == original.n_unique()
+    assert not set(original) & set(pseudonyms)
+
+
+def _unkeyed(address: str, key: bytes = b"") -> str:
+    return "client-" + hashlib.blake2b(address.encode(), key=key, digest_size=5).hexdigest()
+
+
+def test_anonymized_clients_cannot_be_reversed_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WSFRAMES_ANONYMIZE_SALT", raising=False)
+    df = pl.DataFrame({"client_address": ["10.0.0.1", "192.168.1.7"]})
+    first, second = anonymize_clients(df)["client_address"], anonymize_clients(df)["client_address"]
+    # Hashing candidate addresses without the (random, unstored) key finds nothing...
+    assert not {_unkeyed(a) for a in df["client_address"]} & set(first)
+    # ...and another report's pseudonyms can't be linked to this one's.
+    assert not set(first) & set(second)
+
+
+def test_a_salt_from_the_environment_gives_the_same_pseudonyms_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    df = pl.DataFrame({"client_address": ["10.0.0.1", "192.168.1.7"]})
+    monkeypatch.setenv("WSFRAMES_ANONYMIZE_SALT", "a long secret of my own " * 4)
+    first, second = anonymize_clients(df)["client_address"], anonymize_clients(df)["client_address"]
+    assert first.to_list() == second.to_list() and first.n_unique() == 2
+    monkeypatch.setenv("WSFRAMES_ANONYMIZE_SALT", "another secret")
+    assert not set(first) & set(anonymize_clients(df)["client_address"])
 
 
 def _data(

@@ -50,7 +50,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     parser.add_argument(
-        "--anonymize-clients", action="store_true", help="replace client addresses with a stable hash"
+        "--anonymize-clients",
+        action="store_true",
+        help="replace client addresses with pseudonyms keyed by a random secret drawn for this report "
+        "and never stored (stable within the report only); set WSFRAMES_ANONYMIZE_SALT to a secret "
+        "of your own for the same pseudonyms in every report",
     )
     parser.add_argument(
         "--base-url", default=None, help="API origin (default: WEBSHARE_BASE_URL, else the public API)"

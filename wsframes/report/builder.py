@@ -108,7 +108,11 @@ def build_report(
     out_dir : path
         Where ``<name>.html``, ``<name>.ipynb`` and ``index.html`` go (created if missing).
     anonymize_clients : bool
-        Replace client addresses with a stable hash before anything is computed.
+        Replace client addresses with pseudonyms before anything is computed. They are keyed by
+        a random secret drawn for this report and never stored, so they are consistent within
+        the report and can't be reversed; set ``WSFRAMES_ANONYMIZE_SALT`` to a secret of your
+        own to get the same pseudonyms in every report (see
+        :func:`wsframes.report.data.anonymize_clients`).
     template : path, optional
         Another notebook to execute instead of the packaged one (it needs a ``parameters`` cell).
     timeout : float

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,23 +68,34 @@ def utc_timestamps(dtype: pl.DataType) -> pl.Expr:
     return ts.dt.replace_time_zone("UTC") if dtype.time_zone is None else ts.dt.convert_time_zone("UTC")
 
 
-def anonymize_clients(frame: pl.DataFrame) -> pl.DataFrame:
-    """Replace ``client_address`` with a stable pseudonym (``client-`` + 10 hex digits).
+def anonymize_clients(frame: pl.DataFrame, *, key: bytes | None = None) -> pl.DataFrame:
+    """Replace ``client_address`` with a keyed pseudonym (``client-`` + 10 hex digits).
 
-    The same address always gets the same pseudonym, so per-client tables still add up. Set
-    ``WSFRAMES_ANONYMIZE_SALT`` to a secret to make the pseudonyms impossible to reverse by
-    hashing every IPv4 address.
+    Within one call the same address always gets the same pseudonym, so per-client tables still
+    add up. The key decides whether pseudonyms can be linked across calls:
+
+    - by default a fresh random key is drawn for each call (one report calls this once) and
+      never stored anywhere, so a pseudonym means nothing outside its report and nobody can
+      undo it (an unkeyed hash is undone by hashing all 2^32 IPv4 addresses);
+    - set ``WSFRAMES_ANONYMIZE_SALT`` to a secret of your own to get the same pseudonyms in
+      every report (to follow a client from week to week); keep it secret, since anyone who has
+      it can undo the pseudonyms the same way;
+    - or pass *key* (bytes) explicitly.
 
     >>> df = pl.DataFrame({"client_address": ["10.0.0.1", "10.0.0.2", "10.0.0.1"]})
     >>> out = anonymize_clients(df)["client_address"].to_list()
     >>> out[0] == out[2] != out[1], out[0].startswith("client-")
     (True, True)
     """
-    salt = os.environ.get("WSFRAMES_ANONYMIZE_SALT", "").encode()
+    if key is None:
+        salt = os.environ.get("WSFRAMES_ANONYMIZE_SALT")
+        key = secrets.token_bytes(32) if not salt else salt.encode()
+    # blake2b keys are at most 64 bytes: derive one from a secret of any length.
+    digest_key = hashlib.blake2b(key, digest_size=32, person=b"wsframes-anon").digest()
     column = frame["client_address"].cast(pl.String)
     # Hash each distinct address once: a week has millions of rows but few clients.
     mapping = {
-        addr: "client-" + hashlib.blake2b(addr.encode(), key=salt[:64], digest_size=5).hexdigest()
+        addr: "client-" + hashlib.blake2b(addr.encode(), key=digest_key, digest_size=5).hexdigest()
         for addr in column.unique().drop_nulls().to_list()
     }
     dtype = frame.schema["client_address"]
