@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from wsframes.archive import archive_status, check_completeness, sync
+from wsframes.archive import archive_status, check_completeness, scan_activity, sync
 from wsframes.archive.manifest import Manifest
+from wsframes.archive.store import day_path
 from wsframes.cli import main
 from wsframes.fake import generate_activity
 
@@ -109,3 +110,31 @@ def test_status_warns_about_an_archive_holding_the_default_plan_and_plans_by_id(
     by_plan = {p.plan: p.warnings for p in archive_status(tmp_path).plans}
     assert by_plan["7"] == []
     assert any("count it twice" in w for w in by_plan["default"])
+
+
+def cut_short(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_damaged_day_is_reported_with_its_repair_which_works(same_records, fake, archive, args,
+                                                              monkeypatch, capsys):
+    sync(archive, start="3d", **args)
+    day = (datetime.now(UTC) - timedelta(days=2)).date()
+    cut_short(day_path(archive, str(PLAN), day))
+    monkeypatch.setenv("WEBSHARE_API_KEY", fake.api_key)
+    assert main(["status", "--archive", str(archive), "--base-url", fake.base_url]) == 1
+    out = capsys.readouterr().out
+    assert str(day_path(archive, str(PLAN), day)) in out and "completeness not checked" in out
+    (plan,) = archive_status(archive).plans
+    assert [d.day for d in plan.damaged] == [day]
+    # Run the very command status printed; afterwards the archive is whole again.
+    command = out.split("repair it from the API: wsframes ")[1].splitlines()[0].split()
+    assert command[command.index("--start") + 1] == str(day)
+    assert main([*command, "--base-url", fake.base_url, "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--archive", str(archive), "--base-url", fake.base_url]) == 0
+    assert "hours match the API" in capsys.readouterr().out
+    lo = Manifest.load(archive).covered(str(PLAN))[0][0]
+    truth = fake.truth(PLAN).filter(pl.col("timestamp") >= lo)
+    assert same_records(scan_activity(archive, plan_id=PLAN).collect(), truth)

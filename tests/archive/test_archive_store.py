@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from wsframes.archive import scan_activity
+from wsframes.archive.integrity import file_problem
 from wsframes.archive.manifest import Manifest
 from wsframes.archive.scan import archive_files
 from wsframes.archive.store import day_path, plan_files, read_day, remove_temp_files, replace_range
@@ -51,8 +52,8 @@ def test_a_sub_range_scan_opens_only_its_days(filled, month):
             path.write_bytes(b"not parquet")
     got = scan_activity(filled, lo, hi, plan_id=3).collect()
     assert got.equals(between(month, lo, hi))
-    with pytest.raises(pl.exceptions.ComputeError, match="parquet"):
-        scan_activity(filled, plan_id=3).collect()
+    with pytest.raises(ArchiveError, match="is damaged"):
+        scan_activity(filled, plan_id=3)  # checked up front, not a Polars error at collect()
 
 
 def test_scan_keeps_the_schema_and_the_half_open_window(filled, month):
@@ -102,3 +103,47 @@ def test_a_corrupt_manifest_is_an_archive_error(filled):
     (filled / "_wsframes_manifest.json").write_text("{not json")
     with pytest.raises(ArchiveError, match="unreadable"):
         scan_activity(filled, plan_id=3)
+
+
+def cut_short(path) -> None:
+    """What a full disk or an interrupted copy leaves: the first half of the file, no footer."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(("age", "says"), [(10, "wsframes sync --archive"), (200, "from a backup")])
+def test_a_damaged_day_file_is_an_archive_error_naming_the_file_and_its_repair(tmp_path, age, says):
+    lo = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=age)
+    hi = lo + timedelta(days=3)
+    frames = generate_activity(3_000, start=lo, end=hi, seed=5, plan_id=3)
+    store(tmp_path, frames, lo, hi, Manifest())
+    day = lo + timedelta(days=1)
+    cut_short(day_path(tmp_path, "3", day.date()))
+    with pytest.raises(ArchiveError) as info:
+        scan_activity(tmp_path, plan_id=3)
+    message = str(info.value)
+    assert str(day_path(tmp_path, "3", day.date())) in message and "magic bytes" in message
+    assert says in message
+    if age == 10:
+        nxt = day + timedelta(days=1)
+        assert f"--plan-id 3 --refetch --start {day:%Y-%m-%d} --end {nxt:%Y-%m-%d}" in message
+    # The days around it are still served; only a window needing the damaged day refuses.
+    assert scan_activity(tmp_path, lo, day, plan_id=3).collect().equals(between(frames, lo, day))
+
+
+def drop_middle(path) -> None:
+    """Keep the footer (its length is in the last 8 bytes) but lose half of the data before it."""
+    data = path.read_bytes()
+    tail = int.from_bytes(data[-8:-4], "little") + 8
+    path.write_bytes(data[: (len(data) - tail) // 2] + data[-tail:])
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [(lambda p: p.write_bytes(b""), "footer"), (cut_short, "magic bytes"), (drop_middle, "past the end")],
+)
+def test_footer_check_catches_cut_files(filled, damage, problem):
+    path = day_path(filled, "3", T0.date())
+    assert file_problem(path) is None
+    damage(path)
+    assert problem in (file_problem(path) or "")

@@ -14,7 +14,9 @@ import polars as pl
 import pytest
 
 from wsframes.archive import load_with_archive, scan_activity, sync
+from wsframes.archive.integrity import file_problem
 from wsframes.archive.manifest import Manifest
+from wsframes.archive.store import day_path, replace_range
 from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError
 from wsframes.fake import generate_activity
 from wsframes.loader import load_activity
@@ -216,3 +218,36 @@ def test_an_archive_holds_the_default_plan_or_plans_by_id_never_both(fake, archi
         ((total,),) = duckdb.sql(f"select count(*) from read_parquet('{root.as_posix()}/**/*.parquet', "
                                  f"hive_partitioning=true)").fetchall()
         assert total == expected
+
+
+def cut_short(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_plain_sync_repairs_a_damaged_day_in_its_window(same_records, fake, archive, args):
+    sync(archive, start="3d", **args)
+    day = (datetime.now(UTC) - timedelta(days=1)).date()
+    cut_short(day_path(archive, str(PLAN), day))
+    result = sync(archive, start="3d", **args)  # the day is final: only the damage brings it back
+    assert result.repaired == [day] and "repaired damaged day" in str(result)
+    assert file_problem(day_path(archive, str(PLAN), day)) is None
+    lo = Manifest.load(archive).covered(str(PLAN))[0][0]
+    assert same_records(scan_activity(archive, plan_id=PLAN).collect(),
+                        fake.truth(PLAN).filter(pl.col("timestamp") >= lo))
+
+
+def test_a_damaged_day_the_api_no_longer_serves_stops_sync_before_any_request(fake, archive, args):
+    now = datetime.now(UTC)
+    day = (now - timedelta(days=90)).date()  # its midnight lies below the floor: not refetchable
+    lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    frame = generate_activity(50, start=lo, end=lo + timedelta(days=1), seed=4, plan_id=PLAN)
+    archive.mkdir()
+    manifest = Manifest()
+    replace_range(archive, str(PLAN), lo, lo + timedelta(days=1), frame, keep=[])
+    manifest.record(str(PLAN), lo, lo + timedelta(days=1), fetched_at=now, settle=timedelta(hours=2))
+    manifest.save(archive)
+    cut_short(day_path(archive, str(PLAN), day))
+    with pytest.raises(ArchiveError, match="lost unless you restore this file from a backup"):
+        sync(archive, start="90d", **args)
+    assert fake.request_count == 0

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import polars as pl
 
+from wsframes.archive.integrity import damaged_days, raise_if_damaged
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, intersect, subtract
 from wsframes.archive.store import day_path, days_touching, plan_key, resolve_archive
 from wsframes.errors import ArchiveError, IncompleteDataError
 from wsframes.schema import ACTIVITY_SCHEMA
-from wsframes.timeutil import TimeLike, resolve_window
+from wsframes.timeutil import TimeLike, resolve_window, utc_now
 
 __all__ = ["archive_files", "scan_activity"]
 
@@ -29,7 +30,14 @@ def archive_files(root: Path, plan: str, spans: Sequence[Span]) -> list[str]:
 
 
 def scan_spans(root: Path, plan: str, spans: Sequence[Span]) -> pl.LazyFrame:
-    """Rows of the given covered spans, ascending, with the activity schema."""
+    """Rows of the given covered spans, ascending, with the activity schema.
+
+    Raises ArchiveError, naming the file and its repair, when a day file it needs is damaged.
+    """
+    days = sorted({d for a, b in spans for d in days_touching(a, b)})
+    # Footers first (a few KB each): a damaged file is named with its repair, instead of a
+    # Polars "magic bytes" error surfacing from collect() later.
+    raise_if_damaged(root, damaged_days(root, plan, days), now=utc_now())
     files = archive_files(root, plan, spans)
     if not files:
         return pl.DataFrame(schema=ACTIVITY_SCHEMA).lazy()
@@ -67,6 +75,12 @@ def scan_activity(
     polars.LazyFrame
         Same columns and dtypes as ``load_activity`` (ACTIVITY_SCHEMA: Categoricals, UTC),
         timestamps ascending. Only the day files touching the window are opened.
+
+    Raises
+    ------
+    ArchiveError
+        When a day file the window needs is damaged (its Parquet footer is checked up front,
+        without reading data): the message names the file and the command that repairs it.
     """
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from wsframes.archive.completeness import Completeness, check_completeness
-from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
+from wsframes.archive.integrity import DamagedDay, damaged_days
+from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, subtract
 from wsframes.archive.scan import scan_spans
-from wsframes.archive.store import DEFAULT_PLAN, plan_files, resolve_archive
+from wsframes.archive.store import DEFAULT_PLAN, day_span, plan_files, resolve_archive
 from wsframes.errors import ArchiveError
 from wsframes.timeutil import API_RETENTION, utc_now
 
@@ -36,6 +38,7 @@ class PlanStatus:
     files: int
     bytes_on_disk: int
     warnings: list[str] = field(default_factory=list)
+    damaged: list[DamagedDay] = field(default_factory=list)  # day files that cannot be read
     completeness: Completeness | None = None
 
 
@@ -95,7 +98,11 @@ def _plan_status(root: Path, plan: str, manifest: Manifest, *, now: datetime, wa
     unsynced = [(covered[-1][1], now)] if covered and covered[-1][1] < now else []
     final = manifest.covered(plan, final_only=True)
     files = plan_files(root, plan)
-    rows = scan_spans(root, plan, covered).select(pl.len()).collect().item() if covered else 0
+    damaged = damaged_days(root, plan, _file_days(files))
+    # Rows of the sound days only; a damaged day is reported (with its repair), not read.
+    bad = [day_span(d.day) for d in damaged]
+    sound = [g for s in covered for g in subtract(s, bad)]
+    rows = scan_spans(root, plan, sound).select(pl.len()).collect().item() if sound else 0
     return PlanStatus(
         plan=plan,
         covered=covered,
@@ -105,8 +112,18 @@ def _plan_status(root: Path, plan: str, manifest: Manifest, *, now: datetime, wa
         rows=int(rows),
         files=len(files),
         bytes_on_disk=sum(p.stat().st_size for p in files),
-        warnings=retention_warnings(gaps + unsynced, now=now, warn=warn, archive=root),
+        warnings=[d.describe(root, now=now) for d in damaged]
+        + retention_warnings(gaps + unsynced, now=now, warn=warn, archive=root),
+        damaged=damaged,
     )
+
+
+def _file_days(files: list[Path]) -> list[date]:
+    days = []
+    for path in files:
+        with contextlib.suppress(ValueError):  # a stray date=... directory is not a day of ours
+            days.append(date.fromisoformat(path.parent.name.removeprefix("date=")))
+    return days
 
 
 def archive_status(
@@ -120,6 +137,9 @@ def archive_status(
     """Coverage, gaps, rows and size per plan; with ``check=True`` also the completeness check.
 
     Offline unless *check* is true (which asks the API's hourly stats, one request per plan).
+    Every day file's Parquet footer is checked (not its data); damaged days are listed in
+    :attr:`PlanStatus.damaged` and in the warnings with the command that repairs them, and left
+    out of the row count and the completeness check.
     """
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
@@ -136,7 +156,9 @@ def archive_status(
                 "default plan is one of them, DuckDB/Spark queries over **/*.parquet count it twice. "
                 "Filter on plan_id, or move plan_id=default to its own archive."
             )
-        if check:
+        if check and status.damaged:
+            status.warnings.append("completeness not checked: repair the damaged day files first.")
+        elif check:
             plan_id = None if plan == DEFAULT_PLAN else int(plan)
             result = check_completeness(root, plan_id=plan_id, api_key=api_key, base_url=base_url)
             status = dataclasses.replace(status, completeness=result)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -174,12 +174,15 @@ def _within(spans: Sequence[Span]) -> pl.Expr:
 
 
 def replace_range(
-    root: Path, plan: str, start: datetime, end: datetime, fetched: pl.DataFrame, *, keep: Sequence[Span]
+    root: Path, plan: str, start: datetime, end: datetime, fetched: pl.DataFrame, *,
+    keep: Sequence[Span], unreadable: Collection[date] = (),
 ) -> int:
     """Make the day files hold exactly *fetched* for ``[start, end)``; returns files rewritten.
 
     Rows outside ``[start, end)`` survive only where *keep* (the manifest's covered spans) says
-    they are covered, which also sweeps away rows a killed sync wrote but never recorded.
+    they are covered, which also sweeps away rows a killed sync wrote but never recorded. The
+    files of *unreadable* days (damaged) are replaced without being read: the caller fetches
+    those days whole.
     """
     ts = pl.col("timestamp")
     rewritten = 0
@@ -189,7 +192,8 @@ def replace_range(
         new = fetched.filter((ts >= max(lo, start)) & (ts < min(hi, end)))
         if new.is_empty() and not path.exists():
             continue
-        old = read_day(path).filter(_within(keep))
+        old = pl.DataFrame(schema=ACTIVITY_SCHEMA) if day in unreadable else read_day(path)
+        old = old.filter(_within(keep))
         merged = pl.concat([old.filter(ts < start), new.select(old.columns), old.filter(ts >= end)])
         write_day(path, merged)
         rewritten += 1

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from wsframes.archive.manifest import Manifest, Span, subtract
+from wsframes.archive.integrity import FLOOR_MARGIN, DamagedDay, damaged_days, raise_if_damaged, refetchable
+from wsframes.archive.manifest import Manifest, Span, coalesce, subtract
 from wsframes.archive.store import (
     DEFAULT_PLAN,
     archive_lock,
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 
 #: How long after the fact records may still reach the API; newer intervals stay non-final.
 DEFAULT_SETTLE = timedelta(hours=2)
-#: Tolerance at the API's 90-day floor (clock skew between us and the API, request latency).
-FLOOR_MARGIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,17 @@ class SyncResult:
     plan: str
     fetched: list[Span] = field(default_factory=list)
     rows_fetched: int = 0
+    repaired: list[date] = field(default_factory=list)  # damaged day files fetched again whole
 
     def __str__(self) -> str:
         if not self.fetched:
             return f"archive {self.archive} (plan {self.plan}) was already up to date"
+        repaired = (f"; repaired damaged day file(s) {', '.join(map(str, self.repaired))}"
+                    if self.repaired else "")
         return (
             f"archive {self.archive} (plan {self.plan}): fetched {self.rows_fetched} records in "
             f"{len(self.fetched)} chunk(s) from {self.fetched[0][0].isoformat()} "
-            f"to {self.fetched[-1][1].isoformat()}"
+            f"to {self.fetched[-1][1].isoformat()}{repaired}"
         )
 
 
@@ -100,6 +102,16 @@ def plan_gaps(
             f"{floor.isoformat(timespec='seconds')}."
         )
     return gaps
+
+
+def repair_spans(root: Path, damaged: list[DamagedDay], *, now: datetime) -> list[Span]:
+    """The whole UTC days to fetch again in place of damaged day files (none of their rows can be
+    kept); raises ArchiveError, before any request, for a day the API no longer fully serves."""
+    lost = [d for d in damaged if not refetchable(d.day, now=now)]
+    raise_if_damaged(root, lost, now=now)
+    for d in damaged:
+        log.warning("day file %s is damaged (%s); fetching the day again", d.path, d.problem)
+    return [(lo, min(hi, now)) for lo, hi in (day_span(d.day) for d in damaged)]
 
 
 def refuse_mixed_plan_forms(root: Path, plan: str, held: list[str]) -> None:
@@ -167,6 +179,8 @@ def sync(
     refetch
         Fetch the whole window again, final intervals included, and replace it exactly: the
         repair for hours :func:`check_completeness` reports (records later than the settle delay).
+        Damaged day files (cut short: see ``wsframes status``) in the window are always fetched
+        again whole, with or without *refetch*; one older than the API keeps raises ArchiveError.
 
     Returns
     -------
@@ -194,18 +208,20 @@ def sync(
         remove_temp_files(root)
         manifest = Manifest.load(root)
         refuse_mixed_plan_forms(root, plan, sorted(set(manifest.plans) | set(stored_plans(root))))
-        chunks = day_chunks(plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True,
-                                          refetch=refetch))
+        damaged = damaged_days(root, plan, days_touching(lo, hi))
+        gaps = plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True, refetch=refetch)
+        chunks = day_chunks(coalesce(gaps + repair_spans(root, damaged, now=now)))
+        unreadable = {d.day for d in damaged}
         rows = 0
         for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
             frame = client.activity(a, b, plan_id=plan_id)
-            replace_range(root, plan, a, b, frame, keep=manifest.covered(plan))
+            replace_range(root, plan, a, b, frame, keep=manifest.covered(plan), unreadable=unreadable)
             # The manifest is written last: until then the new rows are invisible to scans.
             manifest.record(plan, a, b, fetched_at=now, settle=settle_delta)
             manifest.save(root)
             rows += frame.height
             log.info("archived %d records of plan %s for %s .. %s", frame.height, plan, a, b)
-    return SyncResult(root, plan, chunks, rows)
+    return SyncResult(root, plan, chunks, rows, sorted(unreadable))
 
 
 def _window(start: TimeLike, end: TimeLike | None, *, now: datetime) -> Span:
