@@ -144,6 +144,14 @@ def drop_middle(path) -> None:
 )
 def test_footer_check_catches_cut_files(filled, damage, problem):
     path = day_path(filled, "3", T0.date())
-    assert file_problem(path) is None
+    assert file_problem(path, T0.date()) is None
     damage(path)
-    assert problem in (file_problem(path) or "")
+    assert problem in (file_problem(path, T0.date()) or "")
+
+
+def test_footer_check_catches_a_day_file_in_the_wrong_partition(filled):
+    first, second = (day_path(filled, "3", (T0 + timedelta(days=i)).date()) for i in (0, 1))
+    second.write_bytes(first.read_bytes())  # e.g. a backup restored into the wrong directory
+    assert "outside its day" in (file_problem(second, (T0 + timedelta(days=1)).date()) or "")
+    with pytest.raises(ArchiveError, match="outside its day"):
+        scan_activity(filled, T0, T0 + timedelta(days=2), plan_id=3)

@@ -54,11 +54,12 @@ def refetchable(day: date, *, now: datetime) -> bool:
     return day_span(day)[0] >= now - API_RETENTION + FLOOR_MARGIN
 
 
-def file_problem(path: Path) -> str | None:
+def file_problem(path: Path, day: date | None = None) -> str | None:
     """Why the day file at *path* cannot be read, or None when its footer is sound.
 
     Reads only the footer: magic bytes and metadata, the activity columns, a row count that the
-    row groups add up to, and column chunks that lie inside the file.
+    row groups add up to, column chunks that lie inside the file and, given its *day*, timestamp
+    statistics inside that UTC day (a file copied into the wrong partition).
     """
     try:
         meta = pq.read_metadata(path)
@@ -78,6 +79,16 @@ def file_problem(path: Path) -> str | None:
             first = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
             if first + chunk.total_compressed_size > size:
                 return f"column {chunk.path_in_schema} extends past the end of the file ({size} bytes)"
+    return None if day is None else _outside_day(meta, day)
+
+
+def _outside_day(meta: pq.FileMetaData, day: date) -> str | None:
+    lo, hi = day_span(day)
+    column = meta.schema.names.index("timestamp")
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(column).statistics
+        if stats is not None and stats.has_min_max and not (lo <= stats.min and stats.max < hi):
+            return f"holds timestamps {stats.min} .. {stats.max}, outside its day {day}"
     return None
 
 
@@ -87,7 +98,7 @@ def damaged_days(root: Path, plan: str, days: Iterable[date]) -> list[DamagedDay
     out = []
     for day in sorted(set(days)):
         path = day_path(root, plan, day)
-        if path.exists() and (problem := file_problem(path)) is not None:
+        if path.exists() and (problem := file_problem(path, day)) is not None:
             out.append(DamagedDay(plan, day, path, problem))
     return out
 
