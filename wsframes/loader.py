@@ -121,10 +121,11 @@ class _PagePipeline:
     next page; :func:`~wsframes.api.activity.scan_page` reads those from the bytes (~0.1 ms for
     1,000 records), and the page is parsed meanwhile on :func:`_parser`'s thread (the JSON read,
     most of the ~1.1 ms, releases the GIL), then checked against the scan. Even on a 2-core box
-    that also runs the fake server this pays: 51 pages in 71-74 ms against 106-108 ms parsed
-    on the calling thread. At most one parse per load is in flight, so no more than two raw
-    bodies are alive at a time. Pages the scan cannot read are parsed at once, on the calling
-    thread.
+    that also runs the fake server this pays while a core is free: 51 pages in 71-74 ms against
+    106-108 ms parsed on the calling thread (when other work saturates both cores the thread
+    hand-offs cost more than they hide: 152 vs 126 ms). At most one parse per load is in
+    flight, so no more than two raw bodies are alive at a time. Pages the scan cannot read are
+    parsed at once, on the calling thread.
     """
 
     in_flight = 1
