@@ -13,6 +13,10 @@ The archive is a plain dataset (``plan_id=<id>/date=<YYYY-MM-DD>/activity.parque
 DuckDB, pyarrow and Spark read as is; they do not consult the manifest, so they also see the
 unsettled last hours (re-read by the next sync) and, after a sync was killed, records of the
 interrupted day beyond the recorded coverage (real records, never duplicates) until the next sync.
+
+A day file damaged on disk (cut short by a full disk or an interrupted copy) is found by its
+Parquet footer: ``wsframes status`` lists it with the command that repairs it, scans raise
+ArchiveError naming it, and the next sync whose window holds it fetches the day again.
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ class DamagedDay:
             return (f"{head}; repair it from the API: wsframes sync --archive {root}{plan} --refetch "
                     f"--start {lo:%Y-%m-%d} --end {hi:%Y-%m-%d}")
         return (f"{head}; the API no longer serves {self.day} (it keeps 90 days), so its records are "
-                f"lost unless you restore this file from a backup")
+                f"lost unless you restore this file from a backup (or delete it to accept the loss: "
+                f"the archive then holds no records for that day)")
 
 
 def refetchable(day: date, *, now: datetime) -> bool:
