@@ -126,6 +126,7 @@ def test_a_damaged_day_is_reported_with_its_repair_which_works(same_records, fak
     assert main(["status", "--archive", str(archive), "--base-url", fake.base_url]) == 1
     out = capsys.readouterr().out
     assert str(day_path(archive, str(PLAN), day)) in out and "completeness not checked" in out
+    assert "1 damaged day file(s), their rows not counted" in out
     (plan,) = archive_status(archive).plans
     assert [d.day for d in plan.damaged] == [day]
     # Run the very command status printed; afterwards the archive is whole again.

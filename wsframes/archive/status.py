@@ -56,6 +56,7 @@ class ArchiveStatus:
                 f"plan {p.plan}: {p.rows:,} rows in {p.files} day file(s), "
                 f"{p.bytes_on_disk / 1e6:.2f} MB on disk"
                 + (f" ({p.bytes_on_disk / p.rows:.1f} bytes/record)" if p.rows else "")
+                + (f"; {len(p.damaged)} damaged day file(s), their rows not counted" if p.damaged else "")
             )
             lines += [f"  covered {_span(s)}" for s in p.covered]
             if p.final_until is not None:
