@@ -11,12 +11,14 @@ from typing import Any
 import nbformat
 import polars as pl
 import pytest
+from nbclient import NotebookClient
 
 from wsframes.cli import main
 from wsframes.errors import ConfigurationError, ReportError
 from wsframes.fake import generate_activity
 from wsframes.report import build_report, demo
 from wsframes.report.builder import _packaged_template
+from wsframes.report.index import SUMMARY_MIME
 
 END = datetime(2026, 11, 26, tzinfo=UTC)
 START = END - timedelta(days=1)
@@ -72,8 +74,9 @@ def test_rerun_replaces_the_report_atomically(tmp_path: Path, activity: pl.DataF
     assert os.stat(second.html_path).st_ino != inode  # a new file was renamed over the old one
     assert old.rstrip().endswith("</html>")  # the old reader still sees the whole old report
     assert (first.summary["requests"], second.summary["requests"]) == (1_000, 3_000)
+    staged = first.html_path.with_suffix(".parquet").name  # the data, so the notebook can rerun
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["index.html", first.html_path.name, first.notebook_path.name]
+        ["index.html", first.html_path.name, first.notebook_path.name, staged]
     )  # no temp files left behind
     index = second.index_path.read_text(encoding="utf-8")
     assert index.count(f'href="{second.html_path.name}"') == 1 and "3,000" in index
@@ -89,6 +92,35 @@ def test_a_period_without_requests_still_renders(tmp_path: Path, activity: pl.Da
     assert "Incomplete data" in page and "No failed requests" in page
     assert "Traceback" not in page
     assert page.count("<img ") == 4  # no failures, so no taxonomy chart; the other four say "no requests"
+
+
+def test_the_kept_notebook_of_a_frame_report_reruns_without_raw_addresses_on_disk(
+    tmp_path: Path, activity: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "reports"
+    result = build_report(START, END, data=activity, out_dir=out, anonymize_clients=True)
+    staged = result.notebook_path.with_suffix(".parquet")
+    addresses = set(activity["client_address"].cast(pl.String).drop_nulls())
+    kept = pl.read_parquet(staged)["client_address"].cast(pl.String)
+    assert kept.str.starts_with("client-").all() and not addresses & set(kept)
+    # Rerun it as Jupyter would (kernel in the notebook's folder), from elsewhere, after a move.
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    monkeypatch.chdir(tmp_path)
+    nb = nbformat.read(moved / result.notebook_path.name, as_version=4)
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(moved)}}
+    ).execute()
+    rerun = next(
+        o["data"][SUMMARY_MIME]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if SUMMARY_MIME in o.get("data", {})
+    )
+    assert rerun["requests"] == result.summary["requests"] == activity.height
+    text = nbformat.writes(nb)
+    assert not any(f">{a}<" in text for a in addresses)  # pseudonyms only, not hashed twice away
+    assert "client-" in text
 
 
 def test_pandas_frames_are_accepted(tmp_path: Path, activity: pl.DataFrame) -> None:

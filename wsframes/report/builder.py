@@ -28,8 +28,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from wsframes.errors import ConfigurationError, ReportError
-from wsframes.report._io import atomic_write
-from wsframes.report.data import utc_timestamps
+from wsframes.report._io import atomic_replace, atomic_write
+from wsframes.report.data import anonymize_clients, utc_timestamps
 from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
 from wsframes.report.inputs import DataSource, check_api_options, check_data, data_extent, describe_source
@@ -106,7 +106,9 @@ def build_report(
     api_key, base_url : str, optional
         For the API; default to ``WEBSHARE_API_KEY`` / ``WEBSHARE_BASE_URL``.
     out_dir : path
-        Where ``<name>.html``, ``<name>.ipynb`` and ``index.html`` go (created if missing).
+        Where ``<name>.html``, ``<name>.ipynb`` and ``index.html`` go (created if missing), and,
+        for a report built from a frame, ``<name>.parquet``: the data the notebook reads when it
+        is rerun (pseudonymised when *anonymize_clients*). Parquet files are git-ignored.
     anonymize_clients : bool
         Replace client addresses with pseudonyms before anything is computed. They are keyed by
         a random secret drawn for this report and never stored, so they are consistent within
@@ -163,7 +165,7 @@ def build_report(
     with tempfile.TemporaryDirectory(prefix="wsframes-report-") as work:
         parameters = dict(job.parameters)
         if isinstance(data, pl.DataFrame | pl.LazyFrame):
-            parameters["data_path"] = _stage_frame(data, job, Path(work))
+            parameters.update(_stage_frame(data, job))
         nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
         nb = _execute(nb, job, Path(work), timeout=timeout, timings=timings)
     started = time.perf_counter()
@@ -260,6 +262,7 @@ def _validate(
         "plan_id": plan_id,
         "compare_previous": bool(compare_previous),
         "anonymize_clients": bool(anonymize_clients),
+        "data_anonymized": False,
         "data_path": data_path,
         "source": source_label or describe_source(data),
         "period_label": stem.removeprefix("wsframes-"),
@@ -272,19 +275,26 @@ def _packaged_template() -> Path:
     return Path(str(resources.files("wsframes.report").joinpath("template.ipynb")))
 
 
-def _stage_frame(data: pl.DataFrame | pl.LazyFrame, job: _Job, work: Path) -> str:
-    """Hand a frame to the kernel as Parquet (rows never go into the notebook itself).
+def _stage_frame(data: pl.DataFrame | pl.LazyFrame, job: _Job) -> dict[str, Any]:
+    """Hand a frame to the kernel as ``<stem>.parquet`` beside the report (never rows in the notebook).
 
-    Only the rows the report reads are written: the window, and the one before when comparing.
+    The file stays, so the kept ``.ipynb`` can be rerun; the notebook names it relative to its
+    own folder (where Jupyter starts kernels), so the folder can be moved or mailed whole. Only
+    the rows the report reads are written: the window, and the one before when comparing. When
+    anonymising, the pseudonyms are written, never the raw client addresses.
     """
-    path = work / "activity.parquet"
+    path = job.out_dir / f"{job.stem}.parquet"
     first = job.start - (job.end - job.start) if job.parameters["compare_previous"] else job.start
     frame = data.lazy()
     ts = utc_timestamps(frame.collect_schema()["timestamp"])
-    frame.with_columns(ts).filter(pl.col("timestamp").is_between(first, job.end, closed="left")).sink_parquet(
-        path
-    )
-    return str(path)
+    rows = frame.with_columns(ts).filter(pl.col("timestamp").is_between(first, job.end, closed="left"))
+    anonymize = bool(job.parameters["anonymize_clients"])
+    if anonymize:
+        staged = anonymize_clients(rows.collect())  # one key for both periods: pseudonyms agree
+        atomic_replace(path, staged.write_parquet)
+    else:
+        atomic_replace(path, rows.sink_parquet)
+    return {"data_path": path.name, "data_anonymized": anonymize}
 
 
 def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> nbformat.NotebookNode:
@@ -302,8 +312,11 @@ def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> n
 def _execute(
     nb: nbformat.NotebookNode, job: _Job, work: Path, *, timeout: float, timings: dict[str, float]
 ) -> nbformat.NotebookNode:
+    # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
+    # staged data is named relative to it, so a rerun of the kept notebook finds it.
+    folder = str(job.out_dir.resolve())
     client = NotebookClient(
-        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
     )
     # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
     # still owns this manager, so it shuts the kernel down when done.
@@ -312,7 +325,7 @@ def _execute(
     started = time.perf_counter()
     index = -1
     try:
-        with client.setup_kernel(env=job.kernel_env, cwd=str(work)):
+        with client.setup_kernel(env=job.kernel_env, cwd=folder):
             timings["kernel_start"] = time.perf_counter() - started
             started = time.perf_counter()
             for index, cell in enumerate(nb.cells):

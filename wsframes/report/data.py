@@ -194,7 +194,8 @@ def load_report_data(
     if data_path is not None:
         if not os.path.exists(data_path):
             raise ConfigurationError(
-                f"the report's data file {data_path!r} is gone; rebuild with wsframes.build_report."
+                f"the report's data file {data_path!r} is not in {os.getcwd()!r}: run the notebook "
+                "in the folder it was written to (the file sits beside it), or rebuild the report."
             )
         scan = pl.scan_parquet(data_path)
         ts = utc_timestamps(scan.collect_schema()["timestamp"])
