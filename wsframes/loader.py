@@ -44,7 +44,7 @@ from wsframes.frames import (
     parse_activity_page,
     parse_download_csv,
 )
-from wsframes.timeutil import TimeLike, check_retention, resolve_window
+from wsframes.timeutil import TimeLike, clamp_to_retention, resolve_window, utc_now
 
 __all__ = ["Client", "load_activity"]
 
@@ -257,9 +257,22 @@ class Client:
 
     @staticmethod
     def _window(start: TimeLike, end: TimeLike | None) -> tuple[int, int, datetime, datetime]:
-        """Resolve ``[start, end)`` and check the API's 90-day floor; inclusive µs bounds."""
-        lo, hi = resolve_window(start, end)
-        check_retention(lo)
+        """Resolve ``[start, end)`` against the API's 90-day floor; inclusive µs bounds.
+
+        A start within a minute of the floor (``"90d"``) is moved just inside it: see
+        :func:`wsframes.timeutil.clamp_to_retention`.
+        """
+        now = utc_now()
+        lo, hi = resolve_window(start, end, now=now)
+        requested, lo = lo, clamp_to_retention(lo, now=now)
+        if lo >= hi:
+            raise ConfigurationError(
+                f"the window ends ({hi.isoformat()}) before the API's 90-day floor; read it from a "
+                "local archive (wsframes.scan_activity) instead."
+            )
+        if lo != requested:
+            log.info("start moved from %s to %s, just inside the API's 90-day floor",
+                     requested.isoformat(), lo.isoformat())
         return to_micros(lo), to_micros(hi - _ONE_US), lo, hi
 
     def activity(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -225,3 +226,13 @@ def test_loads_in_parallel_threads_share_the_parser_and_stay_exact(fake, window)
         frames = list(pool.map(load, [1, 2, 1, 2]))
     for plan_id, df in zip([1, 2, 1, 2], frames, strict=True):
         assert df.equals(in_window(fake.truth(plan_id), lo, hi))
+
+
+def test_a_start_of_exactly_90d_reads_as_far_back_as_the_api_serves(
+    fake: FakeWebshare, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'90d' resolves a moment before it is checked and sent; it must not be refused (or 400)."""
+    with caplog.at_level(logging.INFO, logger="wsframes.loader"), make_client(fake) as client:
+        got = client.activity("90d")
+    assert got.equals(fake.truth(1))
+    assert "just inside the API's 90-day floor" in caplog.text
