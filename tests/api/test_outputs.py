@@ -114,7 +114,9 @@ def test_fetch_demo_needs_no_key(tmp_path, monkeypatch):
     ("argv", "message"),
     [
         (["fetch", "2h", "--out", "x.xlsx", "--demo"], "unknown suffix"),
-        (["fetch", "2h", "--out", "/no/such/dir/x.csv", "--demo"], "does not exist"),
+        (["fetch", "2h", "--out", "/no/such/dir/x.csv", "--demo"], "is not an existing directory"),
+        (["fetch", "2h", "--out", "afile/x.csv", "--demo"], "is not an existing directory"),
+        (["fetch", "2h", "--out", "adir.parquet", "--demo"], "is a directory"),
         (["fetch", "2h", "1h", "--out", "x.csv", "--base-url", "http://example.com"], "Refusing plain http"),
         (["fetch", "1h", "2h", "--out", "x.csv", "--demo"], "must be before end"),
     ],
@@ -122,6 +124,23 @@ def test_fetch_demo_needs_no_key(tmp_path, monkeypatch):
 def test_fetch_bad_arguments_exit_2_with_a_clear_message(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("WEBSHARE_API_KEY", KEY)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a directory")
+    (tmp_path / "adir.parquet").mkdir()
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and KEY not in err
+
+
+def test_fetch_replaces_its_output_atomically(tmp_path, monkeypatch):
+    """A failed write leaves the previous file whole and no temporary file behind."""
+    monkeypatch.delenv("WEBSHARE_API_KEY", raising=False)
+    out = tmp_path / "keep.csv"
+    out.write_text("previous\n")
+
+    def broken_write(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", broken_write)
+    assert main(["fetch", "2d", "1d", "--out", str(out), "--demo", "--no-progress"]) == 1
+    assert out.read_text() == "previous\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]

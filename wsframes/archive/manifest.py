@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from wsframes.archive._fs import atomic_write_bytes
+from wsframes._atomic import atomic_write_bytes
 from wsframes.errors import ArchiveError
 
 __all__ = [

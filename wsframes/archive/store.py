@@ -27,14 +27,13 @@ import os
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 import filelock
 import platformdirs
 import polars as pl
 import pyarrow.parquet as pq
 
-from wsframes.archive._fs import atomic_write, fsync_dir, is_temp
+from wsframes._atomic import atomic_write, fsync_dir, is_temp
 from wsframes.archive.manifest import Span
 from wsframes.errors import ArchiveError, ConfigurationError
 from wsframes.schema import ACTIVITY_SCHEMA
@@ -154,10 +153,10 @@ def write_day(path: Path, frame: pl.DataFrame) -> None:
         fsync_dir(path.parent.parent)
     table = frame.select(ACTIVITY_SCHEMA.names()).to_arrow()
 
-    def write(fh: BinaryIO) -> None:
+    def write(tmp: Path) -> None:
         pq.write_table(
             table,
-            fh,
+            tmp,
             compression="zstd",
             compression_level=ZSTD_LEVEL,
             use_dictionary=[c for c in table.column_names if c not in _NO_DICTIONARY],

@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wsframes", description="Webshare proxy activity as DataFrames and HTML reports."
     )
     parser.add_argument("--version", action="version", version=f"wsframes {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log progress (-v) or every request (-vv)"
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         try:
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wsframes`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -51,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WsframesError as exc:
         print(f"wsframes {args.command}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a disk or permission problem: one line, not a traceback
+        print(f"wsframes {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from wsframes._atomic import atomic_write
 from wsframes.errors import ConfigurationError
 
 __all__ = ["register", "run", "write_frame"]
@@ -61,20 +63,25 @@ def _check_out(path: Path) -> str:
         raise ConfigurationError(
             f"--out {str(path)!r}: unknown suffix {suffix or '(none)'!r}; use .parquet, .csv or .ndjson."
         )
-    if not path.parent.exists():
-        raise ConfigurationError(f"--out {str(path)!r}: directory {str(path.parent)!r} does not exist.")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ConfigurationError(f"--out {str(path)!r}: {str(parent)!r} is not an existing directory.")
+    if path.is_dir():
+        raise ConfigurationError(f"--out {str(path)!r} is a directory; name a file inside it.")
+    if not os.access(parent, os.W_OK):
+        raise ConfigurationError(f"--out {str(path)!r}: directory {str(parent)!r} is not writable.")
     return suffix
 
 
 def write_frame(df: pl.DataFrame, path: Path) -> None:
-    """Write an activity frame in the format named by the suffix of *path*."""
+    """Write an activity frame in the format named by the suffix of *path*, atomically."""
     suffix = _check_out(path)
     if suffix == ".parquet":
-        df.write_parquet(path)
+        atomic_write(path, df.write_parquet)
     elif suffix == ".csv":
-        df.write_csv(path, datetime_format=_ISO_UTC)
+        atomic_write(path, lambda tmp: df.write_csv(tmp, datetime_format=_ISO_UTC))
     else:
-        df.write_ndjson(path)
+        atomic_write(path, df.write_ndjson)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,15 @@
-"""Crash-safe file primitives: a reader sees the old file or the new one, never a torn one.
+"""Crash-safe file writes: a reader sees the old file or the new one, never a torn one.
 
-Temporary files are hidden (leading dot) and end in ``.tmp``, so neither ``*.parquet`` globs
+Every file wsframes writes for keeps (archive days, the manifest, reports, ``fetch`` output) goes
+through :func:`atomic_write`: a hidden temporary file beside the target, made durable, then renamed
+over it. Temporary names start with a dot and end in ``.tmp``, so neither ``*.parquet`` globs
 (DuckDB, Polars) nor Hive dataset readers (pyarrow, Spark skip ``.``/``_`` names) ever see them.
+
+>>> import tempfile, pathlib
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+>>> atomic_write_bytes(target, b"hello")
+>>> target.read_bytes(), [p.name for p in target.parent.iterdir()]
+(b'hello', ['note.txt'])
 """
 
 from __future__ import annotations
@@ -9,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 __all__ = ["atomic_write", "atomic_write_bytes", "fsync_dir", "is_temp", "temp_path"]
 
@@ -35,14 +42,17 @@ def is_temp(path: Path) -> bool:
     return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Let *write* fill a temporary file, make it durable, then rename it over *path*."""
+def atomic_write(path: Path, write: Callable[[Path], object], *, mode: int = 0o644) -> None:
+    """Let *write* fill a temporary file (it gets its path), make it durable, rename it over *path*.
+
+    A failed or interrupted *write* leaves *path* as it was and removes the temporary file.
+    """
     tmp = temp_path(path)
     try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -52,4 +62,4 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write *data* to *path* atomically (see :func:`atomic_write`)."""
-    atomic_write(path, lambda fh: fh.write(data))
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
