@@ -179,3 +179,17 @@ def test_a_page_whose_records_contradict_its_envelope_raises(canned):
     canned.answers = [(200, good.replace(b"18:00:02", b"18:00:00", 1))]
     with canned_client(canned, max_retries=0) as client, pytest.raises(IncompleteDataError):
         client.activity("2026-11-25T17:00:00Z", "2026-11-25T19:00:00Z")
+
+
+def test_a_refused_download_token_is_not_blamed_on_the_api_key(fake, window):
+    """The CSV download authenticates by its token alone: a 401 there says so."""
+    from wsframes.api.activity import window_params
+    from wsframes.api.download import download_activity_csv
+    from wsframes.errors import AuthenticationError
+
+    lo, hi = window
+    with make_client(fake) as client:
+        params = dict(window_params(int(lo.timestamp() * 1e6), int(hi.timestamp() * 1e6)))
+        with pytest.raises(AuthenticationError, match="download token") as info:
+            download_activity_csv(client._http, "expired-token-123", params)
+    assert "WEBSHARE_API_KEY" not in str(info.value) and "expired-token-123" not in str(info.value)

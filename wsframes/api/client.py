@@ -144,10 +144,12 @@ _STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
 }
 
 
-def _error_for(response: urllib3.BaseHTTPResponse, content: bytes, what: str) -> APIError:
+def _error_for(response: urllib3.BaseHTTPResponse, content: bytes, what: str, *, with_key: bool) -> APIError:
     status = response.status
     cls, text = _STATUS_ERRORS.get(status, (APIError, f"The Webshare API answered HTTP {status}"))
-    if status == 429:
+    if status == 401 and not with_key:  # only the CSV download authenticates without the key
+        text = "The Webshare API refused the download token (401): it may have expired or been reset"
+    elif status == 429:
         cls, text = RateLimitError, "Still rate limited (429) after every retry; lower requests_per_minute"
     elif status >= 500:
         cls, text = ServerError, f"The Webshare API failed with HTTP {status} after every retry"
@@ -230,7 +232,6 @@ class HttpClient:
         url = f"{self.base_url}{path}"
         if params:
             url = f"{url}?{urlencode(list(params.items()))}"
-        headers = self._headers[auth]
         failure: _Failure | None = None
         for attempt in range(self.max_retries + 1):
             if failure is not None:
@@ -239,7 +240,7 @@ class HttpClient:
                 time.sleep(delay)
             self.pacer.wait()
             self.request_count += 1
-            outcome = self._attempt(url, headers, decode)
+            outcome = self._attempt(url, auth, decode)
             if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
@@ -248,13 +249,13 @@ class HttpClient:
         assert failure is not None
         raise failure.error from None
 
-    def _attempt(self, url: str, headers: dict[str, str], decode: Callable[[bytes], T]) -> T | _Failure:
+    def _attempt(self, url: str, auth: bool, decode: Callable[[bytes], T]) -> T | _Failure:
         """One request. The URL is redacted only when it is shown (a log line, an error): that
         costs more CPU than the rest of our own per-request work."""
         began = time.perf_counter()
         try:
             # The whole body in one read; a cut one raises here (urllib3 enforces Content-Length).
-            response = self._pool.request("GET", url, headers=headers, redirect=False)
+            response = self._pool.request("GET", url, headers=self._headers[auth], redirect=False)
             body = response.data
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             # str(exc) may quote the URL; only the class name and the redacted URL are kept.
@@ -264,7 +265,7 @@ class HttpClient:
             log.debug("GET %s -> %s in %.0f ms (%d bytes, X-Request-ID %s)", redact_url(url),
                       response.status, (time.perf_counter() - began) * 1e3, len(body), request_id)
         if response.status >= 400:
-            error = _error_for(response, body, redact_url(url))
+            error = _error_for(response, body, redact_url(url), with_key=auth)
             retryable = response.status == 429 or response.status >= 500
             return _Failure(error, retryable, _retry_after(response.headers.get("Retry-After")))
         try:
