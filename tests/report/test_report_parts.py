@@ -206,6 +206,40 @@ def test_alerts_find_gaps_spikes_and_regressions() -> None:
     assert "15:00 UTC" in spike.detail
 
 
+WEEK = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+
+
+def _gap_alerts(frame: pl.DataFrame, tz: str = "Europe/Berlin") -> list[str]:
+    end = WEEK + timedelta(days=7)
+    # Exact coverage (as from the API), so quiet edges are not alerts: only holes inside count.
+    cov = coverage(frame, WEEK, end, exact=True, now=end + timedelta(hours=1))
+    alerts = find_alerts(ReportData(frame, None, WEEK, end, None, cov, "test"), tz=tz)
+    return [a.detail for a in alerts if a.title == "Incomplete data"]
+
+
+def _between(day: int, first_hour: int, last_hour: int) -> pl.Expr:
+    lo = WEEK + timedelta(days=day, hours=first_hour)
+    return pl.col("timestamp").is_between(lo, lo + timedelta(hours=last_hour - first_hour), closed="left")
+
+
+def test_a_stretch_missing_from_the_middle_of_busy_data_is_incomplete_data() -> None:
+    df = generate_activity(20_000, start=WEEK, end=WEEK + timedelta(days=7), seed=11)
+    assert _gap_alerts(df) == []
+    (alert,) = _gap_alerts(df.filter(~_between(3, 10, 16)))  # Thursday 10:00-16:00 UTC is gone
+    assert "2026-11-05 11:00 CET → 2026-11-05 17:00 CET (6 hours" in alert
+
+
+def test_quiet_nights_and_weekends_of_a_low_volume_user_are_not_gaps() -> None:
+    df = generate_activity(1_200, start=WEEK, end=WEEK + timedelta(days=7), seed=12)
+    local = pl.col("timestamp").dt.convert_time_zone("Europe/Berlin")
+    office = df.filter(local.dt.hour().is_between(8, 17) & (local.dt.weekday() <= 5))
+    assert 200 < office.height < 600  # a few requests an office hour; silent nights and weekend
+    assert _gap_alerts(office) == []
+    # The same user losing a Wednesday's office hours is a gap: those hours are busy on other days.
+    (alert,) = _gap_alerts(office.filter(~_between(2, 7, 16)))
+    assert "2026-11-04 08:00 CET → 2026-11-04 17:00 CET (9 hours" in alert
+
+
 def test_quiet_edges_are_missing_data_only_when_the_source_may_be_partial() -> None:
     start = datetime(2026, 11, 1, tzinfo=UTC)
     end = start + timedelta(days=1)

@@ -1,6 +1,7 @@
 """Headline numbers and alerts: what a reader must see first.
 
-Alerts fire only when something is wrong: data missing at an edge of the window, error codes
+Alerts fire only when something is wrong: data missing at an edge of the window or from a
+stretch of hours that are busy on other days (:mod:`wsframes.report.gaps`), error codes
 wsframes does not know, hours whose error rate or p95 rises far above the period's own baseline
 (:func:`wsframes.analysis.anomalous_hours`), and, when the previous period is loaded, latency or
 success-rate regressions and error codes that were not there before.
@@ -17,6 +18,8 @@ import polars as pl
 from wsframes.analysis.compare import compare_periods
 from wsframes.analysis.health import anomalous_hours
 from wsframes.report.data import ReportData
+from wsframes.report.gaps import interior_gaps
+from wsframes.report.render import local
 from wsframes.schema import describe_error
 
 __all__ = ["PHASES", "Alert", "find_alerts", "headline"]
@@ -66,12 +69,33 @@ def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
         Alert("critical", "Incomplete data", f"{msg}; numbers below may understate traffic.")
         for msg in data.coverage.missing_edges
     ]
+    alerts += _gaps(data, tz)
     alerts += _unknown_codes(data.current)
     alerts += _spikes(data.current, tz)
     if data.previous is not None and data.previous.height and data.current.height:
         alerts += _regressions(headline(data.current), headline(data.previous))
         alerts += _new_error_codes(data.current, data.previous)
     return sorted(alerts, key=lambda a: a.level != "critical")
+
+
+def _gaps(data: ReportData, tz: str) -> list[Alert]:
+    """Runs of empty hours inside the data where those hours are usually busy (see report.gaps)."""
+    gaps = interior_gaps(data.current, data.start, data.end, tz=tz)
+    if not gaps:
+        return []
+    listed = "; ".join(
+        f"{local(g.start, tz)} → {local(g.end, tz)} ({g.hours} hours, usually ~{g.expected:,.0f} requests)"
+        for g in gaps[:3]
+    )
+    more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
+    return [
+        Alert(
+            "critical",
+            "Incomplete data",
+            f"no records at all in {listed}{more}, while the same hours of other days are busy: records "
+            "may be missing (or nothing used the proxies then); numbers below may understate traffic.",
+        )
+    ]
 
 
 def _unknown_codes(frame: pl.DataFrame) -> list[Alert]:
