@@ -14,12 +14,18 @@ from wsframes.report.builder import _packaged_template
 from wsframes.timeutil import API_RETENTION, utc_now
 
 # Run in the kernel before the data is loaded: its clock reads *minutes* later than the builder's,
-# as if the kernel had taken that long to start. The loader checks the floor at that later instant.
+# as if the kernel had taken that long to start. Every wsframes module's utc_now is replaced,
+# wherever it was imported, so the loader checks the floor at that later instant too.
 LATE_KERNEL = (
-    "import datetime as _dt\n"
-    "import wsframes.timeutil as _tu\n"
+    "import datetime as _dt, sys as _sys\n"
+    "import wsframes.loader, wsframes.report.data, wsframes.timeutil as _tu\n"
     "_real_now = _tu.utc_now\n"
-    "_tu.utc_now = lambda: _real_now() + _dt.timedelta(minutes={minutes})"
+    "def _late_now():\n"
+    "    return _real_now() + _dt.timedelta(minutes={minutes})\n"
+    "for _m in list(_sys.modules.values()):\n"
+    "    ours = getattr(_m, '__name__', '').startswith('wsframes')\n"
+    "    if ours and getattr(_m, 'utc_now', None) is _real_now:\n"
+    "        _m.utc_now = _late_now"
 )
 
 
