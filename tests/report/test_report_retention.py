@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import nbformat
@@ -63,3 +64,19 @@ def test_a_start_past_the_floor_is_refused_before_the_kernel(tmp_path: Path) -> 
     with pytest.raises(ConfigurationError, match="last 90 days"):
         build_report("91d", api_key="k", base_url="http://127.0.0.1:9", out_dir=tmp_path / "out")
     assert not list((tmp_path / "out").glob("*"))
+
+
+def test_a_window_ending_at_the_floor_builds_empty_instead_of_failing(tmp_path: Path) -> None:
+    # Accepted by the builder (the start is within the loader's slack), but by the time the kernel
+    # asks, the loader would move the start past the end: the report says "no requests".
+    now = utc_now()
+    with FakeWebshare("retention-key", plans={1: generate_activity(100, seed=3)}) as fake:
+        result = build_report(
+            now - API_RETENTION,
+            now - API_RETENTION + timedelta(seconds=30),
+            plan_id=1,
+            api_key=fake.api_key,
+            base_url=fake.base_url,
+            out_dir=tmp_path / "out",
+        )
+    assert result.summary["requests"] == 0

@@ -206,7 +206,8 @@ def load_report_data(
 
         readable = readable_start(first)
         expired = max(timedelta(0), min(readable, hi) - lo)
-        if readable >= hi:  # the whole window expired while waiting: nothing left to ask for
+        # The loader itself moves a start at the floor up to RETENTION_SLACK inside it.
+        if readable + timeutil.RETENTION_SLACK >= hi:  # the window expired while waiting
             frame = empty_activity()
         else:
             with Client(**(api_options or {})) as client:
