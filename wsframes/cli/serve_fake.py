@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
         "activity (plan 1 datacenter, the default; plan 2 residential) until Ctrl-C.",
     )
     parser.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="loopback address to bind: 127.0.0.1 (default), ::1 or localhost")
     parser.add_argument("--api-key", default=None,
                         help="the key clients must send (default: WEBSHARE_API_KEY)")
     parser.add_argument("--records", type=int, default=50_000, help="records per plan")
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from wsframes.fake import FakeWebshare, generate_activity
+    from wsframes.fake.server import check_loopback
 
     key = args.api_key or os.environ.get("WEBSHARE_API_KEY")
     if not key:
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("--records must be >= 0 and --days between 0 and 90.")
     if not 0 <= args.port <= 65535:
         raise ConfigurationError(f"--port {args.port} is not a TCP port (0..65535).")
+    check_loopback(args.host)  # before generating data: refuse at once
     end = datetime.now(UTC)
     start = end - timedelta(days=args.days)
     plans = {

@@ -21,6 +21,7 @@ nothing more than the real API promises, but tests can rely on this):
   than ``page_cap`` is silently capped. Unparsable times and numbers are 400s.
 - An unknown ``plan_id`` is a 400 in the documented shape (list of strings).
 - Paths must end with ``/``; anything else is 404 ``{"detail": "Not found."}``.
+- It listens on loopback only (127.0.0.1, ::1, localhost): a test and demo server on plain http.
 - Stats hours are UTC hours rendered in the account time zone.
 - The CSV's ``Proxy`` column is ``listen_address:listen_port``; every null is the text ``None``.
 """

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import secrets
 import socket
@@ -26,7 +27,7 @@ from wsframes.fake.faults import Faults
 from wsframes.fake.generate import generate_activity
 from wsframes.fake.store import PlanStore
 
-__all__ = ["FakeWebshare", "LoggedRequest"]
+__all__ = ["FakeWebshare", "LoggedRequest", "check_loopback"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class _Server(ThreadingHTTPServer):
         self.fake = fake
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
+        if ":" in address[0]:  # ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, handler)
 
     def close_connections(self) -> None:
@@ -86,7 +89,8 @@ class FakeWebshare:
     records : int
         Rows per default plan.
     host, port : str, int
-        Where to listen; port 0 lets the OS choose.
+        Where to listen: a loopback address only (``127.0.0.1``, ``::1``, ``localhost``; see
+        :func:`check_loopback`); port 0 lets the OS choose.
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class FakeWebshare:
         self.page_cap = page_cap
         self.faults = faults
         self.tz = tz
+        check_loopback(host)
         self._now = now.astimezone(UTC) if now is not None else None
         _check_tz(tz)
         if plans is None:
@@ -179,7 +184,8 @@ class FakeWebshare:
         if self._server is None:
             raise RuntimeError("FakeWebshare is not running: use it as a context manager.")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def now(self) -> datetime:
         """The server's notion of now (fixed if given at construction)."""
@@ -234,6 +240,28 @@ def _new_token(token_id: int, now: datetime) -> dict[str, object]:
         "scope": "activity",
         "expire_at": expire.isoformat().replace("+00:00", "Z"),
     }
+
+
+def check_loopback(host: str) -> str:
+    """Return *host* if it is a loopback address or name, else raise ConfigurationError.
+
+    The fake is a test and demo server: plain http, a key chosen on the command line, no rate
+    limit. Listening beyond loopback would expose it, and its URL would be useless anyway, since
+    wsframes accepts plain ``http://`` only towards loopback.
+    """
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return host
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise ConfigurationError(
+        f"host={host!r}: the fake Webshare API listens on loopback only (127.0.0.1, ::1 or "
+        "localhost). It is a test and demo server speaking plain http, and wsframes refuses a plain "
+        "http base URL that is not loopback. To reach it from another machine, forward a port "
+        "(e.g. ssh -L 8765:127.0.0.1:8765 host)."
+    )
 
 
 def _check_tz(tz: str) -> None:
