@@ -1,10 +1,16 @@
-"""The fake listens on loopback only.
+"""The fake listens on loopback only, and a client hanging up is not a traceback on stderr.
 
 ``serve-fake --host 0.0.0.0`` used to start and print ``export WEBSHARE_BASE_URL=http://0.0.0.0:...``,
-a URL wsframes itself refuses (plain http only towards loopback).
+a URL wsframes itself refuses (plain http only towards loopback); and every client that closed
+its connection mid-response made socketserver print a BrokenPipe/ConnectionReset traceback.
 """
 
 from __future__ import annotations
+
+import logging
+import socket
+import struct
+import time
 
 import pytest
 import requests
@@ -42,3 +48,30 @@ def test_every_loopback_host_serves_a_url_wsframes_accepts(host: str, prefix: st
         assert resolve_base_url(fake.base_url) == fake.base_url
         body = requests.get(fake.base_url + ACTIVITY, headers={"Authorization": "Token k"}, timeout=10).json()
         assert body["count"] == 20
+
+
+def test_a_client_hanging_up_is_logged_at_debug_not_printed(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="wsframes.fake.server")
+    with FakeWebshare("k", records=3000) as fake:
+        host, port = fake.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                f"GET {ACTIVITY}?page_size=1000 HTTP/1.1\r\nHost: {host}\r\n"
+                "Authorization: Token k\r\n\r\n".encode()
+            )
+            # Linger 0: close() sends a reset, so the server's write or next read fails with
+            # ConnectionResetError or BrokenPipeError, whichever it is doing at that moment.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        deadline = time.monotonic() + 10
+        while not _disconnects(caplog) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert _disconnects(caplog), "the reset connection was never reported"
+    assert all(r.levelno == logging.DEBUG for r in _disconnects(caplog))
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception occurred during processing" not in err
+
+
+def _disconnects(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if "disconnected" in r.getMessage()]
