@@ -45,7 +45,7 @@ def analysis_only(df: pl.DataFrame) -> float:
     error_rate_over_time(df, every="1h")
     traffic_over_time(df, every="1h")
     for column in ("domain", "proxy_address", "hostname"):
-        top_offenders(df, column=column, n=10, metric="request_duration")
+        top_offenders(df, by=column, n=10, metric="request_duration")
     return time.perf_counter() - started
 
 

@@ -114,16 +114,8 @@ def group_keys(by: ByLike, *, func: str) -> list[pl.Expr]:
     return keys
 
 
-def ranking_keys(by: ByLike, column: str | None, *, default: str, func: str) -> list[pl.Expr]:
-    """``by=`` of a ranking helper (always at least one key; *default* when none is given).
-
-    ``column=`` is the older spelling of ``by=`` (one column name) and is still accepted;
-    giving both is refused rather than guessing which was meant.
-    """
-    if column is not None:
-        if by is not None:
-            raise ConfigurationError(f"{func}() takes by= or its older spelling column=, not both.")
-        by = column
+def ranking_keys(by: ByLike, *, default: str, func: str) -> list[pl.Expr]:
+    """``by=`` of a ranking helper (always at least one key; *default* when none is given)."""
     keys = group_keys(default if by is None else by, func=func)
     if not keys:
         raise ConfigurationError(f"{func}(by=...) needs at least one column name or expression.")

@@ -206,7 +206,6 @@ def top_offenders(
     min_requests: int = 1,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
-    column: str | None = None,
 ) -> FrameLike:
     """The values of *by* (domain, hostname, proxy_address, client_address, port...) that fail most.
 
@@ -225,11 +224,10 @@ def top_offenders(
     min_requests : leave out values with fewer requests (their rates are noise).
     metric : duration whose p95 is attached.
     confidence : level of the Wilson intervals (default 0.95).
-    column : older spelling of *by* (one column name), still accepted.
     """
     lf, kind = as_lazy(df, func="top_offenders")
     require_columns(lf, ["error_reason", "bytes", metric], func="top_offenders")
-    keys = ranking_keys(by, column, default="domain", func="top_offenders")
+    keys = ranking_keys(by, default="domain", func="top_offenders")
     names = key_names(lf, keys)
     if sort_by not in _OFFENDER_SORTS:
         raise ConfigurationError(f"sort_by={sort_by!r}: use one of {', '.join(_OFFENDER_SORTS)}.")

@@ -50,7 +50,6 @@ def proxy_health(
     min_requests: int = 20,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
-    column: str | None = None,
 ) -> FrameLike:
     """Rank proxies (or any *by*: ``listen_address`` on residential plans) from least healthy.
 
@@ -68,11 +67,10 @@ def proxy_health(
     min_requests : below this, a proxy is listed after the others and never flagged.
     metric : duration whose p95 is attached and breaks ties.
     confidence : level of the Wilson intervals (default 0.95).
-    column : older spelling of *by* (one column name), still accepted.
     """
     lf, kind = as_lazy(df, func="proxy_health")
     require_columns(lf, ["error_reason", "bytes", metric], func="proxy_health")
-    keys = ranking_keys(by, column, default="proxy_address", func="proxy_health")
+    keys = ranking_keys(by, default="proxy_address", func="proxy_health")
     names = key_names(lf, keys)
     check_min_requests(min_requests)
     stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)

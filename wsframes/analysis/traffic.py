@@ -118,7 +118,7 @@ def hourly_profile(df: FrameLike, *, tz: str = "UTC") -> FrameLike:
 
 
 def bandwidth_by(
-    df: FrameLike, *, by: ByLike = None, n: int | None = None, column: str | None = None
+    df: FrameLike, *, by: ByLike = None, n: int | None = None
 ) -> FrameLike:
     """Where the bytes go: ``<by...>, requests, bytes, share, cumulative_share, mean_bytes``.
 
@@ -133,7 +133,6 @@ def bandwidth_by(
     by : what to split the bytes by, default ``"domain"``: column names, expressions or
         ``"outcome"``; the key columns lead the result.
     n : rows to keep (``None``: all).
-    column : older spelling of *by* (one column name), still accepted.
 
     >>> import polars as pl
     >>> d = pl.DataFrame({"domain": ["a.com", "b.com", "a.com"], "bytes": [10, 70, 20],
@@ -143,7 +142,7 @@ def bandwidth_by(
     """
     lf, kind = as_lazy(df, func="bandwidth_by")
     require_columns(lf, ["bytes"], func="bandwidth_by")
-    keys = ranking_keys(by, column, default="domain", func="bandwidth_by")
+    keys = ranking_keys(by, default="domain", func="bandwidth_by")
     names = key_names(lf, keys)
     if n is not None and (not isinstance(n, int) or n < 1):
         raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")

@@ -93,7 +93,7 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
 
 
 def _offenders(frame: pl.DataFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
-    top = top_offenders(frame, column=column, n=n, sort_by=sort_by, metric="request_duration")
+    top = top_offenders(frame, by=column, n=n, sort_by=sort_by, metric="request_duration")
     assert isinstance(top, pl.DataFrame)
     interval = pl.format(
         "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
