@@ -54,7 +54,18 @@ def finish(lf: pl.LazyFrame, kind: Kind) -> FrameLike:
     if kind is Kind.LAZY:
         return lf
     out = lf.collect()
-    return out.to_pandas() if kind is Kind.PANDAS else out
+    return to_pandas(out) if kind is Kind.PANDAS else out
+
+
+def to_pandas(frame: pl.DataFrame) -> Any:
+    """A result as pandas with nullable dtypes (``Int64``, ``Float64``, ``string``, ``<NA>``).
+
+    The same conversion as :func:`wsframes.to_pandas`, so a helper's pandas output never mixes
+    NumPy ``NaN`` with ``<NA>``.
+    """
+    from wsframes.frames import to_pandas as convert
+
+    return convert(frame)
 
 
 def require_columns(lf: pl.LazyFrame, columns: Sequence[str], *, func: str) -> pl.Schema:

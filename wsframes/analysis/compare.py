@@ -32,6 +32,7 @@ from wsframes.analysis._frames import (
     key_names,
     quantile_name,
     require_columns,
+    to_pandas,
     z_value,
 )
 from wsframes.analysis.errors import catalogue_frame
@@ -256,5 +257,5 @@ def compare_periods(
         return PeriodComparison(*parts)
     frames = pl.collect_all(list(parts))  # one call, so shared work is done once
     if kind is Kind.PANDAS:
-        return PeriodComparison(*(f.to_pandas() for f in frames))
+        return PeriodComparison(*(to_pandas(f) for f in frames))
     return PeriodComparison(*frames)
