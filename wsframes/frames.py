@@ -162,7 +162,8 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
         pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
         pa.string_view(): pd.StringDtype(),
     }
-    return df.to_arrow().to_pandas(types_mapper=mapping.get)
+    out: pd.DataFrame = df.to_arrow().to_pandas(types_mapper=mapping.get)
+    return out
 
 
 #: Hourly stats (``/api/v2/stats/``) as a frame: one row per hour with usage.

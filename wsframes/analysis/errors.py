@@ -19,7 +19,7 @@ import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     as_lazy,
     check_min_requests,
     clean_durations,
@@ -64,7 +64,7 @@ def _label(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95) -> FrameLike:
+def error_taxonomy(df: Frame, *, by: ByLike = None, confidence: float = 0.95) -> Frame:
     """One row per group and ``error_reason``: what failed, how often, and what to do.
 
     Columns: ``[by...], error_reason, category, type, count, share, ci_low, ci_high,
@@ -149,14 +149,14 @@ def _rate_columns(confidence: float) -> list[pl.Expr]:
 
 
 def error_rate_over_time(
-    df: FrameLike,
+    df: Frame,
     *,
     every: str | timedelta = "1h",
     by: ByLike = None,
     tz: str = "UTC",
     confidence: float = 0.95,
     fill_gaps: bool = False,
-) -> FrameLike:
+) -> Frame:
     """Failed share per time bucket: ``time, [by...], requests, failed, error_rate, ci_low, ci_high``.
 
     ``time`` is the bucket start in *tz*. Buckets without requests are absent, or with
@@ -205,7 +205,7 @@ def offender_stats(
 
 
 def top_offenders(
-    df: FrameLike,
+    df: Frame,
     *,
     by: ByLike = None,
     n: int | None = 20,
@@ -213,7 +213,7 @@ def top_offenders(
     min_requests: int = 1,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
-) -> FrameLike:
+) -> Frame:
     """The values of *by* (domain, hostname, proxy_address, client_address, port...) that fail most.
 
     Columns: ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95`` (p95 of

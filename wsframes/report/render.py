@@ -153,7 +153,8 @@ def table_html(
         how = formats.get(column) or _default_kind(dtype)
         table = _format(table, column, how)
     if headers:
-        table = table.cols_label(**{c: h for c, h in headers.items() if c in frame.columns})
+        labels: dict[str, Any] = {c: h for c, h in headers.items() if c in frame.columns}
+        table = table.cols_label(cases=labels)
     table = table.sub_missing(missing_text="–").tab_options(
         table_margin_left="0",
         table_font_size="13.5px",
