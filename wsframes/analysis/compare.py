@@ -64,6 +64,17 @@ class PeriodComparison:
     error_codes: FrameLike
     changes: FrameLike
 
+    def _repr_html_(self) -> str:
+        """Jupyter view: the four frames as tables of their first rows, each named by its attribute."""
+        from wsframes.analysis._display import frame_html
+
+        parts = [f"<p><b>PeriodComparison</b>: four frames, {', '.join(_PARTS)}.</p>"]
+        parts += [frame_html(getattr(self, name), title=f".{name}") for name in _PARTS]
+        return "".join(parts)
+
+
+_PARTS = ("summary", "latency", "error_codes", "changes")
+
 
 def two_proportion_p_value(z: pl.Expr) -> pl.Expr:
     """Two-sided normal p-value of a z statistic (null stays null)."""
