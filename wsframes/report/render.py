@@ -124,6 +124,7 @@ def table_html(
     headers: Mapping[str, str] | None = None,
     table_id: str = "ws-table",
     hide_headers: bool = False,
+    align_right: Sequence[str] = (),
 ) -> str:
     """*frame* as a Great Tables table: formatted numbers, escaped text, nothing external.
 
@@ -144,6 +145,8 @@ def table_html(
         HTML id of the table, fixed so that the page is reproducible (Great Tables draws a random one).
     hide_headers : bool
         Leave out the header row (e.g. a two-column list of facts).
+    align_right : sequence of str
+        Text columns to right-align (numbers already formatted as text, e.g. "+4.1%").
     """
     from great_tables import GT
 
@@ -152,6 +155,8 @@ def table_html(
     for column, dtype in frame.schema.items():
         how = formats.get(column) or _default_kind(dtype)
         table = _format(table, column, how)
+    if align_right:
+        table = table.cols_align("right", columns=list(align_right))
     if headers:
         labels: dict[str, Any] = {c: h for c, h in headers.items() if c in frame.columns}
         table = table.cols_label(cases=labels)

@@ -160,6 +160,7 @@ def comparison_html(now: dict[str, Any], before: dict[str, Any]) -> str:
     return table_html(
         pl.DataFrame(rows, schema=["measure", "previous period", "this period", "change"], orient="row"),
         table_id="ws-comparison",
+        align_right=["previous period", "this period", "change"],
     )
 
 
