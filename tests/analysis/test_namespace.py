@@ -128,3 +128,27 @@ def test_unknown_names_say_what_exists(demo: pl.DataFrame) -> None:
 def test_methods_carry_the_helpers_documentation(demo: pl.DataFrame) -> None:
     assert demo.ws.error_taxonomy.__doc__ == wsframes.error_taxonomy.__doc__
     assert demo.ws.error_taxonomy.__name__ == "error_taxonomy"
+
+
+def test_a_helper_added_to_the_package_later_appears_by_itself(
+    demo: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def pool_size(df: wsframes.analysis._frames.Frame, *, column: str = "proxy_address") -> int:
+        return int(
+            wsframes.analysis._frames.as_lazy(df, func="pool_size")[0]
+            .select(pl.col(column).n_unique())
+            .collect()
+            .item()
+        )
+
+    pool_size.__module__ = "wsframes.analysis.pool"  # as if defined there by another module
+    monkeypatch.setattr(wsframes, "pool_size", pool_size, raising=False)
+    monkeypatch.setattr(wsframes, "__all__", [*wsframes.__all__, "pool_size"])
+    helper_names.cache_clear()
+    try:
+        assert demo.ws.pool_size() == demo["proxy_address"].n_unique()
+        assert demo.lazy().ws.pool_size(column="domain") == demo["domain"].n_unique()
+    finally:
+        monkeypatch.undo()
+        helper_names.cache_clear()
+    assert "pool_size" not in dir(demo.ws)
