@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+import wsframes.namespace  # noqa: F401  (registers the .ws namespaces on Polars and pandas frames)
 from wsframes.errors import (
     APIError,
     ArchiveError,

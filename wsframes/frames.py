@@ -143,7 +143,8 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
 
     ``timestamp`` becomes ``datetime64[us, UTC]``; integers ``Int64``/``Int32`` (pandas nullable);
     durations ``Float64`` (nulls are ``pd.NA``, not NaN); strings ``string``; Categorical columns
-    ``category``. Row order and values are unchanged.
+    ``category``. Row order and values are unchanged. Every analysis helper converts its pandas
+    results with this function too, so nulls read the same (``<NA>``) everywhere.
 
     >>> from wsframes.schema import empty_activity
     >>> frame = to_pandas(empty_activity())
@@ -155,12 +156,14 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
 
     mapping: dict[Any, Any] = {
         pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-        pa.int64(): pd.Int64Dtype(), pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
+        pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
         pa.float32(): pd.Float32Dtype(), pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype(),
         pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
         pa.string_view(): pd.StringDtype(),
     }
-    return df.to_arrow().to_pandas(types_mapper=mapping.get)
+    out: pd.DataFrame = df.to_arrow().to_pandas(types_mapper=mapping.get)
+    return out
 
 
 #: Hourly stats (``/api/v2/stats/``) as a frame: one row per hour with usage.

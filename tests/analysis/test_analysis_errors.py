@@ -57,6 +57,7 @@ def test_taxonomy_labels_known_and_unknown_codes(activity: Builder) -> None:
         "share",
         "ci_low",
         "ci_high",
+        "share_of_failures",
         "how_to_fix",
         "api_how_to_fix",
     ]
@@ -96,6 +97,21 @@ def test_grouped_taxonomy_counts_and_shares_match_counting(activity: Builder, ro
     got = {(r["domain"], r["error_reason"]): (r["count"], r["share"]) for r in out.iter_rows(named=True)}
     assert got == {k: (c, pytest.approx(c / totals[k[0]])) for k, c in failures.items()}
     assert all(r["ci_low"] <= r["share"] <= r["ci_high"] for r in out.iter_rows(named=True))
+    failed = Counter(d for d, e in rows if e is not None)
+    mix = {(r["domain"], r["error_reason"]): r["share_of_failures"] for r in out.iter_rows(named=True)}
+    assert mix == {k: pytest.approx(c / failed[k[0]]) for k, c in failures.items()}
+
+
+def test_taxonomy_shares_mean_the_same_with_and_without_by(activity: Builder) -> None:
+    # 10 requests, 4 failed: "share" is always of the group's requests, the mix is separate.
+    df = activity(error_reason=[None] * 6 + ["bandwidthlimit"] * 3 + ["odd"])
+    plain = error_taxonomy(df).select("error_reason", "share", "share_of_failures").rows()
+    assert plain == [("bandwidthlimit", 0.3, 0.75), ("odd", 0.1, 0.25)]
+    by_protocol = error_taxonomy(df, by="protocol").select("error_reason", "share", "share_of_failures")
+    assert by_protocol.rows() == plain  # one group holding every request: identical numbers
+    by_outcome = error_taxonomy(df, by="outcome")
+    # The "failed" group's requests are the failures, so there both shares are of the 4 failures.
+    assert by_outcome.select("share", "share_of_failures").rows() == [(0.75, 0.75), (0.25, 0.25)]
 
 
 def test_error_rate_over_time_buckets_in_the_requested_zone(activity: Builder) -> None:

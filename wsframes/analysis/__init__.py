@@ -6,6 +6,13 @@ lazy in, lazy out. ``by=`` takes column names, expressions or the derived ``"out
 (``"success"``/``"failed"``); time buckets honour ``tz=`` (default UTC). Results are tidy frames
 with documented columns; an empty input gives an empty frame with those columns.
 
+Units, the same in every result: durations (``p50``, ``p95``, ``mean``, ``value``...) in seconds;
+``bytes`` in bytes; ``share``, ``*_rate``, ``attainment`` and ``ci_low``/``ci_high`` (the Wilson
+interval of the rate or share beside them) are fractions, 0.25 meaning 25 %; a ``share`` is of the
+group's requests (``share_of_failures``: of its failed requests); ``time`` is a bucket's start in
+``tz``. Pandas results use nullable dtypes (``Int64``, ``Float64``, ``string``: missing is ``<NA>``).
+Every frame function is also a method of the frame: ``df.ws.error_taxonomy(by="domain")``.
+
 =========================  ===============================================================
 latency                    latency_summary, latency_histogram, latency_ccdf, latency_over_time
 service levels             slo_attainment, apdex

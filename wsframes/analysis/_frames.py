@@ -8,53 +8,87 @@ caller's kind and :func:`finish` converts back, so each helper is written once.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from enum import Enum
 from statistics import NormalDist
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from wsframes.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 FrameLike: TypeAlias = Any  # pl.DataFrame | pl.LazyFrame | pandas.DataFrame (pandas is imported lazily)
+#: The kind of frame a helper was given, which is the kind it returns: type checkers see that a
+#: Polars DataFrame gives a DataFrame, a LazyFrame a LazyFrame and pandas pandas.
+Frame = TypeVar("Frame", bound="pl.DataFrame | pl.LazyFrame | pd.DataFrame")
 ByLike: TypeAlias = str | pl.Expr | Sequence[str | pl.Expr] | None
 
 #: Name of the derived column that ``by="outcome"`` produces.
 OUTCOME = "outcome"
 
 
-class Kind(Enum):
-    """Which kind of frame the caller gave us, so the result can be returned as the same kind."""
+class Kind(Generic[Frame]):
+    """Which kind of frame the caller gave us, and how to turn a result back into that kind.
 
-    EAGER = "eager"
-    LAZY = "lazy"
-    PANDAS = "pandas"
+    Three instances: ``Kind.EAGER``, ``Kind.LAZY``, ``Kind.PANDAS`` (compare with ``is``). Generic,
+    so that ``finish(lf, kind)`` is typed as the caller's kind of frame.
+    """
+
+    EAGER: ClassVar[Kind[pl.DataFrame]]
+    LAZY: ClassVar[Kind[pl.LazyFrame]]
+    PANDAS: ClassVar[Kind[pd.DataFrame]]
+
+    def __init__(self, name: str, convert: Callable[[pl.LazyFrame], Frame]) -> None:
+        self.name = name
+        self.convert: Callable[[pl.LazyFrame], Frame] = convert
+
+    def __repr__(self) -> str:
+        return f"Kind.{self.name.upper()}"
 
 
-def as_lazy(df: FrameLike, *, func: str) -> tuple[pl.LazyFrame, Kind]:
+Kind.EAGER = Kind("eager", lambda lf: lf.collect())
+Kind.LAZY = Kind("lazy", lambda lf: lf)
+Kind.PANDAS = Kind("pandas", lambda lf: to_pandas(lf.collect()))
+
+
+def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
     """Return *df* as a LazyFrame plus the kind to convert the result back to."""
+    # The kind is chosen at run time; its type is the caller's (Kind[Frame]), hence Any here.
+    kind: Any
     if isinstance(df, pl.LazyFrame):
-        return df, Kind.LAZY
+        kind = Kind.LAZY
+        return df, kind
     if isinstance(df, pl.DataFrame):
-        return df.lazy(), Kind.EAGER
+        kind = Kind.EAGER
+        return df.lazy(), kind
     module = type(df).__module__
     if module.startswith("pandas") and type(df).__name__ == "DataFrame":
-        return pl.from_pandas(df).lazy(), Kind.PANDAS
+        kind = Kind.PANDAS
+        return pl.from_pandas(df).lazy(), kind
     raise ConfigurationError(
         f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
         f"(e.g. from wsframes.load_activity), not {type(df).__name__}."
     )
 
 
-def finish(lf: pl.LazyFrame, kind: Kind) -> FrameLike:
+def finish(lf: pl.LazyFrame, kind: Kind[Frame]) -> Frame:
     """Convert a result back to the caller's kind (lazy in, lazy out)."""
-    if kind is Kind.LAZY:
-        return lf
-    out = lf.collect()
-    return out.to_pandas() if kind is Kind.PANDAS else out
+    return kind.convert(lf)
+
+
+def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """A result as pandas with nullable dtypes (``Int64``, ``Float64``, ``string``, ``<NA>``).
+
+    The same conversion as :func:`wsframes.to_pandas`, so a helper's pandas output never mixes
+    NumPy ``NaN`` with ``<NA>``.
+    """
+    from wsframes.frames import to_pandas as convert
+
+    return convert(frame)
 
 
 def require_columns(lf: pl.LazyFrame, columns: Sequence[str], *, func: str) -> pl.Schema:

@@ -77,7 +77,8 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """NumPy's quantile interpolation, step for step (so results match it bit for bit)."""
     diff = b - a
     out = a + diff * t
-    return np.where(t >= 0.5, b - diff * (1 - t), out)
+    result: np.ndarray = np.where(t >= 0.5, b - diff * (1 - t), out)
+    return result
 
 
 def quantiles_array(expr: pl.Expr, quantiles: Sequence[float]) -> pl.Expr:

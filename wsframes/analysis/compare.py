@@ -32,6 +32,7 @@ from wsframes.analysis._frames import (
     key_names,
     quantile_name,
     require_columns,
+    to_pandas,
     z_value,
 )
 from wsframes.analysis.errors import catalogue_frame
@@ -62,6 +63,17 @@ class PeriodComparison:
     latency: FrameLike
     error_codes: FrameLike
     changes: FrameLike
+
+    def _repr_html_(self) -> str:
+        """Jupyter view: the four frames as tables of their first rows, each named by its attribute."""
+        from wsframes.analysis._display import frame_html
+
+        parts = [f"<p><b>PeriodComparison</b>: four frames, {', '.join(_PARTS)}.</p>"]
+        parts += [frame_html(getattr(self, name), title=f".{name}") for name in _PARTS]
+        return "".join(parts)
+
+
+_PARTS = ("summary", "latency", "error_codes", "changes")
 
 
 def two_proportion_p_value(z: pl.Expr) -> pl.Expr:
@@ -256,5 +268,5 @@ def compare_periods(
         return PeriodComparison(*parts)
     frames = pl.collect_all(list(parts))  # one call, so shared work is done once
     if kind is Kind.PANDAS:
-        return PeriodComparison(*(f.to_pandas() for f in frames))
+        return PeriodComparison(*(to_pandas(f) for f in frames))
     return PeriodComparison(*frames)

@@ -7,8 +7,8 @@ is kept and labelled ``unknown``, never dropped.
 
 >>> import polars as pl
 >>> d = pl.DataFrame({"error_reason": [None, None, "no_proxies_allocated", "brand_new_code"]})
->>> error_taxonomy(d).select("error_reason", "category", "count", "share").rows()
-[('brand_new_code', 'unknown', 1, 0.25), ('no_proxies_allocated', 'proxy_list_outdated', 1, 0.25)]
+>>> error_taxonomy(d).select("error_reason", "category", "count", "share", "share_of_failures").rows()
+[('brand_new_code', 'unknown', 1, 0.25, 0.5), ('no_proxies_allocated', 'proxy_list_outdated', 1, 0.25, 0.5)]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     as_lazy,
     check_min_requests,
     clean_durations,
@@ -64,12 +64,16 @@ def _label(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95) -> FrameLike:
+def error_taxonomy(df: Frame, *, by: ByLike = None, confidence: float = 0.95) -> Frame:
     """One row per group and ``error_reason``: what failed, how often, and what to do.
 
     Columns: ``[by...], error_reason, category, type, count, share, ci_low, ci_high,
-    how_to_fix, api_how_to_fix``. ``share`` is ``count`` over *all* requests of the group
-    (successes included), with its Wilson interval at *confidence*. ``type`` is Webshare's
+    share_of_failures, how_to_fix, api_how_to_fix``. Shares are fractions (0.25 = 25 %) and
+    mean the same whatever *by* is: ``share`` is ``count`` over *all* requests of the group
+    (successes included), with its Wilson interval ``ci_low``/``ci_high`` at *confidence*;
+    ``share_of_failures`` is ``count`` over the group's *failed* requests (the error mix; it sums
+    to 1 per group). With ``by="outcome"`` the group is already the failed requests, so there
+    the two coincide. ``type`` is Webshare's
     ``configuration``/``connection`` split; ``api_how_to_fix`` is the API's own advice text
     (null if the frame lacks ``error_reason_how_to_fix``). Successful requests get no row.
     Rows are sorted by group, then count (largest first), then code.
@@ -105,6 +109,7 @@ def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95
         per_code = per_code.join(totals, on=names, how="left", nulls_equal=True)
     else:
         per_code = per_code.join(base.select(pl.len().alias("_total")), how="cross")
+    failures = pl.col("count").sum().over(names) if names else pl.col("count").sum()
     low, high = wilson_interval("count", "_total", confidence=confidence)
     out = (
         per_code.with_columns(
@@ -113,6 +118,7 @@ def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95
             (pl.col("count") / pl.col("_total")).alias("share"),
             low,
             high,
+            (pl.col("count") / failures).alias("share_of_failures"),
         )
         .pipe(_label)
         .sort(
@@ -129,6 +135,7 @@ def error_taxonomy(df: FrameLike, *, by: ByLike = None, confidence: float = 0.95
             "share",
             "ci_low",
             "ci_high",
+            "share_of_failures",
             "how_to_fix",
             "api_how_to_fix",
         )
@@ -142,14 +149,14 @@ def _rate_columns(confidence: float) -> list[pl.Expr]:
 
 
 def error_rate_over_time(
-    df: FrameLike,
+    df: Frame,
     *,
     every: str | timedelta = "1h",
     by: ByLike = None,
     tz: str = "UTC",
     confidence: float = 0.95,
     fill_gaps: bool = False,
-) -> FrameLike:
+) -> Frame:
     """Failed share per time bucket: ``time, [by...], requests, failed, error_rate, ci_low, ci_high``.
 
     ``time`` is the bucket start in *tz*. Buckets without requests are absent, or with
@@ -198,7 +205,7 @@ def offender_stats(
 
 
 def top_offenders(
-    df: FrameLike,
+    df: Frame,
     *,
     by: ByLike = None,
     n: int | None = 20,
@@ -206,7 +213,7 @@ def top_offenders(
     min_requests: int = 1,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
-) -> FrameLike:
+) -> Frame:
     """The values of *by* (domain, hostname, proxy_address, client_address, port...) that fail most.
 
     Columns: ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95`` (p95 of

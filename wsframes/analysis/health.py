@@ -23,7 +23,7 @@ import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     as_lazy,
     check_min_requests,
     clean_durations,
@@ -44,13 +44,13 @@ MAD_SCALE = 1.4826
 
 
 def proxy_health(
-    df: FrameLike,
+    df: Frame,
     *,
     by: ByLike = None,
     min_requests: int = 20,
     metric: str = "handshake_duration",
     confidence: float = 0.95,
-) -> FrameLike:
+) -> Frame:
     """Rank proxies (or any *by*: ``listen_address`` on residential plans) from least healthy.
 
     Columns: ``rank, <by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95``
@@ -100,7 +100,7 @@ def _robust_z(value: str, enough: pl.Expr, floor: pl.Expr) -> tuple[pl.Expr, pl.
 
 
 def anomalous_hours(
-    df: FrameLike,
+    df: Frame,
     *,
     every: str | timedelta = "1h",
     tz: str = "UTC",
@@ -108,7 +108,7 @@ def anomalous_hours(
     min_requests: int = 50,
     threshold: float = 3.5,
     only_anomalous: bool = True,
-) -> FrameLike:
+) -> Frame:
     """Time buckets whose error rate or p95 *metric* rose well above the baseline.
 
     For every bucket with at least *min_requests* requests: ``error_rate_z`` is the departure

@@ -25,7 +25,7 @@ import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     as_lazy,
     check_quantiles,
     clean_durations,
@@ -176,14 +176,14 @@ def _summary(
 
 
 def latency_summary(
-    df: FrameLike,
+    df: Frame,
     *,
     by: ByLike = None,
     metrics: str | Sequence[str] | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     method: Literal["exact", "sketch"] = "exact",
     alpha: float = 0.01,
-) -> FrameLike:
+) -> Frame:
     """One row per group and metric: ``metric, count, mean, p50 ... p99.9, max``.
 
     Parameters
@@ -225,7 +225,8 @@ def _edges(bins: int | Sequence[float] | None, lf: pl.LazyFrame, metric: str) ->
         )
         if lo is None or hi is None or hi <= lo:
             return list(DEFAULT_EDGES)
-        return np.geomspace(lo, np.nextafter(hi, np.inf), bins + 1).tolist()
+        geometric: list[float] = np.geomspace(lo, np.nextafter(hi, np.inf), bins + 1).tolist()
+        return geometric
     edges = [float(e) for e in bins]
     if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
         raise ConfigurationError("bins= edges must be at least two strictly increasing numbers (seconds).")
@@ -233,12 +234,12 @@ def _edges(bins: int | Sequence[float] | None, lf: pl.LazyFrame, metric: str) ->
 
 
 def latency_histogram(
-    df: FrameLike,
+    df: Frame,
     *,
     metric: str = "handshake_duration",
     by: ByLike = None,
     bins: int | Sequence[float] | None = None,
-) -> FrameLike:
+) -> Frame:
     """Counts on log-spaced bins: ``bin_start, bin_end, count, share, cumulative_share``.
 
     A bin holds values in ``[bin_start, bin_end)``. ``cumulative_share`` is the share of values
@@ -291,12 +292,12 @@ def latency_histogram(
 
 
 def latency_ccdf(
-    df: FrameLike,
+    df: Frame,
     *,
     metric: str = "handshake_duration",
     by: ByLike = None,
     quantiles: Sequence[float] = SPECTRUM,
-) -> FrameLike:
+) -> Frame:
     """The percentile spectrum: ``quantile, exceedance, value`` per group, out to p99.99.
 
     ``exceedance = 1 - quantile`` is the CCDF's y: the share of requests slower than ``value``.
@@ -317,14 +318,14 @@ def latency_ccdf(
 
 
 def latency_over_time(
-    df: FrameLike,
+    df: Frame,
     *,
     every: str | timedelta = "1h",
     metric: str = "handshake_duration",
     quantiles: Sequence[float] = (0.5, 0.95, 0.99),
     by: ByLike = None,
     tz: str = "UTC",
-) -> FrameLike:
+) -> Frame:
     """Percentiles per time bucket: ``time, [by...], count, p50, p95, p99``.
 
     ``time`` is the bucket start in *tz* (buckets are truncated in local time); intervals with no

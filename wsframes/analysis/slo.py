@@ -11,7 +11,7 @@ import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     as_lazy,
     clean_durations,
     finish,
@@ -41,13 +41,13 @@ def _aggregate(lf: pl.LazyFrame, keys: list[pl.Expr], names: list[str], aggs: li
 
 
 def slo_attainment(
-    df: FrameLike,
+    df: Frame,
     *,
     threshold: float | timedelta,
     metric: str = "handshake_duration",
     by: ByLike = None,
     confidence: float = 0.95,
-) -> FrameLike:
+) -> Frame:
     """Share of requests with *metric* at or under *threshold* seconds, with a Wilson interval.
 
     Columns: ``[by...], count, within, attainment, ci_low, ci_high``; null durations are not
@@ -85,12 +85,12 @@ def slo_attainment(
 
 
 def apdex(
-    df: FrameLike,
+    df: Frame,
     *,
     threshold: float | timedelta,
     metric: str = "request_duration",
     by: ByLike = None,
-) -> FrameLike:
+) -> Frame:
     """Apdex score for target time T = *threshold* seconds.
 
     Satisfied: duration <= T; tolerating: T < duration <= 4T; frustrated: slower, or failed

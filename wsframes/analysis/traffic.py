@@ -16,7 +16,7 @@ import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     as_lazy,
     check_tz,
     failed_expr,
@@ -37,13 +37,13 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def traffic_over_time(
-    df: FrameLike,
+    df: Frame,
     *,
     every: str | timedelta = "1h",
     by: ByLike = None,
     tz: str = "UTC",
     fill_gaps: bool = True,
-) -> FrameLike:
+) -> Frame:
     """Volume per time bucket: ``time, [by...], requests, failed, bytes``.
 
     ``time`` is the bucket start in *tz*. Buckets without requests between the first and the
@@ -76,7 +76,7 @@ def traffic_over_time(
     return finish(out, kind)
 
 
-def hourly_profile(df: FrameLike, *, tz: str = "UTC") -> FrameLike:
+def hourly_profile(df: Frame, *, tz: str = "UTC") -> Frame:
     """The weekly rhythm: one row per weekday and hour of day in *tz* (all 168, zeros included).
 
     Columns: ``weekday`` (1 = Monday ... 7 = Sunday), ``weekday_name``, ``hour`` (0-23),
@@ -118,8 +118,8 @@ def hourly_profile(df: FrameLike, *, tz: str = "UTC") -> FrameLike:
 
 
 def bandwidth_by(
-    df: FrameLike, *, by: ByLike = None, n: int | None = None
-) -> FrameLike:
+    df: Frame, *, by: ByLike = None, n: int | None = None
+) -> Frame:
     """Where the bytes go: ``<by...>, requests, bytes, share, cumulative_share, mean_bytes``.
 
     ``share`` is the value's part of all bytes; sorted by bytes, largest first, so
@@ -173,8 +173,8 @@ def _fixed_micros(every: str | timedelta) -> int:
 
 
 def estimated_concurrency(
-    df: FrameLike, *, every: str | timedelta = "1m", tz: str = "UTC", metric: str = "request_duration"
-) -> FrameLike:
+    df: Frame, *, every: str | timedelta = "1m", tz: str = "UTC", metric: str = "request_duration"
+) -> Frame:
     """Requests in flight, estimated from start times and durations.
 
     Each request is taken to occupy ``[timestamp, timestamp + request_duration)``. Per bucket:

@@ -6,6 +6,7 @@ Shown in terminals and notebooks (``tqdm.auto`` there), quiet when stderr is not
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -32,7 +33,10 @@ class Progress:
             import tqdm
             import tqdm.auto
 
-            factory: Any = tqdm.auto.tqdm if notebook else tqdm.tqdm
+            # tqdm.auto's widget needs ipywidgets (a dependency); without it tqdm warns
+            # "IProgress not found", so a stripped-down environment gets the text bar instead.
+            widgets = notebook and importlib.util.find_spec("ipywidgets") is not None
+            factory: Any = tqdm.auto.tqdm if widgets else tqdm.tqdm
             self._bar = factory(desc=description, unit=" rows", unit_scale=True, leave=False)
         self.pages = 0
 

@@ -44,6 +44,9 @@ th{background:#f4f6f8;font-weight:600}td.num,th.num{text-align:right;font-varian
 .ws-ok{border-left:5px solid #067647;background:#ecfdf3;padding:8px 12px;border-radius:4px}
 .ws-footer{margin-top:36px;font-size:12.5px;color:#56616b}.ws-footer td{padding:2px 10px}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
+.ws-table td.gt_left{overflow-wrap:anywhere;min-width:10em}
+.ws-table td.gt_right{white-space:nowrap;font-variant-numeric:tabular-nums}
+@media (max-width:600px){body{padding:12px 10px 32px}}
 """
 
 #: Cells with this tag stay in the notebook but not in the HTML (e.g. notes for notebook readers).

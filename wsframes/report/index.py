@@ -14,8 +14,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from wsframes.report._io import atomic_write
 from wsframes.report.export import check_standalone, page
+from wsframes.report.render import Format, short_text, table_html
 
 __all__ = ["SUMMARY_MIME", "read_summaries", "write_index"]
 
@@ -24,17 +27,20 @@ log = logging.getLogger(__name__)
 #: Output type of the template's summary cell; nbconvert does not render it into HTML.
 SUMMARY_MIME = "application/vnd.wsframes.summary+json"
 
-_COLUMNS = (
-    ("Period", "period", None),
-    ("Time zone", "tz", None),
-    ("Plan", "plan_id", None),
-    ("Requests", "requests", "{:,.0f}"),
-    ("Success rate", "success_rate", "{:.2%}"),
-    ("Bandwidth", "bandwidth_gb", "{:,.2f} GB"),
-    ("Request p95", "request_p95_s", "{:.3g} s"),
-    ("Alerts", "alerts", "{:d}"),
-    ("Built (UTC)", "built_at", None),
+#: Index columns: header, summary key, format (see :func:`wsframes.report.render.table_html`).
+_COLUMNS: tuple[tuple[str, str, Format], ...] = (
+    ("Period", "period", "markup"),
+    ("Time zone", "tz", "text"),
+    ("Plan", "plan_id", "text"),
+    ("Requests", "requests", "integer"),
+    ("Success rate", "success_rate", "percent"),
+    ("Bandwidth", "bandwidth_gb", lambda gb: f"{gb:,.2f} GB"),
+    ("Request p95", "request_p95_s", "seconds"),
+    ("Alerts", "alerts", "integer"),
+    ("Built (UTC)", "built_at", "text"),
 )
+_NUMERIC = {"requests": pl.Int64, "success_rate": pl.Float64, "bandwidth_gb": pl.Float64,
+            "request_p95_s": pl.Float64, "alerts": pl.Int64}  # fmt: skip
 
 
 def read_summaries(out_dir: Path) -> list[dict[str, Any]]:
@@ -64,34 +70,43 @@ def _summary_of(nb_path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _cell(value: Any, fmt: str | None) -> str:
-    if value is None:
-        return "–"
-    try:
-        text = fmt.format(value) if fmt else str(value)
-    except (ValueError, TypeError):
-        text = str(value)
-    return html.escape(text)
+def _number(value: Any, dtype: type[pl.DataType]) -> float | int | None:
+    """A summary number, or None when missing or malformed (summaries are read from files)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if dtype is pl.Int64 else float(value)
+
+
+def _frame(summaries: list[dict[str, Any]]) -> pl.DataFrame:
+    """One row per report; the period is a link to the report's file (both escaped)."""
+    data: dict[str, list[Any]] = {key: [] for _, key, _ in _COLUMNS}
+    for s in summaries:
+        link = html.escape(s["file"], quote=True)
+        data["period"].append(f'<a href="{link}">{short_text(str(s.get("period", "")))}</a>')
+        for _, key, _ in _COLUMNS[1:]:
+            value = s.get(key)
+            if key in _NUMERIC:
+                data[key].append(_number(value, _NUMERIC[key]))
+            else:
+                data[key].append(None if value is None else str(value))
+    schema = {key: _NUMERIC.get(key, pl.String) for _, key, _ in _COLUMNS}
+    return pl.DataFrame(data, schema=schema)
 
 
 def render_index(summaries: list[dict[str, Any]]) -> str:
     """The index page for *summaries* (escaped, standalone)."""
-    head = "".join(f"<th{' class=num' if fmt else ''}>{html.escape(t)}</th>" for t, _, fmt in _COLUMNS)
-    rows = []
-    for s in summaries:
-        cells = [
-            f'<td><a href="{html.escape(s["file"], quote=True)}">{_cell(s.get("period"), None)}</a></td>'
-        ]
-        cells += [
-            f"<td{' class=num' if fmt else ''}>{_cell(s.get(key), fmt)}</td>" for _, key, fmt in _COLUMNS[1:]
-        ]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
     table = (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        if rows
+        table_html(
+            _frame(summaries),
+            formats={key: fmt for _, key, fmt in _COLUMNS},
+            headers={key: title for title, key, _ in _COLUMNS},
+            table_id="ws-index",
+        )
+        if summaries
         else "<p>No reports yet. Build one with <code>wsframes report --demo</code>.</p>"
     )
-    body = f"<h1>wsframes reports</h1><p class=ws-sub>{len(rows)} report(s), newest period first.</p>{table}"
+    count = len(summaries)
+    body = f"<h1>wsframes reports</h1><p class=ws-sub>{count} report(s), newest period first.</p>{table}"
     document = page("wsframes reports", body)
     check_standalone(document)
     return document

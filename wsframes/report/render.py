@@ -3,9 +3,11 @@
 Everything that comes from data goes through :func:`html.escape` here; callers pass plain
 values, never markup. The notebook displays the fragments with ``IPython.display.HTML``.
 
+Tables are drawn by Great Tables (:func:`table_html`); text cells are escaped and shortened here.
+
 >>> import polars as pl
 >>> page = table_html(pl.DataFrame({"host": ["<script>alert(1)</script>"], "n": [3]}))
->>> "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page, "<script>" in page
+>>> ">&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page, "<script>" in page
 (True, False)
 """
 
@@ -22,6 +24,7 @@ import polars as pl
 
 __all__ = [
     "Card",
+    "Format",
     "Formatter",
     "alerts_html",
     "cards_html",
@@ -31,10 +34,13 @@ __all__ = [
     "footer_html",
     "header_html",
     "local",
+    "short_text",
     "table_html",
 ]
 
 Formatter = Callable[[Any], str]
+#: How a table column is shown: a named Great Tables format or a function to plain text.
+Format = Formatter | str
 
 
 @dataclass(frozen=True)
@@ -114,49 +120,120 @@ def cards_html(cards: Sequence[Card]) -> str:
 def table_html(
     frame: pl.DataFrame,
     *,
-    formats: Mapping[str, Formatter] | None = None,
+    formats: Mapping[str, Format] | None = None,
     headers: Mapping[str, str] | None = None,
+    table_id: str = "ws-table",
+    hide_headers: bool = False,
+    align_right: Sequence[str] = (),
 ) -> str:
-    """*frame* as an HTML table; every cell escaped, numbers right-aligned.
+    """*frame* as a Great Tables table: formatted numbers, escaped text, nothing external.
+
+    Integers get thousands separators, floats four significant digits, nulls "–". Text longer
+    than :data:`MAX_CELL_CHARS` (a hostile 250-character host name) is shortened in the middle
+    with the full text in a ``title`` attribute, so every table fits the page.
 
     Parameters
     ----------
     formats : mapping, optional
-        Column -> function turning a value into text (default: ``str``; nulls show as "–").
+        Column -> ``"percent"``, ``"bytes"``, ``"seconds"``, ``"integer"``, ``"number"``, ``"text"``
+        (names: shortened when long), ``"prose"`` (sentences: wrapped, never shortened),
+        ``"markup"`` (HTML the caller built from escaped parts) or a
+        function turning a value into plain text (escaped and shortened here).
     headers : mapping, optional
-        Column -> header text.
+        Column -> header text (escaped by Great Tables).
+    table_id : str
+        HTML id of the table, fixed so that the page is reproducible (Great Tables draws a random one).
+    hide_headers : bool
+        Leave out the header row (e.g. a two-column list of facts).
+    align_right : sequence of str
+        Text columns to right-align (numbers already formatted as text, e.g. "+4.1%").
     """
+    from great_tables import GT
+
     formats = formats or {}
-    headers = headers or {}
-    numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
-    head = "".join(
-        f"<th{' class=num' if c in numeric else ''}>{html.escape(headers.get(c, c))}</th>"
-        for c in frame.columns
+    table = GT(frame, id=table_id)
+    for column, dtype in frame.schema.items():
+        how = formats.get(column) or _default_kind(dtype)
+        table = _format(table, column, how)
+    if align_right:
+        table = table.cols_align("right", columns=list(align_right))
+    if headers:
+        labels: dict[str, Any] = {c: h for c, h in headers.items() if c in frame.columns}
+        table = table.cols_label(cases=labels)
+    table = table.sub_missing(missing_text="–").tab_options(
+        table_margin_left="0",
+        table_font_size="13.5px",
+        table_font_names=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+        data_row_padding="4px",
+        column_labels_hidden=hide_headers,
+        quarto_disable_processing=True,
     )
-    rows = []
-    for row in frame.iter_rows(named=True):
-        cells = []
-        for c, v in row.items():
-            text = "–" if v is None else formats.get(c, _default_format)(v)
-            cells.append(f"<td{' class=num' if c in numeric else ''}>{html.escape(text)}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<div class=ws-table>{table.as_raw_html()}</div>"
 
 
-def _default_format(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4g}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return str(v)
+def _default_kind(dtype: pl.DataType) -> Format:
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float():
+        return "number"
+    return "text"
+
+
+def _format(table: Any, column: str, how: Format) -> Any:
+    """Apply one column's format; custom output is escaped here (Great Tables does not)."""
+    builtin = {
+        "percent": lambda: table.fmt_percent(column, decimals=2),
+        "bytes": lambda: table.fmt_bytes(column, standard="decimal", decimals=2),
+        "integer": lambda: table.fmt_integer(column),
+        "number": lambda: table.fmt_number(column, n_sigfig=4),
+    }
+    if isinstance(how, str) and how in builtin:
+        return builtin[how]()
+    custom: dict[str, Callable[[Any], str]] = {
+        "seconds": lambda v: html.escape(fmt_seconds(v)),
+        "text": lambda v: short_text(str(v)),
+        "prose": lambda v: html.escape(str(v)),
+        "markup": str,  # trusted: the caller built it from escaped parts (e.g. a link)
+    }
+    if isinstance(how, str) and how not in custom:
+        raise ValueError(f"unknown column format {how!r} for {column!r}")
+    func = custom[how] if isinstance(how, str) else _escaped(how)
+    # Great Tables calls custom formats on nulls too; sub_missing then shows them as "–".
+    return table.fmt(lambda v: "–" if v is None else func(v), columns=column)
+
+
+def _escaped(func: Formatter) -> Callable[[Any], str]:
+    return lambda v: short_text(func(v))
+
+
+#: Longest text shown in a table cell; longer text is cut in the middle (full text on hover).
+MAX_CELL_CHARS = 60
+
+
+def short_text(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    """*text* escaped; if longer than *limit*, cut in the middle with the whole in a ``title``.
+
+    >>> short_text("<b>")
+    '&lt;b&gt;'
+    >>> short_text("abcdefghijklmnopqrstuvwxyz.example", limit=10)
+    '<span title="abcdefghijklmnopqrstuvwxyz.example">abcdef…ple</span>'
+    """
+    if len(text) <= limit:
+        return html.escape(text)
+    head = limit * 2 // 3  # keep more of the start; a host name's end (the domain) matters too
+    shown = f"{text[:head]}…{text[len(text) - (limit - head - 1) :]}"
+    return f'<span title="{html.escape(text, quote=True)}">{html.escape(shown)}</span>'
 
 
 def footer_html(facts: Mapping[str, Any]) -> str:
     """The footer: one escaped row per fact (period, zone, coverage, counts, version, parameters)."""
-    rows = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items()
+    frame = pl.DataFrame(
+        {"fact": [str(k) for k in facts], "value": [str(v) for v in facts.values()]},
+        schema={"fact": pl.String, "value": pl.String},
     )
-    return f"<div class=ws-footer><table>{rows}</table></div>"
+    # Facts are sentences (coverage, parameters): wrap them, do not shorten them.
+    table = table_html(frame, formats={"value": "prose"}, table_id="ws-footer", hide_headers=True)
+    return f"<div class=ws-footer>{table}</div>"
 
 
 def alerts_html(alerts: Sequence[Any]) -> str:

@@ -18,7 +18,7 @@ from wsframes.analysis.errors import top_offenders
 from wsframes.report.data import ReportData
 from wsframes.report.findings import PHASES, Alert
 from wsframes.report.index import SUMMARY_MIME
-from wsframes.report.render import Card, Formatter, fmt_bytes, fmt_pct, fmt_seconds, local, table_html
+from wsframes.report.render import Card, Format, fmt_bytes, fmt_pct, fmt_seconds, local, table_html
 
 __all__ = [
     "CCDF_SPECTRUM",
@@ -87,8 +87,9 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
     )
     return table_html(
         shown,
-        formats={"share": fmt_pct},
+        formats={"share": "percent", "how_to_fix": "prose"},
         headers={"error_reason": "error code", "share": "share of requests", "how_to_fix": "how to fix"},
+        table_id="ws-taxonomy",
     )
 
 
@@ -109,7 +110,7 @@ def _offenders(frame: pl.DataFrame, column: str, *, n: int, sort_by: str) -> pl.
     )
 
 
-_TOP_FORMATS: dict[str, Formatter] = {"error_rate": fmt_pct, "p95 request": fmt_seconds, "bytes": fmt_bytes}
+_TOP_FORMATS: dict[str, Format] = {"error_rate": "percent", "p95 request": "seconds", "bytes": "bytes"}
 _TOP_HEADERS = {"error_rate": "error rate"}
 
 
@@ -130,7 +131,11 @@ def top_html(frame: pl.DataFrame, *, n: int = 10) -> str:
     parts = []
     for title, column, sort_by in sections:
         table = _offenders(frame, column, n=n, sort_by=sort_by)
-        parts += [f"<h3>{title}</h3>", table_html(table, formats=_TOP_FORMATS, headers=_TOP_HEADERS)]
+        table_id = f"ws-top-{column.replace('_', '-')}"
+        parts += [
+            f"<h3>{title}</h3>",
+            table_html(table, formats=_TOP_FORMATS, headers=_TOP_HEADERS, table_id=table_id),
+        ]
     return "".join(parts)
 
 
@@ -153,7 +158,9 @@ def comparison_html(now: dict[str, Any], before: dict[str, Any]) -> str:
                 (f"{phase} p{q}", fmt_seconds(before[key]), fmt_seconds(now[key]), _change(now, before, key))
             )
     return table_html(
-        pl.DataFrame(rows, schema=["measure", "previous period", "this period", "change"], orient="row")
+        pl.DataFrame(rows, schema=["measure", "previous period", "this period", "change"], orient="row"),
+        table_id="ws-comparison",
+        align_right=["previous period", "this period", "change"],
     )
 
 

@@ -1,0 +1,30 @@
+"""What a user's type checker sees: each helper returns the kind of frame it was given.
+
+Checked by ``mypy --strict`` in test_typing.py (``assert_type`` is a no-op at run time, so this
+module also runs as plain Python, and does when pytest imports it for doctests).
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+import pandas as pd
+import polars as pl
+
+import wsframes as wsf
+
+eager: pl.DataFrame = wsf.generate_activity(200, seed=1)
+lazy: pl.LazyFrame = eager.lazy()
+pdf: pd.DataFrame = wsf.to_pandas(eager)
+
+assert_type(wsf.latency_summary(eager), pl.DataFrame)
+assert_type(wsf.latency_summary(lazy), pl.LazyFrame)
+assert_type(wsf.latency_summary(pdf), pd.DataFrame)
+assert_type(wsf.error_taxonomy(lazy, by="domain"), pl.LazyFrame)
+assert_type(wsf.top_offenders(pdf, by="hostname", n=5), pd.DataFrame)
+assert_type(wsf.traffic_over_time(eager, every="1h"), pl.DataFrame)
+assert_type(wsf.slo_attainment(lazy, threshold=0.5), pl.LazyFrame)
+
+# Typical use: the result's own methods are known to the checker (no Any leaks into user code).
+worst: list[str] = wsf.top_offenders(eager, n=3)["domain"].cast(pl.String).to_list()
+rows: int = wsf.error_rate_over_time(lazy, every="1d").collect().height
