@@ -69,7 +69,7 @@ def build(root: Path, records: int) -> int:
         lo, hi = START + timedelta(days=i), START + timedelta(days=i + 1)
         n = per_day + (records - per_day * DAYS if i == DAYS - 1 else 0)
         frame = generate_activity(n, start=lo, end=hi, seed=i, plan_id=int(PLAN))
-        replace_range(root, PLAN, lo, hi, frame, keep=manifest.covered(PLAN))
+        replace_range(root, PLAN, lo, hi, frame, keep=manifest.covered(PLAN), manifest=manifest)
         manifest.record(PLAN, lo, hi, fetched_at=hi + timedelta(days=1), settle=timedelta(hours=2))
         total += frame.height
         log.info("day %d/%d written", i + 1, DAYS)

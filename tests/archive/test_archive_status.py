@@ -130,7 +130,7 @@ def test_a_damaged_day_is_reported_with_its_repair_which_works(same_records, fak
     (plan,) = archive_status(archive).plans
     assert [d.day for d in plan.damaged] == [day]
     # Run the very command status printed; afterwards the archive is whole again.
-    command = out.split("repair it from the API: wsframes ")[1].splitlines()[0].split()
+    command = out.split("from the API: wsframes ")[1].splitlines()[0].split()
     assert command[command.index("--start") + 1] == str(day)
     assert main([*command, "--base-url", fake.base_url, "--no-progress"]) == 0
     capsys.readouterr()
