@@ -248,6 +248,6 @@ def test_a_damaged_day_the_api_no_longer_serves_stops_sync_before_any_request(fa
     manifest.record(str(PLAN), lo, lo + timedelta(days=1), fetched_at=now, settle=timedelta(hours=2))
     manifest.save(archive)
     cut_short(day_path(archive, str(PLAN), day))
-    with pytest.raises(ArchiveError, match="restore the file.s. from a backup"):
+    with pytest.raises(ArchiveError, match=r"restore the file\(s\) from a backup"):
         sync(archive, start="90d", **args)
     assert fake.request_count == 0

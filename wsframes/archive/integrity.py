@@ -5,7 +5,8 @@ uncompressed page decodes as a valid, wrong number. So the manifest records the 
 day file's exact bytes (written with the file, see :mod:`wsframes.archive.store`), and status,
 scans and syncs hash every file they need before reading it: about 1.5 GB/s, so a few percent of a
 scan (``benchmarks/bench_archive.py``). A file verified once is not hashed again in the same
-process while its size and modification time are unchanged.
+process while its size, times and inode are unchanged (and it is not too fresh for that to prove
+anything).
 
 Archives written before checksums (manifest version 1) are checked the best way left: the footer
 (a file cut short loses it first) and a full decode with Parquet page checksums where present. The
@@ -15,6 +16,7 @@ next sync upgrades them (see :func:`wsframes.archive.upgrade.upgrade_manifest`).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +33,7 @@ from wsframes.timeutil import API_RETENTION
 __all__ = [
     "FLOOR_MARGIN",
     "DamagedDay",
+    "clear_cache",
     "damaged_days",
     "decode_problem",
     "file_problem",
@@ -44,8 +47,24 @@ __all__ = [
 #: Tolerance at the API's 90-day floor (clock skew between us and the API, request latency).
 FLOOR_MARGIN = timedelta(minutes=1)
 
-# path -> (size, mtime_ns, sha256) of files whose bytes were hashed in this process.
-_VERIFIED: dict[str, tuple[int, int, str]] = {}
+# path -> (stat key, sha256) of files whose bytes were hashed in this process ("" for a version 1
+# file that decoded cleanly).
+_VERIFIED: dict[str, tuple[tuple[int, ...], str]] = {}
+#: A file modified this recently is not cached: a same-size change within the file system's
+#: timestamp granularity would keep the same mtime (git's "racy" problem).
+_RACY_NS = 2_000_000_000
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...] | None:
+    """What must stay equal for a cached verification to hold (None: too fresh to cache)."""
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def clear_cache() -> None:
+    """Forget every verification made in this process (the next use hashes again)."""
+    _VERIFIED.clear()
 
 
 @dataclass(frozen=True)
@@ -173,8 +192,9 @@ def verify_day(root: Path, plan: str, day: date, manifest: Manifest) -> str | No
         return f"the file is missing; the manifest records {expected.size} bytes for it"
     if expected is None:
         return "no checksum is recorded for it: it was not written by a sync of this archive"
+    key = _stat_key(st)
     cached = _VERIFIED.get(str(path))
-    if cached and cached[:2] == (st.st_size, st.st_mtime_ns) and expected.accepts(st.st_size, cached[2]):
+    if key and cached and cached[0] == key and expected.accepts(st.st_size, cached[1]):
         return None
     try:
         digest, size = file_sha256(path)
@@ -186,18 +206,19 @@ def verify_day(root: Path, plan: str, day: date, manifest: Manifest) -> str | No
         return (f"its bytes do not match the SHA-256 recorded in the manifest ({size} bytes on disk, "
                 f"{expected.size} recorded): it changed after it was written"
                 + (f"; {how}" if how else ""))
-    _VERIFIED[str(path)] = (st.st_size, st.st_mtime_ns, digest)
+    if key:
+        _VERIFIED[str(path)] = (key, digest)
     return None
 
 
 def _legacy_problem(path: Path, st: os.stat_result, day: date) -> str | None:
     # A version 1 file is decoded in full once per process while it keeps its size and mtime.
-    hit = _VERIFIED.get(str(path))
-    if hit and hit == (st.st_size, st.st_mtime_ns, ""):
+    key = _stat_key(st)
+    if key and _VERIFIED.get(str(path)) == (key, ""):
         return None
     problem = decode_problem(path, day)
-    if problem is None:
-        _VERIFIED[str(path)] = (st.st_size, st.st_mtime_ns, "")
+    if problem is None and key:
+        _VERIFIED[str(path)] = (key, "")
     return problem
 
 
