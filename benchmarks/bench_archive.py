@@ -6,19 +6,24 @@ prints:
 
 - size on disk and bytes per record (goal: under 20);
 - the time to scan one day out of 30 against reading everything (ratio, best of 3);
+- integrity: a full scan with every file's SHA-256 verified (cold, and cached in-process) against
+  the same Polars scan of the same files without verification (goal: under 10 % overhead), and
+  ``archive_status`` with and without verification (medians of 5);
 - peak RSS of ``latency_summary`` over the whole archive with the streaming engine against the
   peak RSS and in-memory size of the archive loaded eagerly. Each of those runs in its own
   subprocess, since a process's peak RSS cannot be reset; a subprocess that only imports the
   libraries is the baseline.
 
-Usage: ``python benchmarks/bench_archive.py [--records N] [--dir DIR]``
+Usage: ``python benchmarks/bench_archive.py [--records N] [--dir DIR] [--no-memory]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +31,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wsframes.archive import scan_activity
+import polars as pl
+
+from wsframes.archive import archive_status, integrity, scan_activity
 from wsframes.archive.manifest import Manifest
 from wsframes.archive.store import plan_files, replace_range
 from wsframes.fake import generate_activity
@@ -42,7 +49,9 @@ PLAN = "1"
 _PROBE = """
 import json, re, sys
 import polars as pl
-from wsframes.archive import scan_activity
+import polars as pl
+
+from wsframes.archive import archive_status, integrity, scan_activity
 from wsframes.analysis import latency_summary
 root, what = sys.argv[1], sys.argv[2]
 out = {}
@@ -86,6 +95,57 @@ def best_of(n: int, fn) -> float:  # type: ignore[no-untyped-def]
     return min(times)
 
 
+def median_of(n: int, fn) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+@contextlib.contextmanager
+def verification_off():  # type: ignore[no-untyped-def]
+    """The baseline: every file taken as sound without reading it."""
+    real = integrity.verify_day
+    integrity.verify_day = lambda *a, **k: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        integrity.verify_day = real
+
+
+def bench_integrity(root: Path) -> None:
+    """Print the cost of checksum verification on a full scan and on status."""
+    files = [str(p) for p in plan_files(root, PLAN)]
+
+    def unverified() -> None:  # what scan_activity ran before checksums: the same lazy scan
+        pl.scan_parquet(files, hive_partitioning=False).collect()
+
+    def cold() -> None:
+        integrity.clear_cache()
+        scan_activity(root, plan_id=1).collect()
+
+    def warm() -> None:
+        scan_activity(root, plan_id=1).collect()
+
+    warm()  # fill the page cache and the verification cache once
+    base, c, w = median_of(5, unverified), median_of(5, cold), median_of(5, warm)
+    print(f"full scan, no checksums {base * 1e3:,.0f} ms (baseline, median of 5)")
+    print(f"full scan, verified     {c * 1e3:,.0f} ms cold = {(c - base) / base:+.1%} (goal < +10%), "
+          f"{w * 1e3:,.0f} ms cached in-process = {(w - base) / base:+.1%}")
+
+    def status_cold() -> None:
+        integrity.clear_cache()
+        archive_status(root)
+
+    with verification_off():
+        s0 = median_of(5, lambda: archive_status(root))
+    s1 = median_of(5, status_cold)
+    print(f"status                  {s0 * 1e3:,.0f} ms unverified vs {s1 * 1e3:,.0f} ms verifying every "
+          f"file's SHA-256: {s1 / s0:.2f}x")
+
+
 def probe(root: Path, what: str) -> dict[str, int]:
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, str(root), what], check=True, capture_output=True, text=True
@@ -97,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--dir", type=Path, default=None, help="keep the archive here")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="wsframes-bench-") as tmp:
@@ -118,6 +179,9 @@ def main() -> None:
             f"{everything / one_day:.1f}x faster"
         )
 
+        bench_integrity(root)
+        if args.no_memory:
+            return
         base = probe(root, "baseline")["peak_rss"]
         eager = probe(root, "eager")
         streaming = probe(root, "streaming")
