@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,9 +12,9 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from wsframes.archive import archive_status, scan_activity, sync
+from wsframes.archive import archive_status, integrity, scan_activity, sync
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest
-from wsframes.archive.store import day_path, plan_files, replace_range
+from wsframes.archive.store import day_path, is_engine_error, plan_files, replace_range
 from wsframes.cli import main
 from wsframes.errors import DamagedFileError
 from wsframes.fake import generate_activity
@@ -259,3 +260,27 @@ def test_an_archive_without_checksums_is_upgraded_by_the_next_sync(same_records,
     lo = manifest.covered(str(PLAN))[0][0]
     assert same_records(scan_activity(archive, plan_id=PLAN).collect(),
                         fake.truth(PLAN).filter(pl.col("timestamp") >= lo))
+
+
+def test_the_verification_cache_never_hides_a_same_size_change(small):
+    root, frame = small
+    path = plan_files(root, "3")[0]
+    old = path.stat().st_mtime_ns - 3_600_000_000_000
+    os.utime(path, ns=(old, old))  # old enough to be cached
+    integrity.clear_cache()
+    assert scan_activity(root, plan_id=3).collect().equals(frame)
+    assert str(path) in integrity._VERIFIED
+    original = flip_bit(path, 200, 4)
+    os.utime(path, ns=(old, old))  # same size, same mtime: as on a file system with coarse times
+    try:
+        with pytest.raises(DamagedFileError):
+            scan_activity(root, plan_id=3)
+    finally:
+        path.write_bytes(original)
+
+
+def test_a_rust_panic_counts_as_an_engine_error_but_ctrl_c_does_not():
+    PanicException = type("PanicException", (BaseException,), {})  # what pyo3 raises
+    assert is_engine_error(PanicException("called `Option::unwrap()` on a `None` value"))
+    assert is_engine_error(pl.exceptions.ComputeError("zstd error: Data corruption detected"))
+    assert not is_engine_error(KeyboardInterrupt())

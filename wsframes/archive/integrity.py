@@ -57,7 +57,7 @@ _RACY_NS = 2_000_000_000
 
 def _stat_key(st: os.stat_result) -> tuple[int, ...] | None:
     """What must stay equal for a cached verification to hold (None: too fresh to cache)."""
-    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS:
+    if time.time_ns() - st.st_mtime_ns < _RACY_NS:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
