@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,7 @@ _VERIFIED: dict[str, tuple[tuple[int, ...], str]] = {}
 #: A file modified this recently is not cached: a same-size change within the file system's
 #: timestamp granularity would keep the same mtime (git's "racy" problem).
 _RACY_NS = 2_000_000_000
+_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def _stat_key(st: os.stat_result) -> tuple[int, ...] | None:
@@ -191,7 +193,8 @@ def verify_day(root: Path, plan: str, day: date, manifest: Manifest) -> str | No
             return None
         return f"the file is missing; the manifest records {expected.size} bytes for it"
     if expected is None:
-        return "no checksum is recorded for it: it was not written by a sync of this archive"
+        return ("no checksum is recorded for it: it failed verification when the archive was upgraded "
+                "to checksums, or was not written by a sync of this archive")
     key = _stat_key(st)
     cached = _VERIFIED.get(str(path))
     if key and cached and cached[0] == key and expected.accepts(st.st_size, cached[1]):
@@ -227,11 +230,19 @@ def damaged_days(
 ) -> list[DamagedDay]:
     """The day files of *plan* among *days* that fail verification (:func:`verify_day`)."""
     manifest = Manifest.load(root) if manifest is None else manifest
-    out = []
-    for day in sorted(set(days)):
-        if (problem := verify_day(root, plan, day, manifest)) is not None:
-            out.append(DamagedDay(plan, day, day_path(root, plan, day), problem))
-    return out
+    days = sorted(set(days))
+
+    def check(day: date) -> str | None:
+        return verify_day(root, plan, day, manifest)
+
+    if len(days) > 1:
+        # hashlib releases the GIL: hashing files side by side divides the cost by the cores.
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            problems = list(pool.map(check, days))
+    else:
+        problems = [check(d) for d in days]
+    return [DamagedDay(plan, day, day_path(root, plan, day), problem)
+            for day, problem in zip(days, problems, strict=True) if problem is not None]
 
 
 def raise_if_damaged(root: Path, damaged: list[DamagedDay], *, now: datetime) -> None:

@@ -70,7 +70,7 @@ def upgrade_manifest(root: Path, manifest: Manifest, *, plan: str, stats: pl.Dat
                 manifest.set_sum(key, day.isoformat(), *file_sha256(path))
                 result.checksummed += 1
     manifest.checksummed = True
-    log.warning("%s", result)
+    log.info("%s", result)
     return result
 
 
