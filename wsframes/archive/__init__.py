@@ -6,7 +6,7 @@ lazily, offline), :func:`load_with_archive` (used by ``load_activity(archive=...
 
     import wsframes as wsf
     wsf.sync("~/ws-archive", start="90d")            # weekly cron: only new hours are fetched
-    lf = wsf.scan_activity("~/ws-archive", "2026-06-01", "2026-07-01")
+    lf = wsf.scan_activity("~/ws-archive", "30d")               # offline; any covered window
     wsf.latency_summary(lf).collect(engine="streaming")
 
 The archive is a plain dataset (``plan_id=<id>/date=<YYYY-MM-DD>/activity.parquet``, zstd) that
