@@ -13,6 +13,7 @@
     ├── TransportError          connection failed, timed out, or a body was cut/invalid after retries
     ├── IncompleteDataError     exactness could not be guaranteed; no partial result is returned
     ├── ArchiveError            the local archive is unreadable, locked or inconsistent
+    │   └── DamagedFileError        a day file failed its checksum or cannot be decoded (names it)
     └── ReportError             a report could not be built (names the failing cell)
 
 No message, ``repr`` or attribute of these exceptions ever holds an API key or download token:
@@ -27,6 +28,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DamagedFileError",
     "IncompleteDataError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -103,6 +105,17 @@ class IncompleteDataError(WsframesError):
 
 class ArchiveError(WsframesError):
     """The local archive is unreadable, locked by another sync, or inconsistent."""
+
+
+class DamagedFileError(ArchiveError):
+    """Archive day files are damaged (checksum mismatch, undecodable, missing); nothing was read.
+
+    ``paths`` holds every damaged file; the message names them with the command that repairs them.
+    """
+
+    def __init__(self, message: str, *, paths: list[str] | None = None) -> None:
+        self.paths = list(paths or [])
+        super().__init__(message)
 
 
 class ReportError(WsframesError):

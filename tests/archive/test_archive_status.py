@@ -63,6 +63,19 @@ def test_completeness_flags_hours_that_gained_records_after_they_settled(fake, a
     assert late.mismatches["final"].to_list() == [True]  # a settled hour: sync will not fix it
     assert not clean.hours.filter(pl.col("hour") > datetime.now(UTC) - timedelta(hours=1))["final"].any()
     assert "1 of" in str(late) and f"{hour:%Y-%m-%d %H:%M}" in str(late)
+    nxt = hour + timedelta(hours=1)
+    assert late.repair_commands() == [f"wsframes sync --archive {archive} --plan-id {PLAN} --refetch "
+                                      f"--start {hour:%Y-%m-%dT%H:%M}Z --end {nxt:%Y-%m-%dT%H:%M}Z"]
+    # A whole day of disagreeing hours is one command, not 24 (two days off: never adjacent).
+    day = (hour - timedelta(days=2)).replace(hour=0)
+    fake.add_records(PLAN, pl.concat([
+        generate_activity(2, start=day + timedelta(hours=h, minutes=1),
+                          end=day + timedelta(hours=h, minutes=50), seed=h, plan_id=PLAN)
+        for h in range(24)]))
+    whole = check_completeness(archive, plan_id=PLAN, api_key=fake.api_key, base_url=fake.base_url)
+    assert whole.mismatches.height == 25 and len(whole.repair_commands()) == 2
+    assert f"--start {day:%Y-%m-%dT%H:%M}Z --end {day + timedelta(days=1):%Y-%m-%dT%H:%M}Z" in str(whole)
+    sync(archive, start=day, end=day + timedelta(days=1), refetch=True, **args)
     # A plain sync trusts final hours; --refetch repairs exactly the hour asked for.
     sync(archive, start="5d", **args)
     assert not check_completeness(archive, plan_id=PLAN, api_key=fake.api_key,
@@ -130,7 +143,7 @@ def test_a_damaged_day_is_reported_with_its_repair_which_works(same_records, fak
     (plan,) = archive_status(archive).plans
     assert [d.day for d in plan.damaged] == [day]
     # Run the very command status printed; afterwards the archive is whole again.
-    command = out.split("repair it from the API: wsframes ")[1].splitlines()[0].split()
+    command = out.split("from the API: wsframes ")[1].splitlines()[0].split()
     assert command[command.index("--start") + 1] == str(day)
     assert main([*command, "--base-url", fake.base_url, "--no-progress"]) == 0
     capsys.readouterr()

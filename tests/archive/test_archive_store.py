@@ -25,7 +25,7 @@ def between(df: pl.DataFrame, lo: datetime, hi: datetime) -> pl.DataFrame:
 
 
 def store(root, df: pl.DataFrame, lo: datetime, hi: datetime, manifest: Manifest) -> None:
-    replace_range(root, "3", lo, hi, between(df, lo, hi), keep=manifest.covered("3"))
+    replace_range(root, "3", lo, hi, between(df, lo, hi), keep=manifest.covered("3"), manifest=manifest)
     manifest.record("3", lo, hi, fetched_at=hi + timedelta(days=1), settle=SETTLE)
     manifest.save(root)
 
@@ -73,7 +73,7 @@ def test_replacing_a_range_is_exact_and_sweeps_unrecorded_rows(tmp_path, month):
     # A killed sync wrote day 3 with rows it never recorded in the manifest.
     ghost_lo, ghost_hi = T0 + timedelta(days=2, hours=6), T0 + timedelta(days=2, hours=20)
     replace_range(tmp_path, "3", ghost_lo, ghost_hi, between(month, ghost_lo, ghost_hi),
-                  keep=manifest.covered("3"))
+                  keep=manifest.covered("3"), manifest=manifest)  # killed before the record
     assert scan_activity(tmp_path, plan_id=3).collect().equals(
         between(month, T0, T0 + timedelta(days=2, hours=6)))
     # The next sync resumes where the manifest ends; the ghost rows are replaced, not doubled.

@@ -244,10 +244,10 @@ def test_a_damaged_day_the_api_no_longer_serves_stops_sync_before_any_request(fa
     frame = generate_activity(50, start=lo, end=lo + timedelta(days=1), seed=4, plan_id=PLAN)
     archive.mkdir()
     manifest = Manifest()
-    replace_range(archive, str(PLAN), lo, lo + timedelta(days=1), frame, keep=[])
+    replace_range(archive, str(PLAN), lo, lo + timedelta(days=1), frame, keep=[], manifest=manifest)
     manifest.record(str(PLAN), lo, lo + timedelta(days=1), fetched_at=now, settle=timedelta(hours=2))
     manifest.save(archive)
     cut_short(day_path(archive, str(PLAN), day))
-    with pytest.raises(ArchiveError, match="lost unless you restore this file from a backup"):
+    with pytest.raises(ArchiveError, match=r"restore the file\(s\) from a backup"):
         sync(archive, start="90d", **args)
     assert fake.request_count == 0

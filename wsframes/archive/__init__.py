@@ -6,7 +6,7 @@ lazily, offline), :func:`load_with_archive` (used by ``load_activity(archive=...
 
     import wsframes as wsf
     wsf.sync("~/ws-archive", start="90d")            # weekly cron: only new hours are fetched
-    lf = wsf.scan_activity("~/ws-archive", "2026-06-01", "2026-07-01")
+    lf = wsf.scan_activity("~/ws-archive", "30d")               # offline; any covered window
     wsf.latency_summary(lf).collect(engine="streaming")
 
 The archive is a plain dataset (``plan_id=<id>/date=<YYYY-MM-DD>/activity.parquet``, zstd) that
@@ -14,13 +14,15 @@ DuckDB, pyarrow and Spark read as is; they do not consult the manifest, so they 
 unsettled last hours (re-read by the next sync) and, after a sync was killed, records of the
 interrupted day beyond the recorded coverage (real records, never duplicates) until the next sync.
 
-A day file damaged on disk (cut short by a full disk or an interrupted copy) is found by its
-Parquet footer: ``wsframes status`` lists it with the command that repairs it, scans raise
-ArchiveError naming it, and the next sync whose window holds it fetches the day again.
+Every day file's SHA-256 is in the manifest and checked before its data is used: a damaged file
+(a flipped bit, a full disk, an interrupted copy) is listed by ``wsframes status`` with the command
+that repairs it, scans raise DamagedFileError naming it, and the next sync whose window holds it
+fetches the day again. :func:`export_archive` / :func:`verify_archive` make and prove backups.
 """
 
 from __future__ import annotations
 
+from wsframes.archive.backup import ExportResult, VerifyResult, accept_loss, export_archive, verify_archive
 from wsframes.archive.completeness import Completeness, check_completeness
 from wsframes.archive.load import load_with_archive
 from wsframes.archive.scan import scan_activity
@@ -31,12 +33,17 @@ from wsframes.archive.sync import SyncResult, sync
 __all__ = [
     "ArchiveStatus",
     "Completeness",
+    "ExportResult",
     "PlanStatus",
     "SyncResult",
+    "VerifyResult",
+    "accept_loss",
     "archive_status",
     "check_completeness",
     "default_archive",
+    "export_archive",
     "load_with_archive",
     "scan_activity",
     "sync",
+    "verify_archive",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -39,6 +40,20 @@ class Completeness:
 
     plan: str
     hours: pl.DataFrame  # every compared hour (COMPLETENESS_SCHEMA)
+    archive: Path | None = None  # named in the repair commands
+
+    def repair_commands(self) -> list[str]:
+        """One ``sync --refetch`` per run of consecutive disagreeing hours: the fewest commands."""
+        runs: list[list[datetime]] = []
+        for hour in self.mismatches["hour"].sort():
+            if runs and runs[-1][1] == hour:
+                runs[-1][1] = hour + HOUR
+            else:
+                runs.append([hour, hour + HOUR])
+        where = f" --archive {self.archive}" if self.archive is not None else ""
+        plan = "" if self.plan == "default" else f" --plan-id {self.plan}"
+        return [f"wsframes sync{where}{plan} --refetch --start {a:%Y-%m-%dT%H:%M}Z --end {b:%Y-%m-%dT%H:%M}Z"
+                for a, b in runs]
 
     @property
     def hours_checked(self) -> int:
@@ -64,9 +79,9 @@ class Completeness:
         more = self.mismatches.height - len(rows)
         return "\n".join(
             [f"plan {self.plan}: {self.mismatches.height} of {self.hours_checked} hours disagree "
-             "with the API (repair: wsframes sync --refetch --start <hour> --end <hour + 1h>):",
-             *rows]
+             "with the API:", *rows]
             + ([f"  ... and {more} more"] if more > 0 else [])
+            + [f"  repair: {c}" for c in self.repair_commands()]
         )
 
 
@@ -110,7 +125,7 @@ def check_completeness(
     covered = [(max(a, floor), min(b, now)) for a, b in manifest.covered(plan) if b > floor]
     hours = full_hours([s for s in covered if s[0] < s[1]])
     if not hours:
-        return Completeness(plan, pl.DataFrame(schema=COMPLETENESS_SCHEMA))
+        return Completeness(plan, pl.DataFrame(schema=COMPLETENESS_SCHEMA), root)
     with Client(api_key=api_key, base_url=base_url, progress=False) as client:
         stats = client.hourly_stats(hours[0], hours[-1] + HOUR, plan_id=plan_id)
     stats = stats.filter(~pl.col("is_projected"))
@@ -137,4 +152,4 @@ def check_completeness(
         )
         .sort("hour")
     )
-    return Completeness(plan, table.select(COMPLETENESS_SCHEMA.names()))
+    return Completeness(plan, table.select(COMPLETENESS_SCHEMA.names()), root)

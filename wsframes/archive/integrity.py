@@ -1,36 +1,77 @@
-"""Cheap integrity checks of day files: their Parquet footers, without reading any data.
+"""Integrity of day files: every byte checked against the manifest before any data is used.
 
-A day file cut short (a full disk, a copy interrupted, a backup restored half-way) loses its footer
-first, because Parquet writes it last. Reading the footer of every file a command needs costs a
-few kilobytes per day, so status, scans and syncs check up front and name the damaged day and its
-repair instead of failing deep inside a Polars query with "magic bytes not found".
+After 90 days the archive is the only copy of a user's history, and a flipped bit inside an
+uncompressed page decodes as a valid, wrong number. So the manifest records the SHA-256 of every
+day file's exact bytes (written with the file, see :mod:`wsframes.archive.store`), and status,
+scans and syncs hash every file they need before reading it: about 1.5 GB/s, so a few percent of a
+scan (``benchmarks/bench_archive.py``). A file verified once is not hashed again in the same
+process while its size, times and inode are unchanged (and it is not too fresh for that to prove
+anything).
+
+Archives written before checksums (manifest version 1) are checked the best way left: the footer
+(a file cut short loses it first) and a full decode with Parquet page checksums where present. The
+next sync upgrades them (see :func:`wsframes.archive.upgrade.upgrade_manifest`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wsframes.archive.store import DEFAULT_PLAN, day_path, day_span
-from wsframes.errors import ArchiveError
+from wsframes.archive.manifest import Manifest
+from wsframes.archive.store import DEFAULT_PLAN, day_path, day_span, file_sha256, is_engine_error
+from wsframes.errors import DamagedFileError
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import API_RETENTION
 
-__all__ = ["FLOOR_MARGIN", "DamagedDay", "damaged_days", "file_problem", "raise_if_damaged", "refetchable"]
+__all__ = [
+    "FLOOR_MARGIN",
+    "DamagedDay",
+    "clear_cache",
+    "damaged_days",
+    "decode_problem",
+    "file_problem",
+    "plan_days",
+    "raise_if_damaged",
+    "refetchable",
+    "repair_commands",
+    "verify_day",
+]
 
 #: Tolerance at the API's 90-day floor (clock skew between us and the API, request latency).
 FLOOR_MARGIN = timedelta(minutes=1)
 
+# path -> (stat key, sha256) of files whose bytes were hashed in this process ("" for a version 1
+# file that decoded cleanly).
+_VERIFIED: dict[str, tuple[tuple[int, ...], str]] = {}
+#: A file modified this recently is not cached: a same-size change within the file system's
+#: timestamp granularity would keep the same mtime (git's "racy" problem).
+_RACY_NS = 2_000_000_000
+_WORKERS = min(4, os.cpu_count() or 1)
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...] | None:
+    """What must stay equal for a cached verification to hold (None: too fresh to cache)."""
+    if time.time_ns() - st.st_mtime_ns < _RACY_NS:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def clear_cache() -> None:
+    """Forget every verification made in this process (the next use hashes again)."""
+    _VERIFIED.clear()
+
 
 @dataclass(frozen=True)
 class DamagedDay:
-    """A day file that cannot be read, and why."""
+    """A day file that cannot be trusted, and why."""
 
     plan: str
     day: date
@@ -38,16 +79,9 @@ class DamagedDay:
     problem: str
 
     def describe(self, root: Path, *, now: datetime) -> str:
-        """What is wrong and how to repair it (or that only a backup can)."""
-        lo, hi = day_span(self.day)
-        head = f"archive file {self.path} is damaged ({self.problem})"
-        if refetchable(self.day, now=now):
-            plan = "" if self.plan == DEFAULT_PLAN else f" --plan-id {self.plan}"
-            return (f"{head}; repair it from the API: wsframes sync --archive {root}{plan} --refetch "
-                    f"--start {lo:%Y-%m-%d} --end {hi:%Y-%m-%d}")
-        return (f"{head}; the API no longer serves {self.day} (it keeps 90 days), so its records are "
-                f"lost unless you restore this file from a backup (or delete it to accept the loss: "
-                f"the archive then holds no records for that day)")
+        """What is wrong and the one command that repairs it (or that only a backup can)."""
+        repair = repair_commands(root, [self], now=now)[0]
+        return f"archive file {self.path} is damaged ({self.problem}); {repair}"
 
 
 def refetchable(day: date, *, now: datetime) -> bool:
@@ -55,17 +89,50 @@ def refetchable(day: date, *, now: datetime) -> bool:
     return day_span(day)[0] >= now - API_RETENTION + FLOOR_MARGIN
 
 
-def file_problem(path: Path, day: date | None = None) -> str | None:
-    """Why the day file at *path* cannot be read, or None when its footer is sound.
+def repair_commands(root: Path, damaged: list[DamagedDay], *, now: datetime) -> list[str]:
+    """One command per run of consecutive damaged days of a plan: the fewest that repair them all.
 
-    Reads only the footer: magic bytes and metadata, the activity columns, a row count that the
-    row groups add up to, column chunks that lie inside the file and, given its *day*, timestamp
-    statistics inside that UTC day (a file copied into the wrong partition).
+    Within the API's 90 days a sync over the run fetches it again; beyond, only a backup holds the
+    records, or the user accepts their loss explicitly (``wsframes archive accept-loss``).
+    """
+    out = []
+    keyed = sorted({(d.plan, d.day) for d in damaged})
+    runs: list[tuple[str, date, date, bool]] = []
+    for plan, day in keyed:
+        ok = refetchable(day, now=now)
+        if runs and runs[-1][0] == plan and runs[-1][3] == ok and runs[-1][2] + timedelta(days=1) == day:
+            runs[-1] = (plan, runs[-1][1], day, ok)
+        else:
+            runs.append((plan, day, day, ok))
+    for plan, first, last, ok in runs:
+        flag = "" if plan == DEFAULT_PLAN else f" --plan-id {plan}"
+        days = f"--start {first:%Y-%m-%d} --end {last + timedelta(days=1):%Y-%m-%d}"
+        what = str(first) if first == last else f"{first} .. {last}"
+        if ok:
+            out.append(f"repair {what} from the API: wsframes sync --archive {root}{flag} --refetch {days}")
+        else:
+            out.append(
+                f"the API no longer serves {what} (it keeps 90 days): restore the file(s) from a backup "
+                f"(copy them back from your `wsframes archive export` copy, then `wsframes archive "
+                f"verify {root}`), or accept the loss explicitly: wsframes archive accept-loss "
+                f"--archive {root}{flag} {days}"
+            )
+    return out
+
+
+def file_problem(path: Path, day: date | None = None) -> str | None:
+    """Why the day file at *path* cannot be read, judged by its footer alone (None when sound).
+
+    Checks magic bytes and metadata, the activity columns, a row count that the row groups add up
+    to, column chunks that lie inside the file and, given its *day*, timestamp statistics inside
+    that UTC day (a file copied into the wrong partition). Cheap, but blind to damaged data pages.
     """
     try:
         meta = pq.read_metadata(path)
         size = os.path.getsize(path)
-    except (OSError, pa.ArrowException) as exc:
+    except BaseException as exc:
+        if not is_engine_error(exc):
+            raise
         return f"unreadable Parquet footer: {exc}"
     missing = sorted(set(ACTIVITY_SCHEMA.names()) - set(meta.schema.names))
     if missing:
@@ -83,6 +150,20 @@ def file_problem(path: Path, day: date | None = None) -> str | None:
     return None if day is None else _outside_day(meta, day)
 
 
+def decode_problem(path: Path, day: date | None = None) -> str | None:
+    """:func:`file_problem`, then a full decode with page checksums verified (None when sound)."""
+    problem = file_problem(path, day)
+    if problem is not None:
+        return problem
+    try:
+        pq.read_table(path, page_checksum_verification=True, use_threads=False)
+    except BaseException as exc:
+        if not is_engine_error(exc):
+            raise
+        return f"data pages cannot be decoded: {type(exc).__name__}: {exc}"
+    return None
+
+
 def _outside_day(meta: pq.FileMetaData, day: date) -> str | None:
     lo, hi = day_span(day)
     column = meta.schema.names.index("timestamp")
@@ -93,20 +174,95 @@ def _outside_day(meta: pq.FileMetaData, day: date) -> str | None:
     return None
 
 
-def damaged_days(root: Path, plan: str, days: Iterable[date]) -> list[DamagedDay]:
-    """The existing day files of *plan* among *days* whose footer is unsound (absent files are
-    days without records)."""
-    out = []
-    for day in sorted(set(days)):
-        path = day_path(root, plan, day)
-        if path.exists() and (problem := file_problem(path, day)) is not None:
-            out.append(DamagedDay(plan, day, path, problem))
-    return out
+def verify_day(root: Path, plan: str, day: date, manifest: Manifest) -> str | None:
+    """Why one day file of *plan* cannot be trusted, or None (also for a day without a file).
+
+    With a checksummed manifest the file must hash to its recorded SHA-256 (or exist only when a
+    sum is recorded); a version 1 archive gets :func:`decode_problem`.
+    """
+    path = day_path(root, plan, day)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    if not manifest.checksummed:
+        return None if st is None else _legacy_problem(path, st, day)
+    expected = manifest.file_sum(plan, day.isoformat())
+    if st is None:
+        if expected is None or expected.accepts(None, None):
+            return None
+        return f"the file is missing; the manifest records {expected.size} bytes for it"
+    if expected is None:
+        return ("no checksum is recorded for it: it failed verification when the archive was upgraded "
+                "to checksums, or was not written by a sync of this archive")
+    key = _stat_key(st)
+    cached = _VERIFIED.get(str(path))
+    if key and cached and cached[0] == key and expected.accepts(st.st_size, cached[1]):
+        return None
+    try:
+        digest, size = file_sha256(path)
+    except OSError as exc:
+        return f"unreadable: {exc}"
+    if not expected.accepts(size, digest):
+        # The footer often says how (cut short, copied from another day): worth the few KB.
+        how = file_problem(path, day)
+        return (f"its bytes do not match the SHA-256 recorded in the manifest ({size} bytes on disk, "
+                f"{expected.size} recorded): it changed after it was written"
+                + (f"; {how}" if how else ""))
+    if key:
+        _VERIFIED[str(path)] = (key, digest)
+    return None
+
+
+def _legacy_problem(path: Path, st: os.stat_result, day: date) -> str | None:
+    # A version 1 file is decoded in full once per process while it keeps its size and mtime.
+    key = _stat_key(st)
+    if key and _VERIFIED.get(str(path)) == (key, ""):
+        return None
+    problem = decode_problem(path, day)
+    if problem is None and key:
+        _VERIFIED[str(path)] = (key, "")
+    return problem
+
+
+def damaged_days(
+    root: Path, plan: str, days: Iterable[date], manifest: Manifest | None = None
+) -> list[DamagedDay]:
+    """The day files of *plan* among *days* that fail verification (:func:`verify_day`)."""
+    manifest = Manifest.load(root) if manifest is None else manifest
+    days = sorted(set(days))
+
+    def check(day: date) -> str | None:
+        return verify_day(root, plan, day, manifest)
+
+    if len(days) > 1:
+        # hashlib releases the GIL: hashing files side by side divides the cost by the cores.
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            problems = list(pool.map(check, days))
+    else:
+        problems = [check(d) for d in days]
+    return [DamagedDay(plan, day, day_path(root, plan, day), problem)
+            for day, problem in zip(days, problems, strict=True) if problem is not None]
 
 
 def raise_if_damaged(root: Path, damaged: list[DamagedDay], *, now: datetime) -> None:
-    """Raise ArchiveError naming every damaged file and its repair."""
-    if damaged:
-        lines = [d.describe(root, now=now) for d in damaged[:5]]
-        more = f"\n... and {len(damaged) - 5} more damaged day files" if len(damaged) > 5 else ""
-        raise ArchiveError("\n".join(lines) + more)
+    """Raise DamagedFileError naming every damaged file, why, and the commands that repair them."""
+    if not damaged:
+        return
+    lines = [f"archive file {d.path} is damaged ({d.problem})" for d in damaged[:5]]
+    if len(damaged) > 5:
+        lines.append(f"... and {len(damaged) - 5} more damaged day files")
+    lines += repair_commands(root, damaged, now=now)
+    raise DamagedFileError("\n".join(lines), paths=[str(d.path) for d in damaged])
+
+
+def plan_days(root: Path, plan: str, manifest: Manifest) -> list[date]:
+    """Every day with a file on disk or a sum in the manifest (a missing file is damage too)."""
+    days = {date.fromisoformat(d) for d in manifest.files.get(plan, {})}
+    for path in (root / f"plan_id={plan}").glob("date=*/activity.parquet"):
+        try:
+            days.add(date.fromisoformat(path.parent.name.removeprefix("date=")))
+        except ValueError:  # a stray date=... directory is not a day of ours
+            continue
+    return sorted(days)
+

@@ -43,7 +43,7 @@ def load_with_archive(
     local = intersect((lo, hi), manifest.covered(plan, final_only=True))
     pieces = sorted([(a, b, True) for a, b in local] + [(a, b, False) for a, b in gaps])
     if not gaps:
-        return scan_spans(root, plan, local).collect()
+        return scan_spans(root, plan, local, manifest).collect()
     from wsframes.loader import Client
 
     log.info("serving %d span(s) of plan %s from %s, fetching %d gap(s)", len(local), plan, root, len(gaps))

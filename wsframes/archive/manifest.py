@@ -8,6 +8,12 @@ JSON file, replaced atomically and always written *after* the data it describes.
 An interval is *final* when it ended at least the settle delay before it was fetched: records can
 reach the API late, so the newest stretch is re-read (and replaced exactly) by the next sync.
 
+Since version 2 the manifest also holds the SHA-256 and size of every day file (:class:`FileSum`),
+so a file damaged on disk is never read. A file being replaced has its new sum recorded as
+*pending* before the rename and made current after it: a sync killed in between leaves a file that
+matches one of the two, never a false alarm. Version 1 manifests (no sums) are still read; the next
+sync upgrades them.
+
 >>> from datetime import datetime, timedelta, timezone
 >>> t = lambda h: datetime(2026, 11, 1, h, tzinfo=timezone.utc)
 >>> m = Manifest()
@@ -31,6 +37,7 @@ from wsframes.errors import ArchiveError
 
 __all__ = [
     "MANIFEST_NAME",
+    "FileSum",
     "Interval",
     "Manifest",
     "Span",
@@ -43,7 +50,8 @@ __all__ = [
 #: Hive-style dataset readers (pyarrow, Spark), and it is not ``*.parquet`` for glob readers.
 MANIFEST_NAME = "_wsframes_manifest.json"
 _FORMAT = "wsframes-archive"
-_VERSION = 1
+_VERSION = 2
+_READABLE = (1, 2)
 
 #: A half-open time span ``[start, end)`` in UTC.
 Span = tuple[datetime, datetime]
@@ -73,6 +81,40 @@ class Interval:
             end=datetime.fromisoformat(str(raw["end"])),
             fetched_at=datetime.fromisoformat(str(raw["fetched_at"])),
             final=bool(raw["final"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FileSum:
+    """What a day file's exact bytes must hash to; ``pending`` is the sum of a replacement being
+    renamed into place (``""`` when the file is being deleted), accepted as well."""
+
+    sha256: str | None
+    size: int | None
+    pending: tuple[str, int] | None = None
+
+    def accepts(self, size: int | None, digest: str | None) -> bool:
+        """True when a file of *size* and *digest* (None: absent) is one the manifest wrote."""
+        if (size, digest) == (self.size, self.sha256):
+            return True
+        if self.pending is None:
+            return False
+        return (digest or "", size or 0) == self.pending
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"sha256": self.sha256, "size": self.size}
+        if self.pending is not None:
+            out["pending"] = list(self.pending)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> FileSum:
+        pending = raw.get("pending")
+        size = raw.get("size")
+        return cls(
+            sha256=None if raw.get("sha256") is None else str(raw["sha256"]),
+            size=None if size is None else int(str(size)),
+            pending=None if not isinstance(pending, list) else (str(pending[0]), int(pending[1])),
         )
 
 
@@ -111,9 +153,30 @@ def intersect(window: Span, spans: Sequence[Span]) -> list[Span]:
 
 @dataclass
 class Manifest:
-    """Covered intervals per plan key (``"default"`` or the plan id as text)."""
+    """Covered intervals per plan key (``"default"`` or the plan id as text), and the checksums
+    of the day files per plan and ISO day (*checksummed* is False for a version 1 manifest)."""
 
     plans: dict[str, list[Interval]] = field(default_factory=dict)
+    files: dict[str, dict[str, FileSum]] = field(default_factory=dict)
+    checksummed: bool = True
+
+    def file_sum(self, plan: str, day: str) -> FileSum | None:
+        """The recorded sum of one day file (None: no file was recorded for that day)."""
+        return self.files.get(plan, {}).get(day)
+
+    def set_sum(self, plan: str, day: str, sha256: str | None, size: int | None) -> None:
+        """Record a day file's sum; ``sha256=None`` records that the day has no file."""
+        days = self.files.setdefault(plan, {})
+        if sha256 is None:
+            days.pop(day, None)
+        else:
+            days[day] = FileSum(sha256, size)
+
+    def set_pending(self, plan: str, day: str, sha256: str | None, size: int | None) -> None:
+        """Accept a replacement (or, with None, the absence) of a day file about to be renamed."""
+        old = self.file_sum(plan, day) or FileSum(None, None)
+        pending = (sha256 or "", size or 0)
+        self.files.setdefault(plan, {})[day] = FileSum(old.sha256, old.size, pending)
 
     def intervals(self, plan: str) -> list[Interval]:
         """The plan's intervals in time order (empty when the plan was never synced)."""
@@ -151,23 +214,31 @@ class Manifest:
             raise ArchiveError(f"the archive manifest {path} is unreadable ({exc}).") from None
         if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
             raise ArchiveError(f"{path} is not a wsframes archive manifest.")
-        if raw.get("version") != _VERSION:
+        if raw.get("version") not in _READABLE:
             raise ArchiveError(
                 f"{path} has manifest version {raw.get('version')!r}; this wsframes reads version "
                 f"{_VERSION}. Upgrade wsframes."
             )
         try:
             plans = {str(k): [Interval.from_json(i) for i in v] for k, v in raw["plans"].items()}
-        except (KeyError, TypeError, ValueError) as exc:
+            files = {str(k): {str(d): FileSum.from_json(f) for d, f in v.items()}
+                     for k, v in raw.get("files", {}).items()}
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise ArchiveError(f"the archive manifest {path} is malformed ({exc}).") from None
-        return cls(plans)
+        return cls(plans, files, checksummed=raw.get("version") == _VERSION)
 
     def save(self, root: Path) -> None:
-        """Replace the manifest atomically (temporary file, fsync, rename, fsync directory)."""
+        """Replace the manifest atomically (temporary file, fsync, rename, fsync directory).
+
+        A version 1 manifest (``checksummed`` False) stays version 1 until the sync that upgrades
+        it has recorded every sum, so a reader never takes a missing sum for damage.
+        """
         body = {
             "format": _FORMAT,
-            "version": _VERSION,
+            "version": _VERSION if self.checksummed else 1,
             "plans": {k: [i.to_json() for i in v] for k, v in sorted(self.plans.items())},
+            "files": {k: {d: f.to_json() for d, f in sorted(v.items())}
+                      for k, v in sorted(self.files.items())},
         }
         atomic_write_bytes(root / MANIFEST_NAME, json.dumps(body, indent=1).encode("utf-8"))
 

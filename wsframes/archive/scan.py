@@ -29,15 +29,17 @@ def archive_files(root: Path, plan: str, spans: Sequence[Span]) -> list[str]:
     return [str(p) for p in paths if p.exists()]
 
 
-def scan_spans(root: Path, plan: str, spans: Sequence[Span]) -> pl.LazyFrame:
+def scan_spans(
+    root: Path, plan: str, spans: Sequence[Span], manifest: Manifest | None = None
+) -> pl.LazyFrame:
     """Rows of the given covered spans, ascending, with the activity schema.
 
-    Raises ArchiveError, naming the file and its repair, when a day file it needs is damaged.
+    Every day file it needs is verified against the manifest's checksum first, so a damaged file
+    raises DamagedFileError naming it and its repair, never wrong values or an engine panic at
+    collect() time.
     """
     days = sorted({d for a, b in spans for d in days_touching(a, b)})
-    # Footers first (a few KB each): a damaged file is named with its repair, instead of a
-    # Polars "magic bytes" error surfacing from collect() later.
-    raise_if_damaged(root, damaged_days(root, plan, days), now=utc_now())
+    raise_if_damaged(root, damaged_days(root, plan, days, manifest), now=utc_now())
     files = archive_files(root, plan, spans)
     if not files:
         return pl.DataFrame(schema=ACTIVITY_SCHEMA).lazy()
@@ -78,9 +80,12 @@ def scan_activity(
 
     Raises
     ------
-    ArchiveError
-        When a day file the window needs is damaged (its Parquet footer is checked up front,
-        without reading data): the message names the file and the command that repairs it.
+    DamagedFileError
+        When a day file the window needs fails its checksum (every file is verified up front,
+        before any data is used): the message names the file and the command that repairs it.
+    IncompleteDataError
+        When the archive does not cover the window (unless *allow_gaps*); the message names the
+        range the archive covers.
     """
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
@@ -106,7 +111,10 @@ def scan_activity(
             f"the archive {root} does not cover plan {plan} for "
             + ", ".join(_fmt(g) for g in gaps[:5])
             + (f" and {len(gaps) - 5} more gaps" if len(gaps) > 5 else "")
-            + "; run `wsframes sync` over that window, or pass allow_gaps=True for the covered part."
+            + f"; it covers {', '.join(_fmt(c) for c in covered[:3])}"
+            + (f" and {len(covered) - 3} more spans" if len(covered) > 3 else "")
+            + ". Scan within that range (or omit start/end for all of it), run `wsframes sync` over "
+            "the window (the API serves the last 90 days), or pass allow_gaps=True for the covered part."
         )
-    return scan_spans(root, plan, intersect((lo, hi), covered))
+    return scan_spans(root, plan, intersect((lo, hi), covered), manifest)
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from wsframes.archive.completeness import Completeness, check_completeness
-from wsframes.archive.integrity import DamagedDay, damaged_days
+from wsframes.archive.integrity import DamagedDay, damaged_days, plan_days, repair_commands
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, subtract
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import DEFAULT_PLAN, day_span, plan_files, resolve_archive
@@ -55,7 +54,7 @@ class ArchiveStatus:
             lines.append(
                 f"plan {p.plan}: {p.rows:,} rows in {p.files} day file(s), "
                 f"{p.bytes_on_disk / 1e6:.2f} MB on disk"
-                + (f" ({p.bytes_on_disk / p.rows:.1f} bytes/record)" if p.rows else "")
+                + (f" ({p.bytes_on_disk / p.rows:.1f} bytes/record{_overhead(p)})" if p.rows else "")
                 + (f"; {len(p.damaged)} damaged day file(s), their rows not counted" if p.damaged else "")
             )
             lines += [f"  covered {_span(s)}" for s in p.covered]
@@ -67,6 +66,18 @@ class ArchiveStatus:
             if p.completeness is not None:
                 lines += ["  " + line for line in str(p.completeness).splitlines()]
         return "\n".join(lines)
+
+
+#: Below this many records per day file, Parquet's fixed cost per file (footer, page headers,
+#: dictionaries: a few KB) dominates, and the ~20 bytes/record of large archives does not hold.
+LARGE_DAY = 50_000
+
+
+def _overhead(p: PlanStatus) -> str:
+    if p.files and p.rows / p.files < LARGE_DAY:
+        return (f"; small days: each file carries a few KB of Parquet overhead, so ~20 bytes/record "
+                f"holds only from about {LARGE_DAY:,} records/day")
+    return ""
 
 
 def _span(span: Span) -> str:
@@ -99,11 +110,17 @@ def _plan_status(root: Path, plan: str, manifest: Manifest, *, now: datetime, wa
     unsynced = [(covered[-1][1], now)] if covered and covered[-1][1] < now else []
     final = manifest.covered(plan, final_only=True)
     files = plan_files(root, plan)
-    damaged = damaged_days(root, plan, _file_days(files))
+    # Every file's bytes against its checksum (and a recorded file that vanished is damage too).
+    damaged = damaged_days(root, plan, plan_days(root, plan, manifest), manifest)
     # Rows of the sound days only; a damaged day is reported (with its repair), not read.
     bad = [day_span(d.day) for d in damaged]
     sound = [g for s in covered for g in subtract(s, bad)]
-    rows = scan_spans(root, plan, sound).select(pl.len()).collect().item() if sound else 0
+    rows = scan_spans(root, plan, sound, manifest).select(pl.len()).collect().item() if sound else 0
+    problems = [f"archive file {d.path} is damaged ({d.problem})" for d in damaged]
+    problems += repair_commands(root, damaged, now=now)
+    if not manifest.checksummed and files:
+        problems.append(f"the day files have no checksums yet (archive written by an older wsframes); "
+                        f"the next sync adds them: wsframes sync --archive {root}")
     return PlanStatus(
         plan=plan,
         covered=covered,
@@ -113,18 +130,9 @@ def _plan_status(root: Path, plan: str, manifest: Manifest, *, now: datetime, wa
         rows=int(rows),
         files=len(files),
         bytes_on_disk=sum(p.stat().st_size for p in files),
-        warnings=[d.describe(root, now=now) for d in damaged]
-        + retention_warnings(gaps + unsynced, now=now, warn=warn, archive=root),
+        warnings=problems + retention_warnings(gaps + unsynced, now=now, warn=warn, archive=root),
         damaged=damaged,
     )
-
-
-def _file_days(files: list[Path]) -> list[date]:
-    days = []
-    for path in files:
-        with contextlib.suppress(ValueError):  # a stray date=... directory is not a day of ours
-            days.append(date.fromisoformat(path.parent.name.removeprefix("date=")))
-    return days
 
 
 def archive_status(

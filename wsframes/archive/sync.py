@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
@@ -23,8 +24,12 @@ from wsframes.archive.store import (
     resolve_archive,
     stored_plans,
 )
+from wsframes.archive.upgrade import Upgrade, upgrade_manifest
 from wsframes.errors import ConfigurationError
 from wsframes.timeutil import API_RETENTION, TimeLike, parse_duration, resolve_window, utc_now
+
+if TYPE_CHECKING:
+    from wsframes.loader import Client
 
 __all__ = ["DEFAULT_SETTLE", "SyncResult", "sync"]
 
@@ -43,16 +48,18 @@ class SyncResult:
     fetched: list[Span] = field(default_factory=list)
     rows_fetched: int = 0
     repaired: list[date] = field(default_factory=list)  # damaged day files fetched again whole
+    upgraded: str = ""  # what upgrading a version 1 archive to checksums did ("" when it had them)
 
     def __str__(self) -> str:
+        note = f"\n{self.upgraded}" if self.upgraded else ""
         if not self.fetched:
-            return f"archive {self.archive} (plan {self.plan}) was already up to date"
+            return f"archive {self.archive} (plan {self.plan}) was already up to date{note}"
         repaired = (f"; repaired damaged day file(s) {', '.join(map(str, self.repaired))}"
                     if self.repaired else "")
         return (
             f"archive {self.archive} (plan {self.plan}): fetched {self.rows_fetched} records in "
             f"{len(self.fetched)} chunk(s) from {self.fetched[0][0].isoformat()} "
-            f"to {self.fetched[-1][1].isoformat()}{repaired}"
+            f"to {self.fetched[-1][1].isoformat()}{repaired}{note}"
         )
 
 
@@ -179,8 +186,10 @@ def sync(
     refetch
         Fetch the whole window again, final intervals included, and replace it exactly: the
         repair for hours :func:`check_completeness` reports (records later than the settle delay).
-        Damaged day files (cut short: see ``wsframes status``) in the window are always fetched
-        again whole, with or without *refetch*; one older than the API keeps raises ArchiveError.
+        Damaged day files (failing their checksum: see ``wsframes status``) in the window are
+        always fetched again whole, with or without *refetch*, and their new checksums recorded;
+        one older than the API keeps raises DamagedFileError. An archive written before checksums
+        is upgraded first (see :mod:`wsframes.archive.upgrade`; the result says so).
 
     Returns
     -------
@@ -208,20 +217,39 @@ def sync(
         remove_temp_files(root)
         manifest = Manifest.load(root)
         refuse_mixed_plan_forms(root, plan, sorted(set(manifest.plans) | set(stored_plans(root))))
-        damaged = damaged_days(root, plan, days_touching(lo, hi))
+        upgraded = _upgrade(root, manifest, plan, client, plan_id=plan_id, now=now)
+        damaged = damaged_days(root, plan, days_touching(lo, hi), manifest)
+        damaged += [d for d in (upgraded.damaged if upgraded else []) if d.plan == plan
+                    and d.day not in {x.day for x in damaged} and refetchable(d.day, now=now)]
         gaps = plan_gaps(manifest, plan, (lo, hi), now=now, clamp=True, refetch=refetch)
         chunks = day_chunks(coalesce(gaps + repair_spans(root, damaged, now=now)))
         unreadable = {d.day for d in damaged}
         rows = 0
         for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
             frame = client.activity(a, b, plan_id=plan_id)
-            replace_range(root, plan, a, b, frame, keep=manifest.covered(plan), unreadable=unreadable)
+            replace_range(root, plan, a, b, frame, keep=manifest.covered(plan), unreadable=unreadable,
+                          manifest=manifest)
             # The manifest is written last: until then the new rows are invisible to scans.
             manifest.record(plan, a, b, fetched_at=now, settle=settle_delta)
             manifest.save(root)
             rows += frame.height
             log.info("archived %d records of plan %s for %s .. %s", frame.height, plan, a, b)
-    return SyncResult(root, plan, chunks, rows, sorted(unreadable))
+    return SyncResult(root, plan, chunks, rows, sorted(unreadable), str(upgraded or ""))
+
+
+def _upgrade(root: Path, manifest: Manifest, plan: str, client: Client, *, plan_id: int | None,
+             now: datetime) -> Upgrade | None:
+    """Give a version 1 archive its checksums (see :mod:`wsframes.archive.upgrade`), once."""
+    if manifest.checksummed:
+        return None
+    stats = None
+    if manifest.covered(plan):
+        # One request: the hourly counts that the archived hours the API still counts must match.
+        lo = (now - API_RETENTION + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+        stats = client.hourly_stats(lo, now, plan_id=plan_id)
+    result = upgrade_manifest(root, manifest, plan=plan, stats=stats, now=now)
+    manifest.save(root)
+    return result
 
 
 def _window(start: TimeLike, end: TimeLike | None, *, now: datetime) -> Span:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from wsframes.errors import WsframesError
 
 # Module names under wsframes.cli, in the order `wsframes --help` lists them.
-_COMMANDS = ("report", "fetch", "sync", "status", "serve_fake")
+_COMMANDS = ("report", "fetch", "sync", "status", "archive", "serve_fake")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,8 +17,9 @@ def register(subparsers: Any) -> None:
         help="show what the local archive holds and whether it is complete",
         description="Coverage per plan, gaps, rows and size on disk, warnings for gaps about to "
         "leave the API's 90-day window, and (unless --offline) an hour-by-hour comparison with the "
-        "API's /stats/ counts. Exit code 1 when hours disagree, gaps are about to be lost, or day "
-        "files are damaged (each is listed with the command that repairs it).",
+        "API's /stats/ counts. Every day file is checked against the SHA-256 in the manifest. Exit "
+        "code 1 when hours disagree, gaps are about to be lost, or day files are damaged (each run "
+        "of consecutive damaged days is listed with the one command that repairs it).",
     )
     parser.add_argument("--archive", type=Path, default=None,
                         help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")

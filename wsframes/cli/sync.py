@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
                         help="seconds to wait for another sync of the same archive (default 60)")
     parser.add_argument("--refetch", action="store_true",
                         help="fetch the whole window again, final hours included (repairs what "
-                        "`wsframes status` reports as disagreeing with the API)")
+                        "`wsframes status` reports as disagreeing with the API; damaged day files "
+                        "in the window are fetched again with or without it)")
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     parser.set_defaults(func=run)
 
