@@ -46,6 +46,9 @@ _LAZY = {
     "build_demo_report": "wsframes.report",
     "FakeWebshare": "wsframes.fake",
     "generate_activity": "wsframes.fake",
+    "load_proxies": "wsframes.pool",
+    "load_replaced_proxies": "wsframes.pool",
+    "load_error_reasons": "wsframes.pool",
     **{
         name: "wsframes.analysis"
         for name in (
@@ -53,7 +56,9 @@ _LAZY = {
             "anomalous_hours",
             "apdex",
             "bandwidth_by",
+            "client_audit",
             "compare_periods",
+            "enrich",
             "error_rate_over_time",
             "error_taxonomy",
             "estimated_concurrency",
@@ -62,7 +67,9 @@ _LAZY = {
             "latency_histogram",
             "latency_over_time",
             "latency_summary",
+            "pool_health",
             "proxy_health",
+            "replacement_plan",
             "slo_attainment",
             "top_offenders",
             "traffic_over_time",
@@ -97,9 +104,11 @@ __all__ = [
     "build_demo_report",
     "build_report",
     "check_completeness",
+    "client_audit",
     "compare_periods",
     "describe_error",
     "empty_activity",
+    "enrich",
     "error_rate_over_time",
     "error_taxonomy",
     "estimated_concurrency",
@@ -110,7 +119,12 @@ __all__ = [
     "latency_over_time",
     "latency_summary",
     "load_activity",
+    "load_error_reasons",
+    "load_proxies",
+    "load_replaced_proxies",
+    "pool_health",
     "proxy_health",
+    "replacement_plan",
     "scan_activity",
     "slo_attainment",
     "sync",
@@ -126,7 +140,9 @@ if TYPE_CHECKING:  # static tools see the real objects
         anomalous_hours,
         apdex,
         bandwidth_by,
+        client_audit,
         compare_periods,
+        enrich,
         error_rate_over_time,
         error_taxonomy,
         estimated_concurrency,
@@ -135,7 +151,9 @@ if TYPE_CHECKING:  # static tools see the real objects
         latency_histogram,
         latency_over_time,
         latency_summary,
+        pool_health,
         proxy_health,
+        replacement_plan,
         slo_attainment,
         top_offenders,
         traffic_over_time,
@@ -146,6 +164,7 @@ if TYPE_CHECKING:  # static tools see the real objects
     from wsframes.fake import FakeWebshare, generate_activity
     from wsframes.frames import to_pandas
     from wsframes.loader import Client, load_activity
+    from wsframes.pool import load_error_reasons, load_proxies, load_replaced_proxies
     from wsframes.report import build_demo_report, build_report
 
 
