@@ -52,8 +52,10 @@ class ReplacementPlan:
         requests, failures, error_rate, ci_low, ci_high, rest_error_rate, p_value, p_adjusted,
         proxies`` (listed proxies it covers).
     bodies : list of dict
-        Dry-run request bodies for ``POST /api/v3/proxy/replace/``, one per level with findings
-        (a proxy inside a flagged range is left to the range's body).
+        Dry-run request bodies for ``POST /api/v3/proxy/replace/``, one per level with findings,
+        most specific first. They are alternatives at different grains (a bad /24 also makes its
+        ASN and country worse), not steps to run one after another; a proxy inside a flagged
+        range is left to the range's body.
     tests : int
         How many tests shared the false-alarm budget *alpha*.
     """
