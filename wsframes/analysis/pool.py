@@ -56,9 +56,10 @@ ENRICH_COLUMNS = ("proxy_country", "proxy_city", "proxy_asn", "proxy_asn_name", 
                   "proxy_replaced_at")
 _RENAME = {"country_code": "proxy_country", "city_name": "proxy_city", "asn_number": "proxy_asn",
            "asn_name": "proxy_asn_name"}
-_LOOKUP_SCHEMA = pl.Schema({"proxy_address": pl.String(), "proxy_country": pl.String(),
-                            "proxy_city": pl.String(), "proxy_asn": pl.Int64(),
-                            "proxy_asn_name": pl.String(), "proxy_subnet_24": pl.String(),
+# Repetitive text is Categorical, as in ACTIVITY_SCHEMA (and gathers 3-4x faster than String).
+_LOOKUP_SCHEMA = pl.Schema({"proxy_address": pl.String(), "proxy_country": pl.Categorical(),
+                            "proxy_city": pl.Categorical(), "proxy_asn": pl.Int64(),
+                            "proxy_asn_name": pl.Categorical(), "proxy_subnet_24": pl.Categorical(),
                             "proxy_replaced_at": pl.Datetime("us", "UTC")})
 
 
@@ -107,27 +108,39 @@ def _lookup(proxies: pl.DataFrame, replaced: pl.DataFrame | None,
         others = seen.cast(pl.String).drop_nulls().unique().to_frame("proxy_address")
         table = table.join(others, on="proxy_address", how="full", coalesce=True)
     table = table.with_columns(pl.coalesce("proxy_country", "_old_country").alias("proxy_country"))
+    table = table.filter(pl.col("proxy_address").is_not_null())
     return table.with_columns(subnets(table["proxy_address"])).select(
         [pl.col(n).cast(t) for n, t in _LOOKUP_SCHEMA.items()])
 
 
-def _gather_join(lf: pl.LazyFrame, proxies: pl.DataFrame, replaced: pl.DataFrame | None) -> pl.LazyFrame:
-    """Attach the lookup's columns by ``proxy_address`` without a per-row hash join.
+def _gather_join(lf: pl.LazyFrame, proxies: pl.DataFrame, replaced: pl.DataFrame | None, *,
+                 lazy: bool) -> pl.LazyFrame:
+    """Attach the lookup's columns by ``proxy_address`` with gathers instead of a hash join.
 
     Categorical addresses share one global dictionary, so an array from the physical code to a
-    row of the lookup table turns the join into gathers (benchmarks/bench_pool.py). The distinct
-    addresses are read first (one pass over a lazy input) so that every per-address computation,
-    the /24 included, runs once per address rather than once per row.
+    row of the lookup table turns the join into array indexing (benchmarks/bench_pool.py: about
+    twice as fast as Polars' own join, four times pandas' merge). The address column is read
+    first (one pass over a lazy input), so every per-address computation, the /24 included, runs
+    once per distinct address rather than once per row.
     """
-    seen = lf.select(pl.col("proxy_address").cast(pl.Categorical).unique()).collect().to_series()
-    table = _lookup(proxies, replaced, seen)
-    codes = table["proxy_address"].cast(pl.Categorical).to_physical()
-    size = max(int(codes.max() or 0), int(seen.to_physical().max() or 0)) + 1
-    position = np.full(size, -1, dtype=np.int64)
-    position[codes.to_numpy()] = np.arange(table.height)
-    where = pl.Series(position).replace(-1, None)
-    code = pl.col("proxy_address").cast(pl.Categorical).to_physical()
-    out = lf.with_columns(pl.lit(where).gather(code).alias("_proxy_row"))
+    column = lf.select(pl.col("proxy_address").cast(pl.Categorical)).collect().to_series()
+    physical = column.to_physical()
+    null_code = int(physical.max() or 0) + 1  # type: ignore[arg-type]
+    codes = physical.fill_null(null_code).to_numpy()
+    holder = np.full(null_code + 1, -1, dtype=np.int64)
+    holder[codes] = np.arange(len(codes))  # some row holding each distinct address
+    present = holder[:null_code]
+    table = _lookup(proxies, replaced, column.gather(present[present >= 0]))
+    null_row = table.height
+    table = pl.concat([table, pl.DataFrame(schema=table.schema).clear(1)])  # the last row: all null
+    table_codes = table["proxy_address"].cast(pl.Categorical).to_physical().head(null_row).to_numpy()
+    position = np.full(max(null_code, int(table_codes.max(initial=0))) + 1, null_row, dtype=np.uint32)
+    position[table_codes] = np.arange(null_row, dtype=np.uint32)
+    index = position[codes]  # nulls and unlisted addresses land on the null row
+    if not lazy:  # one multi-threaded gather of the whole table, 3-4x faster than per column
+        added = table.select(ENRICH_COLUMNS)[pl.Series(index)]
+        return lf.collect().hstack(added.get_columns()).lazy()
+    out = lf.with_columns(pl.Series("_proxy_row", index))
     return out.with_columns(
         pl.lit(table[c]).gather(pl.col("_proxy_row")).alias(c) for c in ENRICH_COLUMNS
     ).drop("_proxy_row")
@@ -185,7 +198,7 @@ def enrich(activity: FrameLike, proxies: pl.DataFrame, replaced: pl.DataFrame | 
         require_columns(lf, ["timestamp"], func="enrich")
         out = _asof_join(lf, proxies, replaced)
     else:
-        out = _gather_join(lf, proxies, replaced)
+        out = _gather_join(lf, proxies, replaced, lazy=kind is Kind.LAZY)
     return finish(out, kind)
 
 
