@@ -91,4 +91,4 @@ def scan_proxy_snapshots(archive: str | os.PathLike[str] | None, *,
     except (OSError, pl.exceptions.ComputeError) as exc:
         raise ArchiveError(f"a proxy snapshot under {root / SNAPSHOT_DIR} is unreadable ({exc}); "
                            "delete it and save a new one.") from None
-    return pl.concat(frames, how="vertical_relaxed").cast(dict(_SCHEMA)).sort("snapshot_at")
+    return pl.concat(frames, how="vertical_relaxed").cast(_SCHEMA).sort("snapshot_at")

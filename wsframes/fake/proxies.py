@@ -44,6 +44,7 @@ __all__ = [
     "OLD_ADDRESS",
     "POOL",
     "apply_pool",
+    "country_index",
     "plant_failures",
     "proxy_list_records",
     "replaced_records",
@@ -109,6 +110,16 @@ def apply_pool(cols: dict[str, Any], ts: np.ndarray, lo: int, hi: int) -> None:
         cols[name] = values
 
 
+def country_index(countries: tuple[str, ...], fallback: pl.Expr) -> pl.Expr:
+    """Index into *countries* of each row's proxy country (the pool's), else *fallback*.
+
+    Lets the fake's ``/api/v2/stats/`` ``countries_used`` agree with the proxy list.
+    """
+    mapping = {p.address: countries.index(p.country_code) for p in (*POOL, _NEW)}
+    address = pl.col("listen_address").cast(pl.String)
+    return address.replace_strict(mapping, default=None, return_dtype=pl.Int64).fill_null(fallback)
+
+
 def replacement_us(truth: pl.DataFrame) -> int:
     """When the replaced slot changed hands, as the activity shows it (epoch µs).
 
@@ -145,11 +156,11 @@ def proxy_list_records(truth: pl.DataFrame, mode: str, *, now_us: int, tz: str) 
         if mode == "direct":
             return []
         countries = sorted({p.country_code for p in POOL})
-        created = _render([now_us - 30 * 86_400_000_000] * len(countries), tz)
+        since = _render([now_us - 30 * 86_400_000_000] * len(countries), tz)
         return [{"id": f"b-{i}", "username": f"ws-backbone-{cc.lower()}-1", "password": _password(-i - 1),
                  "proxy_address": None, "port": 80, "valid": True, "last_verification": None,
                  "country_code": cc, "city_name": None, "created_at": c}
-                for i, (cc, c) in enumerate(zip(countries, created, strict=True))]
+                for i, (cc, c) in enumerate(zip(countries, since, strict=True))]
     cut = replacement_us(truth)
     current = [_NEW if p.slot == REPLACED_SLOT else p for p in POOL]
     created = [cut if p is _NEW else now_us - 30 * 86_400_000_000 for p in current]
