@@ -114,3 +114,16 @@ def test_client_audit_flags_unknown_clients_and_stale_lists(fake: Any) -> None:
     assert client_audit(activity)["allowed"].null_count() == audit.height
     with pytest.raises(ConfigurationError, match="CIDR"):
         client_audit(activity, allowed=["not-a-network"])
+
+
+def test_empty_inputs_give_empty_results_with_columns() -> None:
+    from wsframes import empty_activity
+    from wsframes.schema import PROXY_SCHEMA, REPLACED_PROXY_SCHEMA
+
+    none = pl.DataFrame(schema=PROXY_SCHEMA)
+    enriched = enrich(empty_activity(), none, pl.DataFrame(schema=REPLACED_PROXY_SCHEMA))
+    assert enriched.height == 0 and enriched.columns[-1] == "proxy_replaced_at"
+    assert pool_health(enriched, by="proxy_subnet_24").columns[-1] == "verdict"
+    plan = replacement_plan(empty_activity(), none)
+    assert plan.candidates.height == 0 and "p_adjusted" in plan.candidates.columns and plan.bodies == []
+    assert client_audit(empty_activity(), allowed=["10.0.0.0/8"]).height == 0

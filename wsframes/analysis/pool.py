@@ -47,7 +47,7 @@ from wsframes.analysis._frames import (
     wilson_interval,
 )
 from wsframes.errors import ConfigurationError
-from wsframes.schema import describe_error
+from wsframes.schema import ERROR_CATALOGUE
 
 __all__ = ["ENRICH_COLUMNS", "client_audit", "enrich", "pool_health"]
 
@@ -231,14 +231,8 @@ def failure_expr(failures: str) -> pl.Expr:
     if failures != "proxy":
         raise ConfigurationError(f"failures must be 'all' or 'proxy', got {failures!r}.")
     code = pl.col("error_reason").cast(pl.String)
-    config = [c for c in _known_codes() if describe_error(c).type == "configuration"]
+    config = [c for c, info in ERROR_CATALOGUE.items() if info.type == "configuration"]
     return (code.is_not_null() & ~code.is_in(config)).cast(pl.UInt32)
-
-
-def _known_codes() -> list[str]:
-    from wsframes.schema import ERROR_CATALOGUE
-
-    return list(ERROR_CATALOGUE)
 
 
 def pool_health(

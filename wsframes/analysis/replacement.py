@@ -95,7 +95,7 @@ def _betacf(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _betainc(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Regularised incomplete beta I_x(a, b) for a, b > 0 and 0 <= x <= 1."""
-    lg = np.vectorize(math.lgamma)
+    lg = np.vectorize(math.lgamma, otypes=[float])
     with np.errstate(divide="ignore", invalid="ignore"):
         front = np.exp(lg(a + b) - lg(a) - lg(b) + a * np.log(x) + b * np.log1p(-x))
         direct = x < (a + 1.0) / (a + b + 2.0)
