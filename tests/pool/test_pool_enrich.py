@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import polars as pl
@@ -88,3 +89,18 @@ def test_residential_activity_warns_and_stays_null(fake: FakeWebshare, proxies: 
         out = enrich(residential, proxies)
     assert out.height == residential.height
     assert out.select(pl.col(ADDED).null_count()).row(0) == (residential.height,) * len(ADDED)
+
+
+def test_null_addresses_never_borrow_a_listed_proxy() -> None:
+    # Categorical codes come from one shared dictionary (while some series holds them): make the
+    # listed address take the code right after the activity's only address, where a careless
+    # "null" sentinel would land.
+    used, listed = (f"{uuid.uuid4()}-{i}" for i in range(2))
+    holder = pl.Series([used, listed]).cast(pl.Categorical)
+    assert holder.to_physical().diff().item(1) == 1
+    act = pl.DataFrame({"proxy_address": pl.Series([used, None]).cast(pl.Categorical)})
+    px = pl.DataFrame({"proxy_address": [listed], "country_code": ["ZZ"]})
+    assert enrich(act, px)["proxy_country"].to_list() == [None, None]
+    everyone_null = pl.DataFrame({"proxy_address": pl.Series([None, None], dtype=pl.Categorical)})
+    with pytest.warns(UserWarning):
+        assert enrich(everyone_null, px)["proxy_country"].null_count() == 2

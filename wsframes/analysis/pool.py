@@ -125,18 +125,19 @@ def _gather_join(lf: pl.LazyFrame, proxies: pl.DataFrame, replaced: pl.DataFrame
     """
     column = lf.select(pl.col("proxy_address").cast(pl.Categorical)).collect().to_series()
     physical = column.to_physical()
-    null_code = int(physical.max() or 0) + 1  # type: ignore[arg-type]
-    codes = physical.fill_null(null_code).to_numpy()
-    holder = np.full(null_code + 1, -1, dtype=np.int64)
-    holder[codes] = np.arange(len(codes))  # some row holding each distinct address
-    present = holder[:null_code]
-    table = _lookup(proxies, replaced, column.gather(present[present >= 0]))
+    present = physical.drop_nulls().to_numpy()
+    holder = np.full(int(present.max(initial=0)) + 1, -1, dtype=np.int64)
+    holder[present] = np.arange(len(present))  # a row (of the non-null ones) holding each address
+    table = _lookup(proxies, replaced, column.drop_nulls().gather(holder[holder >= 0]))
     null_row = table.height
     table = pl.concat([table, pl.DataFrame(schema=table.schema).clear(1)])  # the last row: all null
     table_codes = table["proxy_address"].cast(pl.Categorical).to_physical().head(null_row).to_numpy()
-    position = np.full(max(null_code, int(table_codes.max(initial=0))) + 1, null_row, dtype=np.uint32)
+    # Codes come from one process-wide dictionary: the code standing for null must be one that no
+    # address, in the activity or in the lists, has.
+    null_code = max(len(holder), int(table_codes.max(initial=0)) + 1)
+    position = np.full(null_code + 1, null_row, dtype=np.uint32)
     position[table_codes] = np.arange(null_row, dtype=np.uint32)
-    index = position[codes]  # nulls and unlisted addresses land on the null row
+    index = position[physical.fill_null(null_code).to_numpy()]  # null and unlisted: the null row
     if not lazy:  # one multi-threaded gather of the whole table, 3-4x faster than per column
         added = table.select(ENRICH_COLUMNS)[pl.Series(index)]
         return lf.collect().hstack(added.get_columns()).lazy()
