@@ -117,9 +117,10 @@ def _gather_join(lf: pl.LazyFrame, proxies: pl.DataFrame, replaced: pl.DataFrame
                  lazy: bool) -> pl.LazyFrame:
     """Attach the lookup's columns by ``proxy_address`` with gathers instead of a hash join.
 
-    Categorical addresses share one global dictionary, so an array from the physical code to a
-    row of the lookup table turns the join into array indexing (benchmarks/bench_pool.py: about
-    twice as fast as Polars' own join, four times pandas' merge). The address column is read
+    Categorical addresses share one dictionary, so an array from the physical code to a row of
+    the lookup table turns the join into array indexing (benchmarks/bench_pool.py, 10M rows x
+    100k proxies: 1.6 s, 2.3x faster than Polars' own join, 3.3x pandas' merge, on a loaded
+    2-core machine). The address column is read
     first (one pass over a lazy input), so every per-address computation, the /24 included, runs
     once per distinct address rather than once per row.
     """
