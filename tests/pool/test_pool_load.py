@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -35,11 +36,17 @@ def test_proxy_list_is_typed_exact_and_paged(fake: FakeWebshare, proxies: pl.Dat
     assert proxies["asn_number"].null_count() == 0 and proxies["last_verification"].null_count() == 0
 
 
-def test_password_never_reaches_the_frame(fake: FakeWebshare, proxies: pl.DataFrame) -> None:
+def test_password_never_reaches_the_frame_or_the_logs(
+    fake: FakeWebshare, proxies: pl.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
     secrets = {r["password"] for r in proxy_list_records(fake.truth(), "direct", now_us=0, tz="UTC")}
     assert "password" not in proxies.columns
-    text = repr(proxies) + str(proxies.rows()) + proxies.write_csv()
-    assert not any(s in text for s in secrets)
+    with caplog.at_level(logging.DEBUG):
+        again = load_proxies(api_key=KEY, base_url=fake.base_url, page_size=9, requests_per_minute=None)
+    assert caplog.records  # the requests were logged...
+    text = repr(again) + str(again.rows()) + again.write_csv() + caplog.text
+    assert not any(s in text for s in secrets)  # ...without a password
+    assert KEY not in caplog.text
 
 
 def test_bad_arguments_fail_before_any_request(fake: FakeWebshare) -> None:
