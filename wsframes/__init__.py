@@ -47,6 +47,9 @@ _LAZY = {
     "build_demo_report": "wsframes.report",
     "FakeWebshare": "wsframes.fake",
     "generate_activity": "wsframes.fake",
+    "load_proxies": "wsframes.pool",
+    "load_replaced_proxies": "wsframes.pool",
+    "load_error_reasons": "wsframes.pool",
     **{
         name: "wsframes.analysis"
         for name in (
@@ -54,7 +57,9 @@ _LAZY = {
             "anomalous_hours",
             "apdex",
             "bandwidth_by",
+            "client_audit",
             "compare_periods",
+            "enrich",
             "error_rate_over_time",
             "error_taxonomy",
             "estimated_concurrency",
@@ -63,7 +68,9 @@ _LAZY = {
             "latency_histogram",
             "latency_over_time",
             "latency_summary",
+            "pool_health",
             "proxy_health",
+            "replacement_plan",
             "slo_attainment",
             "top_offenders",
             "traffic_over_time",
@@ -98,9 +105,11 @@ __all__ = [
     "build_demo_report",
     "build_report",
     "check_completeness",
+    "client_audit",
     "compare_periods",
     "describe_error",
     "empty_activity",
+    "enrich",
     "error_rate_over_time",
     "error_taxonomy",
     "estimated_concurrency",
@@ -111,7 +120,12 @@ __all__ = [
     "latency_over_time",
     "latency_summary",
     "load_activity",
+    "load_error_reasons",
+    "load_proxies",
+    "load_replaced_proxies",
+    "pool_health",
     "proxy_health",
+    "replacement_plan",
     "scan_activity",
     "slo_attainment",
     "sync",
@@ -127,7 +141,9 @@ if TYPE_CHECKING:  # static tools see the real objects
         anomalous_hours,
         apdex,
         bandwidth_by,
+        client_audit,
         compare_periods,
+        enrich,
         error_rate_over_time,
         error_taxonomy,
         estimated_concurrency,
@@ -136,7 +152,9 @@ if TYPE_CHECKING:  # static tools see the real objects
         latency_histogram,
         latency_over_time,
         latency_summary,
+        pool_health,
         proxy_health,
+        replacement_plan,
         slo_attainment,
         top_offenders,
         traffic_over_time,
@@ -147,6 +165,7 @@ if TYPE_CHECKING:  # static tools see the real objects
     from wsframes.fake import FakeWebshare, generate_activity
     from wsframes.frames import to_pandas
     from wsframes.loader import Client, load_activity
+    from wsframes.pool import load_error_reasons, load_proxies, load_replaced_proxies
     from wsframes.report import build_demo_report, build_report
 
 

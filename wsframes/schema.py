@@ -144,3 +144,58 @@ def describe_error(code: str) -> ErrorCode:
     if known is not None:
         return known
     return ErrorCode(code, "unknown", None, "unknown", "not in the wsframes catalogue")
+
+
+# -- the proxy pool (issue 12) ------------------------------------------------------------------
+# Appended as a block so it merges cleanly. Frames of proxies never carry the API's ``password``
+# field (a secret); a ``plan_id``/``subuser_id`` column can be added later without changing
+# anything that joins on ``proxy_address``.
+
+#: One row per proxy of ``/api/v2/proxy/list/`` (``asn_*`` and ``high_country_confidence`` are
+#: observed on the live API but undocumented; null where absent). No ``password`` column, ever.
+PROXY_SCHEMA: Final = pl.Schema(
+    {
+        "id": pl.String(),
+        "username": pl.String(),
+        "proxy_address": pl.String(),
+        "port": pl.Int32(),
+        "valid": pl.Boolean(),
+        "last_verification": pl.Datetime("us", "UTC"),
+        "country_code": pl.String(),
+        "city_name": pl.String(),
+        "asn_number": pl.Int64(),
+        "asn_name": pl.String(),
+        "high_country_confidence": pl.Boolean(),
+        "created_at": pl.Datetime("us", "UTC"),
+    }
+)
+
+#: One row per past replacement of ``/api/v2/proxy/list/replaced/`` (fields of the official SDK's
+#: ``ReplacedProxy``): ``proxy`` left the pool at ``created_at``, ``replaced_with`` took its place.
+REPLACED_PROXY_SCHEMA: Final = pl.Schema(
+    {
+        "id": pl.Int64(),
+        "reason": pl.String(),
+        "proxy": pl.String(),
+        "proxy_port": pl.Int32(),
+        "proxy_country_code": pl.String(),
+        "replaced_with": pl.String(),
+        "replaced_with_port": pl.Int32(),
+        "replaced_with_country_code": pl.String(),
+        "created_at": pl.Datetime("us", "UTC"),
+    }
+)
+
+#: The error-reason breakdown of ``/api/v2/stats/``: Webshare's own ``type`` and ``http_status``
+#: per code, summed over the window.
+ERROR_REASON_SCHEMA: Final = pl.Schema(
+    {
+        "reason": pl.String(),
+        "type": pl.String(),
+        "http_status": pl.Int32(),
+        "how_to_fix": pl.String(),
+        "count": pl.Int64(),
+    }
+)
+
+__all__ += ["ERROR_REASON_SCHEMA", "PROXY_SCHEMA", "REPLACED_PROXY_SCHEMA"]

@@ -24,6 +24,9 @@ PINNED = {
     "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "hourly_profile",
     "latency_ccdf", "latency_histogram", "latency_over_time", "latency_summary", "proxy_health",
     "slo_attainment", "top_offenders", "traffic_over_time", "wilson_interval",
+    # the proxy pool
+    "load_proxies", "load_replaced_proxies", "load_error_reasons", "enrich", "pool_health",
+    "replacement_plan", "client_audit",
 }
 
 

@@ -20,6 +20,7 @@ errors                     error_taxonomy, error_rate_over_time, top_offenders
 traffic                    traffic_over_time, hourly_profile, bandwidth_by, estimated_concurrency
 change                     compare_periods (-> PeriodComparison)
 health                     proxy_health, anomalous_hours
+the proxy pool             enrich, pool_health, replacement_plan, client_audit
 building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
 =========================  ===============================================================
 """
@@ -31,6 +32,8 @@ from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
 from wsframes.analysis.health import anomalous_hours, proxy_health
 from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
+from wsframes.analysis.pool import client_audit, enrich, pool_health
+from wsframes.analysis.replacement import ReplacementPlan, replacement_plan
 from wsframes.analysis.sketch import QuantileSketch
 from wsframes.analysis.slo import apdex, slo_attainment
 from wsframes.analysis.traffic import bandwidth_by, estimated_concurrency, hourly_profile, traffic_over_time
@@ -38,11 +41,14 @@ from wsframes.analysis.traffic import bandwidth_by, estimated_concurrency, hourl
 __all__ = [
     "PeriodComparison",
     "QuantileSketch",
+    "ReplacementPlan",
     "anomalous_hours",
     "apdex",
     "bandwidth_by",
     "catalogue_frame",
+    "client_audit",
     "compare_periods",
+    "enrich",
     "error_rate_over_time",
     "error_taxonomy",
     "estimated_concurrency",
@@ -52,7 +58,9 @@ __all__ = [
     "latency_over_time",
     "latency_summary",
     "outcome_expr",
+    "pool_health",
     "proxy_health",
+    "replacement_plan",
     "slo_attainment",
     "top_offenders",
     "traffic_over_time",

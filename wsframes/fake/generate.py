@@ -33,6 +33,7 @@ import polars as pl
 
 from wsframes.errors import ConfigurationError
 from wsframes.fake.catalog import ERROR_MIX, HOSTILE_RANKS, HOW_TO_FIX, universe
+from wsframes.fake.proxies import apply_pool
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_instant, utc_now
 
@@ -95,6 +96,8 @@ def generate_activity(
 
     code = _error_codes(rng, n, u.slow[domain])
     cols = _columns(rng, n, domain, code, res)
+    if not res:  # addresses from the fake pool, one proxy replaced mid-window (fake/proxies.py)
+        apply_pool(cols, ts, lo, hi)
     data = {
             "timestamp": pl.Series(ts, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
             "protocol": cols["protocol"],

@@ -40,6 +40,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v2/download_token/activity/reset/"): "token_reset",
     ("GET", "/api/v2/stats/"): "stats",
     ("GET", "/api/v2/stats/aggregate/"): "aggregate",
+    ("GET", "/api/v2/proxy/list/"): "proxy_list",  # the proxy pool: wsframes.fake.proxies
+    ("GET", "/api/v2/proxy/list/replaced/"): "replaced",
 }
 _PATHS = {path for _, path in ROUTES}
 
@@ -174,6 +176,16 @@ class Handler(BaseHTTPRequestHandler):
         from wsframes.fake.views import aggregate_stats
 
         aggregate_stats(self)
+
+    def _proxy_list(self) -> None:
+        from wsframes.fake.proxies import serve_proxy_list
+
+        serve_proxy_list(self)
+
+    def _replaced(self) -> None:
+        from wsframes.fake.proxies import serve_replaced
+
+        serve_replaced(self)
 
     # -- writing ---------------------------------------------------------------------------
     def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:

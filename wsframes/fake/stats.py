@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from wsframes.fake.catalog import HOW_TO_FIX, UNKNOWN_CODE
+from wsframes.fake.proxies import country_index
 from wsframes.fake.render import render_timestamps
 from wsframes.schema import describe_error
 
@@ -43,6 +44,7 @@ def _summaries(df: pl.DataFrame, keys: list[str], seconds: float) -> list[dict[s
     """One summary per group of *keys* (no keys: the whole frame)."""
     failed = pl.col("error_reason").is_not_null()
     country = pl.col("listen_address").cast(pl.String).hash(seed=3) % len(_COUNTRIES)
+    country = country_index(_COUNTRIES, country.cast(pl.Int64))  # the pool's countries (fake/proxies.py)
     agg = [
         pl.col("bytes").sum().alias("bandwidth_total"),
         pl.len().alias("requests_total"),

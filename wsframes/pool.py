@@ -1,0 +1,183 @@
+"""Load the proxy pool as typed frames: the list, past replacements, Webshare's error reasons.
+
+>>> import wsframes as wsf
+>>> with wsf.FakeWebshare("k", records=500) as fake:
+...     proxies = load_proxies(api_key="k", base_url=fake.base_url)
+...     replaced = load_replaced_proxies(api_key="k", base_url=fake.base_url)
+>>> proxies.height, "password" in proxies.columns, replaced["proxy"].to_list()
+(40, False, ['198.19.1.31'])
+
+Every loader checks its arguments before the first request, returns the whole list exactly
+(or raises :class:`~wsframes.errors.IncompleteDataError`), and an empty list is an empty frame
+with the full schema. The proxy list's ``password`` is dropped as the JSON is decoded: it never
+reaches a frame, a log line or an exception. The list endpoints are paced at the API's
+proxy-list limit (60 requests a minute) rather than the general 240.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from wsframes.api.client import HttpClient
+from wsframes.api.proxies import (
+    PROXY_LIST_REQUESTS_PER_MINUTE,
+    get_error_reasons,
+    get_proxy_list,
+    get_replaced_proxies,
+)
+from wsframes.errors import ConfigurationError
+from wsframes.schema import ERROR_REASON_SCHEMA, PROXY_SCHEMA, REPLACED_PROXY_SCHEMA
+from wsframes.timeutil import TimeLike
+
+__all__ = [
+    "error_reasons_frame",
+    "load_error_reasons",
+    "load_proxies",
+    "load_replaced_proxies",
+    "proxies_frame",
+    "replaced_frame",
+]
+
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # "+05:30", "-0800" or "Z", as in wsframes.frames
+
+
+def _http(api_key: str | None, base_url: str | None, requests_per_minute: float | None) -> HttpClient:
+    """The one place the pool's loaders build their HTTP client.
+
+    When the shared client configuration object lands, this is the function to re-point (the
+    proxy-list group's limit is :data:`~wsframes.api.proxies.PROXY_LIST_REQUESTS_PER_MINUTE`).
+    """
+    return HttpClient(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute)
+
+
+def _check_plan(plan_id: int | None) -> None:
+    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 0):
+        raise ConfigurationError(f"plan_id must be a non-negative int (see the dashboard), got {plan_id!r}.")
+
+
+def _frame(records: Sequence[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame:
+    """Records -> a frame of exactly *schema*: unknown fields ignored, missing ones null.
+
+    Timestamps arrive as ISO-8601 text with an offset and are normalised to UTC; a value that
+    does not fit its declared type raises ``ConfigurationError``-free ``ValueError`` from Polars'
+    strict casts (never a silent guess).
+    """
+    if not records:
+        return pl.DataFrame(schema=schema)
+    ts_cols = [n for n, t in schema.items() if isinstance(t, pl.Datetime)]
+    raw = {n: [r.get(n) for r in records] for n in schema}
+    frame = pl.DataFrame(
+        {n: pl.Series(n, raw[n], dtype=pl.String if n in ts_cols else None, strict=False) for n in schema}
+    )
+    try:
+        return frame.with_columns(
+            pl.col(n).str.to_datetime(_TS_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
+            else pl.col(n).cast(t, strict=True)
+            for n, t in schema.items()
+        )
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        raise ValueError(f"a record does not fit its declared types: {exc}".splitlines()[0]) from None
+
+
+def proxies_frame(records: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """Proxy-list records -> a frame of :data:`~wsframes.schema.PROXY_SCHEMA` (never a password)."""
+    return _frame(records, PROXY_SCHEMA)
+
+
+def replaced_frame(records: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """Replaced-proxy records -> a frame of :data:`~wsframes.schema.REPLACED_PROXY_SCHEMA`."""
+    return _frame(records, REPLACED_PROXY_SCHEMA)
+
+
+def error_reasons_frame(records: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """Error-reason entries -> a frame of :data:`~wsframes.schema.ERROR_REASON_SCHEMA`."""
+    return _frame(records, ERROR_REASON_SCHEMA)
+
+
+def load_proxies(
+    mode: str = "direct",
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    plan_id: int | None = None,
+    page_size: int = 100,
+    requests_per_minute: float | None = PROXY_LIST_REQUESTS_PER_MINUTE,
+) -> pl.DataFrame:
+    """The plan's current proxy list (``/api/v2/proxy/list/``) as a typed frame.
+
+    Parameters
+    ----------
+    mode : {"direct", "backbone"}
+        Required by the API; residential plans list their proxies in ``"backbone"`` mode (and
+        have no ``proxy_address``).
+    api_key, base_url : str, optional
+        As for :func:`wsframes.load_activity` (``WEBSHARE_API_KEY``, ``WEBSHARE_BASE_URL``).
+    plan_id : int, optional
+        The plan to read; default: the account's default plan.
+    page_size : int
+        Proxies per request (1..1000).
+    requests_per_minute : float or None
+        Pacing; the API allows 60 a minute on the proxy-list endpoints.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per proxy, :data:`~wsframes.schema.PROXY_SCHEMA` (no password column).
+    """
+    _check_plan(plan_id)
+    http = _http(api_key, base_url, requests_per_minute)
+    try:
+        return proxies_frame(get_proxy_list(http, mode=mode, plan_id=plan_id, page_size=page_size))
+    finally:
+        http.close()
+
+
+def load_replaced_proxies(
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    plan_id: int | None = None,
+    page_size: int = 100,
+    requests_per_minute: float | None = PROXY_LIST_REQUESTS_PER_MINUTE,
+) -> pl.DataFrame:
+    """Past replacements (``/api/v2/proxy/list/replaced/``): ``proxy`` left the pool at ``created_at``.
+
+    Parameters are those of :func:`load_proxies`. The result has
+    :data:`~wsframes.schema.REPLACED_PROXY_SCHEMA`; pass it to :func:`wsframes.enrich` so rows
+    that used a since-replaced address get ``proxy_replaced_at`` and the old address's country.
+    """
+    _check_plan(plan_id)
+    http = _http(api_key, base_url, requests_per_minute)
+    try:
+        return replaced_frame(get_replaced_proxies(http, plan_id=plan_id, page_size=page_size))
+    finally:
+        http.close()
+
+
+def load_error_reasons(
+    start: TimeLike = "7d",
+    end: TimeLike | None = None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    plan_id: int | None = None,
+    requests_per_minute: float | None = 240,
+) -> pl.DataFrame:
+    """Webshare's own classification of the error codes seen in ``[start, end)``.
+
+    Activity rows carry ``error_reason`` but not its ``type`` (``configuration`` or
+    ``connection``) or ``http_status``; ``/api/v2/stats/`` does. Columns:
+    :data:`~wsframes.schema.ERROR_REASON_SCHEMA`, most frequent code first.
+    """
+    _check_plan(plan_id)
+    from wsframes.loader import Client  # the window rules (90-day floor, half-open) live there
+
+    lo, hi, _, _ = Client._window(start, end)
+    http = _http(api_key, base_url, requests_per_minute)
+    try:
+        return error_reasons_frame(get_error_reasons(http, lo, hi, plan_id=plan_id))
+    finally:
+        http.close()
