@@ -16,7 +16,8 @@ from wsframes.errors import (
     PermissionDeniedError,
 )
 from wsframes.fake import FakeWebshare
-from wsframes.loader import Client, load_activity
+from wsframes import load_activity
+from wsframes.loader import Client
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from wsframes.archive.manifest import Manifest
 from wsframes.archive.store import day_path, replace_range
 from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError
 from wsframes.fake import generate_activity
-from wsframes.loader import load_activity
+from wsframes import load_activity
 from wsframes.schema import ACTIVITY_SCHEMA
 
 PLAN = 7
