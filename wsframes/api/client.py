@@ -253,7 +253,7 @@ class HttpClient:
         refused = _connect_problem(exc)
         if refused is not None:
             return _Failure(TransportError(f"Cannot connect to {self._host}: {refused}; {hint}."), False)
-        what = "timed out" if isinstance(exc, requests.Timeout) else f"failed ({type(exc).__name__})"
+        what = f"{'timed out' if isinstance(exc, requests.Timeout) else 'failed'} ({type(exc).__name__})"
         return _Failure(TransportError(f"A request to {self._host} {what} while fetching "
                                        f"{redact_url(url)}; {hint}."), True)
 

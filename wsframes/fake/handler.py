@@ -8,6 +8,7 @@ authenticates. Every response carries an ``X-Request-ID``.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import socket
 import time
@@ -97,6 +98,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if name != "download" and not self._authorised():
             return
+        if not self._within_rate_limit():
+            return
+        if self.fake.latency:
+            time.sleep(self.fake.latency)  # the API's think time: every page costs a round trip
         try:
             getattr(self, f"_{name}")()
         except qp.FieldError as exc:
@@ -113,6 +118,17 @@ class Handler(BaseHTTPRequestHandler):
             self._json(401, {"detail": "Invalid token."})
             return False
         return True
+
+    def _within_rate_limit(self) -> bool:
+        """The documented limit as a sliding window; over it, 429 with ``Retry-After``."""
+        limit = self.fake.limit
+        wait = limit.admit(time.monotonic()) if limit is not None else None
+        if wait is None:
+            return True
+        seconds = max(1, math.ceil(wait))
+        self._json(429, {"detail": f"Request was throttled. Expected available in {seconds} seconds."},
+                   extra={"Retry-After": str(seconds)})
+        return False
 
     # -- endpoints -------------------------------------------------------------------------
     def _activity(self) -> None:
