@@ -123,6 +123,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # static tools see the real objects
+    from wsframes._config import Config
     from wsframes.analysis import (
         QuantileSketch,
         anomalous_hours,
@@ -147,7 +148,6 @@ if TYPE_CHECKING:  # static tools see the real objects
     from wsframes.archive.sync import sync
     from wsframes.fake import FakeWebshare, generate_activity
     from wsframes.frames import to_pandas
-    from wsframes._config import Config
     from wsframes.loader import Client
     from wsframes.report import build_demo_report, build_report
 

@@ -119,7 +119,8 @@ class Client:
             return None
         with self._workers_lock:
             if self._workers is None:
-                self._workers = ThreadPoolExecutor(self.config.connections, thread_name_prefix="wsframes-load")
+                self._workers = ThreadPoolExecutor(self.config.connections,
+                                                   thread_name_prefix="wsframes-load")
             return self._workers
 
     @staticmethod

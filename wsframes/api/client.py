@@ -124,7 +124,7 @@ def _error_for(response: requests.Response, content: bytes, what: str, *, with_k
     if status == 401 and not with_key:  # only the CSV download authenticates without the key
         text = "The Webshare API refused the download token (401): it may have expired or been reset"
     elif status == 429:
-        cls, text = RateLimitError, "Still rate limited (429) after every retry; lower requests_per_minute (or connections)"
+        cls, text = RateLimitError, "Still rate limited (429) after every retry; lower requests_per_minute"
     elif status >= 500:
         cls, text = ServerError, f"The Webshare API failed with HTTP {status} after every retry"
     messages = _api_messages(content) if status < 500 else []
@@ -165,7 +165,8 @@ class HttpClient:
                          False: agent}
         self.timeout = cfg.timeout
         self.max_retries = cfg.max_retries
-        self.backoff, self.max_backoff, self.max_retry_after = cfg.backoff, cfg.max_backoff, cfg.max_retry_after
+        self.backoff, self.max_backoff = cfg.backoff, cfg.max_backoff
+        self.max_retry_after = cfg.max_retry_after
         self.limits = limits or RateLimits(cfg.requests_per_minute, cfg.rate_limits)
         self.request_count = 0
         self._count_lock = threading.Lock()
@@ -297,7 +298,8 @@ def _connect_problem(exc: BaseException) -> str | None:
             return "the host name does not resolve"
         if isinstance(seen, u3.NewConnectionError):
             return "connection refused" if "refused" in str(seen).lower() else "no connection could be made"
-        seen = getattr(seen, "reason", None) or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = getattr(seen, "reason", None) or inner
     return None
 
 

@@ -7,7 +7,8 @@ safe under both readings, and lets a short load go at network speed (no token-bu
 :class:`SlidingWindowLimiter` remembers the start times of the last N requests and makes a
 caller wait until the oldest of them leaves the window. One limiter is shared by every thread of
 a client. After a 429 every thread waits out ``Retry-After`` (:meth:`~SlidingWindowLimiter.pause`)
-and the limit is lowered by a tenth, so a server counting differently stops being provoked.
+and the limit is lowered by a tenth (down to half), so a server counting differently stops
+being provoked.
 
 :class:`RateLimits` holds one limiter per endpoint group. An endpoint module picks its group per
 request: ``http.get(path, params, decode=..., group="proxy_list")``.
@@ -18,6 +19,7 @@ the server differ by the network delay, which varies from request to request.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -51,7 +53,7 @@ class SlidingWindowLimiter:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ConfigurationError(f"a rate limit must be a positive int, got {limit!r}.")
-        self.limit = limit
+        self.limit = self.configured = limit
         self.span = window + margin
         self._clock, self._sleep = clock, sleep
         self._starts: deque[float] = deque()
@@ -77,10 +79,15 @@ class SlidingWindowLimiter:
             self._sleep(delay)
 
     def pause(self, seconds: float) -> None:
-        """A 429: hold every caller for *seconds* from now and lower the limit by a tenth."""
+        """A 429: hold every caller for *seconds* from now and lower the limit by a tenth.
+
+        The limit never drops below half the configured one: a storm of 429s from a server in
+        trouble must not leave a long-lived client crawling for the rest of its life.
+        """
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
-            self.limit = max(1, self.limit - max(1, self.limit // 10))
+            floor = max(1, math.ceil(self.configured / 2))
+            self.limit = max(floor, self.limit - max(1, self.configured // 10))
 
 
 class RateLimits:

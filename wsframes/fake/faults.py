@@ -94,7 +94,7 @@ class SlidingWindowLimit:
 
     def __init__(self, limit: int, *, window: float = 60.0) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or window <= 0:
-            raise ConfigurationError(f"rate_limit must be a positive int (got {limit!r}) over a positive window.")
+            raise ConfigurationError(f"rate_limit must be a positive int, got {limit!r}.")
         self.limit, self.window = limit, window
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from wsframes.fake import params as qp
-from wsframes.fake.server import LoggedRequest
 
 if TYPE_CHECKING:
     from wsframes.fake.server import FakeWebshare, _Server
@@ -217,10 +216,9 @@ class Handler(BaseHTTPRequestHandler):
         )
         cut = self.fault == "truncate" and status == 200
         payload = head.encode("latin-1") + b"\r\n" + (body[: len(body) // 2] if cut else body)
-        self.fake.log(LoggedRequest(
-            self.command, self.url_path,
-            {k: v for k, v in self.params.items() if k != "download_token"}, status, self.fault,
-        ))
+        self.fake.log_request(self.command, self.url_path,
+                              {k: v for k, v in self.params.items() if k != "download_token"},
+                              status, self.fault)
         self.wfile.write(payload)
         if cut:  # the client sees a short body, then the connection closes
             self.close_connection = True

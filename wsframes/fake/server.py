@@ -245,6 +245,11 @@ class FakeWebshare:
         with self.lock:
             self.requests.append(entry)
 
+    def log_request(self, method: str, path: str, params: dict[str, str], status: int,
+                    fault: str | None = None) -> None:
+        """Keep one served request (the handler calls this: it never imports this module)."""
+        self.log(LoggedRequest(method, path, params, status, fault))
+
     def reset_download_token(self) -> dict[str, object]:
         """Rotate the download token (the old key stops working)."""
         with self.lock:
