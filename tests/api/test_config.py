@@ -99,3 +99,24 @@ def test_build_report_passes_the_config_to_the_kernels_http_layer(fake, tmp_path
                  requests_per_minute=200)
     build_report("24h", config=cfg, out_dir=tmp_path)
     assert _pages_asked(fake, sent) == {str(ODD_PAGE)}
+
+
+@pytest.mark.parametrize("command", ["fetch", "sync"])
+def test_the_cli_builds_one_config_for_every_command(fake, tmp_path, monkeypatch, command):
+    import wsframes.loader
+    from wsframes.cli import main
+
+    seen: list[Config] = []
+    real = wsframes.loader.HttpClient
+
+    def recording(config: Config, **kw: object):
+        seen.append(config)
+        return real(config, **kw)
+
+    monkeypatch.setattr(wsframes.loader, "HttpClient", recording)
+    monkeypatch.setenv("WEBSHARE_API_KEY", KEY)
+    target = ["fetch", "24h", "--out", str(tmp_path / "x.parquet")] if command == "fetch" else [
+        "sync", "--archive", str(tmp_path / "archive"), "--start", "24h"]
+    code = main(["--connections", "2", "--requests-per-minute", "90", *target, "--base-url", fake.base_url])
+    assert code == 0
+    assert seen and all((c.connections, c.requests_per_minute, c.api_key) == (2, 90, KEY) for c in seen)
