@@ -115,3 +115,13 @@ def test_a_failing_slice_stops_the_load_with_its_error(tied_fake):
             client.activity(LO, HI)
     finally:
         tied_fake.faults = None
+
+
+def test_the_progress_bar_is_quiet_when_stderr_is_not_a_terminal(monkeypatch):
+    from wsframes.api.progress import Progress
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    bar = Progress(None, "activity")
+    bar.add(10, 20)
+    assert bar._bar is None and (bar.rows, bar.total, bar.pages) == (10, 20, 1)
+    bar.close()

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
+from wsframes._validate import check_plan_id
 from wsframes.api.client import HttpClient
 from wsframes.errors import ConfigurationError, IncompleteDataError
 
@@ -81,8 +82,7 @@ class ActivityFilters:
     verification_category: str | None = None
 
     def __post_init__(self) -> None:
-        if self.plan_id is not None and (not _is_int(self.plan_id) or self.plan_id < 0):
-            raise ConfigurationError(f"plan_id must be a non-negative int, got {self.plan_id!r}.")
+        check_plan_id(self.plan_id)
         for name in ("search", "error_reason", "verification_category"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
