@@ -172,9 +172,13 @@ def test_each_filter_matches_the_truth(fake, window, filters, predicate):
     assert canonical(df).equals(canonical(expected))
 
 
-@pytest.mark.parametrize(("connections", "after"), [(1, 2), (4, 2), (4, 5)])
+@pytest.mark.parametrize(("connections", "after"), [(1, 2), (4, 1), (4, 2)])
 def test_records_changing_during_the_pull_raise(window, monkeypatch, connections, after):
-    """Late records land in the oldest slice after *after* pages were decoded: the load raises."""
+    """Late records land in the oldest slice after *after* pages were decoded: the load raises.
+
+    With 4 connections and ~3 pages per slice, the oldest slice cannot have finished after two
+    decoded pages (a part already read cannot see late records: that is what sync's settle is for).
+    """
     lo, hi = window
     plan = generate_activity(3_000, start=lo, end=hi, seed=6)
     late = generate_activity(5, start=lo, end=lo + timedelta(hours=1), seed=8)
