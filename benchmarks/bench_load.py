@@ -17,6 +17,13 @@ Part 2, no latency: wsframes defaults vs a bare *sequential* fetch of the same U
 
 Every 429 the server sent is counted and printed (goal: zero).
 
+Peak memory of a default load (8 slices at once) and of a sequential one (``connections=1``) is
+measured in fresh child processes: after imports and a warm-up load of the last 48 hours (many
+pages: it starts the worker threads and their allocator arenas), ``echo 5 >
+/proc/self/clear_refs`` resets the RSS high-water mark, the load runs, and the peak is
+``VmHWM - VmRSS(before)`` from ``/proc/self/status``, compared with the final frame's
+``estimated_size()``. Linux only.
+
 ``--long``: a load of more pages than the limit allows in a minute (``--long-records``, 300,000
 by default), timed once, against the time the limit itself imposes: the last request cannot
 start before ``60 s * floor((requests - 1) / 240)``, plus one page's latency.
@@ -90,6 +97,41 @@ class Server:
         self.fresh_minute()
         self._conn.send(("stop",))
         self._proc.join(timeout=30)
+
+
+def _status(field: str) -> int:
+    """A ``/proc/self/status`` field in bytes (the kernel reports kB)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def measure_memory(base_url: str, lo: str, hi: str, connections: int, conn: Connection) -> None:
+    """Child process: peak RSS growth of one load vs the frame's in-memory size."""
+    from wsframes import load_activity
+
+    settings: dict[str, Any] = {"api_key": KEY, "base_url": base_url, "progress": False,
+                                "connections": connections}
+    warm = load_activity(datetime.fromisoformat(hi) - timedelta(hours=48), hi, **settings)
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset VmHWM to the current RSS
+    before = _status("VmRSS")
+    df = load_activity(lo, hi, **settings)
+    conn.send((_status("VmHWM") - before, df.estimated_size(), warm.height))
+
+
+def peak_memory(server: Server, connections: int) -> tuple[int, int, int]:
+    ctx = mp.get_context("spawn")
+    server.fresh_minute()
+    parent, child = ctx.Pipe()
+    probe = ctx.Process(target=measure_memory,
+                        args=(server.base_url, server.lo, server.hi, connections, child))
+    probe.start()
+    result: tuple[int, int, int] = parent.recv()
+    probe.join()
+    return result
 
 
 def timed_runs(server: Server, repeat: int, fns: list[Callable[[], Any]]) -> list[tuple[float, float, Any]]:
@@ -170,6 +212,7 @@ def run(records: int, repeat: int, latency: float) -> None:
                                             lambda: bare_fetch(urls, BARE_THREADS)])
         server.set_latency(0.0)
         part2 = timed_runs(server, max(repeat, 5), [load_default, lambda: bare_fetch(urls, 1)])
+        memory = [(c, *peak_memory(server, c)) for c in (8, 1)]
     finally:
         server.stop()
     (m_ws, b_ws, df), (m_sdk, b_sdk, pdf), (m_bare, b_bare, _) = part1
@@ -191,6 +234,10 @@ def run(records: int, repeat: int, latency: float) -> None:
     print(f"  wsframes defaults {m0_ws:.3f} s ({b0_ws:.3f}); bare sequential {m0_seq:.3f} s ({b0_seq:.3f}), "
           f"{nbytes / 1e6:.1f} MB of JSON")
     print(f"  wsframes takes {m0_ws / m0_seq:.2f}x the bare sequential fetch (goal <= 1.5x, median)")
+    for connections, peak, frame_size, warm_rows in memory:
+        print(f"peak memory, connections={connections} (fresh process, {warm_rows:,}-record warm-up): "
+              f"{peak / 1e6:.1f} MB RSS growth vs final frame {frame_size / 1e6:.1f} MB = "
+              f"{peak / frame_size:.2f}x")
     print(f"429 responses sent by the server during all runs: {server.throttled} (goal: 0)")
 
 
