@@ -51,7 +51,7 @@ def _forced(edges_us: list[int], offset: int):
 
 
 @pytest.mark.parametrize("connections", [2, 3, 8])
-@pytest.mark.parametrize("page_size", [7, 31, 400])
+@pytest.mark.parametrize("page_size", [11, 400])  # 11: the 40-row groups exceed a page
 @pytest.mark.parametrize("offset", [0, 1])
 def test_ties_on_slice_and_page_edges_are_neither_lost_nor_duplicated(
         tied_fake, monkeypatch, connections, page_size, offset):
