@@ -1,20 +1,34 @@
-"""Benchmark: loading 50,000 activity records three ways, in one run, against one fake server.
+"""Benchmark: loading 50,000 activity records at the API's speed limit, in one run, one fake server.
 
-The fake Webshare API runs in a separate process (server work and memory stay out of the measured
-process), holding 50,000 records with a page cap of 1,000 and no faults. Timed, best of
-``--repeat`` runs each:
+The fake Webshare API runs in a separate process (its work stays out of the measured process),
+holding *records* records with a page cap of 1,000, answering every request after ``--latency``
+seconds (0.25 s, like the real API) and enforcing the documented limit of 240 requests in any
+sliding 60 s window (429 + ``Retry-After`` beyond it). Before each timed run the server's window
+is emptied (as if a minute had passed), so every run starts with the budget a user has.
 
-1. ``wsframes.load_activity`` -> typed, ascending Polars frame (pacing off: a local server);
+Part 1, with latency. Median (and best) of ``--repeat`` runs, taking turns:
+
+1. ``wsframes.load_activity`` with *default settings* (240/min limiter, 8 connections);
 2. the official SDK (``webshare-sdk``) iterating pages, rows into a pandas DataFrame;
-3. a bare ``requests`` loop that only downloads the bytes of the very pages wsframes asked for
-   (same URLs, same cursors, one keep-alive session): the floor any loader pays.
+3. a bare concurrent fetch: the very URLs wsframes asked for, fetched by 8 threads with plain
+   ``requests`` sessions and no dependency between pages (bytes only): the floor at 8 connections.
 
-Peak memory of the wsframes load is measured in a fresh child process: after imports and a one-page
-warm-up, ``echo 5 > /proc/self/clear_refs`` resets the RSS high-water mark, the load runs, and the
-peak is ``VmHWM - VmRSS(before)`` from ``/proc/self/status``, compared with the final frame's
+Part 2, no latency: wsframes defaults vs a bare *sequential* fetch of the same URLs (median).
+
+Every 429 the server sent is counted and printed (goal: zero).
+
+Peak memory of a default load (8 slices at once) and of a sequential one (``connections=1``) is
+measured in fresh child processes: after imports and a warm-up load of the last 48 hours (many
+pages: it starts the worker threads and their allocator arenas), ``echo 5 >
+/proc/self/clear_refs`` resets the RSS high-water mark, the load runs, and the peak is
+``VmHWM - VmRSS(before)`` from ``/proc/self/status``, compared with the final frame's
 ``estimated_size()``. Linux only.
 
-Run: ``python benchmarks/bench_load.py [--records 50000] [--repeat 3]``
+``--long``: a load of more pages than the limit allows in a minute (``--long-records``, 300,000
+by default), timed once, against the time the limit itself imposes: the last request cannot
+start before ``60 s * floor((requests - 1) / 240)``, plus one page's latency.
+
+Run: ``python benchmarks/bench_load.py [--records 50000] [--repeat 3] [--long]``
 """
 
 from __future__ import annotations
@@ -26,23 +40,63 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
 KEY = "bench-key"
 PAGE = 1000
+LIMIT = 240
+BARE_THREADS = 8
 
 
-def serve(records: int, conn: Connection) -> None:
-    """Child process: run the fake API until the parent sends anything on *conn*."""
+def serve(records: int, latency: float, conn: Connection) -> None:
+    """Child process: the fake API. Commands on *conn*: ``("latency", s)``, ``("reset",)``
+    (empty the rate window; answers the 429s sent since the last reset), ``("stop",)``."""
     from wsframes.fake import FakeWebshare, generate_activity
+    from wsframes.fake.faults import SlidingWindowLimit
 
     end = datetime.now(UTC).replace(microsecond=0)
     plan = generate_activity(records, start=end - timedelta(days=7), end=end, seed=1)
-    with FakeWebshare(KEY, plans={1: plan}, page_cap=PAGE) as fake:
+    with FakeWebshare(KEY, plans={1: plan}, page_cap=PAGE, latency=latency, rate_limit=LIMIT) as fake:
         conn.send((fake.base_url, (end - timedelta(days=7)).isoformat(), end.isoformat()))
-        conn.recv()
+        while True:
+            command = conn.recv()
+            if command[0] == "latency":
+                fake.latency = command[1]
+                conn.send(None)
+            elif command[0] == "reset":
+                conn.send(fake.throttled)
+                fake.limit = SlidingWindowLimit(LIMIT)
+            else:
+                return
+
+
+class Server:
+    """The fake API in a child process, driven over a pipe."""
+
+    def __init__(self, records: int, latency: float) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=serve, args=(records, latency, child), daemon=True)
+        self._proc.start()
+        self.base_url, self.lo, self.hi = self._conn.recv()
+        self.throttled = 0
+
+    def fresh_minute(self) -> None:
+        """Empty the server's rate window (and count the 429s of the last run)."""
+        self._conn.send(("reset",))
+        self.throttled += self._conn.recv()
+
+    def set_latency(self, seconds: float) -> None:
+        self._conn.send(("latency", seconds))
+        self._conn.recv()
+
+    def stop(self) -> None:
+        self.fresh_minute()
+        self._conn.send(("stop",))
+        self._proc.join(timeout=30)
 
 
 def _status(field: str) -> int:
@@ -54,150 +108,169 @@ def _status(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def measure_memory(base_url: str, lo: str, hi: str, warm_minutes: int, conn: Connection) -> None:
-    """Child process: peak RSS growth of one load vs the frame's in-memory size.
+def measure_memory(base_url: str, lo: str, hi: str, connections: int, conn: Connection) -> None:
+    """Child process: peak RSS growth of one load vs the frame's in-memory size."""
+    from wsframes import load_activity
 
-    The warm-up load of the last *warm_minutes* imports everything and starts the session and
-    thread pools; a window holding a full page also primes the allocator for page-sized work.
-    """
-    import wsframes.loader as loader
-
-    with loader.Client(api_key=KEY, base_url=base_url, requests_per_minute=None, progress=False) as c:
-        warm = c.activity(datetime.fromisoformat(hi) - timedelta(minutes=warm_minutes), hi)
+    settings: dict[str, Any] = {"api_key": KEY, "base_url": base_url, "progress": False,
+                                "connections": connections}
+    warm = load_activity(datetime.fromisoformat(hi) - timedelta(hours=48), hi, **settings)
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset VmHWM to the current RSS
     before = _status("VmRSS")
-    df = loader.load_activity(
-        lo, hi, api_key=KEY, base_url=base_url, progress=False, requests_per_minute=None
-    )
+    df = load_activity(lo, hi, **settings)
     conn.send((_status("VmHWM") - before, df.estimated_size(), warm.height))
 
 
-def best_of(repeat: int, fns: list[Callable[[], Any]]) -> list[tuple[float, float, float, Any]]:
-    """Fastest wall time of *repeat* calls of each function (with that call's CPU time in this
-    process), the median wall time, and the last result.
+def peak_memory(server: Server, connections: int) -> tuple[int, int, int]:
+    ctx = mp.get_context("spawn")
+    server.fresh_minute()
+    parent, child = ctx.Pipe()
+    probe = ctx.Process(target=measure_memory,
+                        args=(server.base_url, server.lo, server.hi, connections, child))
+    probe.start()
+    result: tuple[int, int, int] = parent.recv()
+    probe.join()
+    return result
 
-    The functions take turns (round robin), so a burst of load from elsewhere on the machine
-    hits all of them alike instead of skewing one.
-    """
+
+def timed_runs(server: Server, repeat: int, fns: list[Callable[[], Any]]) -> list[tuple[float, float, Any]]:
+    """Median and best wall time of *repeat* calls of each function, taking turns, each in a
+    fresh rate window; and the last result."""
     walls: list[list[float]] = [[] for _ in fns]
-    best = [(math.inf, math.inf)] * len(fns)
     results: list[Any] = [None] * len(fns)
     for _ in range(repeat):
         for i, fn in enumerate(fns):
-            began, cpu = time.perf_counter(), time.process_time()
+            server.fresh_minute()
+            began = time.perf_counter()
             results[i] = fn()
-            took = (time.perf_counter() - began, time.process_time() - cpu)
-            walls[i].append(took[0])
-            best[i] = min(best[i], took)
-    return [
-        (wall, cpu, statistics.median(times), result)
-        for (wall, cpu), times, result in zip(best, walls, results, strict=True)
-    ]
+            walls[i].append(time.perf_counter() - began)
+    return [(statistics.median(w), min(w), r) for w, r in zip(walls, results, strict=True)]
 
 
-def run(records: int, repeat: int) -> None:
-    import pandas as pd
+def record_urls(server: Server) -> list[str]:
+    """The URLs a default wsframes load requests (one instrumented load)."""
+    from wsframes.loader import Client
+
+    urls: list[str] = []
+    server.fresh_minute()
+    with Client(api_key=KEY, base_url=server.base_url, progress=False) as client:
+        attempt = client._http._attempt
+
+        def recorded(url: str, *args: Any) -> Any:
+            urls.append(url)
+            return attempt(url, *args)
+
+        client._http._attempt = recorded  # type: ignore[method-assign]
+        client.activity(server.lo, server.hi)
+    return urls
+
+
+def bare_fetch(urls: list[str], threads: int) -> int:
+    """Download *urls* with *threads* plain sessions (1: in order); total bytes."""
+    import threading
+
     import requests
+
+    local = threading.local()
+
+    def get(url: str) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return len(local.session.get(url, headers={"Authorization": f"Token {KEY}"}, timeout=30).content)
+
+    if threads == 1:
+        return sum(get(u) for u in urls)
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(get, urls))
+
+
+def sdk_load(server: Server) -> Any:
+    import pandas as pd
     from webshare import Webshare
 
-    from wsframes.loader import Client, load_activity
+    client = Webshare(api_key=KEY, base_url=server.base_url)
+    page: Any = client.proxy_activity.list(timestamp__gte=server.lo, timestamp__lte=server.hi, page_size=PAGE)
+    rows: list[dict[str, Any]] = []
+    while page is not None:
+        rows.extend(vars(record) for record in page.results)
+        page = page.next_page()
+    client.close()
+    return pd.DataFrame(rows)
 
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(records, child), daemon=True)
-    server.start()
-    base_url, lo, hi = parent.recv()
+
+def run(records: int, repeat: int, latency: float) -> None:
+    from wsframes import load_activity
+
+    server = Server(records, latency)
     try:
+        def load_default() -> Any:
+            return load_activity(server.lo, server.hi, api_key=KEY, base_url=server.base_url, progress=False)
 
-        def load_wsframes() -> Any:
-            return load_activity(
-                lo, hi, api_key=KEY, base_url=base_url, progress=False, requests_per_minute=None
-            )
-
-        # One instrumented load records the exact URLs wsframes asks for, for the bare loop.
-        urls: list[str] = []
-        with Client(api_key=KEY, base_url=base_url, requests_per_minute=None, progress=False) as client:
-            attempt = client._http._attempt
-
-            def recorded(url: str, *args: Any) -> Any:
-                urls.append(url)
-                return attempt(url, *args)
-
-            client._http._attempt = recorded  # type: ignore[method-assign]
-            client.activity(lo, hi)
-
-        def load_sdk() -> pd.DataFrame:
-            client = Webshare(api_key=KEY, base_url=base_url)
-            page: Any = client.proxy_activity.list(timestamp__gte=lo, timestamp__lte=hi, page_size=PAGE)
-            rows: list[dict[str, Any]] = []
-            while page is not None:
-                rows.extend(vars(record) for record in page.results)
-                page = page.next_page()
-            client.close()
-            return pd.DataFrame(rows)
-
-        def fetch_bare() -> int:
-            total = 0
-            with requests.Session() as session:
-                for url in urls:
-                    total += len(
-                        session.get(url, headers={"Authorization": f"Token {KEY}"}, timeout=30).content
-                    )
-            return total
-
-        timed = best_of(repeat, [load_wsframes, fetch_bare, load_sdk])
-        (t_ws, cpu_ws, med_ws, df), (t_bare, cpu_bare, med_bare, nbytes), (t_sdk, cpu_sdk, _, pdf) = timed
-
-        memory = []
-        for warm_minutes in (5, 240):  # a few records; about one full page
-            mem_parent, mem_child = ctx.Pipe()
-            probe = ctx.Process(target=measure_memory, args=(base_url, lo, hi, warm_minutes, mem_child))
-            probe.start()
-            memory.append(mem_parent.recv())
-            probe.join()
+        urls = record_urls(server)
+        part1 = timed_runs(server, repeat, [load_default, lambda: sdk_load(server),
+                                            lambda: bare_fetch(urls, BARE_THREADS)])
+        server.set_latency(0.0)
+        part2 = timed_runs(server, max(repeat, 5), [load_default, lambda: bare_fetch(urls, 1)])
+        memory = [(c, *peak_memory(server, c)) for c in (8, 1)]
     finally:
-        parent.send("stop")
-        server.join(timeout=10)
-
+        server.stop()
+    (m_ws, b_ws, df), (m_sdk, b_sdk, pdf), (m_bare, b_bare, _) = part1
+    (m0_ws, b0_ws, _), (m0_seq, b0_seq, nbytes) = part2
     n = df.height
-    ideal = math.ceil(n / PAGE)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"records: {n:,}; page cap {PAGE}; best of {repeat} runs, taking turns; "
-          f"{os.cpu_count()} CPUs, load average {load} (the server process shares them)")
+    print(f"records: {n:,}; page cap {PAGE}; server limit {LIMIT} requests in any 60 s; "
+          f"{len(urls)} requests per wsframes load (ceil(records/page) = {math.ceil(n / PAGE)}); "
+          f"{os.cpu_count()} CPUs shared with other work, load average {load}")
     print(f"  (SDK+pandas got {len(pdf):,}: its starting_after cursor drops the rest of tie groups "
           "that straddle a page)")
-    print(f"{'method':<28}{'seconds':>9}{'rows/s':>14}{'vs wsframes':>13}{'CPU s here':>12}")
-    rows = (
-        ("wsframes.load_activity", t_ws, cpu_ws),
-        ("official SDK + pandas", t_sdk, cpu_sdk),
-        ("bare requests (bytes only)", t_bare, cpu_bare),
-    )
-    for name, secs, cpu in rows:
-        print(f"{name:<28}{secs:>9.3f}{n / secs:>14,.0f}{secs / t_ws:>12.2f}x{cpu:>12.3f}")
-    print(
-        f"wsframes is {t_sdk / t_ws:.1f}x faster than SDK+pandas (goal >= 5x) and takes "
-        f"{t_ws / t_bare:.2f}x the bare fetch time (goal <= 1.5x; median of the {repeat} runs: "
-        f"{med_ws / med_bare:.2f}x); {nbytes / 1e6:.1f} MB of JSON"
-    )
-    print(
-        f"requests used: {len(urls)} for {n:,} records; ceil(records / page size) = {ideal} "
-        f"(+{100 * (len(urls) - ideal) / ideal:.1f}%)"
-    )
-    print("peak memory of the load (fresh process; VmHWM after clear_refs minus VmRSS before; goal < 3x):")
-    for peak, frame_size, warm_rows in memory:
-        print(
-            f"  after a {warm_rows:,}-record warm-up: {peak / 1e6:.1f} MB RSS growth vs final frame "
-            f"{frame_size / 1e6:.1f} MB estimated_size() = {peak / frame_size:.2f}x"
-        )
+    print(f"part 1: {latency * 1e3:.0f} ms per page; median (best) of {repeat} runs, taking turns")
+    for name, med, best in (("wsframes defaults", m_ws, b_ws), ("official SDK + pandas", m_sdk, b_sdk),
+                            (f"bare concurrent ({BARE_THREADS} thr)", m_bare, b_bare)):
+        print(f"  {name:<28}{med:>8.3f} s ({best:.3f}){med / m_ws:>8.2f}x wsframes")
+    print(f"  wsframes is {m_sdk / m_ws:.1f}x faster than SDK+pandas (goal >= 5x) and takes "
+          f"{m_ws / m_bare:.2f}x the bare concurrent fetch (goal <= 1.3x)")
+    print(f"part 2: no latency; median (best) of {max(repeat, 5)} runs")
+    print(f"  wsframes defaults {m0_ws:.3f} s ({b0_ws:.3f}); bare sequential {m0_seq:.3f} s ({b0_seq:.3f}), "
+          f"{nbytes / 1e6:.1f} MB of JSON")
+    print(f"  wsframes takes {m0_ws / m0_seq:.2f}x the bare sequential fetch (goal <= 1.5x, median)")
+    for connections, peak, frame_size, warm_rows in memory:
+        print(f"peak memory, connections={connections} (fresh process, {warm_rows:,}-record warm-up): "
+              f"{peak / 1e6:.1f} MB RSS growth vs final frame {frame_size / 1e6:.1f} MB = "
+              f"{peak / frame_size:.2f}x")
+    print(f"429 responses sent by the server during all runs: {server.throttled} (goal: 0)")
+
+
+def run_long(records: int, latency: float) -> None:
+    from wsframes.loader import Client
+
+    server = Server(records, latency)
+    try:
+        server.fresh_minute()
+        with Client(api_key=KEY, base_url=server.base_url, progress=False) as client:
+            began = time.perf_counter()
+            df = client.activity(server.lo, server.hi)
+            took = time.perf_counter() - began
+            sent = client.request_count
+    finally:
+        server.stop()
+    imposed = 60.0 * ((sent - 1) // LIMIT) + latency
+    print(f"long load: {df.height:,} records in {sent} requests (limit {LIMIT} per 60 s, "
+          f"{latency * 1e3:.0f} ms per page): {took:.1f} s; the limit imposes >= {imposed:.1f} s "
+          f"-> {took / imposed:.3f}x (goal <= 1.15x); 429s: {server.throttled} (goal: 0)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.25)
+    parser.add_argument("--long", action="store_true", help="also time a load over the per-minute limit")
+    parser.add_argument("--long-records", type=int, default=300_000)
     args = parser.parse_args()
-    run(args.records, args.repeat)
+    run(args.records, args.repeat, args.latency)
+    if args.long:
+        run_long(args.long_records, args.latency)
 
 
 if __name__ == "__main__":

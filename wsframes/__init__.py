@@ -13,6 +13,7 @@ light (no Jupyter or matplotlib until a report or plot is asked for).
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 import wsframes.namespace  # noqa: F401  (registers the .ws namespaces on Polars and pandas frames)
@@ -37,7 +38,7 @@ __version__ = "0.1.0"
 # Public name -> the module that defines it; imported on first attribute access.
 _LAZY = {
     "Client": "wsframes.loader",
-    "load_activity": "wsframes.loader",
+    "Config": "wsframes._config",
     "to_pandas": "wsframes.frames",
     "sync": "wsframes.archive",
     "scan_activity": "wsframes.archive",
@@ -87,6 +88,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "Config",
     "ConfigurationError",
     "FakeWebshare",
     "IncompleteDataError",
@@ -136,6 +138,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # static tools see the real objects
+    from wsframes._config import Config
     from wsframes.analysis import (
         QuantileSketch,
         anomalous_hours,
@@ -164,9 +167,56 @@ if TYPE_CHECKING:  # static tools see the real objects
     from wsframes.archive.sync import sync
     from wsframes.fake import FakeWebshare, generate_activity
     from wsframes.frames import to_pandas
-    from wsframes.loader import Client, load_activity
+    from wsframes.loader import Client
     from wsframes.pool import load_error_reasons, load_proxies, load_replaced_proxies
     from wsframes.report import build_demo_report, build_report
+
+
+def load_activity(
+    start: Any,
+    end: Any = None,
+    *,
+    archive: str | os.PathLike[str] | None = None,
+    config: Config | None = None,
+    plan_id: int | None = None,
+    search: str | None = None,
+    error_reason: str | None = None,
+    min_bytes: int | None = None,
+    max_bytes: int | None = None,
+    verification_category: str | None = None,
+    progress: bool | None = None,
+    **settings: Any,
+) -> Any:
+    """Load every activity record in ``[start, end)`` as a typed, ascending Polars frame.
+
+    Without *archive*: :func:`wsframes.loader.load_activity` (filters, ``config=`` and overrides
+    of its fields such as ``requests_per_minute=``, ``connections=``). With ``archive=`` (a
+    path), final archived intervals are read from disk and only the rest is fetched, with the
+    same settings; this also serves history older than the API's 90 days. Filters other than
+    ``plan_id`` cannot be combined with *archive* (the archive stores whole windows).
+    """
+    from wsframes._config import Config
+
+    if config is not None and not isinstance(config, Config):
+        raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
+    cfg = (config or Config()).replace(**settings)  # unknown or bad settings fail here, always
+    if archive is None:
+        from wsframes.loader import load_activity as load_from_api
+
+        return load_from_api(start, end, config=cfg, plan_id=plan_id, search=search,
+                             error_reason=error_reason, min_bytes=min_bytes, max_bytes=max_bytes,
+                             verification_category=verification_category, progress=progress)
+    extra = {"search": search, "error_reason": error_reason, "min_bytes": min_bytes,
+             "max_bytes": max_bytes, "verification_category": verification_category}
+    given = [name for name, value in extra.items() if value is not None]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} cannot be combined with archive=...: the archive stores whole "
+            "windows. Load with archive= and filter the frame, or drop archive=."
+        )
+    from wsframes.archive.load import load_with_archive
+
+    return load_with_archive(archive, start, end, plan_id=plan_id, config=cfg, progress=progress)
 
 
 def __getattr__(name: str) -> Any:

@@ -162,7 +162,14 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
         pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
         pa.string_view(): pd.StringDtype(),
     }
-    out: pd.DataFrame = df.to_arrow().to_pandas(types_mapper=mapping.get)
+
+    def nullable(arrow_type: pa.DataType) -> Any:
+        # Lists and structs have no classic pandas dtype: keep them Arrow-backed (nullable) too.
+        if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_struct(arrow_type):
+            return pd.ArrowDtype(arrow_type)
+        return mapping.get(arrow_type)
+
+    out: pd.DataFrame = df.to_arrow().to_pandas(types_mapper=nullable)
     return out
 
 

@@ -17,13 +17,16 @@ double-count. The API's inclusive bounds are an implementation detail of :mod:`w
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from wsframes.errors import ConfigurationError
 
 __all__ = [
     "API_RETENTION",
+    "RETENTION",
     "RETENTION_SLACK",
+    "Retention",
     "TimeLike",
     "check_retention",
     "clamp_to_retention",
@@ -108,29 +111,63 @@ def resolve_window(
     return lo, hi
 
 
-def check_retention(start: datetime, *, now: datetime | None = None) -> None:
-    """Raise when *start* is older than the API keeps activity (90 days, less the slack).
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """The one rule for how far back the API serves data: the 90-day floor, its slack, clamping.
 
-    Only the API has this limit; a local archive can serve older history.
+    Every module asks this object (``RETENTION``) instead of computing ``now - 90 days`` itself.
+
+    >>> now = datetime(2026, 11, 26, tzinfo=UTC)
+    >>> RETENTION.floor(now=now).isoformat()
+    '2026-08-28T00:00:00+00:00'
+    >>> RETENTION.refetchable(now - timedelta(days=89), now=now)
+    True
     """
-    floor = (now or utc_now()) - API_RETENTION
-    if start < floor - RETENTION_SLACK:
-        raise ConfigurationError(
-            f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves the "
-            f"last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, or read "
-            "older history from a local archive (wsframes.sync / scan_activity)."
-        )
+
+    period: timedelta = API_RETENTION
+    slack: timedelta = RETENTION_SLACK
+
+    def floor(self, *, now: datetime | None = None) -> datetime:
+        """The oldest instant the API serves at *now*."""
+        return (now or utc_now()) - self.period
+
+    def check(self, start: datetime, *, now: datetime | None = None) -> None:
+        """Raise when *start* is older than the API keeps (less the slack)."""
+        floor = self.floor(now=now)
+        if start < floor - self.slack:
+            raise ConfigurationError(
+                f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves "
+                f"the last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, "
+                "or read older history from a local archive (wsframes.sync / scan_activity)."
+            )
+
+    def clamp(self, start: datetime, *, now: datetime | None = None) -> datetime:
+        """*start*, or just inside the floor when within the slack of it; raises when older."""
+        now = now or utc_now()
+        self.check(start, now=now)
+        return max(start, self.floor(now=now) + self.slack)
+
+    def refetchable(self, start: datetime, *, now: datetime | None = None,
+                    margin: timedelta = timedelta(0)) -> bool:
+        """Whether data from *start* on can still be fetched again (*margin* inside the floor)."""
+        return start >= self.floor(now=now) + margin
+
+
+#: The API's retention rule; use it rather than ``API_RETENTION`` arithmetic.
+RETENTION = Retention()
+
+
+def check_retention(start: datetime, *, now: datetime | None = None) -> None:
+    """Raise when *start* is older than the API keeps activity (see :class:`Retention`)."""
+    RETENTION.check(start, now=now)
 
 
 def clamp_to_retention(start: datetime, *, now: datetime | None = None) -> datetime:
-    """The start to request from the API: *start*, or just inside the 90-day floor when *start*
-    is within :data:`RETENTION_SLACK` of it. Raises like :func:`check_retention` when older.
+    """The start to request from the API (see :meth:`Retention.clamp`).
 
     >>> from datetime import datetime, timezone
     >>> now = datetime(2026, 11, 26, tzinfo=timezone.utc)
     >>> clamp_to_retention(now - API_RETENTION, now=now) == now - API_RETENTION + RETENTION_SLACK
     True
     """
-    now = now or utc_now()
-    check_retention(start, now=now)
-    return max(start, now - API_RETENTION + RETENTION_SLACK)
+    return RETENTION.clamp(start, now=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import fields, is_dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import matplotlib
@@ -13,14 +14,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import wsframes
-from wsframes.fake import generate_activity
+from wsframes.fake import FakeWebshare, generate_activity
 from wsframes.namespace import helper_names
 
 matplotlib.use("Agg")
 
-# What a helper needs besides the frame: positional frames (how many), required keywords.
-# Options with defaults keep them. A new helper with required arguments gets an entry here.
-EXTRA_FRAMES: dict[str, int] = {"compare_periods": 1}
+# What a helper needs besides the frame: its second positional frame (another period of activity, or
+# the proxy list), and required keywords. Options with defaults keep them. A new helper with required
+# arguments gets an entry here.
+EXTRA_FRAMES: dict[str, str] = {"compare_periods": "later", "enrich": "proxies", "replacement_plan": "proxies"}
 REQUIRED_KW: dict[str, dict[str, Any]] = {"apdex": {"threshold": 0.5}, "slo_attainment": {"threshold": 0.3}}
 
 
@@ -62,9 +64,19 @@ def test_the_introspection_finds_the_known_helpers() -> None:
     assert set(HELPERS) <= set(helper_names())
 
 
-def _args(name: str, kind: str, later: pl.DataFrame) -> tuple[Any, ...]:
+@pytest.fixture(scope="module")
+def proxies() -> Iterator[pl.DataFrame]:
+    with FakeWebshare("ns-key", records=100, seed=11) as fake:
+        yield wsframes.load_proxies(api_key="ns-key", base_url=fake.base_url)
+
+
+def _args(name: str, kind: str, later: pl.DataFrame, proxies: pl.DataFrame) -> tuple[Any, ...]:
+    if name not in EXTRA_FRAMES:
+        return ()
+    if EXTRA_FRAMES[name] == "proxies":
+        return (proxies,)  # the proxy list stays a Polars frame whatever the activity's kind
     convert = {"eager": lambda f: f, "lazy": pl.DataFrame.lazy, "pandas": wsframes.to_pandas}[kind]
-    return tuple(convert(later) for _ in range(EXTRA_FRAMES.get(name, 0)))
+    return (convert(later),)
 
 
 def _parts(result: Any) -> list[Any]:
@@ -81,17 +93,19 @@ def _assert_same(a: Any, b: Any) -> None:
             x, y = x.collect(), y.collect()
         if isinstance(x, pd.DataFrame):
             pd.testing.assert_frame_equal(x, y)
-        else:
+        elif isinstance(x, pl.DataFrame):
             assert_frame_equal(x, y)
+        else:  # a plain field of a result object (e.g. a plan's JSON bodies, its alpha)
+            assert x == y
 
 
 @pytest.mark.parametrize("kind", ["eager", "lazy", "pandas"])
 @pytest.mark.parametrize("name", HELPERS)
 def test_every_helper_is_a_method_with_equal_results(
-    demo: pl.DataFrame, later: pl.DataFrame, name: str, kind: str
+    demo: pl.DataFrame, later: pl.DataFrame, proxies: pl.DataFrame, name: str, kind: str
 ) -> None:
     frame = {"eager": demo, "lazy": demo.lazy(), "pandas": wsframes.to_pandas(demo)}[kind]
-    args = _args(name, kind, later)
+    args = _args(name, kind, later, proxies)
     assert name in dir(frame.ws)
     kw = REQUIRED_KW.get(name, {})
     via_namespace = getattr(frame.ws, name)(*args, **kw)
@@ -100,11 +114,13 @@ def test_every_helper_is_a_method_with_equal_results(
 
 
 @pytest.mark.parametrize("name", HELPERS)
-def test_pandas_results_use_nullable_dtypes(demo: pl.DataFrame, later: pl.DataFrame, name: str) -> None:
+def test_pandas_results_use_nullable_dtypes(
+    demo: pl.DataFrame, later: pl.DataFrame, proxies: pl.DataFrame, name: str
+) -> None:
     # Slice so that groups with a single request exist: their spread is null, not NaN.
     pdf = wsframes.to_pandas(demo.head(400))
-    result = getattr(pdf.ws, name)(*_args(name, "pandas", later), **REQUIRED_KW.get(name, {}))
-    for part in _parts(result):
+    result = getattr(pdf.ws, name)(*_args(name, "pandas", later, proxies), **REQUIRED_KW.get(name, {}))
+    for part in (p for p in _parts(result) if isinstance(p, pd.DataFrame)):
         numpy_typed = {
             c: str(t) for c, t in part.dtypes.items() if not isinstance(t, pd.api.extensions.ExtensionDtype)
         }

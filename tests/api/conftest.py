@@ -92,5 +92,6 @@ def canned_client(server: ThreadingHTTPServer, **options: object) -> Client:
     """A fast-retrying client for the canned server."""
     host, port = server.server_address[:2]
     defaults: dict[str, object] = {"requests_per_minute": None, "backoff": 0.001, "max_backoff": 0.01,
-                                   "progress": False, "max_retries": 2}
+                                   "progress": False, "max_retries": 2,
+                                   "connections": 1}  # canned answers are served in request order
     return Client(api_key=KEY, base_url=f"http://{host!s}:{port}", **{**defaults, **options})  # type: ignore[arg-type]

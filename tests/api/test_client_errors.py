@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.api.conftest import KEY, canned_client, canonical, hours_ago, in_window, make_client
+from wsframes import load_activity
 from wsframes.api.config import resolve_base_url
 from wsframes.errors import (
     AuthenticationError,
@@ -16,7 +17,7 @@ from wsframes.errors import (
     PermissionDeniedError,
 )
 from wsframes.fake import FakeWebshare
-from wsframes.loader import Client, load_activity
+from wsframes.loader import Client
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from tests.api.conftest import KEY, canned_client, in_window, make_client
-from wsframes.api.client import HttpClient, Pacer
+from wsframes.api.client import HttpClient
 from wsframes.api.config import redact_url
 from wsframes.errors import IncompleteDataError, RateLimitError, ServerError, TransportError
 from wsframes.fake import FakeWebshare, Faults, generate_activity
@@ -32,7 +32,8 @@ def test_each_fault_is_retried_and_the_load_stays_exact(plan, window, kind):
         df = client.activity(lo, hi)
         assert df.equals(in_window(fake.truth(), lo, hi))
         assert fake.request_count == 3 + 3  # three pages plus one retry per fault
-        assert client.request_count == fake.request_count
+        stats = sum(r.path == "/api/v2/stats/" for r in fake.requests)  # sent beside the first page
+        assert client.request_count == fake.request_count + stats
 
 
 def test_random_faults_of_every_kind_still_give_an_exact_load(plan, window):
@@ -101,24 +102,6 @@ def test_retry_after_is_honoured_and_capped():
     assert http._delay(1, retry_after=600.0) == 60.0
     assert 0.05 <= http._delay(1, retry_after=None) <= 0.1
     assert all(0.5 <= http._delay(9, None) <= 1.0 for _ in range(50))  # exponential, then capped
-
-
-def test_pacer_spaces_requests_after_the_burst(monkeypatch):
-    slept: list[float] = []
-    clock = [100.0]
-    monkeypatch.setattr("wsframes.api.client.time.monotonic", lambda: clock[0])
-
-    def sleep(seconds: float) -> None:  # a virtual clock: sleeping moves time forward
-        slept.append(seconds)
-        clock[0] += seconds
-
-    monkeypatch.setattr("wsframes.api.client.time.sleep", sleep)
-    pacer = Pacer(240, burst=5)
-    for _ in range(25):
-        pacer.wait()
-    assert len(slept) == 20  # the first five go at once...
-    assert slept == pytest.approx([0.25] * 20)  # ...then one every quarter second (240/min)
-    assert Pacer(None).per_minute is None
 
 
 def test_download_token_never_reaches_logs_or_errors(fake, window, caplog):

@@ -13,13 +13,13 @@ import duckdb
 import polars as pl
 import pytest
 
+from wsframes import load_activity
 from wsframes.archive import load_with_archive, scan_activity, sync
 from wsframes.archive.integrity import file_problem
 from wsframes.archive.manifest import Manifest
 from wsframes.archive.store import day_path, replace_range
 from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError
 from wsframes.fake import generate_activity
-from wsframes.loader import load_activity
 from wsframes.schema import ACTIVITY_SCHEMA
 
 PLAN = 7

@@ -109,3 +109,39 @@ def test_server_closes_cleanly_with_open_keep_alive_connections(
     fake.close()
     assert sock.recv(1) == b""  # the idle connection was shut down, not left hanging
     conn.close()
+
+
+def test_rate_limit_is_a_sliding_window_answering_429_with_retry_after(
+    plan2: pl.DataFrame, session: requests.Session, api_key: str, now: datetime
+) -> None:
+    with FakeWebshare(api_key, plans={1: plan2}, now=now, rate_limit=3) as fake:
+        got = [session.get(fake.base_url + PATH, timeout=10) for _ in range(5)]
+        stats = session.get(fake.base_url + "/api/v2/stats/", timeout=10)  # same general limit
+        assert fake.throttled == 3
+    assert [r.status_code for r in got] == [200, 200, 200, 429, 429]
+    assert stats.status_code == 429
+    assert 55 <= int(got[3].headers["Retry-After"]) <= 60  # until the oldest leaves the window
+    assert got[3].json()["detail"].startswith("Request was throttled")
+
+
+def test_sliding_window_admits_again_as_the_oldest_request_leaves() -> None:
+    from wsframes.fake.faults import SlidingWindowLimit
+
+    gate = SlidingWindowLimit(2, window=60.0)
+    assert [gate.admit(t) for t in (0.0, 30.0)] == [None, None]
+    assert gate.admit(59.0) == pytest.approx(1.0)  # refused; not counted
+    assert gate.admit(60.0) is None  # the request at 0 s has left the window
+    assert gate.admit(61.0) == pytest.approx(29.0)
+    with pytest.raises(ConfigurationError, match="rate_limit"):
+        SlidingWindowLimit(0)
+
+
+def test_latency_delays_every_answer(
+    plan2: pl.DataFrame, session: requests.Session, api_key: str, now: datetime
+) -> None:
+    with FakeWebshare(api_key, plans={1: plan2}, now=now, latency=0.2) as fake:
+        got = session.get(fake.base_url + PATH, timeout=10)
+    assert got.status_code == 200
+    assert got.elapsed.total_seconds() >= 0.2
+    with pytest.raises(ConfigurationError, match="latency"):
+        FakeWebshare(api_key, plans={1: plan2}, latency=-1)

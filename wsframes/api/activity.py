@@ -22,20 +22,19 @@ pull, a short or out-of-order page, records outside the bounds) raises
 relies on the server honouring ``page_size``: a server returning fewer rows only costs requests.
 
 The page body is decoded by a caller-supplied function (the loader passes a Polars decoder), so
-this module stays free of any frame library.
+this module stays free of any frame library. A cursor pages one window sequentially (each page
+depends on the last); :mod:`wsframes.loader` runs several cursors over disjoint slices at once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
+from wsframes._validate import check_plan_id
 from wsframes.api.client import HttpClient
 from wsframes.errors import ConfigurationError, IncompleteDataError
 
@@ -45,7 +44,6 @@ __all__ = [
     "ActivityFilters",
     "PageInfo",
     "format_instant",
-    "scan_page",
     "window_params",
 ]
 
@@ -84,8 +82,7 @@ class ActivityFilters:
     verification_category: str | None = None
 
     def __post_init__(self) -> None:
-        if self.plan_id is not None and (not _is_int(self.plan_id) or self.plan_id < 0):
-            raise ConfigurationError(f"plan_id must be a non-negative int, got {self.plan_id!r}.")
+        check_plan_id(self.plan_id)
         for name in ("search", "error_reason", "verification_category"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -147,81 +144,6 @@ class PageInfo:
 
 Decoder = Callable[[bytes], tuple[PageInfo, P]]
 
-_RESULTS_KEY = b'"results":['
-_OPEN = b'{"timestamp":"'  # how every record of the API's compact rendering starts
-_NEXT = b"}," + _OPEN  # a boundary between two records
-_BYTES_VALUE = re.compile(rb'"bytes":(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)')
-
-
-def scan_page(body: bytes) -> PageInfo | None:
-    """Read what the cursor needs from a compact activity envelope without parsing the records.
-
-    This lets the next request go out while the records are parsed elsewhere. It recognises the
-    API's usual rendering only (compact JSON, ``results`` last, each record starting with its
-    ``timestamp``) and returns ``None`` for anything else, so the caller parses the page fully.
-    Records are found by their boundaries (``},{"timestamp":"``); a page where an object
-    starting with a ``timestamp`` key is nested in a record is left to the full parse. Every
-    value reported (``descending`` is assumed) must be confirmed by a full parse of the page
-    before a result is returned: a disagreement fails the load, never silently.
-
-    >>> rec = b'{"timestamp":"2026-01-01T00:00:0%d+00:00"}'
-    >>> info = scan_page(b'{"count":3,"next":null,"results":[%b,%b,%b]}' % (rec % 1, rec % 0, rec % 0))
-    >>> info.count, info.size, info.oldest_run, format_instant(info.oldest_us)
-    (3, 3, 2, '2026-01-01T00:00:00.000000+00:00')
-    """
-    start = body.find(_RESULTS_KEY)
-    end = len(body.rstrip())
-    if start < 0 or body[end - 2 : end] != b"]}":
-        return None
-    start += len(_RESULTS_KEY) - 1  # at the records' "["
-    end -= 1  # just after their "]"
-    try:
-        envelope = json.loads(body[:start] + b"[]}")
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("count"), int):
-            return None
-        if not body.startswith(_OPEN, start + 1):
-            return PageInfo(count=envelope["count"], size=0) if body[start:end].strip() == b"[]" else None
-        size = body.count(_NEXT, start, end) + 1
-        if body.count(_OPEN, start, end) != size:  # a nested {"timestamp": ...} (a future field)
-            return None  # could fake a record boundary: parse this page fully instead
-        at = body.rfind(_NEXT, start, end)  # -1: the last record is also the first
-        oldest = _stamp(body, start, at)
-        run = 1
-        while run < size:  # walk back over the trailing run: cost ~ its length, not the page's
-            at = body.rfind(_NEXT, start, at)
-            if _stamp(body, start, at) != oldest:
-                break
-            run += 1
-        return PageInfo(
-            count=envelope["count"],
-            size=size,
-            newest_us=to_micros(_stamp(body, start, -1)),
-            oldest_us=to_micros(oldest),
-            oldest_run=run,
-            bytes_pivot=_bytes_median(body[start:end]) if run == size else None,
-        )
-    except (ValueError, TypeError):
-        return None  # the full parse will say what is wrong (and the request will be retried)
-
-
-def _stamp(body: bytes, start: int, boundary: int) -> datetime:
-    """The timestamp of the record after *boundary* (``-1``: the first record after *start*)."""
-    begin = (start + 1 if boundary < 0 else boundary + 2) + len(_OPEN)
-    return _instant(body[begin : body.index(b'"', begin)])
-
-
-def _instant(text: bytes) -> datetime:
-    instant = datetime.fromisoformat(text.decode())
-    if instant.tzinfo is None:
-        raise ValueError("timestamp without offset")
-    return instant
-
-
-def _bytes_median(records: bytes) -> int | None:
-    values = [float(v) for v in _BYTES_VALUE.findall(records)]
-    return int(statistics.median_low(values)) if values else None
-
-
 class ActivityCursor(Generic[P]):
     """Pages one window ``[lo_us, hi_us]`` (inclusive µs) of activity exactly; see the module doc.
 
@@ -248,6 +170,12 @@ class ActivityCursor(Generic[P]):
         self._on_page = on_page
         self.total: int | None = None  # the first envelope count: what the pull must add up to
         self.kept = 0
+
+    def first_page(self) -> tuple[PageInfo, P]:
+        """The newest page of the whole window, checked (the loader slices the rest)."""
+        info, payload = self._fetch(self.lo_us, self.hi_us, self.page_size, self.filters.byte_range)
+        self._expect(info.count)
+        return info, payload
 
     def _fetch(self, lo: int, hi: int, page_size: int, byte_range: tuple[int, int]) -> tuple[PageInfo, P]:
         params: dict[str, str | int] = {**window_params(lo, hi), **self.filters.params()}

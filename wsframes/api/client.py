@@ -1,13 +1,16 @@
-"""HTTP plumbing for the Webshare API: session, auth, pacing, retries and error mapping.
+"""HTTP plumbing for the Webshare API: session, auth, rate limits, retries and error mapping.
 
-:class:`HttpClient` owns one urllib3 connection pool (keep-alive across pages) and sends every
-request through one loop that
+:class:`HttpClient` owns one ``requests.Session`` whose connection pool is sized to the client's
+concurrency (keep-alive across pages, shared by every thread of a client) and sends every request
+through one loop that
 
-* paces requests client-side (token bucket at ``requests_per_minute``) so long pulls don't trip
-  429 storms,
-* retries, with exponential backoff and jitter and a bounded number of attempts, on 429 (honouring
-  ``Retry-After``, capped), 5xx, connection errors, timeouts, bodies cut short and bodies the
-  caller's decoder rejects (invalid JSON),
+* waits for a slot in the endpoint group's sliding 60 s window (:mod:`wsframes.api.limiter`), so
+  a load never exceeds the documented limit; after a 429 every thread waits out ``Retry-After``
+  (60 s when absent, as the docs say),
+* retries, with exponential backoff and jitter and a bounded number of attempts, on 429, 5xx,
+  timeouts, dropped connections, bodies cut short and bodies the caller's decoder rejects,
+* gives up at once on a refused connection or an unknown host (nothing listens there: retrying
+  for seconds only hides a wrong ``WEBSHARE_BASE_URL``), naming the host,
 * maps the final failure onto :mod:`wsframes.errors`, quoting ``X-Request-ID``.
 
 Secrets: the API key travels only in the ``Authorization`` header and never enters a log line, an
@@ -20,70 +23,41 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
-import certifi
-import requests.utils
-import urllib3
+import requests
+import requests.adapters
 
 from wsframes import __version__
 from wsframes.api.config import guard_third_party_logs, redact_url, resolve_api_key, resolve_base_url
+from wsframes.api.limiter import GENERAL, RateLimits
 from wsframes.errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
-    ConfigurationError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
     TransportError,
 )
 
-__all__ = ["HttpClient", "Pacer"]
+if TYPE_CHECKING:
+    from wsframes._config import Config
+
+__all__ = ["HttpClient"]
 
 log = logging.getLogger("wsframes.api")
 
 T = TypeVar("T")
 Params = Mapping[str, str | int]
-
-
-class Pacer:
-    """A token bucket: at most *per_minute* requests a minute, bursts of up to *burst*.
-
-    ``per_minute=None`` disables pacing. Thread-safe; sleeps in :meth:`wait`.
-    """
-
-    def __init__(self, per_minute: float | None, *, burst: int = 10) -> None:
-        if per_minute is not None and (not isinstance(per_minute, int | float) or per_minute <= 0):
-            raise ConfigurationError(
-                f"requests_per_minute must be a positive number or None (no pacing), got {per_minute!r}."
-            )
-        self.per_minute = per_minute
-        self._capacity = float(max(1, min(burst, int(per_minute or 1))))
-        self._tokens = self._capacity
-        self._stamp = time.monotonic()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Block until a request may be sent, then take one token."""
-        if self.per_minute is None:
-            return
-        rate = self.per_minute / 60.0
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            delay = -self._tokens / rate if self._tokens < 0 else 0.0
-        if delay > 0:
-            time.sleep(delay)
+#: Seconds to wait after a 429 without ``Retry-After`` (the API reference says wait a minute).
+DEFAULT_RETRY_AFTER = 60.0
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -144,8 +118,8 @@ _STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
 }
 
 
-def _error_for(response: urllib3.BaseHTTPResponse, content: bytes, what: str, *, with_key: bool) -> APIError:
-    status = response.status
+def _error_for(response: requests.Response, content: bytes, what: str, *, with_key: bool) -> APIError:
+    status = response.status_code
     cls, text = _STATUS_ERRORS.get(status, (APIError, f"The Webshare API answered HTTP {status}"))
     if status == 401 and not with_key:  # only the CSV download authenticates without the key
         text = "The Webshare API refused the download token (401): it may have expired or been reset"
@@ -164,57 +138,47 @@ def _error_for(response: urllib3.BaseHTTPResponse, content: bytes, what: str, *,
 
 
 class HttpClient:
-    """One keep-alive session to the Webshare API with pacing, retries and error mapping.
+    """One keep-alive session to the Webshare API with rate limits, retries and error mapping.
 
     Parameters
     ----------
-    api_key, base_url : str | None
-        See :func:`resolve_api_key` and :func:`resolve_base_url`.
-    timeout : float
-        Seconds to wait for a connection and between bytes of a response.
-    max_retries : int
-        Retries after the first attempt (so ``max_retries + 1`` attempts at most).
-    requests_per_minute : float | None
-        Client-side pacing; ``None`` turns it off.
-    backoff, max_backoff, max_retry_after : float
-        Base and cap of the exponential backoff, and cap on an honoured ``Retry-After``.
+    config : Config, optional
+        Key, base URL, timeouts, retries, rate limits and pool size (default ``Config()``).
+    limits : RateLimits, optional
+        Shared limiters (default: from *config*); tests pass ones on a fake clock.
+    **settings
+        Overrides of *config* fields, e.g. ``timeout=5``.
+
+    Thread-safe: every thread of a client shares the pool, the limits and the request count.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        requests_per_minute: float | None = 240,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        max_retry_after: float = 60.0,
-    ) -> None:
-        for name, value in (("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff),
-                            ("max_retry_after", max_retry_after)):
-            if not isinstance(value, int | float) or value < 0 or (name == "timeout" and value == 0):
-                raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ConfigurationError(f"max_retries must be a non-negative int, got {max_retries!r}.")
-        self.base_url = resolve_base_url(base_url)
-        agent = {"User-Agent": f"wsframes/{__version__}", "Accept-Encoding": "gzip, deflate"}
-        self._headers = {True: {**agent, "Authorization": f"Token {resolve_api_key(api_key)}"}, False: agent}
-        self.timeout = float(timeout)
-        self.max_retries = max_retries
-        self.backoff, self.max_backoff, self.max_retry_after = backoff, max_backoff, max_retry_after
-        self.pacer = Pacer(requests_per_minute)
+    def __init__(self, config: Config | None = None, *, limits: RateLimits | None = None,
+                 **settings: Any) -> None:
+        from wsframes._config import Config  # the settings object builds on this package's checks
+
+        cfg = (config or Config()).replace(**settings)
+        self.config = cfg
+        self.base_url = resolve_base_url(cfg.base_url)
+        self._host = urlsplit(self.base_url).netloc
+        agent = {"User-Agent": f"wsframes/{__version__}"}
+        self._headers = {True: {**agent, "Authorization": f"Token {resolve_api_key(cfg.api_key)}"},
+                         False: agent}
+        self.timeout = cfg.timeout
+        self.max_retries = cfg.max_retries
+        self.backoff, self.max_backoff = cfg.backoff, cfg.max_backoff
+        self.max_retry_after = cfg.max_retry_after
+        self.limits = limits or RateLimits(cfg.requests_per_minute, cfg.rate_limits)
         self.request_count = 0
+        self._count_lock = threading.Lock()
         guard_third_party_logs()
-        self._pool = _pool(self.base_url, self.timeout)
+        self._session = _session(cfg.connections)
 
     def __repr__(self) -> str:
         return f"HttpClient(base_url={self.base_url!r}, api_key=***)"
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self._pool.clear()
+        self._session.close()
 
     def get(
         self,
@@ -223,11 +187,13 @@ class HttpClient:
         *,
         decode: Callable[[bytes], T],
         auth: bool = True,
+        group: str = GENERAL,
     ) -> T:
         """GET ``base_url + path`` and return ``decode(body)``, retrying transient failures.
 
-        *decode* runs inside the retry loop: a ``ValueError`` from it means the body was invalid
-        (cut short, not JSON) and the request is retried.
+        *decode* runs inside the retry loop (on the calling thread): a ``ValueError`` from it
+        means the body was invalid (cut short, not JSON) and the request is retried. *group*
+        names the endpoint group whose rate limit the request counts against.
         """
         url = f"{self.base_url}{path}"
         if params:
@@ -236,10 +202,13 @@ class HttpClient:
         for attempt in range(self.max_retries + 1):
             if failure is not None:
                 delay = self._delay(attempt, failure.retry_after)
+                if failure.retry_after is not None:  # a 429: every thread of the client waits
+                    self.limits.pause(group, delay)
                 log.info("retrying %s in %.2fs after: %s", redact_url(url), delay, failure.error)
                 time.sleep(delay)
-            self.pacer.wait()
-            self.request_count += 1
+            self.limits.acquire(group)
+            with self._count_lock:
+                self.request_count += 1
             outcome = self._attempt(url, auth, decode)
             if not isinstance(outcome, _Failure):
                 return outcome
@@ -250,29 +219,44 @@ class HttpClient:
         raise failure.error from None
 
     def _attempt(self, url: str, auth: bool, decode: Callable[[bytes], T]) -> T | _Failure:
-        """One request. The URL is redacted only when it is shown (a log line, an error): that
-        costs more CPU than the rest of our own per-request work."""
+        """One request. The URL is redacted only when it is shown (a log line, an error)."""
         began = time.perf_counter()
         try:
-            # The whole body in one read; a cut one raises here (urllib3 enforces Content-Length).
-            response = self._pool.request("GET", url, headers=self._headers[auth], redirect=False)
-            body = response.data
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            # str(exc) may quote the URL; only the class name and the redacted URL are kept.
-            return _Failure(TransportError(f"{type(exc).__name__} while fetching {redact_url(url)}"), True)
+            response = self._session.get(url, headers=self._headers[auth], allow_redirects=False,
+                                         timeout=(self.timeout, self.timeout))
+            body = response.content  # the whole body; a cut one raises (Content-Length enforced)
+        except requests.RequestException as exc:
+            return self._transport_failure(exc, url)
         request_id = response.headers.get("X-Request-ID")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("GET %s -> %s in %.0f ms (%d bytes, X-Request-ID %s)", redact_url(url),
-                      response.status, (time.perf_counter() - began) * 1e3, len(body), request_id)
-        if response.status >= 400:
+                      response.status_code, (time.perf_counter() - began) * 1e3, len(body), request_id)
+        if response.status_code >= 400:
             error = _error_for(response, body, redact_url(url), with_key=auth)
-            retryable = response.status == 429 or response.status >= 500
-            return _Failure(error, retryable, _retry_after(response.headers.get("Retry-After")))
+            if response.status_code == 429:
+                wait = _retry_after(response.headers.get("Retry-After"))
+                return _Failure(error, True, DEFAULT_RETRY_AFTER if wait is None else wait)
+            return _Failure(error, response.status_code >= 500)
         try:
             return decode(body)
         except ValueError as exc:
             return _Failure(TransportError(f"Invalid response body from {redact_url(url)} ({exc}; "
                                            f"X-Request-ID: {request_id})"), True)
+
+    def _transport_failure(self, exc: requests.RequestException, url: str) -> _Failure:
+        """A network failure in the user's terms: which host, what to check, whether to retry.
+
+        ``str(exc)`` may quote the URL (and a download token): only the redacted URL is shown.
+        A refused connection or an unknown host is final at once: retrying only delays the
+        message that ``WEBSHARE_BASE_URL`` or the network is wrong.
+        """
+        hint = f"check WEBSHARE_BASE_URL / base_url= (now {self.base_url}) and the network"
+        refused = _connect_problem(exc)
+        if refused is not None:
+            return _Failure(TransportError(f"Cannot connect to {self._host}: {refused}; {hint}."), False)
+        what = f"{'timed out' if isinstance(exc, requests.Timeout) else 'failed'} ({type(exc).__name__})"
+        return _Failure(TransportError(f"A request to {self._host} {what} while fetching "
+                                       f"{redact_url(url)}; {hint}."), True)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with equal jitter; a server's Retry-After wins when it says more."""
@@ -283,31 +267,40 @@ class HttpClient:
         return delay
 
 
-def _pool(base_url: str, timeout: float) -> urllib3.PoolManager:
-    """The keep-alive connection pool for *base_url*, its environment read once.
+def _session(connections: int) -> requests.Session:
+    """A session whose pool keeps one idle connection per worker thread.
 
-    urllib3 directly rather than a ``requests.Session``: requests re-prepares, re-parses and
-    re-quotes every URL and merges settings and cookies per request, about a quarter of the
-    fetching thread's CPU on a 1,000-record page (41 -> 31 ms for the benchmark's 51 pages).
-    What requests would take from the environment is resolved here the same way: proxies
-    (``HTTPS_PROXY``/``NO_PROXY``...), and for ``https://`` a CA bundle from
-    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else certifi's, with certificates verified.
-    Retries are ours (see :meth:`HttpClient.get`), and redirects are not followed (the API
-    has none, and following one could carry the key elsewhere).
+    Our retries replace urllib3's (``max_retries=0``); ``trust_env`` (the default) takes proxies
+    and CA bundles from the environment as every ``requests`` user expects.
     """
-    options: dict[str, Any] = {"retries": False, "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
-    if base_url.startswith("https://"):
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-        options["cert_reqs"] = "CERT_REQUIRED"
-        options["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
-    proxy = requests.utils.select_proxy(base_url, requests.utils.get_environ_proxies(base_url))
-    if not proxy:
-        return urllib3.PoolManager(**options)
-    if proxy.lower().startswith("socks"):
-        from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks, as with requests
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=connections, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
-        return SOCKSProxyManager(proxy, **options)
-    return urllib3.ProxyManager(proxy, **options)
+
+def _connect_problem(exc: BaseException) -> str | None:
+    """``"connection refused"``/``"unknown host"`` when *exc* failed before any connection existed.
+
+    requests wraps urllib3's ``NewConnectionError`` (socket refused, DNS failure) in its own
+    ``ConnectionError``; a connect *timeout* is not in this class (it may be a slow network).
+    """
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return None
+    import urllib3.exceptions as u3
+
+    seen: BaseException | None = exc
+    for _ in range(6):  # requests error -> MaxRetryError -> reason, a short chain
+        if seen is None:
+            break
+        if isinstance(seen, u3.NameResolutionError):
+            return "the host name does not resolve"
+        if isinstance(seen, u3.NewConnectionError):
+            return "connection refused" if "refused" in str(seen).lower() else "no connection could be made"
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = getattr(seen, "reason", None) or inner
+    return None
 
 
 class _Failure:

@@ -30,6 +30,7 @@ __all__ = [
 DEFAULT_BASE_URL = "https://proxy.webshare.io"
 _SECRET_PARAMS = frozenset({"download_token", "token", "key", "api_key"})
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+log = logging.getLogger("wsframes.api")
 
 def redact_url(url: str) -> str:
     """Return *url* with the values of secret query parameters (``download_token``...) masked."""
@@ -94,6 +95,8 @@ def resolve_base_url(base_url: str | None) -> str:
 
     >>> resolve_base_url("http://127.0.0.1:8765/")
     'http://127.0.0.1:8765'
+    >>> resolve_base_url("https://proxy.webshare.io/api/v2/")  # logged, then dropped
+    'https://proxy.webshare.io'
     """
     url = base_url if base_url is not None else os.environ.get("WEBSHARE_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(url, str):
@@ -113,4 +116,25 @@ def resolve_base_url(base_url: str | None) -> str:
             f"Refusing plain http:// to {parts.hostname!r}: the API key would travel unencrypted. "
             "Use https://, or http:// only towards a loopback host (127.0.0.1, ::1, localhost)."
         )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, _origin_path(url, parts.path), "", ""))
+
+
+_API_PREFIX = re.compile(r"^/api(?:/v\d+)?/?$")
+
+
+def _origin_path(url: str, path: str) -> str:
+    """The base URL is an origin: every request path starts with ``/api/v2/`` already.
+
+    A pasted ``.../api/v2/`` is dropped with a log line (it would give 404s on
+    ``/api/v2/api/v2/...``); any other path is refused rather than guessed at.
+    """
+    if path in ("", "/"):
+        return ""
+    if _API_PREFIX.match(path):
+        log.warning("base_url %r: dropped the path %r (wsframes adds /api/v2/... itself); using %r",
+                    url, path, url[: url.index(path)] if path in url else url)
+        return ""
+    raise ConfigurationError(
+        f"base_url must be an origin (scheme + host[:port]) such as {DEFAULT_BASE_URL!r}, got {url!r} "
+        f"with the path {path!r}; check base_url=... or WEBSHARE_BASE_URL."
+    )

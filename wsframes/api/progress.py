@@ -1,16 +1,18 @@
 """A progress bar for paged pulls: rows (total from the envelope ``count``) and pages.
 
-Shown in terminals and notebooks (``tqdm.auto`` there), quiet when stderr is not a TTY or when
-``progress=False``. Nothing here knows about frames.
+Shown in terminals and notebooks (``tqdm.auto`` there), quiet when stderr is not a TTY (cron) or
+when ``progress=False``. Concurrent slices of one load add their rows to one bar, so it is
+thread-safe. Nothing here knows about frames.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from typing import Any
 
-from wsframes.errors import ConfigurationError
+from wsframes._validate import check_progress
 
 __all__ = ["Progress", "check_progress"]
 
@@ -39,15 +41,23 @@ class Progress:
             factory: Any = tqdm.auto.tqdm if widgets else tqdm.tqdm
             self._bar = factory(desc=description, unit=" rows", unit_scale=True, leave=False)
         self.pages = 0
+        self.rows = 0
+        self.total = 0
+        self._lock = threading.Lock()
 
-    def update(self, kept: int, total: int) -> None:
-        """One more page: *kept* rows so far of *total* counted."""
-        self.pages += 1
-        if self._bar is not None:
-            self._bar.total = total
-            self._bar.n = kept
-            self._bar.set_postfix(pages=self.pages, refresh=False)
-            self._bar.refresh()
+    def add(self, rows: int, total: int = 0) -> None:
+        """*rows* more records kept (a page, when > 0); *total*: the window's count, once known."""
+        with self._lock:
+            if rows:
+                self.pages += 1
+                self.rows += rows
+            if total:
+                self.total = total
+            if self._bar is not None:
+                self._bar.total = self.total or None
+                self._bar.n = self.rows
+                self._bar.set_postfix(pages=self.pages, refresh=False)
+                self._bar.refresh()
 
     def close(self) -> None:
         """Remove the bar."""
@@ -55,8 +65,4 @@ class Progress:
             self._bar.close()
 
 
-def check_progress(progress: object) -> bool | None:
-    """Validate a ``progress=`` argument: True, False or None (automatic)."""
-    if progress is not None and not isinstance(progress, bool):
-        raise ConfigurationError(f"progress must be True, False or None (auto), got {progress!r}.")
-    return progress
+

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from wsframes._config import Config
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import plan_key, resolve_archive
@@ -107,6 +108,7 @@ def check_completeness(
     plan_id: int | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
+    config: Config | None = None,
 ) -> Completeness:
     """Compare the archive's hourly counts with the API's hourly stats (``requests_total``).
 
@@ -126,7 +128,8 @@ def check_completeness(
     hours = full_hours([s for s in covered if s[0] < s[1]])
     if not hours:
         return Completeness(plan, pl.DataFrame(schema=COMPLETENESS_SCHEMA), root)
-    with Client(api_key=api_key, base_url=base_url, progress=False) as client:
+    given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
+    with Client(config, **given, progress=False) as client:  # config: HTTP settings (wsframes.Config)
         stats = client.hourly_stats(hours[0], hours[-1] + HOUR, plan_id=plan_id)
     stats = stats.filter(~pl.col("is_projected"))
     offset = timedelta(0)

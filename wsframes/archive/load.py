@@ -7,6 +7,7 @@ import os
 
 import polars as pl
 
+from wsframes._config import Config
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, intersect
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import plan_key, resolve_archive
@@ -27,12 +28,14 @@ def load_with_archive(
     api_key: str | None = None,
     base_url: str | None = None,
     progress: bool | None = None,
+    config: Config | None = None,
 ) -> pl.DataFrame:
     """Every record of ``[start, end)``: final archived intervals from disk, the gaps from the API.
 
     The archive is only read (``sync`` is what writes it). Non-final (unsettled) archived data is
     re-fetched, so the result is as fresh as a direct load. Only the gaps are subject to the API's
-    90-day floor: a gap older than that raises ConfigurationError before any request.
+    90-day floor: a gap older than that raises ConfigurationError before any request. The gaps
+    are fetched with *config* (``api_key``/``base_url`` given here override it).
     """
     root = resolve_archive(archive)
     plan = plan_key(plan_id)
@@ -47,7 +50,8 @@ def load_with_archive(
     from wsframes.loader import Client
 
     log.info("serving %d span(s) of plan %s from %s, fetching %d gap(s)", len(local), plan, root, len(gaps))
-    with Client(api_key=api_key, base_url=base_url, progress=progress) as client:
+    given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
+    with Client(config, **given, progress=progress) as client:
         frames = [
             scan_spans(root, plan, [(a, b)]).collect() if on_disk else client.activity(a, b, plan_id=plan_id)
             for a, b, on_disk in pieces

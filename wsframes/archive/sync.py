@@ -7,10 +7,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
+from wsframes._config import Config
 from wsframes.archive.integrity import FLOOR_MARGIN, DamagedDay, damaged_days, raise_if_damaged, refetchable
 from wsframes.archive.manifest import Manifest, Span, coalesce, subtract
 from wsframes.archive.store import (
@@ -157,8 +158,9 @@ def sync(
     progress: bool | None = None,
     settle: timedelta | str = DEFAULT_SETTLE,
     lock_timeout: float = 60.0,
-    requests_per_minute: float | None = 240,
+    requests_per_minute: Any = ...,
     refetch: bool = False,
+    config: Config | None = None,
 ) -> SyncResult:
     """Fetch what the archive lacks in ``[start, end)`` and store it, exactly and crash-safely.
 
@@ -176,6 +178,8 @@ def sync(
         whole-dataset readers.
     api_key, base_url
         As for :func:`wsframes.load_activity` (``WEBSHARE_API_KEY`` when not given).
+    requests_per_minute, config
+        HTTP settings (a :class:`wsframes.Config`); arguments given here override *config*.
     progress
         Progress bar over day chunks; ``None`` shows it in terminals and notebooks only.
     settle
@@ -206,8 +210,10 @@ def sync(
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float) or lock_timeout < 0:
         raise ConfigurationError(f"lock_timeout must be a number of seconds >= 0, not {lock_timeout!r}.")
     _window(start, end, now=utc_now())  # bad input fails now, not after waiting for the lock
-    client = Client(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute,
-                    progress=False)
+    given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
+    if requests_per_minute is not ...:
+        given["requests_per_minute"] = requests_per_minute
+    client = Client(config, **given, progress=False)
     root.mkdir(parents=True, exist_ok=True)
     with client, archive_lock(root, timeout=lock_timeout):
         # The clock is read only once the lock is held: a relative start such as "90d" resolved

@@ -12,8 +12,12 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from wsframes.errors import WsframesError
+
+if TYPE_CHECKING:
+    from wsframes._config import Config
 
 # Module names under wsframes.cli, in the order `wsframes --help` lists them.
 _COMMANDS = ("report", "fetch", "sync", "status", "archive", "serve_fake")
@@ -29,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log progress (-v) or every request (-vv)"
     )
+    parser.add_argument("--connections", type=int, default=None,
+                        help="API connections used at once (default 8; 1 loads sequentially)")
+    parser.add_argument("--requests-per-minute", type=int, default=None,
+                        help="client-side limit in any 60 s (default 240, the documented limit)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         try:
@@ -49,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        args.config = _config(args)  # one settings object for every command's HTTP stack
         return int(args.func(args))
     except WsframesError as exc:
         print(f"wsframes {args.command}: {exc}", file=sys.stderr)
@@ -58,6 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from wsframes._config import Config
+
+    given = {"connections": args.connections, "requests_per_minute": args.requests_per_minute}
+    return Config.from_env(**{k: v for k, v in given.items() if v is not None})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         ) as client:
             df = client.activity(lo, hi, progress=progress, **filters)
     else:
-        with Client(base_url=args.base_url) as client:
+        with Client(args.config, **({"base_url": args.base_url} if args.base_url else {})) as client:
             df = client.activity(lo, hi, progress=progress, **filters)
     write_frame(df, args.out)
     log.info("wrote %d records to %s", df.height, args.out)

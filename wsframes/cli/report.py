@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             tz=args.tz,
             compare_previous=True,
             anonymize_clients=args.anonymize_clients,
+            config=args.config,
         )
     else:
         result = build_report(
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             base_url=args.base_url,
             out_dir=args.out,
             anonymize_clients=args.anonymize_clients,
+            config=args.config,
         )
     print(f"report: {result.html_path}\nnotebook: {result.notebook_path}\nindex: {result.index_path}")
     return 0

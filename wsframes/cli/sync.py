@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     result = sync(
         args.archive, start=args.start, end=args.end, plan_id=args.plan_id, base_url=args.base_url,
         settle=args.settle, lock_timeout=args.lock_timeout, refetch=args.refetch,
-        progress=False if args.no_progress else None,
+        progress=False if args.no_progress else None, config=args.config,
     )
     print(result)
     return 0

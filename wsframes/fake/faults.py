@@ -1,4 +1,4 @@
-"""Reproducible misbehaviour of the fake server on activity-list requests.
+"""Reproducible misbehaviour of the fake server, and its rate limit.
 
 A fault never changes the data: a retried request gets exactly what it would have got.
 
@@ -11,12 +11,14 @@ True
 from __future__ import annotations
 
 import random
+import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from wsframes.errors import ConfigurationError
 
-__all__ = ["FAULT_KINDS", "Faults"]
+__all__ = ["FAULT_KINDS", "Faults", "SlidingWindowLimit"]
 
 #: What a faulted request gets: ``429`` (with ``Retry-After``), ``502`` (HTML body), ``503``
 #: (JSON body), ``truncate`` (a 200 whose body is cut short before the connection closes),
@@ -77,3 +79,34 @@ class Faults:
     def kinds_for(self, numbers: Iterable[int]) -> list[str | None]:
         """:meth:`kind_for` of several request numbers."""
         return [self.kind_for(k) for k in numbers]
+
+
+class SlidingWindowLimit:
+    """The server side of a documented rate limit: at most *limit* requests in any *window* s.
+
+    Requests over the limit are refused (and not counted), as an API gateway does; the answer
+    says how long until the oldest counted request leaves the window.
+
+    >>> gate = SlidingWindowLimit(2, window=60.0)
+    >>> gate.admit(0.0), gate.admit(1.0), gate.admit(2.0), gate.admit(60.5)
+    (None, None, 58.0, None)
+    """
+
+    def __init__(self, limit: int, *, window: float = 60.0) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or window <= 0:
+            raise ConfigurationError(f"rate_limit must be a positive int, got {limit!r}.")
+        self.limit, self.window = limit, window
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.refused = 0
+
+    def admit(self, now: float) -> float | None:
+        """``None`` if a request arriving at *now* is within the limit, else seconds to wait."""
+        with self._lock:
+            while self._starts and self._starts[0] <= now - self.window:
+                self._starts.popleft()
+            if len(self._starts) < self.limit:
+                self._starts.append(now)
+                return None
+            self.refused += 1
+            return self._starts[0] + self.window - now

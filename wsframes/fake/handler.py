@@ -8,6 +8,7 @@ authenticates. Every response carries an ``X-Request-ID``.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import socket
 import time
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from wsframes.fake import params as qp
-from wsframes.fake.server import LoggedRequest
 
 if TYPE_CHECKING:
     from wsframes.fake.server import FakeWebshare, _Server
@@ -99,6 +99,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if name != "download" and not self._authorised():
             return
+        if not self._within_rate_limit():
+            return
+        if self.fake.latency:
+            time.sleep(self.fake.latency)  # the API's think time: every page costs a round trip
         try:
             getattr(self, f"_{name}")()
         except qp.FieldError as exc:
@@ -115,6 +119,17 @@ class Handler(BaseHTTPRequestHandler):
             self._json(401, {"detail": "Invalid token."})
             return False
         return True
+
+    def _within_rate_limit(self) -> bool:
+        """The documented limit as a sliding window; over it, 429 with ``Retry-After``."""
+        limit = self.fake.limit
+        wait = limit.admit(time.monotonic()) if limit is not None else None
+        if wait is None:
+            return True
+        seconds = max(1, math.ceil(wait))
+        self._json(429, {"detail": f"Request was throttled. Expected available in {seconds} seconds."},
+                   extra={"Retry-After": str(seconds)})
+        return False
 
     # -- endpoints -------------------------------------------------------------------------
     def _activity(self) -> None:
@@ -213,10 +228,9 @@ class Handler(BaseHTTPRequestHandler):
         )
         cut = self.fault == "truncate" and status == 200
         payload = head.encode("latin-1") + b"\r\n" + (body[: len(body) // 2] if cut else body)
-        self.fake.log(LoggedRequest(
-            self.command, self.url_path,
-            {k: v for k, v in self.params.items() if k != "download_token"}, status, self.fault,
-        ))
+        self.fake.log_request(self.command, self.url_path,
+                              {k: v for k, v in self.params.items() if k != "download_token"},
+                              status, self.fault)
         self.wfile.write(payload)
         if cut:  # the client sees a short body, then the connection closes
             self.close_connection = True

@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from wsframes.errors import ConfigurationError
-from wsframes.fake.faults import Faults
+from wsframes.fake.faults import Faults, SlidingWindowLimit
 from wsframes.fake.generate import generate_activity
 from wsframes.fake.store import PlanStore
 
@@ -104,6 +104,11 @@ class FakeWebshare:
     host, port : str, int
         Where to listen: a loopback address only (``127.0.0.1``, ``::1``, ``localhost``; see
         :func:`check_loopback`); port 0 lets the OS choose.
+    latency : float
+        Seconds every API response is delayed (the real API answers a page in ~0.25 s).
+    rate_limit : int, optional
+        At most this many requests in any sliding 60 s window (the documented general limit is
+        240); more get 429 with ``Retry-After``. ``None``: no limit. ``throttled`` counts them.
     """
 
     def __init__(
@@ -119,6 +124,8 @@ class FakeWebshare:
         records: int = 5_000,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency: float = 0.0,
+        rate_limit: int | None = None,
     ) -> None:
         if not api_key:
             raise ConfigurationError("FakeWebshare needs a non-empty api_key.")
@@ -126,8 +133,12 @@ class FakeWebshare:
             raise ConfigurationError(f"page_cap must be >= 1, not {page_cap}.")
         if now is not None and now.tzinfo is None:
             raise ConfigurationError("now must be an aware datetime (e.g. with tzinfo=UTC).")
+        if isinstance(latency, bool) or not isinstance(latency, int | float) or not 0 <= latency <= 60:
+            raise ConfigurationError(f"latency must be 0..60 seconds, not {latency!r}.")
         self.api_key = api_key
         self.page_cap = page_cap
+        self.latency = float(latency)
+        self.limit = SlidingWindowLimit(rate_limit) if rate_limit is not None else None
         self.faults = faults
         self.tz = tz
         check_loopback(host)
@@ -215,6 +226,11 @@ class FakeWebshare:
             store.add(df)
 
     @property
+    def throttled(self) -> int:
+        """Requests refused with 429 by the rate limit (not by scheduled faults)."""
+        return self.limit.refused if self.limit is not None else 0
+
+    @property
     def request_count(self) -> int:
         """Activity-list requests received so far (faulted ones included)."""
         return self._activity_requests
@@ -228,6 +244,11 @@ class FakeWebshare:
     def log(self, entry: LoggedRequest) -> None:
         with self.lock:
             self.requests.append(entry)
+
+    def log_request(self, method: str, path: str, params: dict[str, str], status: int,
+                    fault: str | None = None) -> None:
+        """Keep one served request (the handler calls this: it never imports this module)."""
+        self.log(LoggedRequest(method, path, params, status, fault))
 
     def reset_download_token(self) -> dict[str, object]:
         """Rotate the download token (the old key stops working)."""

@@ -27,6 +27,7 @@ import polars as pl
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from wsframes._config import Config
 from wsframes.errors import ConfigurationError, ReportError
 from wsframes.report._io import atomic_replace, atomic_write
 from wsframes.report.data import anonymize_clients, utc_timestamps
@@ -85,6 +86,7 @@ def build_report(
     now: datetime | None = None,
     api_options: Mapping[str, Any] | None = None,
     source_label: str | None = None,
+    config: Config | None = None,
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -127,6 +129,9 @@ def build_report(
         the environment).
     source_label : str, optional
         How the report names its data source (default: the API, the file name or "a DataFrame").
+    config : Config, optional
+        HTTP settings for the kernel's client (its non-secret fields become *api_options*, its
+        key and base URL stand in for *api_key*/*base_url*); explicit arguments win.
 
     Returns
     -------
@@ -140,6 +145,9 @@ def build_report(
         A cell failed (named in the message; the executed notebook is kept) or the HTML was not
         self-contained.
     """
+    if config is not None:  # one settings object: the kernel's client gets every field of it
+        api_key, base_url = api_key or config.api_key, base_url or config.base_url
+        api_options = {**config.kernel_options(), **(api_options or {})}
     if type(data).__module__.startswith("pandas"):  # pandas users get the same report
         data = pl.from_pandas(cast(Any, data))
     job = _validate(

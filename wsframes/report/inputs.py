@@ -23,6 +23,7 @@ _API_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "requests_per_minute": (int, float, type(None)),
     "timeout": (int, float),
     "max_retries": int,
+    "connections": int,
 }
 
 
