@@ -165,7 +165,8 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
 
     def nullable(arrow_type: pa.DataType) -> Any:
         # Lists and structs have no classic pandas dtype: keep them Arrow-backed (nullable) too.
-        if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_struct(arrow_type):
+        nested = (pa.types.is_list, pa.types.is_large_list, pa.types.is_struct)
+        if any(is_nested(arrow_type) for is_nested in nested):
             return pd.ArrowDtype(arrow_type)
         return mapping.get(arrow_type)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import fields, is_dataclass
 from collections.abc import Iterator
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 import matplotlib
@@ -22,7 +22,9 @@ matplotlib.use("Agg")
 # What a helper needs besides the frame: its second positional frame (another period of activity, or
 # the proxy list), and required keywords. Options with defaults keep them. A new helper with required
 # arguments gets an entry here.
-EXTRA_FRAMES: dict[str, str] = {"compare_periods": "later", "enrich": "proxies", "replacement_plan": "proxies"}
+EXTRA_FRAMES: dict[str, str] = {
+    "compare_periods": "later", "enrich": "proxies", "replacement_plan": "proxies",
+}
 REQUIRED_KW: dict[str, dict[str, Any]] = {"apdex": {"threshold": 0.5}, "slo_attainment": {"threshold": 0.3}}
 
 
