@@ -121,8 +121,8 @@ def coverage(
     much of the window's start had passed the API's 90-day retention when it was read.
     """
     hours = max(1, int((end - start) / timedelta(hours=1)))
-    if frame.is_empty() and not exact:
-        return Coverage(hours, 0, None, None, ["no records at all in the window"])
+    if frame.is_empty() and not exact:  # the critical no-data alert (report.coverage) says it
+        return Coverage(hours, 0, None, None, [])
     ts = frame["timestamp"]
     first, last = ts.min(), ts.max()
     with_data = ts.dt.truncate("1h").n_unique()
