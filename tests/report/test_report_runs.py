@@ -82,16 +82,28 @@ def test_rerun_replaces_the_report_atomically(tmp_path: Path, activity: pl.DataF
     assert index.count(f'href="{second.html_path.name}"') == 1 and "3,000" in index
 
 
-def test_a_period_without_requests_still_renders(tmp_path: Path, activity: pl.DataFrame) -> None:
+def test_a_period_without_requests_renders_as_critical_news(tmp_path: Path, activity: pl.DataFrame) -> None:
     later = END + timedelta(days=3)
     result = build_report(
-        later, later + timedelta(days=1), data=activity, out_dir=tmp_path, compare_previous=True
+        later, later + timedelta(days=1), data=activity.clear(), out_dir=tmp_path, compare_previous=True
     )
     page = result.html_path.read_text(encoding="utf-8")
     assert result.summary["requests"] == 0 and result.summary["success_rate"] is None
-    assert "Incomplete data" in page and "No failed requests" in page
+    assert result.summary["critical_alerts"] >= 1
+    assert "No data" in page and "no requests at all in" in page and "No failed requests" in page
+    assert "No alerts" not in page  # never the green all-clear on nothing
     assert "Traceback" not in page
     assert page.count("<img ") == 4  # no failures, so no taxonomy chart; the other four say "no requests"
+
+
+def test_data_that_does_not_cover_the_window_is_refused_before_any_work(
+    tmp_path: Path, activity: pl.DataFrame
+) -> None:
+    later = END + timedelta(days=3)
+    refused = r"covers 20\d\d-\d\d-\d\d .* holds nothing in the report.s window"
+    with pytest.raises(ConfigurationError, match=refused):
+        build_report(later, later + timedelta(days=1), data=activity, out_dir=tmp_path / "r")
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 
 def test_the_kept_notebook_of_a_frame_report_reruns_without_raw_addresses_on_disk(

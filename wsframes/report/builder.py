@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -26,13 +27,22 @@ import nbformat
 import polars as pl
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from tqdm import tqdm
 
 from wsframes.errors import ConfigurationError, ReportError
 from wsframes.report._io import atomic_replace, atomic_write
 from wsframes.report.data import anonymize_clients, utc_timestamps
 from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
-from wsframes.report.inputs import DataSource, check_api_options, check_data, data_extent, describe_source
+from wsframes.report.inputs import (
+    DataSource,
+    check_api_options,
+    check_data,
+    data_extent,
+    decide_compare,
+    describe_source,
+    parse_text_timestamps,
+)
 from wsframes.report.period import check_tz, report_stem, resolve_period
 from wsframes.timeutil import TimeLike, check_retention, resolve_window, utc_now
 
@@ -74,7 +84,7 @@ def build_report(
     period: str | None = None,
     plan_id: int | None = None,
     tz: str = "UTC",
-    compare_previous: bool = False,
+    compare_previous: bool | None = None,
     data: DataSource | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -85,6 +95,7 @@ def build_report(
     now: datetime | None = None,
     api_options: Mapping[str, Any] | None = None,
     source_label: str | None = None,
+    progress: bool | None = None,
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -99,8 +110,11 @@ def build_report(
         The plan to read (the account's default when omitted).
     tz : str
         IANA zone used for every date, table and axis in the report (data stays UTC).
-    compare_previous : bool
-        Also load the window of the same length just before, and compare.
+    compare_previous : bool, optional
+        Also load the window of the same length just before, and compare. By default (None) this
+        happens whenever that window is available: within the API's 90 days, or present in
+        *data*. When it was asked for but the API no longer serves it, the report says so and
+        skips the comparison instead of failing.
     data : Polars or pandas DataFrame, LazyFrame, or path to a Parquet file, optional
         Activity to report on instead of calling the API.
     api_key, base_url : str, optional
@@ -127,6 +141,9 @@ def build_report(
         the environment).
     source_label : str, optional
         How the report names its data source (default: the API, the file name or "a DataFrame").
+    progress : bool, optional
+        A progress bar of the notebook's cells on stderr; by default only when stderr is a
+        terminal (quiet under cron). Steps and timings are logged at INFO either way.
 
     Returns
     -------
@@ -142,6 +159,8 @@ def build_report(
     """
     if type(data).__module__.startswith("pandas"):  # pandas users get the same report
         data = pl.from_pandas(cast(Any, data))
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):  # e.g. read back from wsframes' own CSV
+        data = parse_text_timestamps(data)
     job = _validate(
         start,
         end,
@@ -167,7 +186,8 @@ def build_report(
         if isinstance(data, pl.DataFrame | pl.LazyFrame):
             parameters.update(_stage_frame(data, job))
         nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
-        nb = _execute(nb, job, Path(work), timeout=timeout, timings=timings)
+        show = sys.stderr.isatty() if progress is None else bool(progress)
+        nb = _execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
     started = time.perf_counter()
     title = f"wsframes report {parameters['period_label']}"
     document = notebook_to_html(nb, title=title)
@@ -178,6 +198,7 @@ def build_report(
     atomic_write(html_path, document)
     (job.out_dir / f"{job.stem}.failed.ipynb").unlink(missing_ok=True)
     index_path = write_index(job.out_dir)
+    log.info("exported HTML in %.1f s", timings["export"])
     log.info("report written to %s (%.0f kB)", html_path, len(document.encode()) / 1e3)
     return ReportResult(
         html_path=html_path,
@@ -197,7 +218,7 @@ def _validate(
     period: str | None,
     plan_id: int | None,
     tz: str,
-    compare_previous: bool,
+    compare_previous: bool | None,
     data: DataSource | None,
     api_key: str | None,
     base_url: str | None,
@@ -230,11 +251,17 @@ def _validate(
         lo, hi = data_extent(data)
     env = dict(os.environ)
     env.pop("WEBSHARE_API_KEY", None)  # least privilege: the kernel only gets a key it needs
+    compare, compare_note = decide_compare(compare_previous, data, lo, hi)
     if data is None:
         # The loader's own rule, against the real clock (*now* only anchors named periods): the
         # API refuses what it refuses today. The kernel then starts any window that expired
         # meanwhile at the floor (report.data.readable_start) instead of failing after this check.
-        check_retention(lo - (hi - lo) if compare_previous else lo)
+        check_retention(lo)
+        if lo >= utc_now():
+            raise ConfigurationError(
+                f"the window [{lo:%Y-%m-%d %H:%M}, {hi:%Y-%m-%d %H:%M}) UTC starts in the future "
+                f"(it is {utc_now():%Y-%m-%d %H:%M} UTC now): nothing can have been recorded yet."
+            )
         key = api_key or os.environ.get("WEBSHARE_API_KEY")
         if not key:
             raise ConfigurationError(
@@ -260,7 +287,8 @@ def _validate(
         "end": hi.isoformat(),
         "tz": tz,
         "plan_id": plan_id,
-        "compare_previous": bool(compare_previous),
+        "compare_previous": compare,
+        "compare_note": compare_note,
         "anonymize_clients": bool(anonymize_clients),
         "data_anonymized": False,
         "data_path": data_path,
@@ -310,7 +338,13 @@ def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> n
 
 
 def _execute(
-    nb: nbformat.NotebookNode, job: _Job, work: Path, *, timeout: float, timings: dict[str, float]
+    nb: nbformat.NotebookNode,
+    job: _Job,
+    work: Path,
+    *,
+    timeout: float,
+    timings: dict[str, float],
+    progress: bool = False,
 ) -> nbformat.NotebookNode:
     # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
     # staged data is named relative to it, so a rerun of the kept notebook finds it.
@@ -324,15 +358,25 @@ def _execute(
     km.transport, km.ip = "ipc", str(work / "kernel")
     started = time.perf_counter()
     index = -1
+    bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr)
     try:
-        with client.setup_kernel(env=job.kernel_env, cwd=folder):
+        with bar, client.setup_kernel(env=job.kernel_env, cwd=folder):
             timings["kernel_start"] = time.perf_counter() - started
+            log.info("kernel started in %.1f s", timings["kernel_start"])
             started = time.perf_counter()
             for index, cell in enumerate(nb.cells):
+                bar.set_postfix_str(_cell_name(nb, index).split(" (")[0], refresh=True)
+                began = time.perf_counter()
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                 _raise_on_error_output(cell)
+                _log_cell(cell, _cell_name(nb, index), time.perf_counter() - began, bar)
+                bar.update()
             timings["execute"] = time.perf_counter() - started
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+    except Exception as exc:
+        if _interrupted(exc):  # Ctrl-C surfaced as a ZMQ or kernel error: one line, not a traceback
+            raise KeyboardInterrupt from None
+        if not isinstance(exc, CellExecutionError | CellTimeoutError | DeadKernelError):
+            raise
         kept = job.out_dir / f"{job.stem}.failed.ipynb"
         atomic_write(kept, nbformat.writes(nb))
         raise ReportError(
@@ -340,6 +384,26 @@ def _execute(
             f"The executed notebook is kept at {kept}."
         ) from None
     return nb
+
+
+def _interrupted(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def _log_cell(cell: nbformat.NotebookNode, name: str, seconds: float, bar: Any) -> None:
+    """Log a cell's timing, and the record counts the setup cell prints (``loaded ...``)."""
+    log.info("cell %s ran in %.1f s", name, seconds)
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            for line in str(output.get("text", "")).splitlines():
+                if line.startswith("loaded "):
+                    log.info("%s", line)
+                    if not bar.disable:
+                        bar.write(line, file=sys.stderr)
 
 
 def _raise_on_error_output(cell: nbformat.NotebookNode) -> None:
