@@ -369,7 +369,7 @@ def _execute(
                 began = time.perf_counter()
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                 _raise_on_error_output(cell)
-                _log_cell(cell, _cell_name(nb, index), time.perf_counter() - began, bar)
+                _log_cell(cell, _cell_name(nb, index).split(" (")[0], time.perf_counter() - began, bar)
                 bar.update()
             timings["execute"] = time.perf_counter() - started
     except Exception as exc:
