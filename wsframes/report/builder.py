@@ -25,12 +25,10 @@ from typing import Any, cast
 
 import nbformat
 import polars as pl
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from tqdm import tqdm
 
-from wsframes.errors import ConfigurationError, ReportError
+from wsframes.errors import ConfigurationError
 from wsframes.report._io import atomic_replace, atomic_write
+from wsframes.report._kernel import execute
 from wsframes.report.data import anonymize_clients, utc_timestamps
 from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
@@ -96,6 +94,7 @@ def build_report(
     api_options: Mapping[str, Any] | None = None,
     source_label: str | None = None,
     progress: bool | None = None,
+    keep_data: bool = False,
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -144,6 +143,10 @@ def build_report(
     progress : bool, optional
         A progress bar of the notebook's cells on stderr; by default only when stderr is a
         terminal (quiet under cron). Steps and timings are logged at INFO either way.
+    keep_data : bool
+        For an API report: also keep what was loaded as ``<name>.parquet`` and point the kept
+        notebook at it, so a rerun is offline and reads exactly this data (the demo does this:
+        its fake API is gone once the report is built).
 
     Returns
     -------
@@ -185,10 +188,14 @@ def build_report(
         parameters = dict(job.parameters)
         if isinstance(data, pl.DataFrame | pl.LazyFrame):
             parameters.update(_stage_frame(data, job))
+        elif keep_data and data is None:
+            parameters["keep_data_as"] = f"{job.stem}.parquet"
         nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
         show = sys.stderr.isatty() if progress is None else bool(progress)
-        nb = _execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
+        nb = execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
     started = time.perf_counter()
+    if parameters.get("keep_data_as"):
+        _point_at_kept_data(nb, parameters)
     title = f"wsframes report {parameters['period_label']}"
     document = notebook_to_html(nb, title=title)
     timings["export"] = time.perf_counter() - started
@@ -337,95 +344,20 @@ def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> n
     return nb
 
 
-def _execute(
-    nb: nbformat.NotebookNode,
-    job: _Job,
-    work: Path,
-    *,
-    timeout: float,
-    timings: dict[str, float],
-    progress: bool = False,
-) -> nbformat.NotebookNode:
-    # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
-    # staged data is named relative to it, so a rerun of the kept notebook finds it.
-    folder = str(job.out_dir.resolve())
-    client = NotebookClient(
-        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
+def _point_at_kept_data(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> None:
+    """Make the kept notebook rerun from the data it was built from, not from the API it came from."""
+    cell = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    rerun = dict(
+        parameters,
+        data_path=parameters["keep_data_as"],
+        keep_data_as=None,
+        data_anonymized=bool(parameters["anonymize_clients"]),
     )
-    # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
-    # still owns this manager, so it shuts the kernel down when done.
-    km = client.create_kernel_manager()
-    km.transport, km.ip = "ipc", str(work / "kernel")
-    started = time.perf_counter()
-    index = -1
-    bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr)
-    try:
-        with bar, client.setup_kernel(env=job.kernel_env, cwd=folder):
-            timings["kernel_start"] = time.perf_counter() - started
-            log.info("kernel started in %.1f s", timings["kernel_start"])
-            started = time.perf_counter()
-            for index, cell in enumerate(nb.cells):
-                bar.set_postfix_str(_cell_name(nb, index).split(" (")[0], refresh=True)
-                began = time.perf_counter()
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                _raise_on_error_output(cell)
-                _log_cell(cell, _cell_name(nb, index).split(" (")[0], time.perf_counter() - began, bar)
-                bar.update()
-            timings["execute"] = time.perf_counter() - started
-    except Exception as exc:
-        if _interrupted(exc):  # Ctrl-C surfaced as a ZMQ or kernel error: one line, not a traceback
-            raise KeyboardInterrupt from None
-        if not isinstance(exc, CellExecutionError | CellTimeoutError | DeadKernelError):
-            raise
-        kept = job.out_dir / f"{job.stem}.failed.ipynb"
-        atomic_write(kept, nbformat.writes(nb))
-        raise ReportError(
-            f"the report notebook failed in cell {_cell_name(nb, index)}: {_error_line(exc)}. "
-            f"The executed notebook is kept at {kept}."
-        ) from None
-    return nb
-
-
-def _interrupted(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__context__
-    return False
-
-
-def _log_cell(cell: nbformat.NotebookNode, name: str, seconds: float, bar: Any) -> None:
-    """Log a cell's timing, and the record counts the setup cell prints (``loaded ...``)."""
-    log.info("cell %s ran in %.1f s", name, seconds)
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream" and output.get("name") == "stdout":
-            for line in str(output.get("text", "")).splitlines():
-                if line.startswith("loaded "):
-                    log.info("%s", line)
-                    if not bar.disable:
-                        bar.write(line, file=sys.stderr)
-
-
-def _raise_on_error_output(cell: nbformat.NotebookNode) -> None:
-    """A cell can "succeed" yet show a traceback (e.g. a figure that failed to render): fail it."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            raise CellExecutionError("", output.get("ename", "Error"), output.get("evalue", ""))
-
-
-def _cell_name(nb: nbformat.NotebookNode, index: int) -> str:
-    if not 0 <= index < len(nb.cells):
-        return "(none: the kernel did not start)"
-    cell = nb.cells[index]
-    tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "parameters"]
-    first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
-    return f"#{index}" + (f" '{tags[0]}'" if tags else "") + (f" ({first[:60]})" if first else "")
-
-
-def _error_line(exc: Exception) -> str:
-    if isinstance(exc, CellExecutionError):
-        return f"{exc.ename}: {exc.evalue}"
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    lines = [
+        "# Parameters (injected by wsframes.build_report). The data was loaded from the source",
+        "# below and kept beside this notebook as data_path, so a rerun reads exactly that data.",
+    ]
+    cell.source = "\n".join(lines + [f"{name} = {value!r}" for name, value in rerun.items()])
 
 
 def _summary(nb: nbformat.NotebookNode) -> dict[str, Any]:

@@ -25,6 +25,7 @@ __all__ = [
     "ReportData",
     "anonymize_clients",
     "coverage",
+    "keep_report_data",
     "load_report_data",
     "readable_start",
     "utc_timestamps",
@@ -169,6 +170,22 @@ def readable_start(first: datetime, *, now: datetime | None = None) -> datetime:
     True
     """
     return max(first, (now or timeutil.utc_now()) - timeutil.API_RETENTION)
+
+
+def keep_report_data(data: ReportData, path: str) -> None:
+    """Write the rows a report was built from (both periods) to *path*, atomically.
+
+    The demo's fake API is gone once the report is built, so its notebook is pointed at this
+    file instead: a rerun needs neither a key nor the network, and never reaches a real account
+    while its label says "fake".
+    """
+    from pathlib import Path
+
+    from wsframes._atomic import atomic_write
+
+    parts = [data.previous, data.current] if data.previous is not None else [data.current]
+    frame = pl.concat(parts)
+    atomic_write(Path(path), frame.write_parquet)
 
 
 def load_report_data(
