@@ -20,7 +20,7 @@ import pytest
 
 from wsframes.fake import generate_activity
 from wsframes.report import builder
-from wsframes.report.coverage import NO_DATA_TITLE
+from wsframes.report.coverage import NO_DATA_TITLE, NO_SUCCESS_TITLE
 from wsframes.report.index import SUMMARY_MIME
 from wsframes.schema import empty_activity
 
@@ -107,6 +107,10 @@ def test_every_cell_survives(shape: str, tmp_path: Path, capsys: pytest.CaptureF
     assert (NO_DATA_TITLE in titles) == empty
     if empty:
         assert ns["alerts"][0].level == "critical"
+    # Nothing succeeded is never a quiet period either (uniformly bad hours raise no spike).
+    nothing_ok = not empty and ns["df"]["error_reason"].is_not_null().all()
+    assert (NO_SUCCESS_TITLE in titles) == nothing_ok
+    assert nothing_ok == (shape == "all failures")
     summary = ns["summary"][SUMMARY_MIME]
     assert summary["critical_alerts"] == sum(a.level == "critical" for a in ns["alerts"])
     assert "Traceback" not in capsys.readouterr().out

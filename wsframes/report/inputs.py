@@ -192,7 +192,8 @@ def decide_compare(
         return False, ""
     first = lo - (hi - lo)
     if data is not None:
-        check_covers(data, first if wanted else lo, hi)
+        # Rows only in the previous window pass: an outage after traffic is what a report is for.
+        check_covers(data, first, hi)
         return (True, "") if wanted else (has_rows(data, first, lo), "")
     try:
         check_retention(first)
