@@ -184,15 +184,22 @@ def build_report(
     )
     log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
     timings: dict[str, float] = {}
+    staged = job.out_dir / f"{job.stem}.parquet"
+    orphan = not (job.out_dir / f"{job.stem}.html").exists()  # no earlier report needs the file
     with tempfile.TemporaryDirectory(prefix="wsframes-report-") as work:
         parameters = dict(job.parameters)
-        if isinstance(data, pl.DataFrame | pl.LazyFrame):
-            parameters.update(_stage_frame(data, job))
-        elif keep_data and data is None:
-            parameters["keep_data_as"] = f"{job.stem}.parquet"
-        nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
-        show = sys.stderr.isatty() if progress is None else bool(progress)
-        nb = execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
+        try:
+            if isinstance(data, pl.DataFrame | pl.LazyFrame):
+                parameters.update(_stage_frame(data, job))
+            elif keep_data and data is None:
+                parameters["keep_data_as"] = staged.name
+            nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
+            show = sys.stderr.isatty() if progress is None else bool(progress)
+            nb = execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
+        except KeyboardInterrupt:  # Ctrl-C leaves nothing partial: no data without its report
+            if orphan:
+                staged.unlink(missing_ok=True)
+            raise
     started = time.perf_counter()
     if parameters.get("keep_data_as"):
         _point_at_kept_data(nb, parameters)
