@@ -96,13 +96,19 @@ def test_data_that_does_not_cover_the_period_names_what_it_covers(tmp_path, caps
     assert code == 2 and "covers 2026-06-0" in err and "holds nothing in the report's window" in err
 
 
-def test_an_empty_period_exits_3_for_cron(tmp_path, capsys):
+def test_an_empty_period_exits_3_for_cron(tmp_path, capsys, caplog):
     path = tmp_path / "empty.parquet"
     generate_activity(10, start="2026-11-01", end="2026-11-02", seed=1).clear().write_parquet(path)
     window = ["--start", "2026-11-01", "--end", "2026-11-02"]
-    code = main(["report", "--data", str(path), *window, "--out", str(tmp_path)])
-    out = capsys.readouterr().out
-    assert code == 3 and "critical alerts: 1" in out
+    with caplog.at_level("INFO", logger="wsframes"):
+        code = main(["-v", "report", "--data", str(path), *window, "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 3 and "critical alerts: 1" in captured.out
+    assert "report" not in captured.err  # no terminal here: no progress bar (as under cron)
+    # -v: every step with its timing, and the record count the kernel loaded.
+    logged = caplog.text
+    assert "kernel started in" in logged and "'setup' ran in" in logged
+    assert "loaded 0 records" in logged and "exported HTML in" in logged
     assert "No data" in next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
 
 
@@ -129,3 +135,22 @@ def test_ctrl_c_exits_130_with_one_line_and_nothing_partial(tmp_path):
     assert "Traceback" not in err and "ZMQError" not in err
     assert err.strip().splitlines()[-1] == "wsframes report: interrupted; nothing was written."
     assert not list(out.glob("*.html")) and not list(out.glob("*.ipynb"))
+
+
+def test_compare_previous_older_than_90_days_is_skipped_with_a_note(tmp_path):
+    from wsframes.report import builder
+
+    start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(days=60)
+    end = start + timedelta(days=40)  # the previous 40 days start 100 days ago
+    common = dict(
+        period=None, plan_id=None, tz="UTC", data=None, api_key=KEY, base_url=None, out_dir=tmp_path,
+        anonymize_clients=False, template=None, now=None, api_options=None, source_label=None, timeout=60,
+    )
+    asked = builder._validate(start, end, compare_previous=True, **common).parameters
+    assert asked["compare_previous"] is False and "older than the 90 days" in asked["compare_note"]
+    default = builder._validate(start, end, compare_previous=None, **common).parameters
+    assert default["compare_previous"] is False and default["compare_note"] == ""
+    recent = builder._validate(end - timedelta(days=7), end, compare_previous=None, **common).parameters
+    assert recent["compare_previous"] is True  # available, so compared by default
+    off = builder._validate(end - timedelta(days=7), end, compare_previous=False, **common).parameters
+    assert off["compare_previous"] is False
