@@ -154,3 +154,13 @@ def test_compare_previous_older_than_90_days_is_skipped_with_a_note(tmp_path):
     assert recent["compare_previous"] is True  # available, so compared by default
     off = builder._validate(end - timedelta(days=7), end, compare_previous=False, **common).parameters
     assert off["compare_previous"] is False
+
+
+def test_a_terminal_gets_a_progress_bar_of_cells_and_the_record_count(tmp_path, capsys):
+    from wsframes.report import build_report
+
+    frame = generate_activity(200, start="2026-11-01", end="2026-11-02", seed=5)
+    build_report("2026-11-01", "2026-11-02", data=frame, out_dir=tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "report: 100%" in err and "cell" in err
+    assert "loaded 200 records" in err and "exporting wsframes-2026-11-01_2026-11-02" in err

@@ -201,6 +201,8 @@ def build_report(
                 staged.unlink(missing_ok=True)
             raise
     started = time.perf_counter()
+    if show:  # the bar is closed; export of a big report takes seconds too
+        print(f"exporting {job.stem}.html ...", file=sys.stderr, flush=True)
     if parameters.get("keep_data_as"):
         _point_at_kept_data(nb, parameters)
     title = f"wsframes report {parameters['period_label']}"
