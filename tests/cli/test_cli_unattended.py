@@ -91,9 +91,11 @@ def test_data_missing_a_column_is_refused_before_the_kernel(tmp_path, capsys):
 def test_data_that_does_not_cover_the_period_names_what_it_covers(tmp_path, capsys):
     path = tmp_path / "week.parquet"
     generate_activity(50, start="2026-06-01", end="2026-06-08", seed=1).write_parquet(path)
-    code = main(["report", "--data", str(path), "--period", "last-month", "--out", str(tmp_path / "r")])
-    err = capsys.readouterr().err
-    assert code == 2 and "covers 2026-06-0" in err and "holds nothing in the report's window" in err
+    for compare in ("--compare-previous", "--no-compare-previous"):
+        args = ["--data", str(path), "--period", "last-month", compare, "--out", str(tmp_path / "r")]
+        code = main(["report", *args])
+        err = capsys.readouterr().err
+        assert code == 2 and "covers 2026-06-0" in err and "holds nothing in the report's window" in err
 
 
 def test_an_empty_period_exits_3_for_cron(tmp_path, capsys, caplog):

@@ -188,13 +188,13 @@ def decide_compare(
     Returns the decision and, when a wanted comparison can't happen, the note the report shows
     (a start date the user never typed must not fail the whole report).
     """
-    if wanted is False:
-        return False, ""
     first = lo - (hi - lo)
     if data is not None:
         # Rows only in the previous window pass: an outage after traffic is what a report is for.
-        check_covers(data, first, hi)
-        return (True, "") if wanted else (has_rows(data, first, lo), "")
+        check_covers(data, lo if wanted is False else first, hi)
+        return (bool(wanted), "") if wanted is not None else (has_rows(data, first, lo), "")
+    if wanted is False:
+        return False, ""
     try:
         check_retention(first)
     except ConfigurationError:
