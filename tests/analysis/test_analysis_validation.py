@@ -77,3 +77,44 @@ def test_lazy_in_reads_nothing_until_collected(activity: Builder, call: Callable
     assert isinstance(out, pl.LazyFrame)
     with pytest.raises(Exception, match="the data was read"):
         out.collect()
+
+
+@pytest.mark.parametrize("every", ["0h", "0m", "0d"])
+@pytest.mark.parametrize("helper", [wa.traffic_over_time, wa.error_rate_over_time, wa.latency_over_time])
+def test_zero_intervals_are_refused_in_plain_words(activity: Builder, helper: Any, every: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"every='{every}' must be a positive duration"):
+        helper(activity(5), every=every)
+
+
+def test_a_pandas_frame_read_back_from_the_packages_own_csv_just_works(activity: Builder, tmp_path) -> None:
+    pd = pytest.importorskip("pandas")
+    from pathlib import Path
+
+    from wsframes.cli.fetch import write_frame
+
+    df = activity(30)
+    write_frame(df, Path(tmp_path) / "a.csv")
+    back = pd.read_csv(Path(tmp_path) / "a.csv")  # timestamps stay text, as most users read it
+    assert not pd.api.types.is_datetime64_any_dtype(back["timestamp"])
+    got = wa.traffic_over_time(back, every="1h")
+    assert int(got["requests"].sum()) == 30
+    assert str(got["time"].dt.tz) == "UTC"
+    assert int(wa.error_rate_over_time(back, every="1h")["requests"].sum()) == 30
+
+
+def test_text_timestamps_that_do_not_parse_are_refused_clearly(activity: Builder) -> None:
+    df = activity(3).with_columns(pl.lit("yesterday noon").alias("timestamp"))
+    with pytest.raises(ConfigurationError, match=r"not ISO 8601 .*'yesterday noon'"):
+        wa.traffic_over_time(df)
+
+
+def test_a_timestamp_of_the_wrong_dtype_is_refused(activity: Builder) -> None:
+    df = activity(3).with_columns(pl.lit(5).alias("timestamp"))
+    with pytest.raises(ConfigurationError, match="needs 'timestamp' as a datetime"):
+        wa.error_rate_over_time(df)
+
+
+def test_engine_errors_never_reach_the_user_raw(activity: Builder) -> None:
+    df = activity(3).with_columns(pl.lit("lots").alias("bytes"))  # text where a number belongs
+    with pytest.raises(ConfigurationError, match=r"needs numbers, but .bytes. is String"):
+        wa.traffic_over_time(df)

@@ -82,16 +82,28 @@ def test_rerun_replaces_the_report_atomically(tmp_path: Path, activity: pl.DataF
     assert index.count(f'href="{second.html_path.name}"') == 1 and "3,000" in index
 
 
-def test_a_period_without_requests_still_renders(tmp_path: Path, activity: pl.DataFrame) -> None:
+def test_a_period_without_requests_renders_as_critical_news(tmp_path: Path, activity: pl.DataFrame) -> None:
     later = END + timedelta(days=3)
     result = build_report(
-        later, later + timedelta(days=1), data=activity, out_dir=tmp_path, compare_previous=True
+        later, later + timedelta(days=1), data=activity.clear(), out_dir=tmp_path, compare_previous=True
     )
     page = result.html_path.read_text(encoding="utf-8")
     assert result.summary["requests"] == 0 and result.summary["success_rate"] is None
-    assert "Incomplete data" in page and "No failed requests" in page
+    assert result.summary["critical_alerts"] >= 1
+    assert "No data" in page and "no requests at all in" in page and "No failed requests" in page
+    assert "No alerts" not in page  # never the green all-clear on nothing
     assert "Traceback" not in page
     assert page.count("<img ") == 4  # no failures, so no taxonomy chart; the other four say "no requests"
+
+
+def test_data_that_does_not_cover_the_window_is_refused_before_any_work(
+    tmp_path: Path, activity: pl.DataFrame
+) -> None:
+    later = END + timedelta(days=3)
+    refused = r"covers 20\d\d-\d\d-\d\d .* holds nothing in the report.s window"
+    with pytest.raises(ConfigurationError, match=refused):
+        build_report(later, later + timedelta(days=1), data=activity, out_dir=tmp_path / "r")
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 
 def test_the_kept_notebook_of_a_frame_report_reruns_without_raw_addresses_on_disk(
@@ -180,7 +192,8 @@ def test_cli_demo_leaves_a_finished_report(
 ) -> None:
     monkeypatch.setattr(demo, "DEMO_RECORDS", 12_000)  # the real default is a heavy week
     monkeypatch.delenv("WEBSHARE_API_KEY", raising=False)
-    assert main(["report", "--demo", "--out", str(tmp_path), "--tz", "America/New_York"]) == 0
+    # The demo's incident is a critical alert: exit 3, as cron would see it.
+    assert main(["report", "--demo", "--out", str(tmp_path), "--tz", "America/New_York"]) == 3
     printed = capsys.readouterr().out
     html_file = Path(printed.split("report: ")[1].split("\n")[0])
     assert html_file.parent == tmp_path and html_file.name.endswith("-plan1-America-New-York.html")
@@ -191,6 +204,20 @@ def test_cli_demo_leaves_a_finished_report(
     assert all(c.get("outputs") is not None for c in nb["cells"] if c["cell_type"] == "code")
     visit = chromium_visit(html_file)
     assert visit.requests == [] and visit.console_errors == [] and len(visit.images) == 5
+    # Rerun the kept notebook offline, as the README invites: no key, no fake API, same data.
+    monkeypatch.delenv("WEBSHARE_BASE_URL", raising=False)
+    kept = nbformat.read(html_file.with_suffix(".ipynb"), as_version=4)
+    injected = next(c for c in kept.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert f"data_path = '{html_file.with_suffix('.parquet').name}'" in injected.source
+    where = {"metadata": {"path": str(tmp_path)}}
+    client = NotebookClient(kept, timeout=120, kernel_name="python3", resources=where)
+    client.execute()
+    assert _summary_of(kept)["requests"] == _summary_of(nbformat.from_dict(nb))["requests"] > 0
+
+
+def _summary_of(nb: Any) -> dict[str, Any]:
+    mime = "application/vnd.wsframes.summary+json"
+    return next(o["data"][mime] for c in nb.cells for o in c.get("outputs", []) if mime in o.get("data", {}))
 
 
 def test_cli_exit_code_and_message_on_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 CELLS = {
     "progress": (
         "from wsframes.api.progress import Progress\n"
-        "bar = Progress(True, 'loading')\nbar.update(5, 10)\nbar.close()"
+        "bar = Progress(True, 'loading')\nbar.add(5, total=10)\nbar.close()"
     ),
     "comparison": (
         "import wsframes as wsf\n"

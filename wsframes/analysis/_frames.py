@@ -56,28 +56,77 @@ Kind.PANDAS = Kind("pandas", lambda lf: to_pandas(lf.collect()))
 
 
 def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
-    """Return *df* as a LazyFrame plus the kind to convert the result back to."""
+    """Return *df* as a LazyFrame plus the kind to convert the result back to.
+
+    Text timestamps (a frame read back from CSV) are parsed as ISO 8601 in UTC; an eager frame
+    whose text does not parse is refused here, naming a sample, instead of failing deep in Polars.
+    """
     # The kind is chosen at run time; its type is the caller's (Kind[Frame]), hence Any here.
     kind: Any
     if isinstance(df, pl.LazyFrame):
         kind = Kind.LAZY
-        return df, kind
+        return _timestamps(df, func=func, eager=False), kind
     if isinstance(df, pl.DataFrame):
         kind = Kind.EAGER
-        return df.lazy(), kind
+        return _timestamps(df.lazy(), func=func, eager=True), kind
     module = type(df).__module__
     if module.startswith("pandas") and type(df).__name__ == "DataFrame":
+        try:
+            frame = pl.from_pandas(df)
+        except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"{func}() could not read this pandas DataFrame: {_first_line(exc)}."
+            ) from None
         kind = Kind.PANDAS
-        return pl.from_pandas(df).lazy(), kind
+        return _timestamps(frame.lazy(), func=func, eager=True), kind
     raise ConfigurationError(
         f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
         f"(e.g. from wsframes.load_activity), not {type(df).__name__}."
     )
 
 
+def _timestamps(lf: pl.LazyFrame, *, func: str, eager: bool) -> pl.LazyFrame:
+    dtype = lf.collect_schema().get("timestamp")
+    if dtype is None or isinstance(dtype, pl.Datetime):
+        return lf
+    if not isinstance(dtype, pl.String):
+        raise ConfigurationError(
+            f"{func}() needs 'timestamp' as a datetime (UTC), but it is {dtype}; convert it first, "
+            "e.g. pl.col('timestamp').cast(pl.Datetime('us', 'UTC'))."
+        )
+    parsed = lf.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC", time_unit="us"))
+    if eager:  # refuse now, in the user's terms; a LazyFrame fails at collect() instead
+        try:
+            return parsed.collect().lazy()
+        except pl.exceptions.PolarsError:
+            sample = lf.select(pl.col("timestamp").drop_nulls().first()).collect().item()
+            raise ConfigurationError(
+                f"{func}() found text timestamps that are not ISO 8601 (e.g. {str(sample)[:40]!r}); "
+                "parse them to UTC datetimes first, e.g. pl.col('timestamp').str.to_datetime(...)."
+            ) from None
+    return parsed
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 def finish(lf: pl.LazyFrame, kind: Kind[Frame]) -> Frame:
-    """Convert a result back to the caller's kind (lazy in, lazy out)."""
-    return kind.convert(lf)
+    """Convert a result back to the caller's kind (lazy in, lazy out).
+
+    An engine error (a column of the wrong dtype, say) becomes a :class:`ConfigurationError`
+    with the engine's first line, never a Polars traceback.
+    """
+    if kind is Kind.LAZY:
+        return kind.convert(lf)
+    try:
+        out = lf.collect()
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        raise ConfigurationError(
+            f"the frame could not be analysed ({type(exc).__name__}: {_first_line(exc)}); check that "
+            "its columns have the activity schema's dtypes (wsframes.schema.ACTIVITY_SCHEMA)."
+        ) from None
+    return kind.convert(out.lazy())
 
 
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
@@ -101,7 +150,26 @@ def require_columns(lf: pl.LazyFrame, columns: Sequence[str], *, func: str) -> p
             f"(it has {', '.join(schema.names()) or 'no columns'}). Pass a frame with the activity "
             "schema (wsframes.schema.ACTIVITY_SCHEMA) or choose other columns."
         )
+    _check_numbers(schema, columns, func=func)
     return schema
+
+
+def _check_numbers(schema: pl.Schema, columns: Sequence[str], *, func: str) -> None:
+    """Activity columns that hold numbers must hold numbers: say so before Polars fails on them."""
+    from wsframes.schema import ACTIVITY_SCHEMA
+
+    wrong = [
+        f"{c!r} is {schema[c]}"
+        for c in columns
+        if c in ACTIVITY_SCHEMA
+        and ACTIVITY_SCHEMA[c].is_numeric()
+        and not (schema[c].is_numeric() or isinstance(schema[c], pl.Null))
+    ]
+    if wrong:
+        raise ConfigurationError(
+            f"{func}() needs numbers, but {', '.join(wrong)}; cast to the activity schema's dtypes "
+            "(wsframes.schema.ACTIVITY_SCHEMA) first."
+        )
 
 
 def clean_durations(lf: pl.LazyFrame, metrics: Sequence[str]) -> pl.LazyFrame:
@@ -186,12 +254,18 @@ def check_every(every: str | timedelta) -> str | timedelta:
         if every <= timedelta(0):
             raise ConfigurationError(f"every={every!r} must be a positive duration.")
         return every
+    if not isinstance(every, str):
+        raise ConfigurationError(f"every= must be a duration such as '1h' or a timedelta, not {every!r}.")
+    base = pl.datetime(2026, 1, 1)
     try:
-        pl.select(pl.datetime(2026, 1, 1).dt.truncate(every))
+        pl.select(base.dt.truncate(every))
+        later = pl.select(base.dt.offset_by(every) > base).item()
     except Exception:
         raise ConfigurationError(
             f"every={every!r} is not a Polars duration; write e.g. '15m', '1h', '1d' or '1w'."
         ) from None
+    if not later:  # "0h" parses, then fails deep in Polars with "interval must be positive"
+        raise ConfigurationError(f"every={every!r} must be a positive duration, e.g. '15m', '1h' or '1d'.")
     return every
 
 

@@ -1,5 +1,9 @@
 """The ``wsframes`` command line: a thin shell over the library.
 
+Exit codes: 0 success, 1 a disk or permission problem, 2 bad input or a failed step (one line on
+stderr), 3 a report written with critical alerts (``wsframes report``), 130 interrupted (Ctrl-C).
+``-v`` logs each step and its timing; progress bars appear only when stderr is a terminal.
+
 Each sub-command lives in its own module of this package and exposes
 ``register(subparsers) -> None``, which adds its parser and sets ``func`` (called with the parsed
 arguments, returning the exit code).
@@ -66,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wsframes {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        # One line, no traceback: files are written atomically, so nothing partial is left.
+        print(f"wsframes {args.command}: interrupted; nothing was written.", file=sys.stderr)
         return 130
 
 

@@ -4,6 +4,11 @@ The format follows the suffix of ``--out``. Parquet keeps every dtype; CSV and N
 timestamps as ISO 8601 in UTC (``2026-11-25T12:00:00.123456+00:00``) and Categorical columns as
 their text, with empty cells (CSV) or ``null`` (NDJSON) for missing values.
 
+CSV is made safe to open in a spreadsheet: a text cell starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return (host names are chosen by whoever runs a target site, e.g.
+``=HYPERLINK(...)``) gets a leading single quote, as OWASP recommends against formula injection.
+Parquet and NDJSON keep the exact text. The command ends with one line: rows, window and path.
+
 ``--demo`` starts an embedded fake Webshare API on loopback, with synthetic traffic covering the
 window, so the command works without an API key or network.
 """
@@ -21,7 +26,7 @@ import polars as pl
 from wsframes._atomic import atomic_write
 from wsframes.errors import ConfigurationError
 
-__all__ = ["register", "run", "write_frame"]
+__all__ = ["FORMULA_PREFIXES", "neutralize_formulas", "register", "run", "write_frame"]
 
 log = logging.getLogger("wsframes.cli.fetch")
 
@@ -73,13 +78,38 @@ def _check_out(path: Path) -> str:
     return suffix
 
 
+#: First characters a spreadsheet reads as a formula (or that hide one): OWASP's list.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a single quote.
+
+    Only text columns change (numbers such as ``-1.5`` stay numbers); Categorical columns are
+    handled as their text.
+
+    >>> neutralize_formulas(pl.DataFrame({"hostname": ["=1+1", "a.com", "@SUM(A1)"]}))["hostname"].to_list()
+    ["'=1+1", 'a.com', "'@SUM(A1)"]
+    """
+    risky = pl.col(pl.String).str.contains(r"^[=+\-@\t\r]")
+    text = [n for n, t in df.schema.items() if isinstance(t, pl.String | pl.Categorical | pl.Enum)]
+    return df.with_columns(pl.col(text).cast(pl.String)).with_columns(
+        pl.when(risky).then(pl.lit("'") + pl.col(pl.String)).otherwise(pl.col(pl.String)).name.keep()
+    )
+
+
 def write_frame(df: pl.DataFrame, path: Path) -> None:
-    """Write an activity frame in the format named by the suffix of *path*, atomically."""
+    """Write an activity frame in the format named by the suffix of *path*, atomically.
+
+    CSV text cells that would run as spreadsheet formulas are neutralised (see
+    :func:`neutralize_formulas`); Parquet and NDJSON keep the exact text.
+    """
     suffix = _check_out(path)
     if suffix == ".parquet":
         atomic_write(path, df.write_parquet)
     elif suffix == ".csv":
-        atomic_write(path, lambda tmp: df.write_csv(tmp, datetime_format=_ISO_UTC))
+        safe = neutralize_formulas(df)
+        atomic_write(path, lambda tmp: safe.write_csv(tmp, datetime_format=_ISO_UTC))
     else:
         atomic_write(path, df.write_ndjson)
 
@@ -87,10 +117,15 @@ def write_frame(df: pl.DataFrame, path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``wsframes fetch``; returns the exit code."""
     from wsframes.loader import Client
-    from wsframes.timeutil import resolve_window
+    from wsframes.timeutil import resolve_window, utc_now
 
     _check_out(args.out)
     lo, hi = resolve_window(args.start, args.end)  # once: "24h" means the same window throughout
+    if lo >= utc_now():
+        raise ConfigurationError(
+            f"the window [{lo:%Y-%m-%d %H:%M}, {hi:%Y-%m-%d %H:%M}) UTC starts in the future "
+            f"(it is {utc_now():%Y-%m-%d %H:%M} UTC now): nothing can have been recorded yet."
+        )
     filters = {
         "plan_id": args.plan_id, "search": args.search, "error_reason": args.error_reason,
         "min_bytes": args.min_bytes, "max_bytes": args.max_bytes,
@@ -111,5 +146,5 @@ def run(args: argparse.Namespace) -> int:
         with Client(args.config, **({"base_url": args.base_url} if args.base_url else {})) as client:
             df = client.activity(lo, hi, progress=progress, **filters)
     write_frame(df, args.out)
-    log.info("wrote %d records to %s", df.height, args.out)
+    print(f"wrote {df.height:,} records in [{lo:%Y-%m-%d %H:%M}, {hi:%Y-%m-%d %H:%M}) UTC to {args.out}")
     return 0

@@ -1,12 +1,18 @@
 """``wsframes report``: build the HTML report of a period (and its notebook) into ``--out``.
 
-Exit code 0 when the report was written, 2 when it could not be (the reason is printed; a failed
-notebook is kept beside the reports). ``--demo`` needs no API key: it serves a week of synthetic
-traffic from an embedded fake API.
+Exit codes, for cron and monitors:
+
+- 0: the report was written and raised no critical alert;
+- 3: the report was written *with* critical alerts (no data at all, missing data, error spikes,
+  a success-rate drop): read it;
+- 2: no report could be written (the reason is printed; a failed notebook is kept beside them);
+- 130: interrupted (Ctrl-C); nothing partial is left behind.
+
+``--demo`` needs no API key: it serves a week of synthetic traffic from an embedded fake API.
 
 Cron example (every day at 00:30, yesterday's report, index rebuilt)::
 
-    30 0 * * *  WEBSHARE_API_KEY=... wsframes report --period yesterday --out /srv/reports
+    30 0 * * *  WEBSHARE_API_KEY=... wsframes report --period yesterday --out /srv/reports || mail ...
 """
 
 from __future__ import annotations
@@ -42,8 +48,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--tz", default="UTC", help="display time zone, e.g. Europe/Berlin (default UTC)")
     parser.add_argument(
         "--compare-previous",
-        action="store_true",
-        help="compare with the period of the same length just before",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compare with the period of the same length just before (default: whenever it is "
+        "available, i.e. within the API's 90 days or present in --data)",
     )
     parser.add_argument(
         "--data", type=Path, default=None, help="report on this Parquet file instead of the API"
@@ -84,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             period=args.period or "last-7d",
             tz=args.tz,
-            compare_previous=True,
+            compare_previous=args.compare_previous is not False,
             anonymize_clients=args.anonymize_clients,
             config=args.config,
         )
@@ -102,5 +110,8 @@ def run(args: argparse.Namespace) -> int:
             anonymize_clients=args.anonymize_clients,
             config=args.config,
         )
+    critical = int(result.summary.get("critical_alerts") or 0)
     print(f"report: {result.html_path}\nnotebook: {result.notebook_path}\nindex: {result.index_path}")
-    return 0
+    if critical:
+        print(f"critical alerts: {critical} (see the report); exit code 3")
+    return 3 if critical else 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -24,16 +25,23 @@ from typing import Any, cast
 
 import nbformat
 import polars as pl
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from wsframes._config import Config
-from wsframes.errors import ConfigurationError, ReportError
+from wsframes.errors import ConfigurationError
 from wsframes.report._io import atomic_replace, atomic_write
+from wsframes.report._kernel import execute
 from wsframes.report.data import anonymize_clients, utc_timestamps
 from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
-from wsframes.report.inputs import DataSource, check_api_options, check_data, data_extent, describe_source
+from wsframes.report.inputs import (
+    DataSource,
+    check_api_options,
+    check_data,
+    data_extent,
+    decide_compare,
+    describe_source,
+    parse_text_timestamps,
+)
 from wsframes.report.period import check_tz, report_stem, resolve_period
 from wsframes.timeutil import TimeLike, check_retention, resolve_window, utc_now
 
@@ -75,7 +83,7 @@ def build_report(
     period: str | None = None,
     plan_id: int | None = None,
     tz: str = "UTC",
-    compare_previous: bool = False,
+    compare_previous: bool | None = None,
     data: DataSource | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -87,6 +95,8 @@ def build_report(
     api_options: Mapping[str, Any] | None = None,
     source_label: str | None = None,
     config: Config | None = None,
+    progress: bool | None = None,
+    keep_data: bool = False,
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -101,8 +111,11 @@ def build_report(
         The plan to read (the account's default when omitted).
     tz : str
         IANA zone used for every date, table and axis in the report (data stays UTC).
-    compare_previous : bool
-        Also load the window of the same length just before, and compare.
+    compare_previous : bool, optional
+        Also load the window of the same length just before, and compare. By default (None) this
+        happens whenever that window is available: within the API's 90 days, or present in
+        *data*. When it was asked for but the API no longer serves it, the report says so and
+        skips the comparison instead of failing.
     data : Polars or pandas DataFrame, LazyFrame, or path to a Parquet file, optional
         Activity to report on instead of calling the API.
     api_key, base_url : str, optional
@@ -132,6 +145,13 @@ def build_report(
     config : Config, optional
         HTTP settings for the kernel's client (its non-secret fields become *api_options*, its
         key and base URL stand in for *api_key*/*base_url*); explicit arguments win.
+    progress : bool, optional
+        A progress bar of the notebook's cells on stderr; by default only when stderr is a
+        terminal (quiet under cron). Steps and timings are logged at INFO either way.
+    keep_data : bool
+        For an API report: also keep what was loaded as ``<name>.parquet`` and point the kept
+        notebook at it, so a rerun is offline and reads exactly this data (the demo does this:
+        its fake API is gone once the report is built).
 
     Returns
     -------
@@ -150,6 +170,8 @@ def build_report(
         api_options = {**config.kernel_options(), **(api_options or {})}
     if type(data).__module__.startswith("pandas"):  # pandas users get the same report
         data = pl.from_pandas(cast(Any, data))
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):  # e.g. read back from wsframes' own CSV
+        data = parse_text_timestamps(data)
     job = _validate(
         start,
         end,
@@ -170,13 +192,27 @@ def build_report(
     )
     log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
     timings: dict[str, float] = {}
+    staged = job.out_dir / f"{job.stem}.parquet"
+    orphan = not (job.out_dir / f"{job.stem}.html").exists()  # no earlier report needs the file
     with tempfile.TemporaryDirectory(prefix="wsframes-report-") as work:
         parameters = dict(job.parameters)
-        if isinstance(data, pl.DataFrame | pl.LazyFrame):
-            parameters.update(_stage_frame(data, job))
-        nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
-        nb = _execute(nb, job, Path(work), timeout=timeout, timings=timings)
+        try:
+            if isinstance(data, pl.DataFrame | pl.LazyFrame):
+                parameters.update(_stage_frame(data, job))
+            elif keep_data and data is None:
+                parameters["keep_data_as"] = staged.name
+            nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
+            show = sys.stderr.isatty() if progress is None else bool(progress)
+            nb = execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
+        except KeyboardInterrupt:  # Ctrl-C leaves nothing partial: no data without its report
+            if orphan:
+                staged.unlink(missing_ok=True)
+            raise
     started = time.perf_counter()
+    if show:  # the bar is closed; export of a big report takes seconds too
+        print(f"exporting {job.stem}.html ...", file=sys.stderr, flush=True)
+    if parameters.get("keep_data_as"):
+        _point_at_kept_data(nb, parameters)
     title = f"wsframes report {parameters['period_label']}"
     document = notebook_to_html(nb, title=title)
     timings["export"] = time.perf_counter() - started
@@ -186,6 +222,7 @@ def build_report(
     atomic_write(html_path, document)
     (job.out_dir / f"{job.stem}.failed.ipynb").unlink(missing_ok=True)
     index_path = write_index(job.out_dir)
+    log.info("exported HTML in %.1f s", timings["export"])
     log.info("report written to %s (%.0f kB)", html_path, len(document.encode()) / 1e3)
     return ReportResult(
         html_path=html_path,
@@ -205,7 +242,7 @@ def _validate(
     period: str | None,
     plan_id: int | None,
     tz: str,
-    compare_previous: bool,
+    compare_previous: bool | None,
     data: DataSource | None,
     api_key: str | None,
     base_url: str | None,
@@ -238,11 +275,17 @@ def _validate(
         lo, hi = data_extent(data)
     env = dict(os.environ)
     env.pop("WEBSHARE_API_KEY", None)  # least privilege: the kernel only gets a key it needs
+    compare, compare_note = decide_compare(compare_previous, data, lo, hi)
     if data is None:
         # The loader's own rule, against the real clock (*now* only anchors named periods): the
         # API refuses what it refuses today. The kernel then starts any window that expired
         # meanwhile at the floor (report.data.readable_start) instead of failing after this check.
-        check_retention(lo - (hi - lo) if compare_previous else lo)
+        check_retention(lo)
+        if lo >= utc_now():
+            raise ConfigurationError(
+                f"the window [{lo:%Y-%m-%d %H:%M}, {hi:%Y-%m-%d %H:%M}) UTC starts in the future "
+                f"(it is {utc_now():%Y-%m-%d %H:%M} UTC now): nothing can have been recorded yet."
+            )
         key = api_key or os.environ.get("WEBSHARE_API_KEY")
         if not key:
             raise ConfigurationError(
@@ -268,7 +311,8 @@ def _validate(
         "end": hi.isoformat(),
         "tz": tz,
         "plan_id": plan_id,
-        "compare_previous": bool(compare_previous),
+        "compare_previous": compare,
+        "compare_note": compare_note,
         "anonymize_clients": bool(anonymize_clients),
         "data_anonymized": False,
         "data_path": data_path,
@@ -317,59 +361,20 @@ def _with_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> n
     return nb
 
 
-def _execute(
-    nb: nbformat.NotebookNode, job: _Job, work: Path, *, timeout: float, timings: dict[str, float]
-) -> nbformat.NotebookNode:
-    # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
-    # staged data is named relative to it, so a rerun of the kept notebook finds it.
-    folder = str(job.out_dir.resolve())
-    client = NotebookClient(
-        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
+def _point_at_kept_data(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> None:
+    """Make the kept notebook rerun from the data it was built from, not from the API it came from."""
+    cell = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    rerun = dict(
+        parameters,
+        data_path=parameters["keep_data_as"],
+        keep_data_as=None,
+        data_anonymized=bool(parameters["anonymize_clients"]),
     )
-    # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
-    # still owns this manager, so it shuts the kernel down when done.
-    km = client.create_kernel_manager()
-    km.transport, km.ip = "ipc", str(work / "kernel")
-    started = time.perf_counter()
-    index = -1
-    try:
-        with client.setup_kernel(env=job.kernel_env, cwd=folder):
-            timings["kernel_start"] = time.perf_counter() - started
-            started = time.perf_counter()
-            for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                _raise_on_error_output(cell)
-            timings["execute"] = time.perf_counter() - started
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-        kept = job.out_dir / f"{job.stem}.failed.ipynb"
-        atomic_write(kept, nbformat.writes(nb))
-        raise ReportError(
-            f"the report notebook failed in cell {_cell_name(nb, index)}: {_error_line(exc)}. "
-            f"The executed notebook is kept at {kept}."
-        ) from None
-    return nb
-
-
-def _raise_on_error_output(cell: nbformat.NotebookNode) -> None:
-    """A cell can "succeed" yet show a traceback (e.g. a figure that failed to render): fail it."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            raise CellExecutionError("", output.get("ename", "Error"), output.get("evalue", ""))
-
-
-def _cell_name(nb: nbformat.NotebookNode, index: int) -> str:
-    if not 0 <= index < len(nb.cells):
-        return "(none: the kernel did not start)"
-    cell = nb.cells[index]
-    tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "parameters"]
-    first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
-    return f"#{index}" + (f" '{tags[0]}'" if tags else "") + (f" ({first[:60]})" if first else "")
-
-
-def _error_line(exc: Exception) -> str:
-    if isinstance(exc, CellExecutionError):
-        return f"{exc.ename}: {exc.evalue}"
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    lines = [
+        "# Parameters (injected by wsframes.build_report). The data was loaded from the source",
+        "# below and kept beside this notebook as data_path, so a rerun reads exactly that data.",
+    ]
+    cell.source = "\n".join(lines + [f"{name} = {value!r}" for name, value in rerun.items()])
 
 
 def _summary(nb: nbformat.NotebookNode) -> dict[str, Any]:

@@ -112,5 +112,6 @@ def build_demo_report(
             now=now,
             api_options={"page_size": 20_000, "requests_per_minute": None},
             source_label=f"the embedded fake Webshare API (demo, seed {seed})",
+            keep_data=True,  # the fake is gone after the build: reruns read the kept file
             **kwargs,
         )

@@ -17,6 +17,7 @@ import polars as pl
 
 from wsframes.analysis.compare import compare_periods
 from wsframes.analysis.health import anomalous_hours
+from wsframes.report.coverage import no_data_alerts
 from wsframes.report.data import ReportData
 from wsframes.report.gaps import interior_gaps
 from wsframes.report.render import local
@@ -65,7 +66,8 @@ def headline(frame: pl.DataFrame) -> dict[str, Any]:
 
 def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
     """Everything wrong with the period, most serious first."""
-    alerts = [
+    alerts = [Alert(*a) for a in no_data_alerts(data, tz=tz)]
+    alerts += [
         Alert("critical", "Incomplete data", f"{msg}; numbers below may understate traffic.")
         for msg in data.coverage.missing_edges
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -12,11 +13,25 @@ import polars as pl
 
 from wsframes.errors import ConfigurationError
 from wsframes.report.data import utc_timestamps
+from wsframes.timeutil import check_retention
 
-__all__ = ["DataSource", "check_api_options", "check_data", "data_extent", "describe_source"]
+__all__ = [
+    "DataSource",
+    "check_api_options",
+    "check_covers",
+    "check_data",
+    "check_schema",
+    "data_extent",
+    "decide_compare",
+    "describe_source",
+    "has_rows",
+    "parse_text_timestamps",
+]
 
 #: What ``data=`` may be: an activity frame, or the path of a Parquet file of one.
 DataSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike[str]
+
+log = logging.getLogger("wsframes.report.builder")
 
 _API_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "page_size": int,
@@ -43,10 +58,8 @@ def check_api_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
 def check_data(data: DataSource | None) -> str | None:
     """Check *data*; returns the absolute path of a Parquet file (None for a frame or the API)."""
     if data is None or isinstance(data, pl.DataFrame | pl.LazyFrame):
-        if data is not None and "timestamp" not in data.collect_schema():
-            raise ConfigurationError(
-                "data has no 'timestamp' column; pass an activity frame (ACTIVITY_SCHEMA)."
-            )
+        if data is not None:
+            check_schema(data.collect_schema(), what="data")
         return None
     if not isinstance(data, str | os.PathLike):
         raise ConfigurationError(
@@ -59,8 +72,7 @@ def check_data(data: DataSource | None) -> str | None:
         schema = pl.scan_parquet(path).collect_schema()
     except Exception:  # polars raises several types for a file that is not Parquet
         raise ConfigurationError(f"data file {str(path)!r} is not a readable Parquet file.") from None
-    if "timestamp" not in schema:
-        raise ConfigurationError(f"data file {str(path)!r} has no 'timestamp' column.")
+    check_schema(schema, what=f"data file {str(path)!r}")
     return str(path.resolve())
 
 
@@ -82,3 +94,117 @@ def describe_source(data: DataSource | None) -> str:
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         return "a DataFrame given to build_report"
     return f"Parquet file {Path(data).name}"
+
+
+# What a data source must look like for the template: the activity schema's columns, each in
+# its family of dtypes (a pandas round trip turns Categorical into String, which is fine).
+_TEXT = (pl.String, pl.Categorical, pl.Enum, pl.Null)
+_FAMILIES: dict[str, tuple[type[pl.DataType], ...]] = {
+    "datetime": (pl.Datetime,),
+    "number": (pl.Float64, pl.Float32, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt64, pl.UInt32, pl.Null),
+    "text": _TEXT,
+}
+
+
+def _family(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    return "number" if dtype.is_numeric() else "text"
+
+
+def check_schema(schema: pl.Schema, *, what: str) -> None:
+    """Refuse a source that lacks activity columns or holds them in the wrong dtype, naming them all.
+
+    Done before the kernel starts: a missing column would otherwise fail late, deep in a cell.
+    """
+    from wsframes.schema import ACTIVITY_SCHEMA
+
+    missing = [name for name in ACTIVITY_SCHEMA if name not in schema]
+    wrong = [
+        f"{name} is {schema[name]}, not a {_family(dtype)}"
+        for name, dtype in ACTIVITY_SCHEMA.items()
+        if name in schema and not isinstance(schema[name], _FAMILIES[_family(dtype)])
+    ]
+    problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + wrong
+    if problems:
+        raise ConfigurationError(
+            f"{what} is not an activity table: {'; '.join(problems)}. Write it with "
+            "`wsframes fetch --out FILE.parquet` or wsframes.load_activity (ACTIVITY_SCHEMA)."
+        )
+
+
+def parse_text_timestamps(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """A frame read back from CSV has text timestamps: parse ISO 8601 as UTC, or refuse clearly."""
+    if not isinstance(frame.collect_schema().get("timestamp"), pl.String):
+        return frame
+    parsed = frame.lazy().with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC", time_unit="us"))
+    try:
+        out = parsed.collect()
+    except pl.exceptions.PolarsError:
+        sample = frame.lazy().select(pl.col("timestamp").first()).collect().item()
+        raise ConfigurationError(
+            f"data's timestamp column is text that is not ISO 8601 (e.g. {str(sample)[:40]!r}); parse it "
+            "to a UTC datetime first, e.g. pl.col('timestamp').str.to_datetime(time_zone='UTC')."
+        ) from None
+    return out.lazy() if isinstance(frame, pl.LazyFrame) else out
+
+
+def check_covers(data: DataSource, first: datetime, end: datetime) -> None:
+    """Refuse data that holds rows but none in ``[first, end)``, naming the range it does cover.
+
+    Data with no rows at all passes: the report then says so with its critical no-data alert.
+    """
+    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
+    ts = utc_timestamps(frame.collect_schema()["timestamp"])
+    lo, hi, inside = (
+        frame.select(
+            ts.min().alias("lo"),
+            ts.max().alias("hi"),
+            ts.is_between(first, end, closed="left").sum().alias("inside"),
+        )
+        .collect()
+        .row(0)
+    )
+    if lo is not None and not inside:
+        name = f"data file {Path(data).name!r}" if isinstance(data, str | os.PathLike) else "data"
+        raise ConfigurationError(
+            f"{name} covers {lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC and holds nothing in the "
+            f"report's window [{first:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) UTC; choose a window "
+            "inside what it covers (or no window, to report on all of it)."
+        )
+
+
+def has_rows(data: DataSource, start: datetime, end: datetime) -> bool:
+    """Whether *data* holds any row in ``[start, end)`` (e.g. the previous period, to compare)."""
+    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
+    ts = utc_timestamps(frame.collect_schema()["timestamp"])
+    return bool(frame.select(ts.is_between(start, end, closed="left").any()).collect().item())
+
+
+def decide_compare(
+    wanted: bool | None, data: DataSource | None, lo: datetime, hi: datetime
+) -> tuple[bool, str]:
+    """Compare with the previous window when asked or, by default, when it is available.
+
+    Returns the decision and, when a wanted comparison can't happen, the note the report shows
+    (a start date the user never typed must not fail the whole report).
+    """
+    first = lo - (hi - lo)
+    if data is not None:
+        # Rows only in the previous window pass: an outage after traffic is what a report is for.
+        check_covers(data, lo if wanted is False else first, hi)
+        return (bool(wanted), "") if wanted is not None else (has_rows(data, first, lo), "")
+    if wanted is False:
+        return False, ""
+    try:
+        check_retention(first)
+    except ConfigurationError:
+        note = (
+            f"The previous period (from {first:%Y-%m-%d %H:%M} UTC) is older than the 90 days the "
+            "Webshare API keeps, so this report does not compare with it; sync an archive to keep "
+            "older history."
+        )
+        if wanted:
+            log.warning("%s", note)
+        return False, note if wanted else ""
+    return True, ""

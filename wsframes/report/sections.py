@@ -147,7 +147,7 @@ def comparison_html(now: dict[str, Any], before: dict[str, Any]) -> str:
             "success rate",
             fmt_pct(before["success_rate"]),
             fmt_pct(now["success_rate"]),
-            f"{(now['success_rate'] - before['success_rate']) * 100:+.2f} points",
+            _rate_points(now["success_rate"], before["success_rate"]),
         ),
         ("bandwidth", fmt_bytes(before["bytes"]), fmt_bytes(now["bytes"]), _change(now, before, "bytes")),
     ]
@@ -162,6 +162,11 @@ def comparison_html(now: dict[str, Any], before: dict[str, Any]) -> str:
         table_id="ws-comparison",
         align_right=["previous period", "this period", "change"],
     )
+
+
+def _rate_points(now: float | None, before: float | None) -> str:
+    # An empty period has no success rate (None): "–", not a TypeError in the report.
+    return "–" if now is None or before is None else f"{(now - before) * 100:+.2f} points"
 
 
 def _change(now: dict[str, Any], before: dict[str, Any], key: str) -> str:

@@ -1,0 +1,117 @@
+"""Running the report notebook in a real Jupyter kernel: cell by cell, timed, interruptible.
+
+Split from :mod:`wsframes.report.builder` to keep each module short. On a failed cell the
+executed notebook is kept (``<name>.failed.ipynb``) and the error names the cell; Ctrl-C, which
+may surface as a ZMQ or kernel error while the kernel shuts down, becomes one KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from tqdm import tqdm
+
+from wsframes.errors import ReportError
+from wsframes.report._io import atomic_write
+
+__all__ = ["cell_name", "execute"]
+
+log = logging.getLogger("wsframes.report.builder")
+
+
+def execute(
+    nb: nbformat.NotebookNode,
+    job: Any,  # builder._Job: out_dir, stem, kernel_env
+    work: Path,
+    *,
+    timeout: float,
+    timings: dict[str, float],
+    progress: bool = False,
+) -> nbformat.NotebookNode:
+    # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
+    # staged data is named relative to it, so a rerun of the kept notebook finds it.
+    folder = str(job.out_dir.resolve())
+    client = NotebookClient(
+        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
+    )
+    # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
+    # still owns this manager, so it shuts the kernel down when done.
+    km = client.create_kernel_manager()
+    km.transport, km.ip = "ipc", str(work / "kernel")
+    started = time.perf_counter()
+    index = -1
+    bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr)
+    try:
+        with bar, client.setup_kernel(env=job.kernel_env, cwd=folder):
+            timings["kernel_start"] = time.perf_counter() - started
+            log.info("kernel started in %.1f s", timings["kernel_start"])
+            started = time.perf_counter()
+            for index, cell in enumerate(nb.cells):
+                bar.set_postfix_str(cell_name(nb, index).split(" (")[0], refresh=True)
+                began = time.perf_counter()
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                _raise_on_error_output(cell)
+                _log_cell(cell, cell_name(nb, index).split(" (")[0], time.perf_counter() - began, bar)
+                bar.update()
+            timings["execute"] = time.perf_counter() - started
+    except Exception as exc:
+        if _interrupted(exc):  # Ctrl-C surfaced as a ZMQ or kernel error: one line, not a traceback
+            raise KeyboardInterrupt from None
+        if not isinstance(exc, CellExecutionError | CellTimeoutError | DeadKernelError):
+            raise
+        kept = job.out_dir / f"{job.stem}.failed.ipynb"
+        atomic_write(kept, nbformat.writes(nb))
+        raise ReportError(
+            f"the report notebook failed in cell {cell_name(nb, index)}: {_error_line(exc)}. "
+            f"The executed notebook is kept at {kept}."
+        ) from None
+    return nb
+
+
+def _interrupted(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def _log_cell(cell: nbformat.NotebookNode, name: str, seconds: float, bar: Any) -> None:
+    """Log a cell's timing, and the record counts the setup cell prints (``loaded ...``)."""
+    log.info("cell %s ran in %.1f s", name, seconds)
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            for line in str(output.get("text", "")).splitlines():
+                if line.startswith("loaded "):
+                    log.info("%s", line)
+                    if not bar.disable:
+                        bar.write(line, file=sys.stderr)
+
+
+def _raise_on_error_output(cell: nbformat.NotebookNode) -> None:
+    """A cell can "succeed" yet show a traceback (e.g. a figure that failed to render): fail it."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            raise CellExecutionError("", output.get("ename", "Error"), output.get("evalue", ""))
+
+
+def cell_name(nb: nbformat.NotebookNode, index: int) -> str:
+    if not 0 <= index < len(nb.cells):
+        return "(none: the kernel did not start)"
+    cell = nb.cells[index]
+    tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "parameters"]
+    first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+    return f"#{index}" + (f" '{tags[0]}'" if tags else "") + (f" ({first[:60]})" if first else "")
+
+
+def _error_line(exc: Exception) -> str:
+    if isinstance(exc, CellExecutionError):
+        return f"{exc.ename}: {exc.evalue}"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
