@@ -13,6 +13,7 @@ errors                     error_taxonomy, error_rate_over_time, top_offenders
 traffic                    traffic_over_time, hourly_profile, bandwidth_by, estimated_concurrency
 change                     compare_periods (-> PeriodComparison)
 health                     proxy_health, anomalous_hours
+incidents                  find_incidents (what is wrong, where, since when)
 building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
 =========================  ===============================================================
 """
@@ -23,6 +24,7 @@ from wsframes.analysis._frames import outcome_expr, wilson_interval
 from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
 from wsframes.analysis.health import anomalous_hours, proxy_health
+from wsframes.analysis.incidents import find_incidents
 from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
 from wsframes.analysis.sketch import QuantileSketch
 from wsframes.analysis.slo import apdex, slo_attainment
@@ -39,6 +41,7 @@ __all__ = [
     "error_rate_over_time",
     "error_taxonomy",
     "estimated_concurrency",
+    "find_incidents",
     "hourly_profile",
     "latency_ccdf",
     "latency_histogram",

@@ -19,6 +19,8 @@ from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON
 MIN_EXPLAINED = 0.5
 #: Below this surprise (JS divergence, nats) a segment is just the account's usual mix.
 MIN_SURPRISE = 0.005
+#: A segment with more of the window's requests than this is not a "where".
+MAX_SEGMENT_SHARE = 0.8
 _ORDER = {d: i for i, d in enumerate((*DIMENSIONS, ERROR_REASON, ALL))}
 
 
@@ -55,9 +57,9 @@ def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, object]:
     sums = window.group_by("dimension", "value").agg(pl.col("k", "expected", "n").sum())
     total = sums.filter(pl.col("dimension") == ALL)
     if total.is_empty():
-        k_all, e_all = sums["k"].max(), sums["expected"].max()
+        k_all, e_all, n_all = sums["k"].max(), sums["expected"].max(), sums["n"].max()
     else:
-        k_all, e_all = total["k"][0], total["expected"][0]
+        k_all, e_all, n_all = total["k"][0], total["expected"][0], total["n"][0]
     excess_all = max(float(k_all - e_all), 1e-9)
     best: tuple[float, int, dict[str, object]] | None = None
     fallback: tuple[float, int, dict[str, object]] | None = None
@@ -67,7 +69,9 @@ def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, object]:
             continue
         power = (row["k"] - row["expected"]) / excess_all
         surprise = _js(row["expected"] / max(e_all, 1e-9), row["k"] / max(k_all, 1))
-        if power < MIN_EXPLAINED or surprise < MIN_SURPRISE:
+        # A segment holding most of the traffic (every proxy of a one-subnet plan) is the account.
+        broad = row["dimension"] != ERROR_REASON and row["n"] > MAX_SEGMENT_SHARE * n_all
+        if power < MIN_EXPLAINED or surprise < MIN_SURPRISE or broad:
             continue
         row["explained"] = min(power, 1.0)
         key = (round(surprise, 2), -_ORDER[row["dimension"]], row)

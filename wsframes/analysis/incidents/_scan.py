@@ -87,12 +87,15 @@ def refine(run: dict[str, object], cells: pl.DataFrame, step: timedelta) -> tupl
     if near.is_empty():
         return start, end
     p0 = min(max(run["K0"] / max(run["N0"], 1), 1e-6), 1 - 1e-6)  # type: ignore[operator]
-    inside = near.filter(pl.col("t").is_between(start, end, closed="left"))
-    p1 = min(max(inside["k"].sum() / max(inside["n"].sum(), 1), p0 * 1.01), 1 - 1e-6)
     k, n = near["k"].to_numpy().astype(float), near["n"].to_numpy().astype(float)
-    llr = k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))
-    lo, hi = _max_subarray(llr)
     times = near["t"]
+    lo, hi = int(np.searchsorted(times.to_numpy(), np.datetime64(start.replace(tzinfo=None)))), len(k) - 1  # type: ignore[union-attr]
+    hi = max(lo, int(np.searchsorted(times.to_numpy(), np.datetime64(end.replace(tzinfo=None)))) - 1)  # type: ignore[union-attr]
+    # The rate inside depends on the edges and the edges on the rate: a few rounds settle both.
+    for _ in range(4):
+        p1 = min(max(k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1), p0 * 1.01), 1 - 1e-6)
+        llr = k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))
+        lo, hi = _max_subarray(llr)
     return times[lo], times[hi] + step
 
 
