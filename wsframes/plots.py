@@ -29,6 +29,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 __all__ = [
     "plot_error_rate_over_time",
     "plot_error_taxonomy",
+    "plot_incident",
     "plot_latency_ccdf",
     "plot_latency_over_time",
     "plot_traffic_over_time",
@@ -263,4 +264,42 @@ def plot_traffic_over_time(
     lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(lines, ["requests", "bandwidth (GB)"], fontsize=8, loc="upper left")
     ax.set_title("traffic over time")
+    return ax
+
+
+def plot_incident(
+    frame: pl.DataFrame,
+    *,
+    start: Any,
+    end: Any | None,
+    expected: float,
+    label: str,
+    share: bool = True,
+    tz: str = "UTC",
+    ax: Axes | None = None,
+) -> Axes:
+    """One incident's drill-down: the segment's metric per bucket (``time``, ``value``) around it.
+
+    The incident's window is shaded and the usual level is a dashed line, so a reader sees at a
+    glance how far and how long the segment left its normal. Buckets with too few requests to
+    hold the metric are absent from *frame* (gaps in the line, not invented points).
+    """
+    ax = _axes(ax)
+    if frame.is_empty():
+        return _no_data(ax, label)
+    times = _local_times(frame, "time", tz)
+    ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
+    ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
+    zone = ZoneInfo(tz)
+    shade_end = end if end is not None else frame["time"].max()
+    ax.axvspan(start.astimezone(zone), shade_end.astimezone(zone), color="#fee4e2", alpha=0.8, lw=0)
+    if share:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylim(0, max(1e-3, float(frame["value"].max() or 0), expected) * 1.1)
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
+        ax.set_ylim(0, max(float(frame["value"].max() or 0), expected) * 1.1)
+    ax.set_ylabel(label)
+    _time_axis(ax, tz)
+    ax.legend(fontsize=8, loc="upper left", ncols=2)
     return ax

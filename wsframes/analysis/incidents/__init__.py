@@ -50,7 +50,7 @@ import polars as pl
 
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
 from wsframes.analysis.incidents._attribute import clusters, explain
-from wsframes.analysis.incidents._scan import merge, refine, windows
+from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
@@ -200,9 +200,9 @@ def _test(
         ).collect()
         phi = dispersion(unit)
         segments = unit.select("sid", "dimension", "value").unique("sid")
-        win = reference(windows(unit, first=first, step=step, buckets=buckets), unit, prev)
+        win = reference(windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS), unit, prev)
         found, m = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
-        parts.append(found.with_columns(metric=pl.lit(metric)))
+        parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
         units[metric], tested = unit, tested + m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
