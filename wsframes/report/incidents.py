@@ -121,11 +121,12 @@ def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, fl
         out = part.agg(pl.len().alias("n"), pl.col("request_duration").quantile(0.95).alias("value"))
         out = out.filter(pl.col("n") >= MIN_P95_REQUESTS)
         return out.sort("time"), row["expected"], "p95 request time", False
-    failed = pl.col("error_reason").cast(pl.String) == value if dim == "error_reason" else pl.col("error_reason").is_not_null()
-    if row["kind"] == "new_error_code":
-        failed = pl.col("error_reason").cast(pl.String) == value
+    if dim == "error_reason":  # that code's share of every request (a success is not that code)
+        failed = (pl.col("error_reason").cast(pl.String) == value).fill_null(False)
+    else:
+        failed = pl.col("error_reason").is_not_null()
     out = part.agg(failed.mean().alias("value")).sort("time")
-    label = f"share failing with {value}" if dim == "error_reason" else "share of requests failed"
+    label = "share failing with this code" if dim == "error_reason" else "share of requests failed"
     return out, row["expected"], label, True
 
 

@@ -83,5 +83,8 @@ def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, object]:
     if chosen is not None:
         return chosen[2]
     whole = cluster.filter(pl.col("dimension") == ALL)
-    row = (whole if whole.height else cluster.sort("q")).row(0, named=True)
-    return {**row, "dimension": ALL, "value": ALL, "explained": 1.0}
+    if whole.height:  # the account as a whole changed and no part of it stands out
+        return {**whole.join(sums, on=["dimension", "value"], how="left").row(0, named=True), "explained": 1.0}
+    # Only small segments changed (too small to move the account): name the most significant.
+    row = candidates.sort("q").row(0, named=True)
+    return {**row, "explained": min(max((row["k"] - row["expected"]) / excess_all, 0.0), 1.0)}
