@@ -143,12 +143,20 @@ def plot_latency_over_time(
 ) -> Axes:
     """Latency percentiles per time bucket (one line each), log scale."""
     ax = _axes(ax)
-    if frame.drop_nulls(list(quantiles)).filter(pl.min_horizontal(*quantiles) > 0).is_empty():
+    if frame.filter(pl.any_horizontal(pl.col(q) > 0 for q in quantiles)).is_empty():
         return _no_data(ax, f"{label} time percentiles" if label else "")
     times = _local_times(frame, time, tz)
     for q in quantiles:
         colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
-        ax.plot(times, frame[q].to_list(), color=colour, ls=style, lw=1.4, label=q)
+        # Buckets too small to hold a quantile are null (latency_over_time): gaps, not invented points.
+        values = frame[q].cast(pl.Float64).fill_null(float("nan")).to_list()
+        ax.plot(times, values, color=colour, ls=style, lw=1.4, label=q, marker="." if len(times) < 60 else None)
+    omitted = [q for q in quantiles if frame[q].null_count()]
+    if omitted:
+        ax.text(
+            1.0, 1.01, f"{', '.join(omitted)} left out where a bucket has too few requests to hold it",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#667085",
+        )
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
     ax.set_ylabel("duration (s, log scale)")
