@@ -40,7 +40,8 @@ def sample():
 threading.Thread(target=sample, daemon=True).start()
 t = time.perf_counter()
 if case == "baseline":
-    out = df.group_by(pl.col("timestamp").dt.truncate("1h")).agg(pl.len(), pl.col("error_reason").is_not_null().sum())
+    hour = pl.col("timestamp").dt.truncate("1h")
+    out = df.group_by(hour).agg(pl.len(), pl.col("error_reason").is_not_null().sum())
 else:
     out = find_incidents(df)
 elapsed = time.perf_counter() - t
@@ -50,7 +51,9 @@ print(elapsed, peak[0] - start, df.estimated_size(), out.height)
 
 
 def _run(path: str, case: str) -> tuple[float, int, int, int]:
-    out = subprocess.run([sys.executable, "-c", CHILD, path, case], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, path, case], check=True, capture_output=True, text=True
+    )
     t, mem, size, found = out.stdout.split()
     return float(t), int(mem), int(size), int(found)
 
@@ -86,11 +89,16 @@ def main() -> None:
     for case, values in times.items():
         print(
             f"{case:>15}: median {statistics.median(values):6.2f} s (best {min(values):.2f} s), "
-            f"peak RSS growth {mem[case] / 1e6:,.0f} MB = {mem[case] / size:.2f}x the frame ({frame_mb:,.0f} MB)"
+            f"peak RSS growth {mem[case] / 1e6:,.0f} MB = {mem[case] / size:.2f}x the frame "
+            f"({frame_mb:,.0f} MB)"
         )
     ratio = statistics.median(times["find_incidents"]) / statistics.median(times["baseline"])
     print(f"find_incidents / baseline (median): {ratio:.1f}x; incidents found on stationary data: {found}")
-    verdict = "met" if statistics.median(times["find_incidents"]) < 10 and mem["find_incidents"] < 3 * size else "NOT met"
+    verdict = (
+        "met"
+        if statistics.median(times["find_incidents"]) < 10 and mem["find_incidents"] < 3 * size
+        else "NOT met"
+    )
     print(f"goal (< 10 s, < 3x frame memory): {verdict}")
 
 

@@ -150,7 +150,8 @@ def plot_latency_over_time(
         colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
         # Buckets too small to hold a quantile are null (latency_over_time): gaps, not invented points.
         values = frame[q].cast(pl.Float64).fill_null(float("nan")).to_list()
-        ax.plot(times, values, color=colour, ls=style, lw=1.4, label=q, marker="." if len(times) < 60 else None)
+        marker = "." if len(times) < 60 else None
+        ax.plot(times, values, color=colour, ls=style, lw=1.4, label=q, marker=marker)
     omitted = [q for q in quantiles if frame[q].null_count()]
     if omitted:
         ax.text(
@@ -299,14 +300,16 @@ def plot_incident(
     ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
     ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
     zone = ZoneInfo(tz)
-    shade_end = end if end is not None else frame["time"].max()
+    latest: Any = frame["time"].max()
+    top: Any = frame["value"].max()
+    shade_end = end if end is not None else latest
     ax.axvspan(start.astimezone(zone), shade_end.astimezone(zone), color="#fee4e2", alpha=0.8, lw=0)
     if share:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.set_ylim(0, max(1e-3, float(frame["value"].max() or 0), expected) * 1.1)
+        ax.set_ylim(0, max(1e-3, float(top or 0), expected) * 1.1)
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
-        ax.set_ylim(0, max(float(frame["value"].max() or 0), expected) * 1.1)
+        ax.set_ylim(0, max(float(top or 0), expected) * 1.1)
     ax.set_ylabel(label)
     _time_axis(ax, tz)
     ax.legend(fontsize=8, loc="upper left", ncols=2)

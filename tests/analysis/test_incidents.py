@@ -34,7 +34,9 @@ def test_stationary_data_is_quiet(n: int, days: int) -> None:
 
 
 def _top(df: pl.DataFrame, column: str, rank: int = 0) -> str:
-    counts = df.group_by(pl.col(column).cast(pl.String)).len().drop_nulls().sort(["len", column], descending=True)
+    counts = (
+        df.group_by(pl.col(column).cast(pl.String)).len().drop_nulls().sort(["len", column], descending=True)
+    )
     return str(counts[column][rank])
 
 
@@ -121,7 +123,11 @@ def test_frame_kinds_and_empty_input() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"every": "1mo"}, "every"), ({"false_alarm_rate": 0.9}, "false_alarm_rate"), ({"tz": "Mars/Base"}, "Mars")],
+    [
+        ({"every": "1mo"}, "every"),
+        ({"false_alarm_rate": 0.9}, "false_alarm_rate"),
+        ({"tz": "Mars/Base"}, "Mars"),
+    ],
 )
 def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):

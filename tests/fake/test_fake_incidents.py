@@ -31,10 +31,19 @@ def test_default_is_unchanged_and_planting_is_deterministic() -> None:
 
 
 def test_error_burst_hits_only_its_segment_and_window() -> None:
-    inc = Incident("error_burst", AT, hours=2, dimension="listen_address", value="192.0.2.21",
-                   code="client_connect_high_concurrency", size=0.6)
+    inc = Incident(
+        "error_burst",
+        AT,
+        hours=2,
+        dimension="listen_address",
+        value="192.0.2.21",
+        code="client_connect_high_concurrency",
+        size=0.6,
+    )
     before, after = _gen(), _gen(inc)
-    changed = after.filter(pl.col("error_reason").cast(pl.String).ne_missing(before["error_reason"].cast(pl.String)))
+    changed = after.filter(
+        pl.col("error_reason").cast(pl.String).ne_missing(before["error_reason"].cast(pl.String))
+    )
     assert changed.height > 0
     assert changed.filter(~_inside(inc) | (pl.col("listen_address") != "192.0.2.21")).is_empty()
     assert set(changed["error_reason"].cast(pl.String)) == {"client_connect_high_concurrency"}

@@ -64,6 +64,8 @@ def test_error_burst_sentence_and_drilldown() -> None:
 
 
 def test_alert_text_is_escaped() -> None:
-    hostile = Alert("warning", "Slower requests", f"Requests to {list(HOSTILE_DOMAINS.values())[0]} slowed down")
+    hostile = Alert(
+        "warning", "Slower requests", f"Requests to {next(iter(HOSTILE_DOMAINS.values()))} slowed down"
+    )
     page = alerts_html([hostile], pl.DataFrame())
     assert "<script>" not in page and "&lt;script&gt;" in page

@@ -348,7 +348,9 @@ def latency_over_time(
         *names,
         "count",
         *(
-            pl.when(pl.col("count") * (1 - q) >= min_tail).then(pl.col(quantile_name(q))).alias(quantile_name(q))
+            pl.when(pl.col("count") * (1 - q) >= min_tail)
+            .then(pl.col(quantile_name(q)))
+            .alias(quantile_name(q))
             for q in qs
         ),
     )

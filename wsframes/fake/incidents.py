@@ -61,7 +61,9 @@ class Incident:
 
     def __post_init__(self) -> None:
         if self.kind not in INCIDENT_KINDS:
-            raise ConfigurationError(f"incident kind must be one of {', '.join(INCIDENT_KINDS)}, not {self.kind!r}.")
+            raise ConfigurationError(
+                f"incident kind must be one of {', '.join(INCIDENT_KINDS)}, not {self.kind!r}."
+            )
         if self.start.tzinfo is None:
             raise ConfigurationError("an incident's start must be time-zone aware (e.g. UTC).")
         if self.hours <= 0:
@@ -114,12 +116,23 @@ def _fail(frame: pl.DataFrame, hit: pl.Expr, code: str) -> pl.DataFrame:
     if code in _PRE_TARGET:
         blank += ["ip_address", "proxy_address"]
     return frame.with_columns(
-        pl.when(hit).then(pl.lit(code)).otherwise(pl.col("error_reason").cast(pl.String)).alias("error_reason"),
+        pl.when(hit)
+        .then(pl.lit(code))
+        .otherwise(pl.col("error_reason").cast(pl.String))
+        .alias("error_reason"),
         pl.when(hit)
         .then(pl.lit(fix))
         .otherwise(pl.col("error_reason_how_to_fix").cast(pl.String))
         .alias("error_reason_how_to_fix"),
         *[pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in blank],
         pl.when(hit).then(0).otherwise(pl.col("bytes")).alias("bytes"),
-        pl.when(hit).then(pl.col("handshake_duration")).otherwise(pl.col("request_duration")).alias("request_duration"),
-    ).cast({"error_reason": frame.schema["error_reason"], "error_reason_how_to_fix": frame.schema["error_reason_how_to_fix"]})
+        pl.when(hit)
+        .then(pl.col("handshake_duration"))
+        .otherwise(pl.col("request_duration"))
+        .alias("request_duration"),
+    ).cast(
+        {
+            "error_reason": frame.schema["error_reason"],
+            "error_reason_how_to_fix": frame.schema["error_reason_how_to_fix"],
+        }
+    )

@@ -116,7 +116,11 @@ def build_demo_report(
     data_start = start - span
     volume = int((records or DEMO_RECORDS) * (2 if compare_previous else 1))
     history = generate_activity(
-        volume, start=data_start if compare_previous else start, end=end, seed=seed, incidents=demo_incidents(end)
+        volume,
+        start=data_start if compare_previous else start,
+        end=end,
+        seed=seed,
+        incidents=demo_incidents(end),
     )
     key = api_key or "demo-" + secrets.token_hex(12)  # a throwaway: the key path, without a real key
     with FakeWebshare(key, plans={1: history}, page_cap=20_000, now=end + timedelta(minutes=5)) as fake:

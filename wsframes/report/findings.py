@@ -13,7 +13,6 @@ Every alert has a ``level`` (also readable as ``severity``): ``critical``, ``war
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,10 +94,13 @@ def alerts_html(alerts: list[Alert], frame: pl.DataFrame, *, tz: str = "UTC") ->
             "(incidents are tested with a 1% false-alarm budget per report).</p>"
         )
     items = "".join(
-        alert_item_html(a.level, a.title, a.detail, drilldown_png(frame, a.incident, tz=tz) if a.incident else None)
-        for a in alerts
+        alert_item_html(a.level, a.title, a.detail, _figure(a, frame, tz)) for a in alerts
     )
     return f"<ul class=ws-alerts>{items}</ul><style>.ws-drill{{max-width:100%;margin-top:6px}}</style>"
+
+
+def _figure(alert: Alert, frame: pl.DataFrame, tz: str) -> str | None:
+    return drilldown_png(frame, alert.incident, tz=tz) if alert.incident else None
 
 
 def _gaps(data: ReportData, tz: str) -> list[Alert]:

@@ -34,15 +34,19 @@ _WHERE = {
     "protocol": "over {v}",
     "all": "",
 }
+_TARGET_SLOW = "The target itself answers slowly: send it fewer requests at once, or retry with back-off."
 _LATENCY_ADVICE = {
-    "domain": "The target itself answers slowly: lower the request rate to it or add retries with back-off.",
-    "hostname": "The target itself answers slowly: lower the request rate to it or add retries with back-off.",
-    "listen_address": "Move traffic off this proxy server (replace it in the proxy list) and tell Webshare support.",
+    "domain": _TARGET_SLOW,
+    "hostname": _TARGET_SLOW,
+    "listen_address": "Move traffic off this proxy server (replace it in your proxy list) and tell "
+    "Webshare support.",
     "proxy_address": "Replace this proxy in your list, or ask Webshare support about it.",
     "proxy_net": "The whole subnet is slow: spread traffic over other proxies and tell Webshare support.",
     "client_address": "Check that machine: its network or its load, not the proxies, is the likely cause.",
 }
-_GENERIC_ADVICE = "Check the Webshare status page and your own network; if it persists, contact Webshare support."
+_GENERIC_ADVICE = (
+    "Check the Webshare status page and your own network; if it persists, contact Webshare support."
+)
 
 
 def incident_alerts(
@@ -54,7 +58,9 @@ def incident_alerts(
     """
     if frame.is_empty():
         return []
-    found = find_incidents(frame, baseline=baseline if baseline is not None and baseline.height else None, tz=tz)
+    found = find_incidents(
+        frame, baseline=baseline if baseline is not None and baseline.height else None, tz=tz
+    )
     assert isinstance(found, pl.DataFrame)
     out = []
     for row in found.filter(pl.col("kind") != "traffic_gap").iter_rows(named=True):
@@ -138,10 +144,20 @@ def drilldown_png(frame: pl.DataFrame, incident: dict[str, Any], *, tz: str = "U
 
     data, expected, label, share = _context(frame, incident)
     fig, ax = plt.subplots(figsize=(7.5, 2.1), dpi=80)
-    plot_incident(data, start=incident["start"], end=incident["end"], expected=expected, label=label,
-                  share=share, tz=tz, ax=ax)
+    plot_incident(
+        data,
+        start=incident["start"],
+        end=incident["end"],
+        expected=expected,
+        label=label,
+        share=share,
+        tz=tz,
+        ax=ax,
+    )
     if not share:
-        ax.set_title(f"buckets with fewer than {MIN_P95_REQUESTS} requests are left out", fontsize=8, loc="right")
+        ax.set_title(
+            f"buckets with fewer than {MIN_P95_REQUESTS} requests are left out", fontsize=8, loc="right"
+        )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)

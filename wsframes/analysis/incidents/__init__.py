@@ -50,9 +50,9 @@ import polars as pl
 
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
 from wsframes.analysis.incidents._attribute import clusters, explain
-from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
+from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
 from wsframes.errors import ConfigurationError
 
@@ -62,24 +62,23 @@ MIN_ERROR_DELTA, MIN_SLOW_DELTA, MIN_EXCESS = 0.05, 0.10, 5
 _ONE_BUCKET = 1e-4
 
 #: Columns of :func:`find_incidents`' result.
-INCIDENT_SCHEMA = pl.Schema(
-    {
-        "kind": pl.String,
-        "metric": pl.String,
-        "start": pl.Datetime("us", "UTC"),
-        "end": pl.Datetime("us", "UTC"),
-        "dimension": pl.String,
-        "value": pl.String,
-        "error_reason": pl.String,
-        "observed": pl.Float64,
-        "expected": pl.Float64,
-        "requests": pl.Int64,
-        "requests_affected": pl.Int64,
-        "q_value": pl.Float64,
-        "explained_share": pl.Float64,
-        "how_to_fix": pl.String,
-    }
-)
+_COLUMNS: dict[str, Any] = {
+    "kind": pl.String,
+    "metric": pl.String,
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "dimension": pl.String,
+    "value": pl.String,
+    "error_reason": pl.String,
+    "observed": pl.Float64,
+    "expected": pl.Float64,
+    "requests": pl.Int64,
+    "requests_affected": pl.Int64,
+    "q_value": pl.Float64,
+    "explained_share": pl.Float64,
+    "how_to_fix": pl.String,
+}
+INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
 _NEEDED = ("timestamp", "error_reason", "request_duration", *(d for d in DIMENSIONS if d != "proxy_net"))
 
 
@@ -150,7 +149,9 @@ def _step(every: str | timedelta) -> timedelta:
     return timedelta(**{units[match[2]]: int(match[1])})
 
 
-def _find(lf: pl.LazyFrame, base: pl.LazyFrame | None, *, tz: str, step: timedelta, alpha: float) -> pl.DataFrame:
+def _find(
+    lf: pl.LazyFrame, base: pl.LazyFrame | None, *, tz: str, step: timedelta, alpha: float
+) -> pl.DataFrame:
     reference_lf = base if base is not None else lf
     slow_after = reference_lf.select(pl.col("request_duration").quantile(0.95)).collect().item()
     if slow_after is None:  # no data at all
@@ -165,7 +166,9 @@ def _find(lf: pl.LazyFrame, base: pl.LazyFrame | None, *, tz: str, step: timedel
         mine = tested.filter(pl.col("metric") == metric)
         unit = units[metric]
         # Persistence or size: a window of one bucket alone must be overwhelming.
-        seeds = mine.filter((pl.col("q") < level) & ((pl.col("scale") > 1) | (pl.col("q") < level * _ONE_BUCKET)))
+        seeds = mine.filter(
+            (pl.col("q") < level) & ((pl.col("scale") > 1) | (pl.col("q") < level * _ONE_BUCKET))
+        )
         if seeds.is_empty():
             continue
         merged = merge(seeds)
@@ -189,18 +192,24 @@ def _test(
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells."""
     parts, units, tested = [], {}, 0
-    first, buckets = current["t"].min(), int((current["t"].max() - current["t"].min()) / step) + 1
+    first: Any = current["t"].min()
+    last: Any = current["t"].max()
+    buckets = int((last - first) / step) + 1
     for metric, events in (("error_rate", "f"), ("slow_share", "s")):
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
         unit = cur.with_columns(k=pl.col(events)).drop_nulls("k")
         unit = unit.with_columns(sid=pl.struct("dimension", "value").rank("dense").cast(pl.Int64))
         prev = None if previous is None else previous.with_columns(k=pl.col(events)).drop_nulls("k")
-        unit = reference(unit.lazy(), unit, prev).with_columns(
-            expected=pl.col("n") * pl.col("K0") / pl.col("N0")
-        ).collect()
+        unit = (
+            reference(unit.lazy(), unit, prev)
+            .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
+            .collect()
+        )
         phi = dispersion(unit)
         segments = unit.select("sid", "dimension", "value").unique("sid")
-        win = reference(windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS), unit, prev)
+        win = reference(
+            windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS), unit, prev
+        )
         found, m = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
         units[metric], tested = unit, tested + m
@@ -213,15 +222,23 @@ def _effect(metric: str) -> pl.Expr:
     """Big enough to matter: the minimum effect sizes of the module docstring."""
     rate, usual = pl.col("k") / pl.col("n"), pl.col("K0") / pl.col("N0")
     delta, ratio = (MIN_ERROR_DELTA, 1.5) if metric == "error_rate" else (MIN_SLOW_DELTA, 2.0)
-    return (rate >= usual + delta) & (rate >= usual * ratio) & (pl.col("k") - pl.col("expected") >= MIN_EXCESS)
+    return (
+        (rate >= usual + delta) & (rate >= usual * ratio) & (pl.col("k") - pl.col("expected") >= MIN_EXCESS)
+    )
 
 
 def _segment(dimension: str, value: str) -> pl.Expr:
     return pl.lit(True) if dimension == ALL else pl.col(dimension).cast(pl.String) == value
 
 
-def _describe(row: dict[str, Any], prepared: pl.LazyFrame, lf: pl.LazyFrame, base: pl.LazyFrame | None,
-              step: timedelta, last: Any) -> dict[str, Any]:
+def _describe(
+    row: dict[str, Any],
+    prepared: pl.LazyFrame,
+    lf: pl.LazyFrame,
+    base: pl.LazyFrame | None,
+    step: timedelta,
+    last: Any,
+) -> dict[str, Any]:
     """Observed and expected values, the dominant code and its advice for one rate incident."""
     dim, value, start, end = row["dimension"], row["value"], row["start"], row["end"]
     seg = _segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
@@ -230,22 +247,34 @@ def _describe(row: dict[str, Any], prepared: pl.LazyFrame, lf: pl.LazyFrame, bas
     if dim == ERROR_REASON:
         code = value
     else:
-        top = rows.filter(pl.col("failed")).group_by("error_reason").len().sort("len", descending=True).head(1).collect()
+        top = (
+            rows.filter(pl.col("failed"))
+            .group_by("error_reason")
+            .len()
+            .sort("len", descending=True)
+            .head(1)
+            .collect()
+        )
         code = top["error_reason"][0] if top.height and row["metric"] == "error_rate" else None
     # What a reader counts: rows, not the burst-weighted trials the tests used.
     flag = "failed" if row["metric"] == "error_rate" else "slow"
-    if dim == ERROR_REASON:
-        flag_expr = pl.col("error_reason") == value
-    else:
-        flag_expr = pl.col(flag)
+    flag_expr = pl.col("error_reason") == value if dim == ERROR_REASON else pl.col(flag)
     seen = rows.select(pl.len().alias("n"), flag_expr.sum().alias("k")).collect().row(0, named=True)
     usual = row["K0"] / row["N0"] if row.get("N0") else row["expected"] / max(row["n"], 1)
     out = {
-        "kind": row["kind"], "metric": row["metric"], "start": start, "end": None if end > last else end,
-        "dimension": dim, "value": value, "error_reason": code, "q_value": row["q"],
-        "explained_share": row["explained"], "requests": seen["n"],
-        "requests_affected": max(0, int(round(seen["k"] - seen["n"] * usual))),
-        "observed": seen["k"] / max(seen["n"], 1), "expected": usual,
+        "kind": row["kind"],
+        "metric": row["metric"],
+        "start": start,
+        "end": None if end > last else end,
+        "dimension": dim,
+        "value": value,
+        "error_reason": code,
+        "q_value": row["q"],
+        "explained_share": row["explained"],
+        "requests": seen["n"],
+        "requests_affected": max(0, round(seen["k"] - seen["n"] * usual)),
+        "observed": seen["k"] / max(seen["n"], 1),
+        "expected": usual,
     }
     if row["metric"] == "slow_share":
         usual = (base if base is not None else lf).filter(seg if base is not None else seg & ~_in(start, end))
@@ -253,9 +282,13 @@ def _describe(row: dict[str, Any], prepared: pl.LazyFrame, lf: pl.LazyFrame, bas
         out["observed"] = rows.select(pl.col("request_duration").quantile(0.95)).collect().item()
         out["expected"] = usual.select(pl.col("request_duration").quantile(0.95)).collect().item()
     if code is not None:
-        fix = lf.filter(pl.col("error_reason").cast(pl.String) == code).select(
-            pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first()
-        ) if "error_reason_how_to_fix" in lf.collect_schema() else None
+        fix = (
+            lf.filter(pl.col("error_reason").cast(pl.String) == code).select(
+                pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first()
+            )
+            if "error_reason_how_to_fix" in lf.collect_schema()
+            else None
+        )
         out["how_to_fix"] = fix.collect().item() if fix is not None else None
     return out
 
@@ -268,18 +301,36 @@ def _gaps(current: pl.DataFrame, tz: str, step: timedelta) -> list[dict[str, Any
     volume = current.filter(pl.col("dimension") == ALL)
     if volume.is_empty():
         return []
-    gaps = seasonal_gaps(volume, first=volume["t"].min(), end=volume["t"].max() + step, every=step, tz=tz)
+    first: Any = volume["t"].min()
+    last: Any = volume["t"].max()
+    gaps = seasonal_gaps(volume, first=first, end=last + step, every=step, tz=tz)
     return [
-        {"kind": "traffic_gap", "metric": "requests", "start": g["start"], "end": g["end"], "dimension": ALL,
-         "value": ALL, "observed": 0.0, "expected": g["expected"], "requests": 0,
-         "requests_affected": int(round(g["expected"])), "q_value": float(np.exp(-g["expected"])),
-         "explained_share": 1.0}
+        {
+            "kind": "traffic_gap",
+            "metric": "requests",
+            "start": g["start"],
+            "end": g["end"],
+            "dimension": ALL,
+            "value": ALL,
+            "observed": 0.0,
+            "expected": g["expected"],
+            "requests": 0,
+            "requests_affected": round(g["expected"]),
+            "q_value": float(np.exp(-g["expected"])),
+            "explained_share": 1.0,
+        }
         for g in gaps.iter_rows(named=True)
     ]
 
 
-def _new(current: pl.DataFrame, previous: pl.DataFrame | None, alpha: float, last: Any, step: timedelta,
-         lf: pl.LazyFrame) -> list[dict[str, Any]]:
+def _new(
+    current: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    alpha: float,
+    last: Any,
+    step: timedelta,
+    lf: pl.LazyFrame,
+) -> list[dict[str, Any]]:
     codes = current.filter(pl.col("dimension") == ERROR_REASON)
     volume = current.filter(pl.col("dimension") == ALL).select("t", "n")
     known = None if previous is None else set(previous.filter(pl.col("dimension") == ERROR_REASON)["value"])
@@ -288,20 +339,40 @@ def _new(current: pl.DataFrame, previous: pl.DataFrame | None, alpha: float, las
     out = []
     for row in new.iter_rows(named=True):
         after = int(volume.filter(pl.col("t") >= row["start"])["n"].sum())
-        fix = lf.filter(pl.col("error_reason").cast(pl.String) == row["value"]).select(
-            pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first()).collect().item() \
-            if "error_reason_how_to_fix" in lf.collect_schema() else None
-        out.append({
-            "kind": "new_error_code", "metric": "error_count", "start": row["start"],
-            "end": None if row["last"] + step > last else row["last"] + step, "dimension": ERROR_REASON,
-            "value": row["value"], "error_reason": row["value"], "observed": float(row["k"]), "expected": 0.0,
-            "requests": after, "requests_affected": int(row["k"]), "q_value": min(1.0, row["p"]),
-            "explained_share": 1.0, "how_to_fix": fix,
-        })
+        fix = (
+            lf.filter(pl.col("error_reason").cast(pl.String) == row["value"])
+            .select(pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first())
+            .collect()
+            .item()
+            if "error_reason_how_to_fix" in lf.collect_schema()
+            else None
+        )
+        out.append(
+            {
+                "kind": "new_error_code",
+                "metric": "error_count",
+                "start": row["start"],
+                "end": None if row["last"] + step > last else row["last"] + step,
+                "dimension": ERROR_REASON,
+                "value": row["value"],
+                "error_reason": row["value"],
+                "observed": float(row["k"]),
+                "expected": 0.0,
+                "requests": after,
+                "requests_affected": int(row["k"]),
+                "q_value": min(1.0, row["p"]),
+                "explained_share": 1.0,
+                "how_to_fix": fix,
+            }
+        )
     return out
 
 
 def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An error burst that is nothing but a new code is reported once, as the new code."""
     new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
-    return [r for r in rows if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)]
+    return [
+        r
+        for r in rows
+        if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
+    ]

@@ -11,6 +11,8 @@ has 2% of the failures and now has 80%), ties going to the more readable dimensi
 from __future__ import annotations
 
 import math
+from typing import Any
+
 import polars as pl
 
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON
@@ -28,14 +30,14 @@ def clusters(found: pl.DataFrame) -> list[pl.DataFrame]:
     """Runs whose time spans overlap (one underlying change seen through many segments)."""
     out: list[pl.DataFrame] = []
     rows = found.sort("start").to_dicts()
-    group: list[dict[str, object]] = []
-    end = None
+    group: list[dict[str, Any]] = []
+    end: Any = None
     for row in rows:
-        if group and end is not None and row["start"] >= end:  # type: ignore[operator]
+        if group and end is not None and row["start"] >= end:
             out.append(pl.DataFrame(group, schema=found.schema))
             group = []
         group.append(row)
-        end = row["end"] if end is None or not group[:-1] else max(end, row["end"])  # type: ignore[type-var]
+        end = row["end"] if end is None or not group[:-1] else max(end, row["end"])
     if group:
         out.append(pl.DataFrame(group, schema=found.schema))
     return out
@@ -50,19 +52,23 @@ def _js(p: float, q: float) -> float:
     return 0.5 * (term(p, q) + term(q, p))
 
 
-def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, object]:
+def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, Any]:
     """The segment (and its window) that best explains a cluster of runs."""
-    start, end = cluster["start"].min(), cluster["end"].max()
+    start: Any = cluster["start"].min()
+    end: Any = cluster["end"].max()
     window = tested.filter(pl.col("t").is_between(start, end, closed="left"))
     sums = window.group_by("dimension", "value").agg(pl.col("k", "expected", "n").sum())
     total = sums.filter(pl.col("dimension") == ALL)
+    k_all: Any
+    e_all: Any
+    n_all: Any
     if total.is_empty():
         k_all, e_all, n_all = sums["k"].max(), sums["expected"].max(), sums["n"].max()
     else:
         k_all, e_all, n_all = total["k"][0], total["expected"][0], total["n"][0]
     excess_all = max(float(k_all - e_all), 1e-9)
-    best: tuple[float, int, dict[str, object]] | None = None
-    fallback: tuple[float, int, dict[str, object]] | None = None
+    best: tuple[float, int, dict[str, Any]] | None = None
+    fallback: tuple[float, int, dict[str, Any]] | None = None
     candidates = cluster.join(sums, on=["dimension", "value"], how="left")
     for row in candidates.iter_rows(named=True):
         if row["k"] is None or row["dimension"] == ALL:
@@ -76,15 +82,18 @@ def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, object]:
         row["explained"] = min(power, 1.0)
         key = (round(surprise, 2), -_ORDER[row["dimension"]], row)
         if row["dimension"] == ERROR_REASON:
-            fallback = max(fallback, key, key=lambda x: x[:2]) if fallback else key  # type: ignore[arg-type]
+            fallback = max(fallback, key, key=lambda x: x[:2]) if fallback else key
         else:
-            best = max(best, key, key=lambda x: x[:2]) if best else key  # type: ignore[arg-type]
+            best = max(best, key, key=lambda x: x[:2]) if best else key
     chosen = best or fallback
     if chosen is not None:
         return chosen[2]
     whole = cluster.filter(pl.col("dimension") == ALL)
     if whole.height:  # the account as a whole changed and no part of it stands out
-        return {**whole.join(sums, on=["dimension", "value"], how="left").row(0, named=True), "explained": 1.0}
+        return {
+            **whole.join(sums, on=["dimension", "value"], how="left").row(0, named=True),
+            "explained": 1.0,
+        }
     # Only small segments changed (too small to move the account): name the most significant.
     row = candidates.sort("q").row(0, named=True)
     return {**row, "explained": min(max((row["k"] - row["expected"]) / excess_all, 0.0), 1.0)}

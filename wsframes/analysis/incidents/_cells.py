@@ -91,12 +91,16 @@ def cells(prepared: pl.LazyFrame) -> pl.DataFrame:
     )
     frames = pl.collect_all([*parts, codes])
     every = frames[0]
-    code_rows = frames[-1].join(every.select("t", "n"), on="t").select(
-        pl.lit(ERROR_REASON).alias("dimension"),
-        pl.col("error_reason").alias("value"),
-        "t",
-        "n",
-        "f",
-        pl.lit(None, pl.Int64).alias("s"),
+    code_rows = (
+        frames[-1]
+        .join(every.select("t", "n"), on="t")
+        .select(
+            pl.lit(ERROR_REASON).alias("dimension"),
+            pl.col("error_reason").alias("value"),
+            "t",
+            "n",
+            "f",
+            pl.lit(None, pl.Int64).alias("s"),
+        )
     )
     return pl.concat([*frames[:-1], code_rows], how="vertical_relaxed").cast(CELL_SCHEMA)  # type: ignore[arg-type]

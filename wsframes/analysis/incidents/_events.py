@@ -56,7 +56,9 @@ def seasonal_gaps(
     )
     busy = buckets.filter(pl.col("n") > 0)["t"]
     if busy.is_empty():
-        return pl.DataFrame(schema={"start": grid.dtype, "end": grid.dtype, "buckets": pl.UInt32, "expected": pl.Float64})
+        return pl.DataFrame(
+            schema={"start": grid.dtype, "end": grid.dtype, "buckets": pl.UInt32, "expected": pl.Float64}
+        )
     inside = pl.col("t").is_between(busy.min(), busy.max())
     excluded: list[int] = []
     for _ in range(2):
@@ -108,12 +110,8 @@ def new_codes(
     if baseline_codes is not None:
         per = per.filter(~pl.col("value").is_in(list(baseline_codes)))
     total = volume["n"].sum() + baseline_volume
-    before = [
-        volume.filter(pl.col("t") < start)["n"].sum() + baseline_volume for start in per["start"]
-    ]
+    before = [volume.filter(pl.col("t") < start)["n"].sum() + baseline_volume for start in per["start"]]
     per = per.with_columns(before=pl.Series(before, dtype=pl.Float64))
     tested = max(per.height, 1)
     p = (1 - pl.col("before") / max(total, 1)) ** pl.col("k")
-    return per.with_columns(p=p).filter(
-        (pl.col("k") >= MIN_NEW_CODE) & (pl.col("p") * tested < alpha)
-    )
+    return per.with_columns(p=p).filter((pl.col("k") >= MIN_NEW_CODE) & (pl.col("p") * tested < alpha))

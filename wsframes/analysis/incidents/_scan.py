@@ -1,4 +1,4 @@
-"""Multi-scale scan: windows of 1, 2, 4, ... buckets, so a long mild change counts as much as a short sharp one.
+"""Multi-scale scan: windows of 1, 2, 4, ... buckets, so a long mild change is seen like a sharp one.
 
 A slow proxy that carries seven requests an hour is invisible hour by hour but obvious over a day.
 Every segment is therefore tested over dyadic windows (half-overlapping), all in one
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -36,7 +37,10 @@ def windows(
         units.lazy()
         # Tarone's pruning: a segment with too few requests or events in the whole period cannot
         # reach the minimum effect in any window, so it is no hypothesis at all.
-        .filter((pl.col("n").sum().over("sid") >= MIN_SEGMENT_REQUESTS) & (pl.col("k").sum().over("sid") >= min_events))
+        .filter(
+            (pl.col("n").sum().over("sid") >= MIN_SEGMENT_REQUESTS)
+            & (pl.col("k").sum().over("sid") >= min_events)
+        )
         .select(
             "sid",
             "n",
@@ -86,27 +90,32 @@ def merge(seeds: pl.DataFrame) -> pl.DataFrame:
     grouped = ordered.with_columns(run=(pl.col("t") > reach).fill_null(True).cum_sum().over(_SEG))
     return (
         grouped.group_by([*_SEG, "run"])
-        .agg(pl.col("t").min().alias("start"), pl.col("end").max(), pl.col("q").min(), pl.col("K0", "N0").first())
+        .agg(
+            pl.col("t").min().alias("start"),
+            pl.col("end").max(),
+            pl.col("q").min(),
+            pl.col("K0", "N0").first(),
+        )
         .drop("run")
     )
 
 
-def refine(run: dict[str, object], cells: pl.DataFrame, step: timedelta) -> tuple[object, object]:
+def refine(run: dict[str, Any], cells: pl.DataFrame, step: timedelta) -> tuple[Any, Any]:
     """The start and end of the maximum log-likelihood-ratio stretch around a merged run."""
     start, end = run["start"], run["end"]
-    margin = (end - start) // 2 + step  # type: ignore[operator]
+    margin = (end - start) // 2 + step
     near = cells.filter(
         (pl.col("dimension") == run["dimension"])
         & (pl.col("value") == run["value"])
-        & pl.col("t").is_between(start - margin, end + margin, closed="left")  # type: ignore[operator]
+        & pl.col("t").is_between(start - margin, end + margin, closed="left")
     ).sort("t")
     if near.is_empty():
         return start, end
-    p0 = min(max(run["K0"] / max(run["N0"], 1), 1e-6), 1 - 1e-6)  # type: ignore[operator]
+    p0 = min(max(run["K0"] / max(run["N0"], 1), 1e-6), 1 - 1e-6)
     k, n = near["k"].to_numpy().astype(float), near["n"].to_numpy().astype(float)
     times = near["t"]
-    lo, hi = int(np.searchsorted(times.to_numpy(), np.datetime64(start.replace(tzinfo=None)))), len(k) - 1  # type: ignore[union-attr]
-    hi = max(lo, int(np.searchsorted(times.to_numpy(), np.datetime64(end.replace(tzinfo=None)))) - 1)  # type: ignore[union-attr]
+    lo, hi = int(np.searchsorted(times.to_numpy(), np.datetime64(start.replace(tzinfo=None)))), len(k) - 1
+    hi = max(lo, int(np.searchsorted(times.to_numpy(), np.datetime64(end.replace(tzinfo=None)))) - 1)
     # The rate inside depends on the edges and the edges on the rate: a few rounds settle both.
     for _ in range(4):
         p1 = min(max(k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1), p0 * 1.01), 1 - 1e-6)

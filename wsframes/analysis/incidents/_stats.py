@@ -50,9 +50,7 @@ def dispersion(cells: pl.DataFrame) -> dict[str, float]:
     e = pl.col("n") * p0
     z2 = (pl.col("k") - e) ** 2 / (e * (1 - p0))
     filled = cells.filter((pl.col("N0") > 0) & (e >= 2) & (pl.col("n") * (1 - p0) >= 2))
-    per = filled.group_by("dimension").agg(
-        (z2.median() / _CHI2_MEDIAN).alias("phi"), pl.len().alias("cells")
-    )
+    per = filled.group_by("dimension").agg((z2.median() / _CHI2_MEDIAN).alias("phi"), pl.len().alias("cells"))
     enough = {d: max(1.0, float(phi)) for d, phi, m in per.iter_rows() if m >= 30}
     # A dimension with too few filled cells borrows the worst estimate seen (never below 1).
     fallback = max(enough.values(), default=1.0)
