@@ -146,17 +146,29 @@ def plot_latency_over_time(
     if frame.filter(pl.any_horizontal(pl.col(q) > 0 for q in quantiles)).is_empty():
         return _no_data(ax, f"{label} time percentiles" if label else "")
     times = _local_times(frame, time, tz)
+    # Buckets too small to hold a quantile are null (latency_over_time): gaps, not invented points;
+    # a quantile missing from most buckets would only be scattered fragments, so it is not drawn.
+    sparse = [q for q in quantiles if frame[q].null_count() > frame.height / 2]
     for q in quantiles:
         colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
-        # Buckets too small to hold a quantile are null (latency_over_time): gaps, not invented points.
         values = frame[q].cast(pl.Float64).fill_null(float("nan")).to_list()
+        if q in sparse:
+            values = [float("nan")] * len(values)
         marker = "." if len(times) < 60 else None
         ax.plot(times, values, color=colour, ls=style, lw=1.4, label=q, marker=marker)
-    omitted = [q for q in quantiles if frame[q].null_count()]
-    if omitted:
+    gappy = [q for q in quantiles if frame[q].null_count() and q not in sparse]
+    notes = [f"{', '.join(sparse)} not drawn: most buckets hold too few requests"] if sparse else []
+    notes += [f"{', '.join(gappy)} left out where a bucket holds too few requests"] if gappy else []
+    if notes:
         ax.text(
-            1.0, 1.01, f"{', '.join(omitted)} left out where a bucket has too few requests to hold it",
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#667085",
+            0.99,
+            0.02,
+            "; ".join(notes),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="#667085",
         )
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
@@ -310,7 +322,7 @@ def plot_incident(
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
         ax.set_ylim(0, max(float(top or 0), expected) * 1.1)
-    ax.set_ylabel(label)
+    ax.set_ylabel("share of requests" if share else "seconds")
     _time_axis(ax, tz)
     ax.legend(fontsize=8, loc="upper left", ncols=2)
     return ax

@@ -17,8 +17,10 @@ import polars as pl
 from wsframes.analysis.incidents import find_incidents
 from wsframes.report.render import local
 
-__all__ = ["MIN_P95_REQUESTS", "drilldown_png", "incident_alerts"]
+__all__ = ["MINOR_REQUESTS", "MIN_P95_REQUESTS", "drilldown_png", "incident_alerts"]
 
+#: Incidents touching fewer requests than this are ``info``: real, but small.
+MINOR_REQUESTS = 20
 #: A p95 drawn in the drill-down needs this many requests in its bucket (else the point is left out).
 MIN_P95_REQUESTS = 20
 
@@ -92,7 +94,7 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
         )
     if row["kind"] == "latency_regression":
         return (
-            "warning",
+            "warning" if row["requests_affected"] >= MINOR_REQUESTS else "info",
             "Slower requests",
             f"Requests {where or 'of the whole account'} slowed down {when}: p95 request time "
             f"{row['observed']:.2f} s ({usual}: {row['expected']:.2f} s); {row['requests_affected']:,} more "
@@ -106,6 +108,7 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
         with_code = f" (mostly {code})" if code else ""
         what = f"{row['observed']:.0%} of requests {where or 'of the whole account'} failed{with_code}"
     level = "critical" if row["dimension"] in ("all", "error_reason") or row["observed"] >= 0.5 else "warning"
+    level = "info" if row["requests_affected"] < MINOR_REQUESTS else level
     return (
         level,
         "Error burst",
@@ -115,18 +118,28 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
 
 
 def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, float, str, bool]:
-    """The segment's metric per bucket from a day before the incident to a day after it."""
-    every = timedelta(hours=1)
+    """The segment's metric per bucket from half a day (or the incident's length) before to after it.
+
+    A p95 needs :data:`MIN_P95_REQUESTS` per bucket: for a small segment the buckets widen (1, 3,
+    6, 24 hours) until most of them hold that many, and smaller ones are left out.
+    """
     span = (row["end"] or frame["timestamp"].max()) - row["start"]
     pad = max(timedelta(hours=12), span)
     inside = pl.col("timestamp").is_between(row["start"] - pad, (row["end"] or row["start"]) + pad)
     dim, value = row["dimension"], row["value"]
     seg = pl.lit(True) if dim in ("all", "error_reason") else pl.col(dim).cast(pl.String) == value
-    part = frame.filter(inside & seg).group_by(pl.col("timestamp").dt.truncate(every).alias("time"))
+    rows = frame.filter(inside & seg)
     if row["kind"] == "latency_regression":
-        out = part.agg(pl.len().alias("n"), pl.col("request_duration").quantile(0.95).alias("value"))
-        out = out.filter(pl.col("n") >= MIN_P95_REQUESTS)
-        return out.sort("time"), row["expected"], "p95 request time", False
+        for hours in (1, 3, 6, 24):
+            out = rows.group_by(pl.col("timestamp").dt.truncate(f"{hours}h").alias("time")).agg(
+                pl.len().alias("n"), pl.col("request_duration").quantile(0.95).alias("value")
+            )
+            typical: Any = out["n"].median()
+            if (typical or 0) >= MIN_P95_REQUESTS:
+                break
+        label = "p95 request time" + (f" per {hours} h" if hours > 1 else "")
+        return out.filter(pl.col("n") >= MIN_P95_REQUESTS).sort("time"), row["expected"], label, False
+    part = rows.group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
     if dim == "error_reason":  # that code's share of every request (a success is not that code)
         failed = (pl.col("error_reason").cast(pl.String) == value).fill_null(False)
     else:

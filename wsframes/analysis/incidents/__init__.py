@@ -30,13 +30,15 @@ Method
 6. **Gaps and new codes** (see :mod:`._events`): empty runs against a same-hour-of-day, same
    kind-of-day median; codes whose every occurrence falls after a point, tested exactly.
 
-What it can see (hourly buckets): an error burst lifting a segment's failure share by >= 5 points
-with >= 5 extra failures, and a latency shift that doubles the share of requests above the usual
-p95 (about +10 points), each in a bucket of at least ~30 requests; at ~60 requests an hour a
-segment's failure share must roughly reach 30-40% (from ~8%) for an hour, or 20% for several.
-A gap needs ~30 expected requests; a new code 5 occurrences late enough in the data. Rates are
-compared with the whole period (or baseline), so daily seasonality of failure rates is not
-modelled; the traffic-gap baseline does respect hour of day and weekday/weekend.
+What it can see (hourly buckets). A window must show a failure share up by >= 5 points and
+1.5x, or a slow share up by >= 10 points and 2x, with >= 5 extra events, and pass the BH level;
+how long it must last then depends on volume. The tests check detection (right segment, edges
+within one bucket) at ~300 requests an hour: a 3-hour burst of 70%
+failures on a domain carrying ~10 requests an hour, a 24-hour 4x slowdown of one proxy server
+carrying ~8, a 3-hour burst of one code in 35% of all requests; gaps need ~30 expected
+requests, a new code 5 occurrences late enough in the data. Rates are compared with the whole
+period (or the baseline), so daily seasonality of failure rates is not modelled; the traffic-gap
+baseline does respect hour of day and weekday/weekend.
 """
 
 from __future__ import annotations
