@@ -200,7 +200,9 @@ def _test(
     for metric, events in (("error_rate", "f"), ("slow_share", "s")):
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
         unit = cur.with_columns(k=pl.col(events)).drop_nulls("k")
-        unit = unit.with_columns(sid=pl.struct("dimension", "value").rank("dense").cast(pl.Int64))
+        # An integer per segment: the window scan groups and joins on it instead of on text.
+        sid = pl.concat_str("dimension", "value", separator="\x00").cast(pl.Categorical).to_physical()
+        unit = unit.with_columns(sid=sid.cast(pl.Int64))
         prev = None if previous is None else previous.with_columns(k=pl.col(events)).drop_nulls("k")
         unit = (
             reference(unit.lazy(), unit, prev)
