@@ -185,12 +185,13 @@ def test_cli_demo_leaves_a_finished_report(
     html_file = Path(printed.split("report: ")[1].split("\n")[0])
     assert html_file.parent == tmp_path and html_file.name.endswith("-plan1-America-New-York.html")
     page = html_file.read_text(encoding="utf-8")
-    assert "Error spikes" in page  # the demo's incident is found and shown first
-    assert page.index("Error spikes") < page.index(">Latency<")
+    assert "Error burst" in page  # the demo's incidents are found and shown first
+    assert page.index("Error burst") < page.index(">Latency<")
     nb = json.loads(html_file.with_suffix(".ipynb").read_text(encoding="utf-8"))
     assert all(c.get("outputs") is not None for c in nb["cells"] if c["cell_type"] == "code")
     visit = chromium_visit(html_file)
-    assert visit.requests == [] and visit.console_errors == [] and len(visit.images) == 5
+    drilldowns = page.count("drill-down")  # one small figure per incident, beside its sentence
+    assert visit.requests == [] and visit.console_errors == [] and len(visit.images) == 5 + drilldowns
 
 
 def test_cli_exit_code_and_message_on_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
