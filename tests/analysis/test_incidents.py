@@ -27,10 +27,11 @@ VOLUMES = [(30 * 24 * 7, 7), (30 * 24 * 28, 28), (300 * 24 * 14, 14), (3000 * 24
 @pytest.mark.parametrize(("n", "days"), VOLUMES, ids=lambda v: str(v))
 def test_stationary_data_is_quiet(n: int, days: int) -> None:
     """The acceptance bar: nothing in >= 95% of reports, never more than one incident."""
-    seeds = range(12) if n < 500_000 else range(3)
+    seeds = range(12) if n < 50_000 else range(6) if n < 500_000 else range(2)
     found = [find_incidents(_week(n, seed, days=days)).height for seed in seeds]
     assert max(found) <= 1, found
-    assert sum(1 for f in found if f) <= 0.05 * len(found) + 1e-9 or sum(found) == 0, found
+    # Fewer than 20 seeds per volume: 95% quiet means all quiet here (32 reports in all).
+    assert sum(1 for f in found if f) <= 0.05 * len(found), found
 
 
 def _top(df: pl.DataFrame, column: str, rank: int = 0) -> str:
