@@ -211,10 +211,9 @@ def _test(
         )
         phi = dispersion(unit)
         segments = unit.select("sid", "dimension", "value").unique("sid")
-        win = reference(
-            windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS), unit, prev
-        )
-        found, m = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
+        scanned, m = windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS)
+        win = reference(scanned, unit, prev)
+        found = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
         units[metric], tested = unit, tested + m
     out = pl.concat(parts, how="diagonal_relaxed")

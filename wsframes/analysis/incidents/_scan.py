@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from wsframes.analysis.incidents._stats import MIN_CELL_REQUESTS
+
 #: Window lengths, in buckets.
 SCALES = (1, 2, 4, 8, 16, 32, 64)
 #: A segment with fewer (burst-weighted) requests in the whole period is never tested.
@@ -25,8 +27,12 @@ _SEG = ["dimension", "value"]
 
 def windows(
     units: pl.DataFrame, *, first: object, step: timedelta, buckets: int, min_events: int
-) -> pl.LazyFrame:
-    """Sums of ``n`` and ``k`` over every window: ``sid, scale, i0, i1, n, k`` (lazy).
+) -> tuple[pl.LazyFrame, int]:
+    """Windows that could show an effect, ``sid, scale, i0, i1, n, k`` (lazy), and how many were tested.
+
+    Every window with at least :data:`MIN_CELL_REQUESTS` requests is a hypothesis and is counted;
+    only those with at least *min_events* events (the minimum excess needs them) are kept, which
+    keeps memory small: most windows of most segments hold a handful of events.
 
     *units* are the one-bucket cells with an integer segment id ``sid``. Sorted by segment and
     bucket, the cells of one window are contiguous at every scale and offset, so each scale is
@@ -51,44 +57,50 @@ def windows(
     )
     sid, j = kept["sid"].to_numpy(), kept["j"].to_numpy()
     n, k = kept["n"].to_numpy(), kept["k"].to_numpy()
-    parts = []
+    parts, tested = [], 0
     for scale in SCALES:
         if scale > max(1, buckets // 2):
             break
         for offset in (0, scale // 2) if scale > 1 else (0,):
-            parts.append(_reduce(sid, j, n, k, scale, offset, buckets))
+            part, count = _reduce(sid, j, n, k, scale, offset, buckets, min_events)
+            parts.append(part)
+            tested += count
     # Edge windows clipped to the same span as a smaller one are tested twice: that only makes
     # the Benjamini-Hochberg family a little larger (conservative), and is cheaper than unique().
     if not parts or not len(sid):
-        empty = {
-            "sid": pl.Int64,
-            "n": pl.Int64,
-            "k": pl.Int64,
-            "scale": pl.Int32,
-            "i0": pl.Int64,
-            "i1": pl.Int64,
-        }
-        return pl.LazyFrame(schema=empty)
-    return pl.concat(parts).lazy()
+        empty = {"sid": pl.Int64, "n": pl.Int64, "k": pl.Int64, "scale": pl.Int32}
+        return pl.LazyFrame(schema={**empty, "i0": pl.Int64, "i1": pl.Int64}), 0
+    return pl.concat(parts).lazy(), tested
 
 
 def _reduce(
-    sid: np.ndarray, j: np.ndarray, n: np.ndarray, k: np.ndarray, scale: int, offset: int, buckets: int
-) -> pl.DataFrame:
+    sid: np.ndarray,
+    j: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    scale: int,
+    offset: int,
+    buckets: int,
+    min_events: int,
+) -> tuple[pl.DataFrame, int]:
     """Window sums at one scale and offset over cells sorted by segment and bucket."""
     w = (j + offset) // scale
     starts = np.flatnonzero(np.r_[True, (np.diff(sid) != 0) | (np.diff(w) != 0)])
-    i0 = w[starts] * scale - offset
-    return pl.DataFrame(
+    ns, ks = np.add.reduceat(n, starts), np.add.reduceat(k, starts)
+    testable = ns >= MIN_CELL_REQUESTS
+    keep = testable & (ks >= min_events)
+    i0 = w[starts][keep] * scale - offset
+    frame = pl.DataFrame(
         {
-            "sid": sid[starts],
-            "n": np.add.reduceat(n, starts),
-            "k": np.add.reduceat(k, starts),
-            "scale": np.full(len(starts), scale, dtype=np.int32),
+            "sid": sid[starts][keep],
+            "n": ns[keep],
+            "k": ks[keep],
+            "scale": np.full(int(keep.sum()), scale, dtype=np.int32),
             "i0": np.clip(i0, 0, None),
             "i1": np.clip(i0 + scale, None, buckets),
         }
     )
+    return frame, int(testable.sum())
 
 
 def window_times(found: pl.DataFrame, *, first: object, step: timedelta) -> pl.DataFrame:

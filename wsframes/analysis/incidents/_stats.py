@@ -58,17 +58,16 @@ def dispersion(cells: pl.DataFrame) -> dict[str, float]:
     return {d: enough.get(d, fallback) for d in dims}
 
 
-def p_values(windows: pl.LazyFrame, phi: dict[str, float], effect: pl.Expr) -> tuple[pl.DataFrame, int]:
-    """Exact one-sided p-values of the windows showing the minimum *effect*; how many were tested.
+def p_values(windows: pl.LazyFrame, phi: dict[str, float], effect: pl.Expr) -> pl.DataFrame:
+    """Exact one-sided p-values of the windows showing the minimum *effect*.
 
-    Windows without the effect would get a p-value near 1: they count among the hypotheses (so
-    Benjamini-Hochberg stays valid) but need no computing.
+    Windows without the effect would get a p-value near 1: they still count among the hypotheses
+    (the caller counts them, so Benjamini-Hochberg stays valid) but need no computing.
     """
     testable = windows.filter((pl.col("n") >= MIN_CELL_REQUESTS) & (pl.col("N0") > 0)).with_columns(
         expected=pl.col("n") * pl.col("K0") / pl.col("N0")
     )
-    count, candidates = pl.collect_all([testable.select(pl.len()), testable.filter(effect)])
-    return _exact(candidates, phi), int(count.item())
+    return _exact(testable.filter(effect).collect(), phi)
 
 
 def _exact(testable: pl.DataFrame, phi: dict[str, float]) -> pl.DataFrame:
