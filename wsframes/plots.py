@@ -29,6 +29,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 __all__ = [
     "plot_error_rate_over_time",
     "plot_error_taxonomy",
+    "plot_incident",
     "plot_latency_ccdf",
     "plot_latency_over_time",
     "plot_traffic_over_time",
@@ -142,12 +143,33 @@ def plot_latency_over_time(
 ) -> Axes:
     """Latency percentiles per time bucket (one line each), log scale."""
     ax = _axes(ax)
-    if frame.drop_nulls(list(quantiles)).filter(pl.min_horizontal(*quantiles) > 0).is_empty():
+    if frame.filter(pl.any_horizontal(pl.col(q) > 0 for q in quantiles)).is_empty():
         return _no_data(ax, f"{label} time percentiles" if label else "")
     times = _local_times(frame, time, tz)
+    # Buckets too small to hold a quantile are null (latency_over_time): gaps, not invented points;
+    # a quantile missing from most buckets would only be scattered fragments, so it is not drawn.
+    sparse = [q for q in quantiles if frame[q].null_count() > frame.height / 2]
     for q in quantiles:
         colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
-        ax.plot(times, frame[q].to_list(), color=colour, ls=style, lw=1.4, label=q)
+        values = frame[q].cast(pl.Float64).fill_null(float("nan")).to_list()
+        if q in sparse:
+            values = [float("nan")] * len(values)
+        marker = "." if len(times) < 60 else None
+        ax.plot(times, values, color=colour, ls=style, lw=1.4, label=q, marker=marker)
+    gappy = [q for q in quantiles if frame[q].null_count() and q not in sparse]
+    notes = [f"{', '.join(sparse)} not drawn: most buckets hold too few requests"] if sparse else []
+    notes += [f"{', '.join(gappy)} left out where a bucket holds too few requests"] if gappy else []
+    if notes:
+        ax.text(
+            0.99,
+            0.02,
+            "; ".join(notes),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="#667085",
+        )
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
     ax.set_ylabel("duration (s, log scale)")
@@ -263,4 +285,44 @@ def plot_traffic_over_time(
     lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(lines, ["requests", "bandwidth (GB)"], fontsize=8, loc="upper left")
     ax.set_title("traffic over time")
+    return ax
+
+
+def plot_incident(
+    frame: pl.DataFrame,
+    *,
+    start: Any,
+    end: Any | None,
+    expected: float,
+    label: str,
+    share: bool = True,
+    tz: str = "UTC",
+    ax: Axes | None = None,
+) -> Axes:
+    """One incident's drill-down: the segment's metric per bucket (``time``, ``value``) around it.
+
+    The incident's window is shaded and the usual level is a dashed line, so a reader sees at a
+    glance how far and how long the segment left its normal. Buckets with too few requests to
+    hold the metric are absent from *frame* (gaps in the line, not invented points).
+    """
+    ax = _axes(ax)
+    if frame.is_empty():
+        return _no_data(ax, label)
+    times = _local_times(frame, "time", tz)
+    ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
+    ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
+    zone = ZoneInfo(tz)
+    latest: Any = frame["time"].max()
+    top: Any = frame["value"].max()
+    shade_end = end if end is not None else latest
+    ax.axvspan(start.astimezone(zone), shade_end.astimezone(zone), color="#fee4e2", alpha=0.8, lw=0)
+    if share:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylim(0, max(1e-3, float(top or 0), expected) * 1.1)
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
+        ax.set_ylim(0, max(float(top or 0), expected) * 1.1)
+    ax.set_ylabel("share of requests" if share else "seconds")
+    _time_axis(ax, tz)
+    ax.legend(fontsize=8, loc="upper left", ncols=2)
     return ax

@@ -21,7 +21,7 @@ PINNED = {
     "build_report", "build_demo_report", "FakeWebshare", "generate_activity",
     # analysis
     "QuantileSketch", "anomalous_hours", "apdex", "bandwidth_by", "compare_periods",
-    "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "hourly_profile",
+    "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "find_incidents", "hourly_profile",
     "latency_ccdf", "latency_histogram", "latency_over_time", "latency_summary", "proxy_health",
     "slo_attainment", "top_offenders", "traffic_over_time", "wilson_interval",
     # the proxy pool

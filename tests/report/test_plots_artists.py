@@ -59,7 +59,9 @@ def test_percentiles_over_time_use_the_display_zone(activity: pl.DataFrame) -> N
     first = ax.get_lines()[0].get_xdata()[0]
     assert first.utcoffset() == timedelta(hours=9) and first.hour == 9  # 00:00 UTC is 09:00 in Tokyo
     p95 = ax.get_lines()[1].get_ydata()
-    assert list(p95) == frame["p95"].to_list()
+    shown = [v for v in p95 if v == v]  # NaN: buckets too small for a p95 (all, if most are)
+    sparse = frame["p95"].null_count() > frame.height / 2
+    assert shown == ([] if sparse else frame["p95"].drop_nulls().to_list())
 
 
 def test_taxonomy_bars_sorted_coloured_and_labelled(activity: pl.DataFrame) -> None:

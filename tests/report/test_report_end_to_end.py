@@ -146,7 +146,7 @@ def test_sections_come_in_reading_order_with_figures(built: dict[str, Any]) -> N
     assert [h for h in found if h in SECTIONS] == SECTIONS
     assert page.index("ws-cards") < page.index(">Alerts<")  # headline numbers first
     images = [attrs for tag, attrs in _tags(page) if tag == "img"]
-    assert len(images) == 5
+    assert len(images) == 6  # five charts and the drill-down of the error burst _activity plants
     assert all(i["src"].startswith("data:image/png;base64,") and i.get("alt") for i in images)
     assert "No description has been provided" not in page
     assert "def " not in page and "import " not in page  # code cells are hidden
@@ -192,7 +192,7 @@ def test_chromium_opens_it_offline_without_errors(built: dict[str, Any], chromiu
     assert visit.requests == []
     assert visit.console_errors == []
     assert visit.scripts == 0
-    assert len(visit.images) == 5
+    assert len(visit.images) == 6  # five charts and one incident drill-down
     assert all(complete and width > 0 and height > 0 for complete, width, height in visit.images)
     assert all(name in visit.text for name in HOSTILE[:3])  # the browser shows them as text
 

@@ -182,7 +182,7 @@ def test_quiet_period_raises_no_alert() -> None:
     assert {a.title for a in alerts} <= {"Latency spikes"}
 
 
-def test_alerts_find_gaps_spikes_and_regressions() -> None:
+def test_alerts_find_gaps_and_new_codes() -> None:
     start = datetime(2026, 11, 1, tzinfo=UTC)
     end = start + timedelta(days=2)
     base = generate_activity(4_000, start=start, end=start + timedelta(days=1), seed=4)
@@ -198,18 +198,10 @@ def test_alerts_find_gaps_spikes_and_regressions() -> None:
     alerts = find_alerts(_data(spiky, start, end, previous=base), tz="UTC")
     titles = [a.title for a in alerts]
     assert titles[0] == "Incomplete data"  # the second day has no records: most serious first
-    expected = {
-        "Error spikes",
-        "Unknown error codes",
-        "New error codes",
-        "Slower handshake",
-        "Success rate dropped",
-    }
-    assert expected <= set(titles)
-    new = next(a for a in alerts if a.title == "New error codes")
-    assert "proxy_brand_new_failure" in new.detail and "target_connect_timeout" not in new.detail
-    spike = next(a for a in alerts if a.title == "Error spikes")
-    assert "15:00 UTC" in spike.detail
+    assert {"Unknown error codes", "New error code"} <= set(titles)
+    new = next(a for a in alerts if a.title == "New error code")
+    assert "proxy_brand_new_failure" in new.detail and "2026-11-01 15:00 UTC" in new.detail
+    assert new.severity == "warning" and new.incident is not None
 
 
 WEEK = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday

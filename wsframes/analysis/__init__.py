@@ -21,6 +21,7 @@ traffic                    traffic_over_time, hourly_profile, bandwidth_by, esti
 change                     compare_periods (-> PeriodComparison)
 health                     proxy_health, anomalous_hours
 the proxy pool             enrich, pool_health, replacement_plan, client_audit
+incidents                  find_incidents (what is wrong, where, since when)
 building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
 =========================  ===============================================================
 """
@@ -31,6 +32,7 @@ from wsframes.analysis._frames import outcome_expr, wilson_interval
 from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
 from wsframes.analysis.health import anomalous_hours, proxy_health
+from wsframes.analysis.incidents import find_incidents
 from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
 from wsframes.analysis.pool import client_audit, enrich, pool_health
 from wsframes.analysis.replacement import ReplacementPlan, replacement_plan
@@ -52,6 +54,7 @@ __all__ = [
     "error_rate_over_time",
     "error_taxonomy",
     "estimated_concurrency",
+    "find_incidents",
     "hourly_profile",
     "latency_ccdf",
     "latency_histogram",

@@ -51,6 +51,8 @@ __all__ = [
 
 LATENCY_METRICS = ("handshake_duration", "tunnel_duration", "request_duration")
 DEFAULT_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
+#: latency_over_time: values a bucket must hold beyond a quantile for it to be shown.
+MIN_TAIL = 5
 #: The percentile spectrum :func:`latency_ccdf` reports by default (out to p99.99).
 SPECTRUM = (*(i / 10 for i in range(10)), 0.95, 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0)
 #: Default histogram edges in seconds: 1 ms to 1000 s, ten per decade on round numbers.
@@ -325,16 +327,32 @@ def latency_over_time(
     quantiles: Sequence[float] = (0.5, 0.95, 0.99),
     by: ByLike = None,
     tz: str = "UTC",
+    min_tail: int = MIN_TAIL,
 ) -> Frame:
     """Percentiles per time bucket: ``time, [by...], count, p50, p95, p99``.
 
     ``time`` is the bucket start in *tz* (buckets are truncated in local time); intervals with no
     requests are absent. Sorted by time, then group.
+
+    A quantile ``q`` is null in a bucket holding fewer than ``min_tail / (1 - q)`` values (with
+    the default 5: p50 needs 10, p95 100, p99 500): a p99 of 60 requests is just their maximum,
+    noise that plots as a spike. Pass ``min_tail=0`` for every value regardless.
     """
     lf, kind = as_lazy(df, func="latency_over_time")
     require_columns(lf, ["timestamp"], func="latency_over_time")
     qs = check_quantiles(quantiles)
+    if min_tail < 0:
+        raise ConfigurationError(f"min_tail must be >= 0 values beyond the quantile, not {min_tail!r}.")
     keys = [time_bucket(every, tz), *group_keys(by, func="latency_over_time")]
     summary, names = _summary(lf, keys, [metric], qs, "exact", 0.01, "latency_over_time")
-    out = summary.select(*names, "count", *(quantile_name(q) for q in qs))
+    out = summary.select(
+        *names,
+        "count",
+        *(
+            pl.when(pl.col("count") * (1 - q) >= min_tail)
+            .then(pl.col(quantile_name(q)))
+            .alias(quantile_name(q))
+            for q in qs
+        ),
+    )
     return finish(out, kind)

@@ -3,6 +3,7 @@
 - :func:`generate_activity`: realistic synthetic records, deterministic for a seed.
 - :class:`FakeWebshare`: a real HTTP server on loopback speaking the Webshare endpoints
   (activity list, CSV download, download token, hourly and aggregate stats).
+- :class:`Incident`: seeded, documented incidents to plant in generated data (tests' ground truth).
 - :class:`Faults`: reproducible misbehaviour (429, 502, 503, cut bodies, slow answers).
 
 Where the public API documentation is silent, the fake behaves as follows (clients may rely on
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from wsframes.fake.faults import FAULT_KINDS, Faults
 from wsframes.fake.generate import generate_activity
+from wsframes.fake.incidents import INCIDENT_KINDS, Incident
 from wsframes.fake.server import FakeWebshare
 
-__all__ = ["FAULT_KINDS", "FakeWebshare", "Faults", "generate_activity"]
+__all__ = ["FAULT_KINDS", "INCIDENT_KINDS", "FakeWebshare", "Faults", "Incident", "generate_activity"]

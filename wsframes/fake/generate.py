@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -33,6 +34,7 @@ import polars as pl
 
 from wsframes.errors import ConfigurationError
 from wsframes.fake.catalog import ERROR_MIX, HOSTILE_RANKS, HOW_TO_FIX, universe
+from wsframes.fake.incidents import Incident, plant
 from wsframes.fake.proxies import apply_pool
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_instant, utc_now
@@ -55,6 +57,7 @@ def generate_activity(
     seed: int = 0,
     plan_id: int = 1,
     residential: bool | None = None,
+    incidents: Sequence[Incident] = (),
 ) -> pl.DataFrame:
     """Generate *n* activity records in ``[start, end)``: the ground truth a fake server holds.
 
@@ -72,6 +75,9 @@ def generate_activity(
     residential : bool, optional
         A residential plan has ``proxy_address`` always null and a gateway as listen address.
         Defaults to ``plan_id`` being even.
+    incidents : sequence of Incident
+        Changes to plant (:mod:`wsframes.fake.incidents`); none by default, so every rate is
+        stationary. A traffic gap removes records, so the frame then has fewer than *n*.
 
     Returns
     -------
@@ -120,9 +126,8 @@ def generate_activity(
             "listen_address": cols["listen_address"],
             "listen_port": cols["listen_port"],
     }
-    return pl.DataFrame(
-        [_series(name, data[name]) for name in ACTIVITY_SCHEMA]
-    ).cast(ACTIVITY_SCHEMA)
+    frame = pl.DataFrame([_series(name, data[name]) for name in ACTIVITY_SCHEMA]).cast(ACTIVITY_SCHEMA)
+    return plant(frame, incidents, seed=seed) if incidents else frame
 
 
 def _series(name: str, values: object) -> pl.Series:

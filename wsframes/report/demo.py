@@ -20,7 +20,7 @@ from wsframes.report.builder import ReportResult, build_report
 from wsframes.report.period import resolve_period
 from wsframes.timeutil import utc_now
 
-__all__ = ["DEMO_RECORDS", "DEMO_SEED", "build_demo_report", "with_incident"]
+__all__ = ["DEMO_RECORDS", "DEMO_SEED", "build_demo_report", "demo_incidents", "with_incident"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,27 @@ def with_incident(frame: pl.DataFrame, *, at: datetime, seed: int) -> pl.DataFra
     )
 
 
+def demo_incidents(end: datetime) -> list[Any]:
+    """The demo's planted incidents (see :mod:`wsframes.fake.incidents`), relative to *end*.
+
+    A scraper overran the plan's concurrency limit for three hours; a popular target was down
+    for five; one proxy server has been slow since the evening before the end.
+    """
+    from wsframes.fake import Incident
+    from wsframes.fake.catalog import universe
+
+    u = universe()
+    day = end - timedelta(days=1)
+    return [
+        Incident("error_burst", day - timedelta(days=1) + timedelta(hours=14), hours=INCIDENT_HOURS,
+                 code=INCIDENT_CODE, size=INCIDENT_SHARE),
+        Incident("error_burst", day - timedelta(days=3) + timedelta(hours=9), hours=5, dimension="domain",
+                 value=str(u.domains[2]), size=0.8),
+        Incident("latency_regression", end - timedelta(hours=20), hours=20, dimension="listen_address",
+                 value=str(u.proxies[7]), size=5.0),
+    ]
+
+
 def build_demo_report(
     *,
     out_dir: str | os.PathLike[str] = "reports",
@@ -84,7 +105,7 @@ def build_demo_report(
 
     The fake holds *records* (default :data:`DEMO_RECORDS`) for the period and as many for the
     one before it, so the comparison has data; the data is the same for a given seed and period,
-    with a three-hour incident two days before the end for the alerts to find. *api_key* is the
+    with the incidents of :func:`demo_incidents` for the alerts to find. *api_key* is the
     key the fake accepts (random by default). Other keyword arguments go to :func:`build_report`.
     """
     from wsframes.fake import FakeWebshare, generate_activity
@@ -94,8 +115,13 @@ def build_demo_report(
     span = end - start
     data_start = start - span
     volume = int((records or DEMO_RECORDS) * (2 if compare_previous else 1))
-    history = generate_activity(volume, start=data_start if compare_previous else start, end=end, seed=seed)
-    history = with_incident(history, at=end - timedelta(days=2) + timedelta(hours=14), seed=seed)
+    history = generate_activity(
+        volume,
+        start=data_start if compare_previous else start,
+        end=end,
+        seed=seed,
+        incidents=demo_incidents(end),
+    )
     key = api_key or "demo-" + secrets.token_hex(12)  # a throwaway: the key path, without a real key
     with FakeWebshare(key, plans={1: history}, page_cap=20_000, now=end + timedelta(minutes=5)) as fake:
         log.info("demo: %s records served by the embedded fake API at %s", f"{volume:,}", fake.base_url)

@@ -2,43 +2,54 @@
 
 Alerts fire only when something is wrong: data missing at an edge of the window or from a
 stretch of hours that are busy on other days (:mod:`wsframes.report.gaps`), error codes
-wsframes does not know, hours whose error rate or p95 rises far above the period's own baseline
-(:func:`wsframes.analysis.anomalous_hours`), and, when the previous period is loaded, latency or
-success-rate regressions and error codes that were not there before.
+wsframes does not know, and incidents (:func:`wsframes.analysis.find_incidents`, against the
+previous period when it is loaded): error bursts, latency regressions and new error codes, each
+named by the segment that explains it, in one sentence with a drill-down figure
+(:mod:`wsframes.report.incidents`). The incident tests hold a false-alarm budget of 1% per report,
+so a quiet period gives a quiet Alerts section.
+
+Every alert has a ``level`` (also readable as ``severity``): ``critical``, ``warning`` or ``info``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from wsframes.analysis.compare import compare_periods
-from wsframes.analysis.health import anomalous_hours
 from wsframes.report.coverage import no_data_alerts
 from wsframes.report.data import ReportData
 from wsframes.report.gaps import interior_gaps
+from wsframes.report.incidents import alert_item_html, drilldown_png, incident_alerts
 from wsframes.report.render import local
 from wsframes.schema import describe_error
 
-__all__ = ["PHASES", "Alert", "find_alerts", "headline"]
+__all__ = ["LEVELS", "PHASES", "Alert", "alerts_html", "find_alerts", "headline"]
+
+#: Alert levels, most serious first.
+LEVELS = ("critical", "warning", "info")
 
 #: Latency phases: column and label.
 PHASES = (("handshake_duration", "handshake"), ("tunnel_duration", "tunnel"), ("request_duration", "request"))
 
-# Regressions against the previous period worth a reader's attention.
-LATENCY_REGRESSION, LATENCY_MIN_DELTA_S, SUCCESS_DROP = 0.25, 0.020, 0.01
-
 
 @dataclass(frozen=True)
 class Alert:
-    """One thing that is wrong: ``level`` is ``critical`` or ``warning``; text is plain (escaped later)."""
+    """One thing that is wrong: ``level`` is one of :data:`LEVELS`; text is plain (escaped later).
+
+    ``incident`` is the :func:`~wsframes.analysis.find_incidents` row behind the alert, if any.
+    """
 
     level: str
     title: str
     detail: str
+    incident: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def severity(self) -> str:
+        """The level: ``critical``, ``warning`` or ``info``."""
+        return self.level
 
 
 def headline(frame: pl.DataFrame) -> dict[str, Any]:
@@ -73,11 +84,25 @@ def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
     ]
     alerts += _gaps(data, tz)
     alerts += _unknown_codes(data.current)
-    alerts += _spikes(data.current, tz)
-    if data.previous is not None and data.previous.height and data.current.height:
-        alerts += _regressions(headline(data.current), headline(data.previous))
-        alerts += _new_error_codes(data.current, data.previous)
-    return sorted(alerts, key=lambda a: a.level != "critical")
+    alerts += [Alert(**fields) for fields in incident_alerts(data.current, baseline=data.previous, tz=tz)]
+    return sorted(alerts, key=lambda a: LEVELS.index(a.level) if a.level in LEVELS else len(LEVELS))
+
+
+def alerts_html(alerts: list[Alert], frame: pl.DataFrame, *, tz: str = "UTC") -> str:
+    """The Alerts section: one escaped item per alert, incidents with their drill-down figure."""
+    if not alerts:
+        return (
+            "<p class=ws-ok>No alerts: no incidents, unknown error codes or missing data in this period "
+            "(incidents are tested with a 1% false-alarm budget per report).</p>"
+        )
+    items = "".join(
+        alert_item_html(a.level, a.title, a.detail, _figure(a, frame, tz)) for a in alerts
+    )
+    return f"<ul class=ws-alerts>{items}</ul><style>.ws-drill{{max-width:100%;margin-top:6px}}</style>"
+
+
+def _figure(alert: Alert, frame: pl.DataFrame, tz: str) -> str | None:
+    return drilldown_png(frame, alert.incident, tz=tz) if alert.incident else None
 
 
 def _gaps(data: ReportData, tz: str) -> list[Alert]:
@@ -116,85 +141,3 @@ def _unknown_codes(frame: pl.DataFrame) -> list[Alert]:
             "Read their how-to-fix text in the error table below.",
         )
     ]
-
-
-def _spikes(frame: pl.DataFrame, tz: str) -> list[Alert]:
-    """Hours whose error rate or p95 request time rose far above the period's own baseline."""
-    if frame.height == 0:
-        return []
-    # 30 requests an hour: enough that one or two failures cannot make a spike on their own.
-    hours = anomalous_hours(frame, every="1h", tz=tz, metric="request_duration", min_requests=30)
-    assert isinstance(hours, pl.DataFrame)
-    alerts = []
-    errors = hours.filter(pl.col("reason").str.contains("error_rate", literal=True))
-    if errors.height:
-        w = errors.sort("error_rate_z", descending=True).row(0, named=True)
-        alerts.append(
-            Alert(
-                "critical",
-                "Error spikes",
-                f"{errors.height} hour(s) far above the period's usual error rate of "
-                f"{w['error_rate_baseline']:.1%}; worst: {_hour(w['time'])}, "
-                f"{w['error_rate']:.1%} of {w['requests']:,} requests failed.",
-            )
-        )
-    slow = hours.filter(pl.col("reason").str.contains("p95", literal=True))
-    if slow.height:
-        w = slow.sort("p95_z", descending=True).row(0, named=True)
-        alerts.append(
-            Alert(
-                "warning",
-                "Latency spikes",
-                f"{slow.height} hour(s) with p95 request time far above the usual "
-                f"{w['p95_baseline']:.2f} s; worst: {_hour(w['time'])}, {w['p95']:.2f} s.",
-            )
-        )
-    return alerts
-
-
-def _hour(ts: Any) -> str:
-    return str(ts.strftime("%a %Y-%m-%d %H:00 %Z"))
-
-
-def _new_error_codes(current: pl.DataFrame, previous: pl.DataFrame) -> list[Alert]:
-    changes = compare_periods(previous, current, metric="request_duration").changes
-    assert isinstance(changes, pl.DataFrame)
-    new = changes.filter((pl.col("kind") == "error_reason") & (pl.col("status") == "appeared"))
-    if new.is_empty():
-        return []
-    listed = ", ".join(f"{v} ({n:,})" for v, n in new.select("value", "requests").iter_rows())
-    return [Alert("warning", "New error codes", f"not seen in the previous period: {listed}.")]
-
-
-def _regressions(now: dict[str, Any], before: dict[str, Any]) -> list[Alert]:
-    alerts = []
-    for _, phase in PHASES:
-        new, old = now[f"{phase}_p95"], before[f"{phase}_p95"]
-        if (
-            _finite(new, old)
-            and old > 0
-            and new / old - 1 >= LATENCY_REGRESSION
-            and new - old >= LATENCY_MIN_DELTA_S
-        ):
-            alerts.append(
-                Alert(
-                    "warning",
-                    f"Slower {phase}",
-                    f"p95 {phase} time rose {new / old - 1:.0%} against the previous period "
-                    f"({old * 1000:,.0f} ms → {new * 1000:,.0f} ms).",
-                )
-            )
-    new_sr, old_sr = now["success_rate"], before["success_rate"]
-    if _finite(new_sr, old_sr) and old_sr - new_sr >= SUCCESS_DROP:
-        alerts.append(
-            Alert(
-                "critical",
-                "Success rate dropped",
-                f"{new_sr:.2%} of requests succeeded, down from {old_sr:.2%} in the previous period.",
-            )
-        )
-    return alerts
-
-
-def _finite(*values: Any) -> bool:
-    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)

@@ -19,6 +19,10 @@ hole of many hours before it counts. It needs :data:`MIN_DAYS` days of each kind
 so windows shorter than three days, or with a single weekend day, are judged on the hours they
 have: a kind of day seen fewer times gives no baseline and no alert (one day can't tell a quiet
 night from an outage).
+
+The median is taken twice, the second time without the empty runs found the first time: a long
+hole is otherwise part of its own baseline (a 60-hour hole empties three of five weekdays, so
+the median of those hours is zero) and its reported ends were shaved by half a day each.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import polars as pl
+
+from wsframes.analysis.incidents._events import seasonal_gaps
 
 __all__ = ["MIN_DAYS", "MIN_EXPECTED_REQUESTS", "MIN_GAP_HOURS", "Gap", "interior_gaps"]
 
@@ -62,45 +68,16 @@ def interior_gaps(frame: pl.DataFrame, start: datetime, end: datetime, *, tz: st
     """
     if frame.is_empty():
         return []
-    hour = pl.col("timestamp").dt.truncate("1h")
-    counts = frame.group_by(hour.alias("hour")).agg(pl.len().alias("n"))
+    counts = frame.group_by(pl.col("timestamp").dt.truncate("1h").alias("t")).agg(pl.len().alias("n"))
     first = datetime.fromtimestamp(start.timestamp() // 3600 * 3600, start.tzinfo)
-    grid = pl.datetime_range(first, end, "1h", closed="left", time_zone="UTC", eager=True)
-    local = pl.col("hour").dt.convert_time_zone(tz)
-    hours = (
-        grid.alias("hour")
-        .to_frame()
-        .join(counts.with_columns(pl.col("hour").dt.convert_time_zone("UTC")), on="hour", how="left")
-        .with_columns(
-            pl.col("n").fill_null(0),
-            hod=local.dt.hour(),
-            weekend=local.dt.weekday() >= 6,
-            day=local.dt.date(),
-        )
-    )
-    baseline = hours.group_by("hod", "weekend").agg(
-        pl.when(pl.col("day").n_unique() >= MIN_DAYS)
-        .then(pl.col("n").median())
-        .otherwise(0.0)
-        .alias("expected")
-    )
-    busy = hours.filter(pl.col("n") > 0)["hour"]
-    inside = pl.col("hour").is_between(busy.min(), busy.max())
-    runs = (
-        hours.join(baseline, on=["hod", "weekend"], how="left")
-        .sort("hour")
-        .with_columns(run=(pl.col("n") > 0).rle_id())
-        .filter(inside & (pl.col("n") == 0))
-        .group_by("run")
-        .agg(
-            # Shown from the first to the last hour that usually has traffic: the quiet night
-            # before a missing working day is not part of what is missing.
-            pl.col("hour").filter(pl.col("expected") > 0).min().alias("start"),
-            (pl.col("hour").filter(pl.col("expected") > 0).max() + pl.duration(hours=1)).alias("end"),
-            pl.len().alias("hours"),
-            pl.col("expected").sum(),
-        )
-        .filter((pl.col("hours") >= MIN_GAP_HOURS) & (pl.col("expected") >= MIN_EXPECTED_REQUESTS))
-        .sort("start")
+    runs = seasonal_gaps(
+        counts,
+        first=first,
+        end=end,
+        every=timedelta(hours=1),
+        tz=tz,
+        min_buckets=MIN_GAP_HOURS,
+        min_expected=MIN_EXPECTED_REQUESTS,
+        min_days=MIN_DAYS,
     )
     return [Gap(row["start"], row["end"], float(row["expected"])) for row in runs.iter_rows(named=True)]

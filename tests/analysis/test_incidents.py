@@ -1,0 +1,140 @@
+"""find_incidents: quiet on stationary data, and finds each planted kind where it happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from wsframes.analysis import find_incidents
+from wsframes.analysis.incidents import INCIDENT_SCHEMA
+from wsframes.errors import ConfigurationError
+from wsframes.fake import Incident, generate_activity
+
+T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+HOUR = timedelta(hours=1)
+
+
+def _week(n: int, seed: int, *, days: int = 7, incidents: tuple[Incident, ...] = ()) -> pl.DataFrame:
+    return generate_activity(n, start=T0, end=T0 + timedelta(days=days), seed=seed, incidents=incidents)
+
+
+# ~30, ~300 and ~3,000 requests an hour, over one to four weeks.
+VOLUMES = [(30 * 24 * 7, 7), (30 * 24 * 28, 28), (300 * 24 * 14, 14), (3000 * 24 * 7, 7)]
+
+
+@pytest.mark.parametrize(("n", "days"), VOLUMES, ids=lambda v: str(v))
+def test_stationary_data_is_quiet(n: int, days: int) -> None:
+    """The acceptance bar: nothing in >= 95% of reports, never more than one incident."""
+    seeds = range(12) if n < 50_000 else range(6) if n < 500_000 else range(2)
+    found = [find_incidents(_week(n, seed, days=days)).height for seed in seeds]
+    assert max(found) <= 1, found
+    # Fewer than 20 seeds per volume: 95% quiet means all quiet here (32 reports in all).
+    assert sum(1 for f in found if f) <= 0.05 * len(found), found
+
+
+def _top(df: pl.DataFrame, column: str, rank: int = 0) -> str:
+    counts = (
+        df.group_by(pl.col(column).cast(pl.String)).len().drop_nulls().sort(["len", column], descending=True)
+    )
+    return str(counts[column][rank])
+
+
+def _only(found: pl.DataFrame, kind: str) -> dict[str, object]:
+    rows = found.filter(pl.col("kind") == kind)
+    assert rows.height == 1, found
+    assert found.height == 1, found  # nothing else raised alongside the planted change
+    return rows.row(0, named=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_error_burst_on_one_domain(seed: int) -> None:
+    base = _week(50_000, seed)  # ~300 requests an hour
+    domain = _top(base, "domain", rank=2)
+    at = T0 + timedelta(days=4, hours=13)
+    inc = Incident("error_burst", at, hours=3, dimension="domain", value=domain, size=0.7)
+    row = _only(find_incidents(_week(50_000, seed, incidents=(inc,))), "error_burst")
+    assert (row["dimension"], row["value"]) == ("domain", domain)
+    assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+    assert row["error_reason"] == "target_connect_unknown_error"
+    assert row["observed"] > 0.5 > 0.15 > row["expected"]
+    assert row["how_to_fix"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_latency_regression_on_one_proxy_server(seed: int) -> None:
+    base = _week(50_000, seed)
+    server = _top(base, "listen_address", rank=3)  # one of 40 servers: ~8 requests an hour
+    at = T0 + timedelta(days=3, hours=6)
+    inc = Incident("latency_regression", at, hours=24, dimension="listen_address", value=server, size=4.0)
+    row = _only(find_incidents(_week(50_000, seed, incidents=(inc,))), "latency_regression")
+    assert row["dimension"] in ("listen_address", "proxy_address", "listen_port")
+    assert row["value"] == server or row["dimension"] == "listen_port"
+    assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+    assert row["observed"] > 2 * row["expected"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_concurrency_burst_is_attributed_to_its_error_code(seed: int) -> None:
+    at = T0 + timedelta(days=5, hours=14)
+    inc = Incident("error_burst", at, hours=3, code="client_connect_high_concurrency", size=0.35)
+    row = _only(find_incidents(_week(50_000, seed, incidents=(inc,))), "error_burst")
+    assert (row["dimension"], row["value"]) == ("error_reason", "client_connect_high_concurrency")
+    assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+
+
+@pytest.mark.parametrize("hours", [6, 60])
+def test_traffic_gap_edges(hours: int) -> None:
+    """Issue 8's bug: a 60-hour hole was placed 12 hours off at both ends."""
+    at = T0 + timedelta(days=2, hours=3)
+    inc = Incident("traffic_gap", at, hours=hours)
+    row = _only(find_incidents(_week(50_000, 4, incidents=(inc,))), "traffic_gap")
+    assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+    assert row["dimension"] == "all" and row["expected"] > 30 * hours
+
+
+def test_new_error_code_is_ongoing_at_the_end() -> None:
+    at = T0 + timedelta(days=5, hours=2)
+    inc = Incident("new_error_code", at, code="proxy_brand_new_failure", size=0.03)
+    found = find_incidents(_week(50_000, 5, incidents=(inc,)))
+    row = _only(found, "new_error_code")
+    assert row["value"] == "proxy_brand_new_failure" and row["end"] is None
+    assert abs(row["start"] - at) <= HOUR
+
+
+def test_baseline_frame_is_the_reference() -> None:
+    """With the previous period as baseline, an all-period change is still visible."""
+    before = generate_activity(50_000, start=T0 - timedelta(days=7), end=T0, seed=8)
+    domain = _top(before, "domain", rank=1)
+    inc = Incident("error_burst", T0, hours=24 * 7, dimension="domain", value=domain, size=0.5)
+    now = _week(50_000, 8, incidents=(inc,))
+    assert find_incidents(now).is_empty()  # the whole week is "usual" without a reference
+    row = find_incidents(now, baseline=before).row(0, named=True)
+    assert (row["kind"], row["dimension"], row["value"]) == ("error_burst", "domain", domain)
+
+
+def test_frame_kinds_and_empty_input() -> None:
+    df = _week(3_000, 1)
+    assert isinstance(find_incidents(df.lazy()), pl.LazyFrame)
+    assert find_incidents(df.to_pandas()).shape[1] == len(INCIDENT_SCHEMA)
+    empty = find_incidents(df.clear())
+    assert empty.schema == INCIDENT_SCHEMA and empty.is_empty()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"every": "1mo"}, "every"),
+        ({"false_alarm_rate": 0.9}, "false_alarm_rate"),
+        ({"tz": "Mars/Base"}, "Mars"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        find_incidents(_week(500, 1), **kwargs)  # type: ignore[arg-type]
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(ConfigurationError, match="error_reason"):
+        find_incidents(_week(500, 1).drop("error_reason"))

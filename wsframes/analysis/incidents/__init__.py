@@ -1,0 +1,381 @@
+"""Incidents: what went wrong, where, since when, how big against usual, and what to do.
+
+:func:`find_incidents` turns an activity frame into one row per incident, ranked by impact.
+
+Method
+------
+1. **Counts, not rows.** Requests are bucketed (``every``, default one hour) and counted per
+   segment of every dimension (domain, hostname, listen address and port, proxy address and its
+   /24, client address, target port, protocol) and per error code: requests, failures, and slow
+   requests (request time above the reference p95).
+2. **Exact tests with real sampling error.** Each cell is tested against its segment's usual rate
+   (the ``baseline`` frame when given, else the rest of the period) by Fisher's exact
+   (hypergeometric) test, so limits widen for small segments as in a funnel plot (Spiegelhalter,
+   *Stat. Med.* 24, 2005). Latency is tested the distribution-free way: the share of requests
+   above the reference p95 is binomial whatever the latency distribution, so a rising count is
+   an order-statistic test of a quantile shift; no p95 is ever computed from a handful of requests
+   to decide anything. Over-dispersion from bursts is estimated per dimension and divided out.
+3. **False alarms under budget.** Benjamini-Hochberg (1995) at ``false_alarm_rate`` runs over
+   every cell of every segment and metric; when nothing is wrong this bounds the chance of any
+   incident by ``false_alarm_rate`` (expected false incidents per call: at most ~0.01 by
+   default). A cell must also be big enough to matter: failure share up by at least
+   :data:`MIN_ERROR_DELTA` and 1.5x, slow share up by :data:`MIN_SLOW_DELTA` and 2x, and at least
+   :data:`MIN_EXCESS` extra events; one noisy bucket cannot pass all of that by chance.
+4. **Persistence for the edges.** A significant cell grows into a run over neighbouring buckets
+   that are nominally significant (p < 0.01), so ``start`` is where the change began.
+5. **Attribution.** Runs that overlap in time are one incident; the segment named is chosen as in
+   Adtributor (Bhagwan et al., NSDI 2014): it must carry at least half of the account-wide excess
+   (explanatory power) and be the most surprising (Jensen-Shannon divergence of its expected and
+   observed share). When no segment stands out, the whole account (``all``) is affected.
+6. **Gaps and new codes** (see :mod:`._events`): empty runs against a same-hour-of-day, same
+   kind-of-day median; codes whose every occurrence falls after a point, tested exactly.
+
+What it can see (hourly buckets). A window must show a failure share up by >= 5 points and
+1.5x, or a slow share up by >= 10 points and 2x, with >= 5 extra events, and pass the BH level;
+how long it must last then depends on volume. The tests check detection (right segment, edges
+within one bucket) at ~300 requests an hour: a 3-hour burst of 70%
+failures on a domain carrying ~10 requests an hour, a 24-hour 4x slowdown of one proxy server
+carrying ~8, a 3-hour burst of one code in 35% of all requests; gaps need ~30 expected
+requests, a new code 5 occurrences late enough in the data. Rates are compared with the whole
+period (or the baseline), so daily seasonality of failure rates is not modelled; the traffic-gap
+baseline does respect hour of day and weekday/weekend.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
+from wsframes.analysis.incidents._attribute import clusters, explain
+from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
+from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
+from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
+from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
+from wsframes.errors import ConfigurationError
+
+__all__ = ["INCIDENT_SCHEMA", "MIN_ERROR_DELTA", "MIN_EXCESS", "MIN_SLOW_DELTA", "find_incidents"]
+
+MIN_ERROR_DELTA, MIN_SLOW_DELTA, MIN_EXCESS = 0.05, 0.10, 5
+_ONE_BUCKET = 1e-4
+
+#: Columns of :func:`find_incidents`' result.
+_COLUMNS: dict[str, Any] = {
+    "kind": pl.String,
+    "metric": pl.String,
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "dimension": pl.String,
+    "value": pl.String,
+    "error_reason": pl.String,
+    "observed": pl.Float64,
+    "expected": pl.Float64,
+    "requests": pl.Int64,
+    "requests_affected": pl.Int64,
+    "q_value": pl.Float64,
+    "explained_share": pl.Float64,
+    "how_to_fix": pl.String,
+}
+INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
+_NEEDED = ("timestamp", "error_reason", "request_duration", *(d for d in DIMENSIONS if d != "proxy_net"))
+
+
+def find_incidents(
+    df: FrameLike,
+    *,
+    baseline: FrameLike | None = None,
+    tz: str = "UTC",
+    every: str | timedelta = "1h",
+    false_alarm_rate: float = 0.01,
+) -> FrameLike:
+    """Incidents in an activity frame, most requests affected first (method: module docstring).
+
+    Parameters
+    ----------
+    df : polars.DataFrame, polars.LazyFrame or pandas.DataFrame
+        Activity (:data:`wsframes.schema.ACTIVITY_SCHEMA`).
+    baseline : frame, optional
+        A period known to be usual (e.g. the previous one); without it each segment is compared
+        with the rest of *df*.
+    tz : str
+        Time zone of the buckets and of the hour-of-day seasonality of traffic.
+    every : str or timedelta
+        Bucket width (``"15m"``, ``"1h"``, ``"1d"``...).
+    false_alarm_rate : float
+        Chance of reporting anything on data where nothing changed (Benjamini-Hochberg level).
+
+    Returns
+    -------
+    Same kind as *df*, columns :data:`INCIDENT_SCHEMA`: ``kind`` (``error_burst``,
+    ``latency_regression``, ``traffic_gap``, ``new_error_code``), ``metric``, ``start``, ``end``
+    (UTC; ``end`` null when still ongoing in the last bucket), ``dimension`` and ``value`` of the
+    segment (``all``/``all`` for the whole account), ``error_reason`` (the dominant code),
+    ``observed`` and ``expected`` (a share of requests, a p95 in seconds or a request count,
+    per ``metric``), ``requests`` in the segment and window, ``requests_affected`` (excess
+    failures, slow requests or missing requests), ``q_value`` (BH-adjusted p-value),
+    ``explained_share`` (share of the account-wide excess in the segment) and ``how_to_fix``.
+
+    Examples
+    --------
+    >>> from wsframes.fake import generate_activity
+    >>> df = generate_activity(20_000, start="2026-11-02", end="2026-11-09", seed=3)
+    >>> find_incidents(df).height
+    0
+    """
+    lf, kind = as_lazy(df, func="find_incidents")
+    require_columns(lf, _NEEDED, func="find_incidents")
+    tz, step = check_tz(tz), _step(every)
+    if not 0 < false_alarm_rate < 0.5:
+        raise ConfigurationError(f"false_alarm_rate must be in (0, 0.5), not {false_alarm_rate!r}.")
+    base_lf = None
+    if baseline is not None:
+        base_lf, _ = as_lazy(baseline, func="find_incidents")
+        require_columns(base_lf, _NEEDED, func="find_incidents")
+    out = _find(lf, base_lf, tz=tz, step=step, alpha=false_alarm_rate)
+    return finish(out.lazy(), kind)
+
+
+def _step(every: str | timedelta) -> timedelta:
+    """The bucket width as a timedelta (calendar units such as months are refused)."""
+    checked = check_every(every)
+    if isinstance(checked, timedelta):
+        return checked
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    match = re.fullmatch(r"(\d+)([mhdw])", checked)
+    if not match or int(match[1]) == 0:
+        raise ConfigurationError(f"every must be minutes, hours, days or weeks such as '1h', not {every!r}.")
+    return timedelta(**{units[match[2]]: int(match[1])})
+
+
+def _find(
+    lf: pl.LazyFrame, base: pl.LazyFrame | None, *, tz: str, step: timedelta, alpha: float
+) -> pl.DataFrame:
+    reference_lf = base if base is not None else lf
+    slow_after = reference_lf.select(pl.col("request_duration").quantile(0.95)).collect().item()
+    if slow_after is None:  # no data at all
+        return pl.DataFrame(schema=INCIDENT_SCHEMA)
+    prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
+    current = cells(prepared)
+    previous = cells(prepare(base, every=step, tz=tz, slow_after=slow_after)) if base is not None else None
+    level = alpha * 0.8
+    tested, units = _test(current, previous, step)
+    found: list[dict[str, Any]] = []
+    for metric, kind in (("error_rate", "error_burst"), ("slow_share", "latency_regression")):
+        mine = tested.filter(pl.col("metric") == metric)
+        unit = units[metric]
+        # Persistence or size: a window of one bucket alone must be overwhelming.
+        seeds = mine.filter(
+            (pl.col("q") < level) & ((pl.col("scale") > 1) | (pl.col("q") < level * _ONE_BUCKET))
+        )
+        if seeds.is_empty():
+            continue
+        merged = merge(seeds)
+        edges = [refine(r, unit, step) for r in merged.iter_rows(named=True)]
+        merged = merged.with_columns(
+            start=pl.Series([e[0] for e in edges], dtype=merged["start"].dtype),
+            end=pl.Series([e[1] for e in edges], dtype=merged["end"].dtype),
+        )
+        for cluster in clusters(merged):
+            found.append({"kind": kind, "metric": metric, **explain(cluster, unit)})
+    last = current["t"].max()
+    rows = [_describe(row, prepared, lf, base, step, last) for row in found]
+    rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
+    rows = _drop_doubles(rows)
+    out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)
+    return out.sort("requests_affected", descending=True, nulls_last=True)
+
+
+def _test(
+    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells."""
+    parts, units, tested = [], {}, 0
+    first: Any = current["t"].min()
+    last: Any = current["t"].max()
+    buckets = int((last - first) / step) + 1
+    for metric, events in (("error_rate", "f"), ("slow_share", "s")):
+        cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
+        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k")
+        # An integer per segment: the window scan groups and joins on it instead of on text.
+        sid = pl.concat_str("dimension", "value", separator="\x00").cast(pl.Categorical).to_physical()
+        unit = unit.with_columns(sid=sid.cast(pl.Int64))
+        prev = None if previous is None else previous.with_columns(k=pl.col(events)).drop_nulls("k")
+        unit = (
+            reference(unit.lazy(), unit, prev)
+            .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
+            .collect()
+        )
+        phi = dispersion(unit)
+        segments = unit.select("sid", "dimension", "value").unique("sid")
+        scanned, m = windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS)
+        win = reference(scanned, unit, prev)
+        found = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
+        parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
+        units[metric], tested = unit, tested + m
+    out = pl.concat(parts, how="diagonal_relaxed")
+    q = benjamini_hochberg(out["p"].to_numpy(), tested)
+    return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units
+
+
+def _effect(metric: str) -> pl.Expr:
+    """Big enough to matter: the minimum effect sizes of the module docstring."""
+    rate, usual = pl.col("k") / pl.col("n"), pl.col("K0") / pl.col("N0")
+    delta, ratio = (MIN_ERROR_DELTA, 1.5) if metric == "error_rate" else (MIN_SLOW_DELTA, 2.0)
+    return (
+        (rate >= usual + delta) & (rate >= usual * ratio) & (pl.col("k") - pl.col("expected") >= MIN_EXCESS)
+    )
+
+
+def _segment(dimension: str, value: str) -> pl.Expr:
+    return pl.lit(True) if dimension == ALL else pl.col(dimension).cast(pl.String) == value
+
+
+def _describe(
+    row: dict[str, Any],
+    prepared: pl.LazyFrame,
+    lf: pl.LazyFrame,
+    base: pl.LazyFrame | None,
+    step: timedelta,
+    last: Any,
+) -> dict[str, Any]:
+    """Observed and expected values, the dominant code and its advice for one rate incident."""
+    dim, value, start, end = row["dimension"], row["value"], row["start"], row["end"]
+    seg = _segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
+    inside = pl.col("t").is_between(start, end, closed="left")
+    rows = prepared.filter(seg & inside)
+    if dim == ERROR_REASON:
+        code = value
+    else:
+        top = (
+            rows.filter(pl.col("failed"))
+            .group_by("error_reason")
+            .len()
+            .sort("len", descending=True)
+            .head(1)
+            .collect()
+        )
+        code = top["error_reason"][0] if top.height and row["metric"] == "error_rate" else None
+    # What a reader counts: rows, not the burst-weighted trials the tests used.
+    flag = "failed" if row["metric"] == "error_rate" else "slow"
+    flag_expr = pl.col("error_reason") == value if dim == ERROR_REASON else pl.col(flag)
+    seen = rows.select(pl.len().alias("n"), flag_expr.sum().alias("k")).collect().row(0, named=True)
+    usual = row["K0"] / row["N0"] if row.get("N0") else row["expected"] / max(row["n"], 1)
+    out = {
+        "kind": row["kind"],
+        "metric": row["metric"],
+        "start": start,
+        "end": None if end > last else end,
+        "dimension": dim,
+        "value": value,
+        "error_reason": code,
+        "q_value": row["q"],
+        "explained_share": row["explained"],
+        "requests": seen["n"],
+        "requests_affected": max(0, round(seen["k"] - seen["n"] * usual)),
+        "observed": seen["k"] / max(seen["n"], 1),
+        "expected": usual,
+    }
+    if row["metric"] == "slow_share":
+        usual = (base if base is not None else lf).filter(seg if base is not None else seg & ~_in(start, end))
+        out["metric"] = "request_duration_p95"
+        out["observed"] = rows.select(pl.col("request_duration").quantile(0.95)).collect().item()
+        out["expected"] = usual.select(pl.col("request_duration").quantile(0.95)).collect().item()
+    if code is not None:
+        fix = (
+            lf.filter(pl.col("error_reason").cast(pl.String) == code).select(
+                pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first()
+            )
+            if "error_reason_how_to_fix" in lf.collect_schema()
+            else None
+        )
+        out["how_to_fix"] = fix.collect().item() if fix is not None else None
+    return out
+
+
+def _in(start: Any, end: Any) -> pl.Expr:
+    return pl.col("timestamp").is_between(start, end, closed="left")
+
+
+def _gaps(current: pl.DataFrame, tz: str, step: timedelta) -> list[dict[str, Any]]:
+    volume = current.filter(pl.col("dimension") == ALL)
+    if volume.is_empty():
+        return []
+    first: Any = volume["t"].min()
+    last: Any = volume["t"].max()
+    gaps = seasonal_gaps(volume, first=first, end=last + step, every=step, tz=tz)
+    return [
+        {
+            "kind": "traffic_gap",
+            "metric": "requests",
+            "start": g["start"],
+            "end": g["end"],
+            "dimension": ALL,
+            "value": ALL,
+            "observed": 0.0,
+            "expected": g["expected"],
+            "requests": 0,
+            "requests_affected": round(g["expected"]),
+            "q_value": float(np.exp(-g["expected"])),
+            "explained_share": 1.0,
+        }
+        for g in gaps.iter_rows(named=True)
+    ]
+
+
+def _new(
+    current: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    alpha: float,
+    last: Any,
+    step: timedelta,
+    lf: pl.LazyFrame,
+) -> list[dict[str, Any]]:
+    codes = current.filter(pl.col("dimension") == ERROR_REASON)
+    volume = current.filter(pl.col("dimension") == ALL).select("t", "n")
+    known = None if previous is None else set(previous.filter(pl.col("dimension") == ERROR_REASON)["value"])
+    base_n = 0 if previous is None else int(previous.filter(pl.col("dimension") == ALL)["n"].sum())
+    new = new_codes(codes, volume, baseline_codes=known, baseline_volume=base_n, alpha=alpha)
+    out = []
+    for row in new.iter_rows(named=True):
+        after = int(volume.filter(pl.col("t") >= row["start"])["n"].sum())
+        fix = (
+            lf.filter(pl.col("error_reason").cast(pl.String) == row["value"])
+            .select(pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first())
+            .collect()
+            .item()
+            if "error_reason_how_to_fix" in lf.collect_schema()
+            else None
+        )
+        out.append(
+            {
+                "kind": "new_error_code",
+                "metric": "error_count",
+                "start": row["start"],
+                "end": None if row["last"] + step > last else row["last"] + step,
+                "dimension": ERROR_REASON,
+                "value": row["value"],
+                "error_reason": row["value"],
+                "observed": float(row["k"]),
+                "expected": 0.0,
+                "requests": after,
+                "requests_affected": int(row["k"]),
+                "q_value": min(1.0, row["p"]),
+                "explained_share": 1.0,
+                "how_to_fix": fix,
+            }
+        )
+    return out
+
+
+def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An error burst that is nothing but a new code is reported once, as the new code."""
+    new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
+    return [
+        r
+        for r in rows
+        if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
+    ]

@@ -1,0 +1,99 @@
+"""From significant cells to incidents: runs over time, then the segment that explains each.
+
+Attribution follows Adtributor (Bhagwan et al., NSDI 2014): for a candidate segment, its
+**explanatory power** is its share of the account-wide excess (observed minus expected events in
+the incident's window) and its **surprise** is the Jensen-Shannon divergence between its expected
+and observed share of the events. A segment explains the incident when it carries at least
+:data:`MIN_EXPLAINED` of the excess; among those the most surprising wins (a domain that usually
+has 2% of the failures and now has 80%), ties going to the more readable dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON
+
+#: Share of the excess a segment must carry to be named as the explanation.
+MIN_EXPLAINED = 0.5
+#: Below this surprise (JS divergence, nats) a segment is just the account's usual mix.
+MIN_SURPRISE = 0.005
+#: A segment with more of the window's requests than this is not a "where".
+MAX_SEGMENT_SHARE = 0.8
+_ORDER = {d: i for i, d in enumerate((*DIMENSIONS, ERROR_REASON, ALL))}
+
+
+def clusters(found: pl.DataFrame) -> list[pl.DataFrame]:
+    """Runs whose time spans overlap (one underlying change seen through many segments)."""
+    out: list[pl.DataFrame] = []
+    rows = found.sort("start").to_dicts()
+    group: list[dict[str, Any]] = []
+    end: Any = None
+    for row in rows:
+        if group and end is not None and row["start"] >= end:
+            out.append(pl.DataFrame(group, schema=found.schema))
+            group = []
+        group.append(row)
+        end = row["end"] if end is None or not group[:-1] else max(end, row["end"])
+    if group:
+        out.append(pl.DataFrame(group, schema=found.schema))
+    return out
+
+
+def _js(p: float, q: float) -> float:
+    """Jensen-Shannon divergence of one element (Adtributor's surprise term)."""
+
+    def term(a: float, b: float) -> float:
+        return 0.0 if a <= 0 else a * math.log(2 * a / (a + b))
+
+    return 0.5 * (term(p, q) + term(q, p))
+
+
+def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, Any]:
+    """The segment (and its window) that best explains a cluster of runs."""
+    start: Any = cluster["start"].min()
+    end: Any = cluster["end"].max()
+    window = tested.filter(pl.col("t").is_between(start, end, closed="left"))
+    sums = window.group_by("dimension", "value").agg(pl.col("k", "expected", "n").sum())
+    total = sums.filter(pl.col("dimension") == ALL)
+    k_all: Any
+    e_all: Any
+    n_all: Any
+    if total.is_empty():
+        k_all, e_all, n_all = sums["k"].max(), sums["expected"].max(), sums["n"].max()
+    else:
+        k_all, e_all, n_all = total["k"][0], total["expected"][0], total["n"][0]
+    excess_all = max(float(k_all - e_all), 1e-9)
+    best: tuple[float, int, dict[str, Any]] | None = None
+    fallback: tuple[float, int, dict[str, Any]] | None = None
+    candidates = cluster.join(sums, on=["dimension", "value"], how="left")
+    for row in candidates.iter_rows(named=True):
+        if row["k"] is None or row["dimension"] == ALL:
+            continue
+        power = (row["k"] - row["expected"]) / excess_all
+        surprise = _js(row["expected"] / max(e_all, 1e-9), row["k"] / max(k_all, 1))
+        # A segment holding most of the traffic (every proxy of a one-subnet plan) is the account.
+        broad = row["dimension"] != ERROR_REASON and row["n"] > MAX_SEGMENT_SHARE * n_all
+        if power < MIN_EXPLAINED or surprise < MIN_SURPRISE or broad:
+            continue
+        row["explained"] = min(power, 1.0)
+        key = (round(surprise, 2), -_ORDER[row["dimension"]], row)
+        if row["dimension"] == ERROR_REASON:
+            fallback = max(fallback, key, key=lambda x: x[:2]) if fallback else key
+        else:
+            best = max(best, key, key=lambda x: x[:2]) if best else key
+    chosen = best or fallback
+    if chosen is not None:
+        return chosen[2]
+    whole = cluster.filter(pl.col("dimension") == ALL)
+    if whole.height:  # the account as a whole changed and no part of it stands out
+        return {
+            **whole.join(sums, on=["dimension", "value"], how="left").row(0, named=True),
+            "explained": 1.0,
+        }
+    # Only small segments changed (too small to move the account): name the most significant.
+    row = candidates.sort("q").row(0, named=True)
+    return {**row, "explained": min(max((row["k"] - row["expected"]) / excess_all, 0.0), 1.0)}

@@ -1,0 +1,186 @@
+"""Incidents as alerts: one plain sentence each (what, where, since when, how big, what to do)
+and a small drill-down figure, from :func:`wsframes.analysis.find_incidents`.
+
+Host names, codes and advice come from the data: they are escaped when rendered, never here.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from wsframes.analysis.incidents import find_incidents
+from wsframes.report.render import local
+
+__all__ = ["MINOR_REQUESTS", "MIN_P95_REQUESTS", "drilldown_png", "incident_alerts"]
+
+#: Incidents touching fewer requests than this are ``info``: real, but small.
+MINOR_REQUESTS = 20
+#: A p95 drawn in the drill-down needs this many requests in its bucket (else the point is left out).
+MIN_P95_REQUESTS = 20
+
+_WHERE = {
+    "domain": "to {v}",
+    "hostname": "to {v}",
+    "listen_address": "through proxy server {v}",
+    "listen_port": "through proxy port {v}",
+    "proxy_address": "leaving through proxy {v}",
+    "proxy_net": "through the proxies of {v}",
+    "client_address": "from client {v}",
+    "port": "to target port {v}",
+    "protocol": "over {v}",
+    "all": "",
+}
+_TARGET_SLOW = "The target itself answers slowly: send it fewer requests at once, or retry with back-off."
+_LATENCY_ADVICE = {
+    "domain": _TARGET_SLOW,
+    "hostname": _TARGET_SLOW,
+    "listen_address": "Move traffic off this proxy server (replace it in your proxy list) and tell "
+    "Webshare support.",
+    "proxy_address": "Replace this proxy in your list, or ask Webshare support about it.",
+    "proxy_net": "The whole subnet is slow: spread traffic over other proxies and tell Webshare support.",
+    "client_address": "Check that machine: its network or its load, not the proxies, is the likely cause.",
+}
+_GENERIC_ADVICE = (
+    "Check the Webshare status page and your own network; if it persists, contact Webshare support."
+)
+
+
+def incident_alerts(
+    frame: pl.DataFrame, *, baseline: pl.DataFrame | None = None, tz: str = "UTC"
+) -> list[dict[str, Any]]:
+    """Incidents of *frame* as alert fields: ``level``, ``title``, ``detail`` and the ``incident`` row.
+
+    Traffic gaps are left to :mod:`wsframes.report.gaps` (the window's own coverage rule).
+    """
+    if frame.is_empty():
+        return []
+    found = find_incidents(
+        frame, baseline=baseline if baseline is not None and baseline.height else None, tz=tz
+    )
+    assert isinstance(found, pl.DataFrame)
+    out = []
+    for row in found.filter(pl.col("kind") != "traffic_gap").iter_rows(named=True):
+        level, title, detail = _sentence(row, tz, compared=baseline is not None and baseline.height > 0)
+        out.append({"level": level, "title": title, "detail": detail, "incident": row})
+    return out
+
+
+def _when(row: dict[str, Any], tz: str) -> str:
+    if row["end"] is None:
+        return f"since {local(row['start'], tz)} (still going on at the end of the data)"
+    return f"from {local(row['start'], tz)} to {local(row['end'], tz)}"
+
+
+def _where(row: dict[str, Any]) -> str:
+    return _WHERE.get(row["dimension"], "where {d} = {v}").format(v=row["value"], d=row["dimension"])
+
+
+def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str, str]:
+    when, where, usual = _when(row, tz), _where(row), "the previous period" if compared else "usual"
+    if row["kind"] == "new_error_code":
+        before = "in the previous period or " if compared else ""
+        return (
+            "warning",
+            "New error code",
+            f"{row['value']} appeared {when.replace('from', 'on', 1) if row['end'] else when}, never seen "
+            f"{before}before that in this period: {row['requests_affected']:,} failed requests. "
+            f"{row['how_to_fix'] or _GENERIC_ADVICE}",
+        )
+    if row["kind"] == "latency_regression":
+        return (
+            "warning" if row["requests_affected"] >= MINOR_REQUESTS else "info",
+            "Slower requests",
+            f"Requests {where or 'of the whole account'} slowed down {when}: p95 request time "
+            f"{row['observed']:.2f} s ({usual}: {row['expected']:.2f} s); {row['requests_affected']:,} more "
+            f"slow requests than usual out of {row['requests']:,}. "
+            f"{_LATENCY_ADVICE.get(row['dimension'], _GENERIC_ADVICE)}",
+        )
+    code = row["error_reason"]
+    if row["dimension"] == "error_reason":
+        what = f"{row['observed']:.0%} of all requests failed with {code}"
+    else:
+        with_code = f" (mostly {code})" if code else ""
+        what = f"{row['observed']:.0%} of requests {where or 'of the whole account'} failed{with_code}"
+    level = "critical" if row["dimension"] in ("all", "error_reason") or row["observed"] >= 0.5 else "warning"
+    level = "info" if row["requests_affected"] < MINOR_REQUESTS else level
+    return (
+        level,
+        "Error burst",
+        f"{what} {when} ({usual}: {row['expected']:.0%}); {row['requests_affected']:,} more failed requests "
+        f"than usual out of {row['requests']:,}. {row['how_to_fix'] or _GENERIC_ADVICE}",
+    )
+
+
+def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, float, str, bool]:
+    """The segment's metric per bucket from half a day (or the incident's length) before to after it.
+
+    A p95 needs :data:`MIN_P95_REQUESTS` per bucket: for a small segment the buckets widen (1, 3,
+    6, 24 hours) until most of them hold that many, and smaller ones are left out.
+    """
+    span = (row["end"] or frame["timestamp"].max()) - row["start"]
+    pad = max(timedelta(hours=12), span)
+    inside = pl.col("timestamp").is_between(row["start"] - pad, (row["end"] or row["start"]) + pad)
+    dim, value = row["dimension"], row["value"]
+    seg = pl.lit(True) if dim in ("all", "error_reason") else pl.col(dim).cast(pl.String) == value
+    rows = frame.filter(inside & seg)
+    if row["kind"] == "latency_regression":
+        for hours in (1, 3, 6, 24):
+            out = rows.group_by(pl.col("timestamp").dt.truncate(f"{hours}h").alias("time")).agg(
+                pl.len().alias("n"), pl.col("request_duration").quantile(0.95).alias("value")
+            )
+            typical: Any = out["n"].median()
+            if (typical or 0) >= MIN_P95_REQUESTS:
+                break
+        label = "p95 request time" + (f" per {hours} h" if hours > 1 else "")
+        return out.filter(pl.col("n") >= MIN_P95_REQUESTS).sort("time"), row["expected"], label, False
+    part = rows.group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
+    if dim == "error_reason":  # that code's share of every request (a success is not that code)
+        failed = (pl.col("error_reason").cast(pl.String) == value).fill_null(False)
+    else:
+        failed = pl.col("error_reason").is_not_null()
+    out = part.agg(failed.mean().alias("value")).sort("time")
+    label = "share failing with this code" if dim == "error_reason" else "share of requests failed"
+    return out, row["expected"], label, True
+
+
+def drilldown_png(frame: pl.DataFrame, incident: dict[str, Any], *, tz: str = "UTC") -> str:
+    """The incident's drill-down figure as a base64 PNG (small enough to sit beside its sentence)."""
+    import matplotlib.pyplot as plt
+
+    from wsframes.plots import plot_incident
+
+    data, expected, label, share = _context(frame, incident)
+    fig, ax = plt.subplots(figsize=(7.5, 2.1), dpi=80)
+    plot_incident(
+        data,
+        start=incident["start"],
+        end=incident["end"],
+        expected=expected,
+        label=label,
+        share=share,
+        tz=tz,
+        ax=ax,
+    )
+    if not share:
+        ax.set_title(
+            f"buckets with fewer than {MIN_P95_REQUESTS} requests are left out", fontsize=8, loc="right"
+        )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def alert_item_html(level: str, title: str, detail: str, png: str | None = None) -> str:
+    """One alert as an escaped list item, with its figure when it has one."""
+    figure = f"<br><img class=ws-drill alt='drill-down' src='data:image/png;base64,{png}'>" if png else ""
+    return (
+        f"<li class='ws-alert {html.escape(level)}'><strong>{html.escape(title)}</strong>: "
+        f"{html.escape(detail)}{figure}</li>"
+    )
