@@ -37,6 +37,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from wsframes._atomic import atomic_write, fsync_dir, is_temp
+from wsframes.archive._publish import published
 from wsframes.archive.manifest import Manifest, Span
 from wsframes.errors import ArchiveError, ConfigurationError
 from wsframes.schema import ACTIVITY_SCHEMA
@@ -180,6 +181,7 @@ def write_day(
                 before_rename(None, None)
             path.unlink()
             fsync_dir(path.parent)
+            published(path)
         return None
     if not path.parent.exists():
         path.parent.mkdir(parents=True)
@@ -203,6 +205,7 @@ def write_day(
 
     written: list[tuple[str, int]] = []
     atomic_write(path, write)
+    published(path)  # an S3 archive PUTs the whole object now, after the pending sum is saved
     return written[0]
 
 

@@ -1,0 +1,350 @@
+"""An archive on S3, worked on through a local view so every local guarantee carries over.
+
+Object stores have no rename, so the local protocol (write a hidden file, rename it over the old
+one, manifest last) becomes:
+
+1. **Whole-object PUTs.** A day file is built and checksummed locally, then uploaded in one PUT:
+   S3 replaces an object atomically, so a reader gets the old version or the new one, never a torn
+   one, and a killed sync leaves no temporary object behind.
+2. **The manifest written last, and around every object.** Before a day object is replaced, the
+   manifest accepting its new SHA-256 as *pending* is PUT; after it, the manifest recording the
+   fetched interval. A sync killed at any point leaves objects that match a sum the manifest holds
+   and rows outside the recorded intervals that readers ignore (the same invariant as on disk).
+3. **One writer, fenced.** A sync holds a lease on the lock object ``<prefix>/.wsframes.lock``,
+   created with ``If-None-Match: *`` (only one create can win) and taken over from a dead holder
+   (its lease ran out, or its process on this host is gone) by a compare-and-swap on the lock's
+   ETag. Every manifest PUT is conditional on the ETag this sync last saw (``If-Match``), so a
+   writer that lost its lease without knowing fails on its next write instead of overwriting.
+4. **Checksums on read.** Objects are downloaded into a content-addressed cache (by ETag) and
+   linked into a per-process view of the archive; the view is verified against the manifest like a
+   local archive, so a damaged or foreign object is named (by its ``s3://`` URL) and never read.
+   A view is consistent: the manifest's ETag must be unchanged after the objects were fetched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import platformdirs
+
+from wsframes._atomic import atomic_write_bytes, temp_path
+from wsframes.archive import _publish
+from wsframes.archive.manifest import MANIFEST_NAME, Manifest
+from wsframes.archive.s3 import Conflict, ObjectStore, open_store
+from wsframes.archive.store import ARCHIVE_ENV, DATA_FILE
+from wsframes.errors import ArchiveError, DamagedFileError, WsframesError
+
+__all__ = ["CACHE_ENV", "DEFAULT_LEASE", "LOCK_KEY", "remote_url", "s3_read", "s3_write"]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming the download cache of S3 archives (default: the user cache dir).
+CACHE_ENV = "WSFRAMES_S3_CACHE"
+LOCK_KEY = ".wsframes.lock"
+#: How long a sync's lock lease lasts without renewal (renewed with every manifest write).
+DEFAULT_LEASE = 600.0
+_DAY_KEY = re.compile(rf"^plan_id=([^/]+)/date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(DATA_FILE)}$")
+T = TypeVar("T")
+
+
+def remote_url(archive: object) -> str | None:
+    """The ``s3://`` URL when *archive* (or, for None, ``$WSFRAMES_ARCHIVE``) names one."""
+    from wsframes.archive.s3 import is_s3
+
+    if archive is None or (isinstance(archive, str) and not archive.strip()):
+        archive = os.environ.get(ARCHIVE_ENV, "").strip() or None
+    return archive.strip() if is_s3(archive) and isinstance(archive, str) else None
+
+
+def _cache_root() -> Path:
+    env = os.environ.get(CACHE_ENV, "").strip()
+    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("wsframes")) / "s3"
+
+
+# -- the lock lease ------------------------------------------------------------------------------
+class Lease:
+    """The lock object of an S3 archive, held by one sync (see the module docstring, point 3)."""
+
+    def __init__(self, store: ObjectStore, *, timeout: float, lease: float = DEFAULT_LEASE) -> None:
+        self.store, self.timeout, self.lease = store, timeout, lease
+        self.owner = uuid.uuid4().hex
+        self.etag: str | None = None
+        self._renewed = 0.0
+
+    def _body(self) -> bytes:
+        return json.dumps({"owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
+                           "expires": time.time() + self.lease}).encode()
+
+    def acquire(self) -> None:
+        deadline, pause = time.monotonic() + self.timeout, 0.05
+        while True:
+            try:
+                self.etag = self.store.put(LOCK_KEY, self._body(), if_absent=True)
+                break
+            except Conflict:
+                if self._take_over_stale():
+                    break
+            if time.monotonic() >= deadline:
+                raise ArchiveError(
+                    f"another wsframes sync is writing the archive {self.store.location.url} (it holds "
+                    f"{self.store.url(LOCK_KEY)}); waited {self.timeout:g} s. Let it finish, or retry "
+                    f"with a longer lock timeout.")
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        self._renewed = time.monotonic()
+
+    def _take_over_stale(self) -> bool:
+        got = self.store.get(LOCK_KEY)
+        if got is None:
+            return False  # released meanwhile: the next create may win
+        body, etag = got
+        if not _stale(body):
+            return False
+        try:  # compare-and-swap: of two syncs taking over the same dead lease, one wins
+            self.etag = self.store.put(LOCK_KEY, self._body(), if_match=etag)
+        except Conflict:
+            return False
+        log.warning("took over the lock of %s from a sync that died", self.store.location.url)
+        return True
+
+    def renew(self) -> None:
+        """Extend the lease when a third of it has passed; ArchiveError when it was lost."""
+        if time.monotonic() - self._renewed < self.lease / 3:
+            return
+        try:
+            self.etag = self.store.put(LOCK_KEY, self._body(), if_match=self.etag)
+        except Conflict:
+            raise ArchiveError(f"this sync lost its lock on {self.store.location.url} (its lease ran out "
+                               "and another sync took over); run it again.") from None
+        self._renewed = time.monotonic()
+
+    def release(self) -> None:
+        with contextlib.suppress(Conflict):  # taken over meanwhile: the lock is not ours to delete
+            self.store.delete(LOCK_KEY, if_match=self.etag)
+
+
+def _stale(body: bytes) -> bool:
+    """True when a lock's holder is certainly gone: its lease ran out, or it ran on this host and
+    its process no longer exists (a killed sync, so the rerun need not wait out the lease)."""
+    try:
+        info = json.loads(body)
+        expires, host, pid = float(info["expires"]), str(info["host"]), int(info["pid"])
+    except (ValueError, KeyError, TypeError):
+        return True  # not a lock we wrote: a partial or foreign object
+    if expires < time.time():
+        return True
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+# -- the local view ------------------------------------------------------------------------------
+@dataclasses.dataclass
+class View:
+    """A local directory laid out like the archive, linked to cached objects; publishes writes."""
+
+    store: ObjectStore
+    root: Path
+    manifest_etag: str | None = None
+    lease: Lease | None = None
+    fresh: bool = False  # download every object again (verification must not trust the cache)
+
+    def fill(self, want: Callable[[Manifest], Collection[date] | None] | None = None) -> None:
+        """Make the view hold the manifest and the wanted day objects, as one consistent version."""
+        for _attempt in range(5):
+            got = self.store.get(MANIFEST_NAME)
+            listing = self.store.list()
+            manifest_path = self.root / MANIFEST_NAME
+            if got is None:
+                manifest_path.unlink(missing_ok=True)
+                self.manifest_etag = None
+            else:
+                atomic_write_bytes(manifest_path, got[0])
+                self.manifest_etag = got[1]
+            days = None if want is None or got is None else want(Manifest.load(self.root))
+            changed = self._link_days(listing, days)
+            after = self.store.get(MANIFEST_NAME)
+            if (after and after[1]) == self.manifest_etag and not changed:
+                return
+        raise ArchiveError(f"the archive {self.store.location.url} kept changing while it was read; "
+                           "retry when its sync has finished.")
+
+    def _link_days(self, listing: Mapping[str, tuple[str, int]], days: Collection[date] | None) -> bool:
+        """Link every wanted day object; True when an object vanished or changed meanwhile."""
+        objects = _cache_root() / "objects"
+        objects.mkdir(parents=True, exist_ok=True)
+        for key, (etag, _size) in listing.items():
+            match = _DAY_KEY.match(key)
+            if match is None:
+                continue
+            (self.root / f"plan_id={match[1]}").mkdir(parents=True, exist_ok=True)
+            if days is not None and date.fromisoformat(match[2]) not in days:
+                continue
+            cached = objects / (re.sub(r"[^0-9A-Za-z-]", "", etag) + ".parquet")
+            if self.fresh or not cached.exists():
+                got = self.store.get(key)
+                if got is None or got[1] != etag:
+                    return True
+                atomic_write_bytes(cached, got[0])
+            _link(cached, self.root / key)
+        for path in self.root.glob(f"plan_id=*/date=*/{DATA_FILE}"):
+            key = path.relative_to(self.root).as_posix()
+            if key not in listing:
+                path.unlink()  # deleted on S3 since this process last read it
+        return False
+
+    # -- publishing local writes (called through archive._publish) ----------------------------
+    def publish(self, path: Path) -> None:
+        key = path.relative_to(self.root).as_posix()
+        if key == MANIFEST_NAME:
+            body = path.read_bytes()
+            if self.lease is not None:
+                self.lease.renew()
+            try:
+                self.manifest_etag = self.store.put(
+                    key, body, if_match=self.manifest_etag, if_absent=self.manifest_etag is None)
+            except Conflict:
+                raise ArchiveError(
+                    f"the manifest of {self.store.location.url} was changed by another writer while this "
+                    "sync held the lock (its lease had run out?); this sync stopped, and what it had "
+                    "recorded before stays valid. Run it again.") from None
+        elif path.exists():
+            self.store.put(key, path.read_bytes())
+        else:
+            self.store.delete(key)
+
+
+def _link(source: Path, dest: Path) -> None:
+    """Point *dest* at the cached object (a hard link; a copy across file systems)."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.samefile(source, dest):
+            return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(dest)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, dest)
+
+
+_VIEWS: dict[str, Path] = {}
+
+
+def _read_view_dir(store: ObjectStore) -> Path:
+    """This process's view of an archive, reused by its later reads (a LazyFrame outlives the call
+    that made it, so the files it scans must stay), removed at exit."""
+    key = hashlib.sha256(f"{store.endpoint}|{store.location.url}".encode()).hexdigest()[:16]
+    if key not in _VIEWS:
+        views = _cache_root() / "views"
+        views.mkdir(parents=True, exist_ok=True)
+        _VIEWS[key] = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=views))
+        atexit.register(shutil.rmtree, _VIEWS[key], True)
+    return _VIEWS[key]
+
+
+@contextlib.contextmanager
+def s3_read(url: str, storage_options: Mapping[str, Any] | None = None, *,
+            want: Callable[[Manifest], Collection[date] | None] | None = None,
+            fresh: bool = False, lock_timeout: float | None = None) -> Iterator[View]:
+    """A verified local view of the S3 archive at *url* for reading (optionally under its lock).
+
+    *want* picks the days to fetch from the manifest (None: all); *fresh* downloads every object
+    again into a view of its own, removed afterwards (verification and export prove what S3 holds,
+    not what the local cache holds).
+    """
+    store = open_store(url, storage_options)
+    root = Path(tempfile.mkdtemp(dir=_mkdir(_cache_root() / "views"))) if fresh else _read_view_dir(store)
+    lease = None if lock_timeout is None else Lease(store, timeout=lock_timeout)
+    try:
+        if lease is not None:
+            lease.acquire()
+        view = View(store, root, lease=lease, fresh=fresh)
+        view.fill(want)
+        with _translated(root, store.location.url):
+            yield view
+    finally:
+        if lease is not None:
+            lease.release()
+        if fresh:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def s3_write(url: str, storage_options: Mapping[str, Any] | None = None, *, lock_timeout: float,
+             want: Callable[[Manifest], Collection[date] | None] | None = None,
+             lease: float = DEFAULT_LEASE) -> Iterator[View]:
+    """A private local view of the S3 archive under its lock; every write in it is published."""
+    store = open_store(url, storage_options)
+    root = Path(tempfile.mkdtemp(dir=_mkdir(_cache_root() / "views")))
+    holder = Lease(store, timeout=lock_timeout, lease=lease)
+    try:
+        holder.acquire()  # before reading the manifest: what this sync builds on cannot change
+        view = View(store, root, lease=holder)
+        view.fill(want)
+        token = _publish.active.set(view.publish)
+        try:
+            with _translated(root, store.location.url):
+                yield view
+        finally:
+            _publish.active.reset(token)
+    finally:
+        holder.release()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# -- naming objects by their URL, not the view's path --------------------------------------------
+@contextlib.contextmanager
+def _translated(root: Path, url: str) -> Iterator[None]:
+    try:
+        yield
+    except WsframesError as exc:
+        exc.args = tuple(_swap(a, root, url) if isinstance(a, str) else a for a in exc.args)
+        if isinstance(exc, DamagedFileError):
+            exc.paths = [_swap(p, root, url) for p in exc.paths]
+        raise
+
+
+def _swap(text: str, root: Path, url: str) -> str:
+    return text.replace(str(root), url)
+
+
+def relabel(value: T, root: Path, url: str) -> T:
+    """*value* (a result dataclass, list, str or Path) with the view's paths replaced by the URL."""
+    if isinstance(value, str):
+        return _swap(value, root, url)  # type: ignore[return-value]
+    if isinstance(value, Path):
+        return _swap(str(value), root, url) if value.is_relative_to(root) else value  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [relabel(v, root, url) for v in value]  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: relabel(getattr(value, f.name), root, url) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
