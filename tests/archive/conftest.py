@@ -58,8 +58,11 @@ def same_records():
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real S3-compatible server (moto's server mode) on loopback, for the whole session."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

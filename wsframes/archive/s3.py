@@ -52,11 +52,11 @@ class S3Location:
     def parse(cls, url: str) -> S3Location:
         parts = urlsplit(url.strip())
         bucket, prefix = parts.netloc, parts.path.strip("/")
-        if not bucket or parts.query or parts.fragment or "@" in bucket:
-            raise ConfigurationError(
-                f"archive {url!r} is not an S3 location; write it as s3://bucket/prefix "
-                "(credentials belong in AWS_* settings or storage_options, never in the URL)."
-            )
+        if "@" in bucket:  # never echo what may be a key and secret
+            raise ConfigurationError("an s3:// archive URL may not hold credentials (user:secret@); "
+                                     "put them in AWS_* settings or storage_options.")
+        if not bucket or parts.query or parts.fragment:
+            raise ConfigurationError(f"archive {url!r} is not an S3 location; write it as s3://bucket/prefix.")
         if any(p in {".", ".."} for p in prefix.split("/")):
             raise ConfigurationError(f"archive {url!r}: the prefix may not contain '.' or '..' parts.")
         return cls(bucket, prefix)
