@@ -245,3 +245,37 @@ def test_the_s3_archive_is_a_plain_dataset_other_engines_read(s3_archive, fake, 
                         hive_partitioning=False).select(pl.len()).collect().item()
     assert n == fake.truth(PLAN).height
     assert json.loads(objects(s3_archive)[MANIFEST_NAME])["format"] == "wsframes-archive"
+
+
+def test_a_lock_left_on_another_host_is_waited_for_until_its_lease_ends(s3_archive, fake, args):
+    import time
+
+    lock = {"owner": "x", "host": "build-7.example", "pid": 4242, "expires": time.time() + 600}
+    put(s3_archive, LOCK_KEY, json.dumps(lock).encode())
+    with pytest.raises(ArchiveError, match=r"build-7\.example pid 4242, lease ends in"):
+        sync(s3_archive, start="5d", lock_timeout=0.3, **args)
+    assert MANIFEST_NAME not in objects(s3_archive)  # nothing was written while it waited
+    put(s3_archive, LOCK_KEY, json.dumps({**lock, "expires": time.time() - 1}).encode())
+    sync(s3_archive, start="5d", lock_timeout=0.3, **args)  # an ended lease is taken over
+    assert LOCK_KEY not in objects(s3_archive) and verify_archive(s3_archive).ok
+
+
+def test_accept_loss_on_s3_deletes_the_damaged_object_and_leaves_a_gap(s3_archive, fake, args):
+    from wsframes.archive import accept_loss
+    from wsframes.errors import IncompleteDataError
+
+    sync(s3_archive, start="5d", **args)
+    day = sorted(k for k in objects(s3_archive) if k.endswith(".parquet"))[1]
+    put(s3_archive, day, b"not parquet")
+    first = datetime.fromisoformat(day.split("date=")[1].split("/")[0]).replace(tzinfo=UTC)
+    assert accept_loss(s3_archive, first, first + timedelta(days=1), plan_id=PLAN) == [first.date()]
+    assert day not in objects(s3_archive) and verify_archive(s3_archive).ok
+    with pytest.raises(IncompleteDataError):
+        scan_activity(s3_archive, first, first + timedelta(days=1), plan_id=PLAN)
+
+
+def test_operations_without_s3_support_refuse_an_s3_url(s3_archive):
+    from wsframes.archive.proxies import save_proxy_snapshot
+
+    with pytest.raises(ConfigurationError, match="needs a local archive directory"):
+        save_proxy_snapshot(s3_archive, pl.DataFrame({"proxy_address": ["10.0.0.1"]}))

@@ -103,11 +103,21 @@ class Lease:
             if time.monotonic() >= deadline:
                 raise ArchiveError(
                     f"another wsframes sync is writing the archive {self.store.location.url} (it holds "
-                    f"{self.store.url(LOCK_KEY)}); waited {self.timeout:g} s. Let it finish, or retry "
-                    f"with a longer lock timeout.")
+                    f"{self.store.url(LOCK_KEY)}{self._holder()}); waited {self.timeout:g} s. Let it "
+                    "finish, or retry with a longer lock timeout. A sync that died on another host "
+                    "holds it until its lease runs out.")
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
         self._renewed = time.monotonic()
+
+    def _holder(self) -> str:
+        got = self.store.get(LOCK_KEY)
+        try:
+            info = json.loads(got[0]) if got else {}
+            left = float(info["expires"]) - time.time()
+            return f": {info['host']} pid {info['pid']}, lease ends in {max(left, 0):.0f} s"
+        except (ValueError, KeyError, TypeError):
+            return ""
 
     def _take_over_stale(self) -> bool:
         got = self.store.get(LOCK_KEY)

@@ -206,7 +206,6 @@ def sync(
     from wsframes.loader import Client
 
     url = remote_url(archive)
-    root = resolve_archive(None if url else archive)
     plan = plan_key(plan_id)
     settle_delta = _settle(settle)
     if progress is not None and not isinstance(progress, bool):
@@ -216,12 +215,16 @@ def sync(
     lo, hi = _window(start, end, now=utc_now())  # bad input fails now, not after waiting for the lock
     if url is not None:
         # Sync a local view of the S3 archive under its lease; every write there is published.
+        # Only the days of the window are downloaded (a margin for the clock moving on), except
+        # that upgrading an archive to checksums needs all of them.
         days = set(days_touching(lo - timedelta(days=1), hi + timedelta(days=1)))
-        with s3_write(url, storage_options, lock_timeout=lock_timeout, want=lambda _m: days) as view:
+        with s3_write(url, storage_options, lock_timeout=lock_timeout,
+                      want=lambda m: days if m.checksummed else None) as view:
             result = sync(view.root, start=start, end=end, plan_id=plan_id, api_key=api_key,
                           base_url=base_url, progress=progress, settle=settle, lock_timeout=lock_timeout,
                           requests_per_minute=requests_per_minute, refetch=refetch)
             return relabel(result, view.root, url)
+    root = resolve_archive(archive)
     client = Client(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute,
                     progress=False)
     root.mkdir(parents=True, exist_ok=True)
