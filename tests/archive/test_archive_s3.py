@@ -72,7 +72,7 @@ def test_scan_downloads_only_the_days_of_its_window(s3_archive, fake, args, monk
     lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
     got = scan_activity(s3_archive, lo, lo + timedelta(hours=6), plan_id=PLAN).collect()
     assert got.height > 0
-    assert len(list((tmp_path / "empty-cache" / "objects").iterdir())) == 1
+    assert len(list((tmp_path / "empty-cache" / "objects").glob("*/*.parquet"))) == 1
 
 
 def kill_child_at(code: str, argv: list[str], request: int, extra: float, fake) -> int:

@@ -181,8 +181,17 @@ class View:
     lease: Lease | None = None
     fresh: bool = False  # download every object again (verification must not trust the cache)
 
+    @property
+    def objects(self) -> Path:
+        """This location's download cache: one immutable file per object version (its ETag)."""
+        return _mkdir(_cache_root() / "objects" / _location_id(self.store))
+
+    def cached(self, etag: str) -> Path:
+        return self.objects / (re.sub(r"[^0-9A-Za-z-]", "", etag) + ".parquet")
+
     def fill(self, want: Callable[[Manifest], Collection[date] | None] | None = None) -> None:
         """Make the view hold the manifest and the wanted day objects, as one consistent version."""
+        self.root.mkdir(parents=True, exist_ok=True)
         for _attempt in range(5):
             got = self.store.get(MANIFEST_NAME)
             listing = self.store.list()
@@ -203,8 +212,6 @@ class View:
 
     def _link_days(self, listing: Mapping[str, tuple[str, int]], days: Collection[date] | None) -> bool:
         """Link every wanted day object; True when an object vanished or changed meanwhile."""
-        objects = _cache_root() / "objects"
-        objects.mkdir(parents=True, exist_ok=True)
         for key, (etag, _size) in listing.items():
             match = _DAY_KEY.match(key)
             if match is None:
@@ -212,17 +219,24 @@ class View:
             (self.root / f"plan_id={match[1]}").mkdir(parents=True, exist_ok=True)
             if days is not None and date.fromisoformat(match[2]) not in days:
                 continue
-            cached = objects / (re.sub(r"[^0-9A-Za-z-]", "", etag) + ".parquet")
+            cached = self.cached(etag)
             if self.fresh or not cached.exists():
                 got = self.store.get(key)
                 if got is None or got[1] != etag:
                     return True
                 atomic_write_bytes(cached, got[0])
-            _link(cached, self.root / key)
+            try:
+                _link(cached, self.root / key)
+            except FileNotFoundError:  # pruned meanwhile by a reader that saw an older listing
+                return True
         for path in self.root.glob(f"plan_id=*/date=*/{DATA_FILE}"):
             key = path.relative_to(self.root).as_posix()
             if key not in listing:
                 path.unlink()  # deleted on S3 since this process last read it
+        current = {self.cached(etag).name for etag, _size in listing.values()}
+        for stale in self.objects.glob("*.parquet"):
+            if stale.name not in current:  # a superseded version; views linking it keep their link
+                stale.unlink(missing_ok=True)
         return False
 
     # -- publishing local writes (called through archive._publish) ----------------------------
@@ -241,7 +255,8 @@ class View:
                     "sync held the lock (its lease had run out?); this sync stopped, and what it had "
                     "recorded before stays valid. Run it again.") from None
         elif path.exists():
-            self.store.put(key, path.read_bytes())
+            etag = self.store.put(key, path.read_bytes())
+            _link(path, self.cached(etag))  # the next read need not download what was just written
         else:
             self.store.delete(key)
 
@@ -263,10 +278,15 @@ def _link(source: Path, dest: Path) -> None:
 _VIEWS: dict[str, Path] = {}
 
 
+def _location_id(store: ObjectStore) -> str:
+    # The endpoint too: two servers may both have a bucket of that name.
+    return hashlib.sha256(f"{store.endpoint}|{store.location.url}".encode()).hexdigest()[:16]
+
+
 def _read_view_dir(store: ObjectStore) -> Path:
     """This process's view of an archive, reused by its later reads (a LazyFrame outlives the call
     that made it, so the files it scans must stay), removed at exit."""
-    key = hashlib.sha256(f"{store.endpoint}|{store.location.url}".encode()).hexdigest()[:16]
+    key = _location_id(store)
     if key not in _VIEWS:
         views = _cache_root() / "views"
         views.mkdir(parents=True, exist_ok=True)
