@@ -131,6 +131,7 @@ def test_sync_killed_mid_way_then_rerun_is_exact(s3_archive, busy_fake, same_rec
             assert same_records(scan_activity(s3_archive, plan_id=PLAN).collect(), want)
             partial += covered[-1][1] < truth["timestamp"].max()
     assert killed, "the first kill lands while the first sync runs"
+    assert partial, "some kill left an archive covering only part of the window"
     # The rerun takes over the dead syncs' lock at once (their processes are gone) and repairs.
     sync(s3_archive, start="5d", plan_id=PLAN, api_key=busy_fake.api_key, base_url=busy_fake.base_url,
          requests_per_minute=None, progress=False, lock_timeout=5)
