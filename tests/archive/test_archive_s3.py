@@ -280,3 +280,28 @@ def test_operations_without_s3_support_refuse_an_s3_url(s3_archive):
 
     with pytest.raises(ConfigurationError, match="needs a local archive directory"):
         save_proxy_snapshot(s3_archive, pl.DataFrame({"proxy_address": ["10.0.0.1"]}))
+
+
+def test_a_dead_syncs_lock_is_taken_over_once_and_a_lost_lease_is_noticed(s3_archive):
+    import socket
+    import time
+
+    from wsframes.archive.remote import Lease
+    from wsframes.archive.s3 import open_store
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    put(s3_archive, LOCK_KEY, json.dumps({"owner": "x", "host": socket.gethostname(), "pid": dead.pid,
+                                          "expires": time.time() + 600}).encode())
+    store = open_store(s3_archive)
+    first, second = Lease(store, timeout=0.2), Lease(store, timeout=0.2)
+    first.acquire()  # its holder's process is gone: taken over by compare-and-swap at once
+    with pytest.raises(ArchiveError, match="another wsframes sync"):
+        second.acquire()  # the lock is now the first one's, alive
+    # Someone took the lock from the first (its lease ran out while it was paused): it notices.
+    put(s3_archive, LOCK_KEY, b'{"owner": "y"}')
+    first.lease = 0
+    with pytest.raises(ArchiveError, match="lost its lock"):
+        first.renew()
+    first.release()  # not its lock any more: left alone
+    assert objects(s3_archive)[LOCK_KEY] == b'{"owner": "y"}'
