@@ -18,8 +18,9 @@ import pytest
 import wsframes as wsf
 from wsframes.archive import archive_status, export_archive, scan_activity, sync, verify_archive
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest
-from wsframes.archive.remote import LOCK_KEY, s3_write
+from wsframes.archive.remote import s3_write
 from wsframes.archive.s3 import S3Location
+from wsframes.archive.s3lease import LOCK_KEY
 from wsframes.cli import main
 from wsframes.errors import ArchiveError, ConfigurationError, DamagedFileError
 
@@ -286,8 +287,8 @@ def test_a_dead_syncs_lock_is_taken_over_once_and_a_lost_lease_is_noticed(s3_arc
     import socket
     import time
 
-    from wsframes.archive.remote import Lease
     from wsframes.archive.s3 import open_store
+    from wsframes.archive.s3lease import Lease
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

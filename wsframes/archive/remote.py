@@ -27,15 +27,11 @@ import atexit
 import contextlib
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
-import time
-import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -47,18 +43,16 @@ from wsframes._atomic import atomic_write_bytes, temp_path
 from wsframes.archive import _publish
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest
 from wsframes.archive.s3 import Conflict, ObjectStore, open_store
+from wsframes.archive.s3lease import DEFAULT_LEASE, LOCK_KEY, Lease, alive
 from wsframes.archive.store import ARCHIVE_ENV, DATA_FILE
 from wsframes.errors import ArchiveError, DamagedFileError, WsframesError
 
-__all__ = ["CACHE_ENV", "DEFAULT_LEASE", "LOCK_KEY", "remote_url", "s3_read", "s3_write"]
+__all__ = ["CACHE_ENV", "DEFAULT_LEASE", "LOCK_KEY", "Lease", "relabel", "remote_url", "s3_read", "s3_write"]
 
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the download cache of S3 archives (default: the user cache dir).
 CACHE_ENV = "WSFRAMES_S3_CACHE"
-LOCK_KEY = ".wsframes.lock"
-#: How long a sync's lock lease lasts without renewal (renewed with every manifest write).
-DEFAULT_LEASE = 600.0
 _DAY_KEY = re.compile(rf"^plan_id=([^/]+)/date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(DATA_FILE)}$")
 T = TypeVar("T")
 
@@ -75,99 +69,6 @@ def remote_url(archive: object) -> str | None:
 def _cache_root() -> Path:
     env = os.environ.get(CACHE_ENV, "").strip()
     return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("wsframes")) / "s3"
-
-
-# -- the lock lease ------------------------------------------------------------------------------
-class Lease:
-    """The lock object of an S3 archive, held by one sync (see the module docstring, point 3)."""
-
-    def __init__(self, store: ObjectStore, *, timeout: float, lease: float = DEFAULT_LEASE) -> None:
-        self.store, self.timeout, self.lease = store, timeout, lease
-        self.owner = uuid.uuid4().hex
-        self.etag: str | None = None
-        self._renewed = 0.0
-
-    def _body(self) -> bytes:
-        return json.dumps({"owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
-                           "expires": time.time() + self.lease}).encode()
-
-    def acquire(self) -> None:
-        deadline, pause = time.monotonic() + self.timeout, 0.05
-        while True:
-            try:
-                self.etag = self.store.put(LOCK_KEY, self._body(), if_absent=True)
-                break
-            except Conflict:
-                if self._take_over_stale():
-                    break
-            if time.monotonic() >= deadline:
-                raise ArchiveError(
-                    f"another wsframes sync is writing the archive {self.store.location.url} (it holds "
-                    f"{self.store.url(LOCK_KEY)}{self._holder()}); waited {self.timeout:g} s. Let it "
-                    "finish, or retry with a longer lock timeout. A sync that died on another host "
-                    "holds it until its lease runs out.")
-            time.sleep(pause)
-            pause = min(pause * 2, 1.0)
-        self._renewed = time.monotonic()
-
-    def _holder(self) -> str:
-        got = self.store.get(LOCK_KEY)
-        try:
-            info = json.loads(got[0]) if got else {}
-            left = float(info["expires"]) - time.time()
-            return f": {info['host']} pid {info['pid']}, lease ends in {max(left, 0):.0f} s"
-        except (ValueError, KeyError, TypeError):
-            return ""
-
-    def _take_over_stale(self) -> bool:
-        got = self.store.get(LOCK_KEY)
-        if got is None:
-            return False  # released meanwhile: the next create may win
-        body, etag = got
-        if not _stale(body):
-            return False
-        try:  # compare-and-swap: of two syncs taking over the same dead lease, one wins
-            self.etag = self.store.put(LOCK_KEY, self._body(), if_match=etag)
-        except Conflict:
-            return False
-        log.warning("took over the lock of %s from a sync that died", self.store.location.url)
-        return True
-
-    def renew(self) -> None:
-        """Extend the lease when a third of it has passed; ArchiveError when it was lost."""
-        if time.monotonic() - self._renewed < self.lease / 3:
-            return
-        try:
-            self.etag = self.store.put(LOCK_KEY, self._body(), if_match=self.etag)
-        except Conflict:
-            raise ArchiveError(f"this sync lost its lock on {self.store.location.url} (its lease ran out "
-                               "and another sync took over); run it again.") from None
-        self._renewed = time.monotonic()
-
-    def release(self) -> None:
-        with contextlib.suppress(Conflict):  # taken over meanwhile: the lock is not ours to delete
-            self.store.delete(LOCK_KEY, if_match=self.etag)
-
-
-def _stale(body: bytes) -> bool:
-    """True when a lock's holder is certainly gone: its lease ran out, or it ran on this host and
-    its process no longer exists (a killed sync, so the rerun need not wait out the lease)."""
-    try:
-        info = json.loads(body)
-        expires, host, pid = float(info["expires"]), str(info["host"]), int(info["pid"])
-    except (ValueError, KeyError, TypeError):
-        return True  # not a lock we wrote: a partial or foreign object
-    if expires < time.time():
-        return True
-    if host != socket.gethostname() or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 # -- the local view ------------------------------------------------------------------------------
@@ -287,12 +188,21 @@ def _read_view_dir(store: ObjectStore) -> Path:
     """This process's view of an archive, reused by its later reads (a LazyFrame outlives the call
     that made it, so the files it scans must stay), removed at exit."""
     key = _location_id(store)
-    if key not in _VIEWS:
-        views = _cache_root() / "views"
-        views.mkdir(parents=True, exist_ok=True)
-        _VIEWS[key] = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=views))
+    if key not in _VIEWS or not _VIEWS[key].is_dir():
+        _VIEWS[key] = _new_view_dir()
         atexit.register(shutil.rmtree, _VIEWS[key], True)
     return _VIEWS[key]
+
+
+def _new_view_dir() -> Path:
+    """A fresh view directory named after this process; those of dead processes (killed before
+    their clean-up ran) are removed first. Views hold only links, so this frees no object."""
+    views = _mkdir(_cache_root() / "views")
+    for old in views.iterdir():
+        pid = old.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=views))
 
 
 @contextlib.contextmanager
@@ -306,14 +216,14 @@ def s3_read(url: str, storage_options: Mapping[str, Any] | None = None, *,
     not what the local cache holds).
     """
     store = open_store(url, storage_options)
-    root = Path(tempfile.mkdtemp(dir=_mkdir(_cache_root() / "views"))) if fresh else _read_view_dir(store)
+    root = _new_view_dir() if fresh else _read_view_dir(store)
     lease = None if lock_timeout is None else Lease(store, timeout=lock_timeout)
     try:
-        if lease is not None:
-            lease.acquire()
-        view = View(store, root, lease=lease, fresh=fresh)
-        view.fill(want)
         with _translated(root, store.location.url):
+            if lease is not None:
+                lease.acquire()
+            view = View(store, root, lease=lease, fresh=fresh)
+            view.fill(want)
             yield view
     finally:
         if lease is not None:
@@ -328,18 +238,18 @@ def s3_write(url: str, storage_options: Mapping[str, Any] | None = None, *, lock
              lease: float = DEFAULT_LEASE) -> Iterator[View]:
     """A private local view of the S3 archive under its lock; every write in it is published."""
     store = open_store(url, storage_options)
-    root = Path(tempfile.mkdtemp(dir=_mkdir(_cache_root() / "views")))
+    root = _new_view_dir()
     holder = Lease(store, timeout=lock_timeout, lease=lease)
     try:
-        holder.acquire()  # before reading the manifest: what this sync builds on cannot change
-        view = View(store, root, lease=holder)
-        view.fill(want)
-        token = _publish.active.set(view.publish)
-        try:
-            with _translated(root, store.location.url):
+        with _translated(root, store.location.url):
+            holder.acquire()  # before reading the manifest: what this sync builds on cannot change
+            view = View(store, root, lease=holder)
+            view.fill(want)
+            token = _publish.active.set(view.publish)
+            try:
                 yield view
-        finally:
-            _publish.active.reset(token)
+            finally:
+                _publish.active.reset(token)
     finally:
         holder.release()
         shutil.rmtree(root, ignore_errors=True)
