@@ -306,3 +306,14 @@ def test_a_dead_syncs_lock_is_taken_over_once_and_a_lost_lease_is_noticed(s3_arc
         first.renew()
     first.release()  # not its lock any more: left alone
     assert objects(s3_archive)[LOCK_KEY] == b'{"owner": "y"}'
+
+
+def test_the_cli_and_wsframes_archive_take_an_s3_url(s3_archive, fake, same_records, monkeypatch, capsys):
+    monkeypatch.setenv("WEBSHARE_API_KEY", fake.api_key)
+    argv = ["--plan-id", str(PLAN), "--base-url", fake.base_url, "--start", "5d", "--no-progress"]
+    assert main(["sync", "--archive", s3_archive, *argv]) == 0
+    assert s3_archive in capsys.readouterr().out
+    monkeypatch.setenv("WSFRAMES_ARCHIVE", s3_archive)  # the default location may be on S3 too
+    assert main(["sync", *argv]) == 0
+    assert same_records(scan_activity(plan_id=PLAN).collect(), fake.truth(PLAN))
+    assert main(["archive", "verify"]) == 0
