@@ -121,11 +121,8 @@ class View:
             if days is not None and date.fromisoformat(match[2]) not in days:
                 continue
             cached = self.cached(etag)
-            if self.fresh or not cached.exists():
-                got = self.store.get(key)
-                if got is None or got[1] != etag:
-                    return True
-                atomic_write_bytes(cached, got[0])
+            if (self.fresh or not cached.exists()) and not self._download(key, etag, cached):
+                return True
             try:
                 _link(cached, self.root / key)
             except FileNotFoundError:  # pruned meanwhile by a reader that saw an older listing
@@ -139,6 +136,17 @@ class View:
             if stale.name not in current:  # a superseded version; views linking it keep their link
                 stale.unlink(missing_ok=True)
         return False
+
+    def _download(self, key: str, etag: str, cached: Path) -> bool:
+        """Stream one object version into the cache; False when S3 holds another version now."""
+        tmp = temp_path(cached)
+        try:
+            if self.store.download(key, tmp) != etag:
+                return False
+            os.replace(tmp, cached)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
 
     # -- publishing local writes (called through archive._publish) ----------------------------
     def publish(self, path: Path) -> None:

@@ -145,11 +145,17 @@ class ObjectStore:
                 return None
             raise self._fail(exc, f"reading {self.url(relative)}") from None
 
-    def download(self, relative: str, dest: Path) -> None:
-        """Write an object's bytes to *dest* (the caller renames it into place)."""
+    def download(self, relative: str, dest: Path) -> str | None:
+        """Stream an object into the file *dest*; returns its ETag (None when it does not exist)."""
         try:
-            self._client.download_file(self.location.bucket, self.location.key(relative), str(dest))
+            reply = self._client.get_object(Bucket=self.location.bucket, Key=self.location.key(relative))
+            with open(dest, "wb") as fh:
+                for chunk in reply["Body"].iter_chunks(1 << 20):
+                    fh.write(chunk)
+            return str(reply["ETag"])
         except self._errors as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
             raise self._fail(exc, f"reading {self.url(relative)}") from None
 
     def put(self, relative: str, body: bytes, *, if_match: str | None = None,
