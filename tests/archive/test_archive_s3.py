@@ -229,6 +229,11 @@ def test_bad_locations_and_options_fail_before_any_request(s3_archive, fake, arc
     assert "hunter2" not in str(err.value) and fake.request_count == before
 
 
+def test_storage_options_for_a_local_archive_are_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="s3://bucket/prefix archive only"):
+        scan_activity(tmp_path / "archive", storage_options={"region_name": "eu-west-1"})
+
+
 def test_without_the_s3_extra_the_error_names_it(monkeypatch, s3_archive):
     monkeypatch.setitem(sys.modules, "boto3", None)
     with pytest.raises(ConfigurationError, match=r"wsframes\[s3\]"):

@@ -98,7 +98,7 @@ def verify_archive(archive: str | os.PathLike[str] | None = None, *,
     (*storage_options* as for :func:`wsframes.archive.sync`) has every object downloaded afresh
     and checked; a damaged one is named by its URL.
     """
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options, fresh=True) as view:
             return relabel(verify_archive(view.root), view.root, url)
@@ -134,7 +134,7 @@ def export_archive(
         raise ConfigurationError(f"export destination {dest} is on S3; export to a local directory (an "
                                  "S3 archive is exported from, not to), or copy with your S3 tools and "
                                  "check the copy with `wsframes archive verify s3://...`.")
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options, fresh=True, lock_timeout=lock_timeout) as view:
             return relabel(export_archive(view.root, dest, lock_timeout=lock_timeout), view.root, url)
@@ -219,7 +219,7 @@ def accept_loss(
     ConfigurationError, before anything is deleted. This is the explicit way to accept losing
     records the API no longer serves when no backup holds them.
     """
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     plan = plan_key(plan_id)
     lo, hi = resolve_window(start, end, now=utc_now())
     if url is not None:

@@ -121,7 +121,7 @@ def check_completeness(
     """
     from wsframes.loader import Client
 
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options) as view:
             result = check_completeness(view.root, plan_id=plan_id, api_key=api_key, base_url=base_url)

@@ -40,7 +40,7 @@ def load_with_archive(
     ``s3://bucket/prefix`` archive (*storage_options* as for :func:`wsframes.archive.sync`) is
     read through a verified local view of the days the window needs.
     """
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     plan = plan_key(plan_id)
     if url is not None:
         resolve_window(start, end, now=utc_now())  # bad input fails before any request

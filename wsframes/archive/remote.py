@@ -45,7 +45,7 @@ from wsframes.archive.manifest import MANIFEST_NAME, Manifest
 from wsframes.archive.s3 import Conflict, ObjectStore, open_store
 from wsframes.archive.s3lease import DEFAULT_LEASE, LOCK_KEY, Lease, alive
 from wsframes.archive.store import ARCHIVE_ENV, DATA_FILE
-from wsframes.errors import ArchiveError, DamagedFileError, WsframesError
+from wsframes.errors import ArchiveError, ConfigurationError, DamagedFileError, WsframesError
 
 __all__ = ["CACHE_ENV", "DEFAULT_LEASE", "LOCK_KEY", "Lease", "relabel", "remote_url", "s3_read", "s3_write"]
 
@@ -57,13 +57,20 @@ _DAY_KEY = re.compile(rf"^plan_id=([^/]+)/date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.esc
 T = TypeVar("T")
 
 
-def remote_url(archive: object) -> str | None:
-    """The ``s3://`` URL when *archive* (or, for None, ``$WSFRAMES_ARCHIVE``) names one."""
+def remote_url(archive: object, storage_options: object = None) -> str | None:
+    """The ``s3://`` URL when *archive* (or, for None, ``$WSFRAMES_ARCHIVE``) names one.
+
+    *storage_options* given for a local archive raise ConfigurationError: they would be ignored.
+    """
     from wsframes.archive.s3 import is_s3
 
     if archive is None or (isinstance(archive, str) and not archive.strip()):
         archive = os.environ.get(ARCHIVE_ENV, "").strip() or None
-    return archive.strip() if is_s3(archive) and isinstance(archive, str) else None
+    url = archive.strip() if is_s3(archive) and isinstance(archive, str) else None
+    if url is None and storage_options:
+        raise ConfigurationError("storage_options apply to an s3://bucket/prefix archive only; this "
+                                 f"archive is a local directory ({archive}).")
+    return url
 
 
 def _cache_root() -> Path:

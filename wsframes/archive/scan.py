@@ -113,7 +113,7 @@ def scan_activity(
         When the archive does not cover the window (unless *allow_gaps*); the message names the
         range the archive covers.
     """
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options, want=window_days(plan_key(plan_id), start, end)) as view:
             return scan_activity(view.root, start, end, plan_id=plan_id, allow_gaps=allow_gaps)

@@ -156,7 +156,7 @@ def archive_status(
     (*storage_options* as for :func:`wsframes.archive.sync`) is checked object by object; a
     damaged object is named by its URL.
     """
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options) as view:
             local = archive_status(view.root, check=check, api_key=api_key, base_url=base_url, warn=warn)

@@ -205,7 +205,7 @@ def sync(
     """
     from wsframes.loader import Client
 
-    url = remote_url(archive)
+    url = remote_url(archive, storage_options)
     plan = plan_key(plan_id)
     settle_delta = _settle(settle)
     if progress is not None and not isinstance(progress, bool):
