@@ -53,3 +53,33 @@ def same_records():
         return (got["timestamp"].is_sorted() and got.schema == expected.schema
                 and got.select(canon).equals(expected.select(canon)))
     return check
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's server mode) on loopback, for the whole session."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_archive(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+               request: pytest.FixtureRequest) -> str:
+    """A fresh bucket; the usual AWS_* settings point at the server (children inherit them)."""
+    import boto3
+
+    for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing-secret", "AWS_REGION": "us-east-1",
+                        "WSFRAMES_S3_CACHE": str(tmp_path / "s3-cache")}.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"ws-{abs(hash(request.node.nodeid)) % 10**12}-{datetime.now(UTC):%H%M%S%f}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/team/archive"

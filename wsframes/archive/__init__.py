@@ -1,4 +1,4 @@
-"""The local archive: exact, crash-safe, Hive-partitioned Parquet history beyond the API's 90 days.
+"""The archive: exact, crash-safe, Hive-partitioned Parquet history beyond the API's 90 days.
 
 Public entry points: :func:`sync` (fetch what the archive lacks), :func:`scan_activity` (read it
 lazily, offline), :func:`load_with_archive` (used by ``load_activity(archive=...)``),
@@ -18,6 +18,12 @@ Every day file's SHA-256 is in the manifest and checked before its data is used:
 (a flipped bit, a full disk, an interrupted copy) is listed by ``wsframes status`` with the command
 that repairs it, scans raise DamagedFileError naming it, and the next sync whose window holds it
 fetches the day again. :func:`export_archive` / :func:`verify_archive` make and prove backups.
+
+Every entry point above also takes an ``s3://bucket/prefix`` location (with ``storage_options``,
+or the usual ``AWS_*`` settings; the optional extra ``wsframes[s3]``): a team's shared archive on
+S3 or an S3-compatible store, crash-safe and safe against concurrent syncs without a rename
+(whole-object PUTs, the manifest last, a leased lock object and conditional writes; see
+:mod:`wsframes.archive.remote`).
 """
 
 from __future__ import annotations

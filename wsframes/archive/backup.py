@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from wsframes._atomic import atomic_write, fsync_dir
+from wsframes.archive._publish import published
 from wsframes.archive.integrity import DamagedDay, damaged_days, plan_days, raise_if_damaged, repair_commands
 from wsframes.archive.manifest import MANIFEST_NAME, Interval, Manifest, subtract
+from wsframes.archive.remote import relabel, remote_url, s3_read, s3_write
 from wsframes.archive.store import (
     DATA_FILE,
     archive_lock,
@@ -38,7 +42,7 @@ __all__ = ["ExportResult", "VerifyResult", "accept_loss", "export_archive", "ver
 class VerifyResult:
     """Every day file of an archive checked against its manifest."""
 
-    archive: Path
+    archive: Path | str  # the s3:// URL for an archive on S3
     files: int
     bytes: int
     damaged: list[DamagedDay] = field(default_factory=list)
@@ -66,7 +70,7 @@ class VerifyResult:
 class ExportResult:
     """What :func:`export_archive` copied."""
 
-    source: Path
+    source: Path | str  # the s3:// URL for an archive on S3
     dest: Path
     copied: int
     unchanged: int
@@ -85,12 +89,19 @@ def _require_archive(root: Path) -> Manifest:
     return Manifest.load(root)
 
 
-def verify_archive(archive: str | os.PathLike[str] | None = None) -> VerifyResult:
+def verify_archive(archive: str | os.PathLike[str] | None = None, *,
+                   storage_options: Mapping[str, Any] | None = None) -> VerifyResult:
     """Check every day file of the archive (or a copy of it) against its own manifest, offline.
 
     Returns a :class:`VerifyResult`; its ``ok`` is False when a file is damaged, missing, not
-    recorded, or the archive has no checksums yet.
+    recorded, or the archive has no checksums yet. An ``s3://bucket/prefix`` archive
+    (*storage_options* as for :func:`wsframes.archive.sync`) has every object downloaded afresh
+    and checked; a damaged one is named by its URL.
     """
+    url = remote_url(archive, storage_options)
+    if url is not None:
+        with s3_read(url, storage_options, fresh=True) as view:
+            return relabel(verify_archive(view.root), view.root, url)
     root = resolve_archive(archive)
     manifest = _require_archive(root)
     damaged: list[DamagedDay] = []
@@ -106,7 +117,8 @@ def verify_archive(archive: str | os.PathLike[str] | None = None) -> VerifyResul
 
 
 def export_archive(
-    archive: str | os.PathLike[str] | None, dest: str | os.PathLike[str], *, lock_timeout: float = 60.0
+    archive: str | os.PathLike[str] | None, dest: str | os.PathLike[str], *, lock_timeout: float = 60.0,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> ExportResult:
     """Copy the archive to *dest* (a new or empty directory, or an earlier export to update).
 
@@ -114,8 +126,18 @@ def export_archive(
     written and must match the source manifest, and the manifest is copied last: an interrupted
     export is found by :func:`verify_archive`. Raises DamagedFileError when the source holds a
     damaged file (repair it first: a backup of damage proves nothing) and ArchiveError for an
-    archive without checksums (sync it once first).
+    archive without checksums (sync it once first). The source may be an ``s3://bucket/prefix``
+    archive (*storage_options* as for :func:`wsframes.archive.sync`; its lock is held while the
+    objects are downloaded); the destination is a local directory.
     """
+    if remote_url(dest) is not None:
+        raise ConfigurationError(f"export destination {dest} is on S3; export to a local directory (an "
+                                 "S3 archive is exported from, not to), or copy with your S3 tools and "
+                                 "check the copy with `wsframes archive verify s3://...`.")
+    url = remote_url(archive, storage_options)
+    if url is not None:
+        with s3_read(url, storage_options, fresh=True, lock_timeout=lock_timeout) as view:
+            return relabel(export_archive(view.root, dest, lock_timeout=lock_timeout), view.root, url)
     root = resolve_archive(archive)
     target = resolve_archive(dest)
     if target.resolve() == root.resolve() or root.resolve() in target.resolve().parents:
@@ -187,6 +209,7 @@ def _copy_verified(src: Path, dst: Path, sha256: str) -> None:
 def accept_loss(
     archive: str | os.PathLike[str] | None, start: TimeLike, end: TimeLike, *,
     plan_id: int | None = None, lock_timeout: float = 60.0,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> list[date]:
     """Give up the damaged day files among the UTC days of ``[start, end)``; returns those days.
 
@@ -196,9 +219,13 @@ def accept_loss(
     ConfigurationError, before anything is deleted. This is the explicit way to accept losing
     records the API no longer serves when no backup holds them.
     """
-    root = resolve_archive(archive)
+    url = remote_url(archive, storage_options)
     plan = plan_key(plan_id)
     lo, hi = resolve_window(start, end, now=utc_now())
+    if url is not None:
+        with s3_write(url, storage_options, lock_timeout=lock_timeout) as view:
+            return accept_loss(view.root, start, end, plan_id=plan_id, lock_timeout=lock_timeout)
+    root = resolve_archive(archive)
     with archive_lock(root, timeout=lock_timeout):
         manifest = _require_archive(root)
         days = days_touching(lo, hi)
@@ -210,6 +237,7 @@ def accept_loss(
                 f"removes damaged days only. Narrow --start/--end to the damaged days.")
         for day, bad in sorted(damaged.items()):
             bad.path.unlink(missing_ok=True)
+            published(bad.path)  # an S3 archive deletes the object
             manifest.set_sum(plan, day.isoformat(), None, None)
             _forget(manifest, plan, day)
         manifest.save(root)

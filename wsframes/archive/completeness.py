@@ -7,14 +7,17 @@ hours that the archive covers entirely and that the API still serves (90 days) a
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from wsframes._config import Config
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
+from wsframes.archive.remote import relabel, remote_url, s3_read
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import plan_key, resolve_archive
 from wsframes.errors import ArchiveError
@@ -41,7 +44,7 @@ class Completeness:
 
     plan: str
     hours: pl.DataFrame  # every compared hour (COMPLETENESS_SCHEMA)
-    archive: Path | None = None  # named in the repair commands
+    archive: Path | str | None = None  # named in the repair commands (an s3:// URL on S3)
 
     def repair_commands(self) -> list[str]:
         """One ``sync --refetch`` per run of consecutive disagreeing hours: the fewest commands."""
@@ -109,14 +112,23 @@ def check_completeness(
     api_key: str | None = None,
     base_url: str | None = None,
     config: Config | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Completeness:
     """Compare the archive's hourly counts with the API's hourly stats (``requests_total``).
 
     Covers the hours the archive holds wholly that are younger than 90 days (what the API still
     counts). Returns every compared hour; :attr:`Completeness.mismatches` are the disagreements.
+    An ``s3://bucket/prefix`` archive is read through a verified local view (*storage_options*
+    as for :func:`wsframes.archive.sync`).
     """
     from wsframes.loader import Client
 
+    url = remote_url(archive, storage_options)
+    if url is not None:
+        with s3_read(url, storage_options) as view:
+            result = check_completeness(view.root, plan_id=plan_id, api_key=api_key, base_url=base_url,
+                                        config=config)
+            return relabel(result, view.root, url)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
         raise ArchiveError(f"{root} is not a wsframes archive yet; run `wsframes sync` first.")

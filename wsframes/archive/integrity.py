@@ -89,7 +89,7 @@ def refetchable(day: date, *, now: datetime) -> bool:
     return day_span(day)[0] >= now - API_RETENTION + FLOOR_MARGIN
 
 
-def repair_commands(root: Path, damaged: list[DamagedDay], *, now: datetime) -> list[str]:
+def repair_commands(root: Path | str, damaged: list[DamagedDay], *, now: datetime) -> list[str]:
     """One command per run of consecutive damaged days of a plan: the fewest that repair them all.
 
     Within the API's 90 days a sync over the run fetches it again; beyond, only a backup holds the

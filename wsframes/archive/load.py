@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
 from wsframes._config import Config
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, intersect
-from wsframes.archive.scan import scan_spans
+from wsframes.archive.remote import remote_url, s3_read
+from wsframes.archive.scan import scan_spans, window_days
 from wsframes.archive.store import plan_key, resolve_archive
 from wsframes.archive.sync import plan_gaps
 from wsframes.timeutil import TimeLike, resolve_window, utc_now
@@ -29,16 +32,25 @@ def load_with_archive(
     base_url: str | None = None,
     progress: bool | None = None,
     config: Config | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
     """Every record of ``[start, end)``: final archived intervals from disk, the gaps from the API.
 
     The archive is only read (``sync`` is what writes it). Non-final (unsettled) archived data is
     re-fetched, so the result is as fresh as a direct load. Only the gaps are subject to the API's
     90-day floor: a gap older than that raises ConfigurationError before any request. The gaps
-    are fetched with *config* (``api_key``/``base_url`` given here override it).
+    are fetched with *config* (``api_key``/``base_url`` given here override it). An
+    ``s3://bucket/prefix`` archive (*storage_options* as for :func:`wsframes.archive.sync`) is
+    read through a verified local view of the days the window needs.
     """
-    root = resolve_archive(archive)
+    url = remote_url(archive, storage_options)
     plan = plan_key(plan_id)
+    if url is not None:
+        resolve_window(start, end, now=utc_now())  # bad input fails before any request
+        with s3_read(url, storage_options, want=window_days(plan, start, end)) as view:
+            return load_with_archive(view.root, start, end, plan_id=plan_id, api_key=api_key,
+                                     base_url=base_url, progress=progress, config=config)
+    root = resolve_archive(archive)
     now = utc_now()
     lo, hi = resolve_window(start, end, now=now)
     manifest = Manifest.load(root) if (root / MANIFEST_NAME).exists() else Manifest()

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from wsframes._atomic import atomic_write_bytes
+from wsframes.archive._publish import published
 from wsframes.errors import ArchiveError
 
 __all__ = [
@@ -241,6 +242,7 @@ class Manifest:
                       for k, v in sorted(self.files.items())},
         }
         atomic_write_bytes(root / MANIFEST_NAME, json.dumps(body, indent=1).encode("utf-8"))
+        published(root / MANIFEST_NAME)  # an S3 archive: a conditional PUT (see archive.remote)
 
 
 def _merge_same_fetch(intervals: list[Interval]) -> list[Interval]:

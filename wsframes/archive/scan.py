@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from wsframes.archive.integrity import damaged_days, raise_if_damaged
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, intersect, subtract
+from wsframes.archive.remote import remote_url, s3_read
 from wsframes.archive.store import day_path, days_touching, plan_key, resolve_archive
-from wsframes.errors import ArchiveError, IncompleteDataError
+from wsframes.errors import ArchiveError, IncompleteDataError, WsframesError
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_window, utc_now
 
-__all__ = ["archive_files", "scan_activity"]
+__all__ = ["archive_files", "scan_activity", "window_days"]
 
 
 def _fmt(span: Span) -> str:
@@ -27,6 +30,24 @@ def archive_files(root: Path, plan: str, spans: Sequence[Span]) -> list[str]:
     days = sorted({d for a, b in spans for d in days_touching(a, b)})
     paths = (day_path(root, plan, d) for d in days)
     return [str(p) for p in paths if p.exists()]
+
+
+def window_days(
+    plan: str, start: TimeLike | None, end: TimeLike | None
+) -> Callable[[Manifest], Collection[date] | None]:
+    """Which days a read of ``[start, end)`` needs, given the manifest (None: all of them); only
+    these are downloaded from an S3 archive."""
+    def pick(manifest: Manifest) -> Collection[date] | None:
+        covered = manifest.covered(plan)
+        if not covered:
+            return set()
+        try:
+            lo, hi = resolve_window(covered[0][0] if start is None else start,
+                                    covered[-1][1] if end is None else end)
+        except WsframesError:
+            return None  # the read itself raises the clear error
+        return set(days_touching(lo, hi))
+    return pick
 
 
 def scan_spans(
@@ -55,18 +76,23 @@ def scan_activity(
     *,
     plan_id: int | None = None,
     allow_gaps: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> pl.LazyFrame:
     """Activity from a local archive as a LazyFrame, without touching the network.
 
     Parameters
     ----------
     archive
-        The archive directory (default: ``$WSFRAMES_ARCHIVE`` or the per-user data directory).
+        The archive directory (default: ``$WSFRAMES_ARCHIVE`` or the per-user data directory), or
+        an ``s3://bucket/prefix`` URL: the day objects the window needs are downloaded (cached
+        by ETag) and verified against the manifest like local files.
     start, end
         Half-open window ``[start, end)``: datetimes, dates, ISO strings or ``"7d"``-style
         relative times. ``None`` means the start (end) of what the archive covers.
     plan_id
         The plan to read; ``None`` reads what ``sync(plan_id=None)`` stored (the default plan).
+    storage_options
+        S3 settings (see :func:`wsframes.archive.sync`); default: the usual ``AWS_*`` settings.
     allow_gaps
         By default a window the archive does not fully cover raises
         :class:`~wsframes.errors.IncompleteDataError` naming the gaps (never a silent partial
@@ -87,6 +113,10 @@ def scan_activity(
         When the archive does not cover the window (unless *allow_gaps*); the message names the
         range the archive covers.
     """
+    url = remote_url(archive, storage_options)
+    if url is not None:
+        with s3_read(url, storage_options, want=window_days(plan_key(plan_id), start, end)) as view:
+            return scan_activity(view.root, start, end, plan_id=plan_id, allow_gaps=allow_gaps)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
         raise ArchiveError(

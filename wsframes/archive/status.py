@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from wsframes.archive.completeness import Completeness, check_completeness
 from wsframes.archive.integrity import DamagedDay, damaged_days, plan_days, repair_commands
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, subtract
+from wsframes.archive.remote import relabel, remote_url, s3_read
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import DEFAULT_PLAN, day_span, plan_files, resolve_archive
 from wsframes.errors import ArchiveError
@@ -45,7 +48,7 @@ class PlanStatus:
 class ArchiveStatus:
     """The status of every plan of an archive (see :func:`archive_status`)."""
 
-    archive: Path
+    archive: Path | str  # the s3:// URL for an archive on S3
     plans: list[PlanStatus]
 
     def __str__(self) -> str:
@@ -142,14 +145,22 @@ def archive_status(
     api_key: str | None = None,
     base_url: str | None = None,
     warn: timedelta = DEFAULT_WARN,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> ArchiveStatus:
     """Coverage, gaps, rows and size per plan; with ``check=True`` also the completeness check.
 
     Offline unless *check* is true (which asks the API's hourly stats, one request per plan).
     Every day file's Parquet footer is checked (not its data); damaged days are listed in
     :attr:`PlanStatus.damaged` and in the warnings with the command that repairs them, and left
-    out of the row count and the completeness check.
+    out of the row count and the completeness check. An ``s3://bucket/prefix`` archive
+    (*storage_options* as for :func:`wsframes.archive.sync`) is checked object by object; a
+    damaged object is named by its URL.
     """
+    url = remote_url(archive, storage_options)
+    if url is not None:
+        with s3_read(url, storage_options) as view:
+            local = archive_status(view.root, check=check, api_key=api_key, base_url=base_url, warn=warn)
+            return relabel(local, view.root, url)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
         raise ArchiveError(f"{root} is not a wsframes archive yet; run `wsframes sync --archive {root}`.")

@@ -37,6 +37,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from wsframes._atomic import atomic_write, fsync_dir, is_temp
+from wsframes.archive._publish import published
 from wsframes.archive.manifest import Manifest, Span
 from wsframes.errors import ArchiveError, ConfigurationError
 from wsframes.schema import ACTIVITY_SCHEMA
@@ -91,6 +92,12 @@ def resolve_archive(archive: str | os.PathLike[str] | None) -> Path:
             f"archive must be a directory path (str or Path), not {type(archive).__name__}."
         )
     root = default_archive() if archive is None or str(archive).strip() == "" else Path(archive)
+    if str(root).lower().startswith("s3:"):  # Path folds s3://b/p into s3:/b/p: never a local dir
+        raise ConfigurationError(
+            f"this operation needs a local archive directory, not {str(archive or root)!r}; on S3 use "
+            "sync, scan_activity, load_activity(archive=), archive_status, check_completeness, "
+            "verify_archive, export_archive (from S3) or accept_loss, with the URL as a str."
+        )
     root = root.expanduser()
     if root.exists() and not root.is_dir():
         raise ConfigurationError(f"archive {root} exists but is not a directory; pass a directory.")
@@ -180,6 +187,7 @@ def write_day(
                 before_rename(None, None)
             path.unlink()
             fsync_dir(path.parent)
+            published(path)
         return None
     if not path.parent.exists():
         path.parent.mkdir(parents=True)
@@ -203,6 +211,7 @@ def write_day(
 
     written: list[tuple[str, int]] = []
     atomic_write(path, write)
+    published(path)  # an S3 archive PUTs the whole object now, after the pending sum is saved
     return written[0]
 
 

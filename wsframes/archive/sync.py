@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from tqdm.auto import tqdm
 from wsframes._config import Config
 from wsframes.archive.integrity import FLOOR_MARGIN, DamagedDay, damaged_days, raise_if_damaged, refetchable
 from wsframes.archive.manifest import Manifest, Span, coalesce, subtract
+from wsframes.archive.remote import relabel, remote_url, s3_write
 from wsframes.archive.store import (
     DEFAULT_PLAN,
     archive_lock,
@@ -44,7 +46,7 @@ DEFAULT_SETTLE = timedelta(hours=2)
 class SyncResult:
     """What one sync did."""
 
-    archive: Path
+    archive: Path | str  # the s3:// URL for an archive on S3
     plan: str
     fetched: list[Span] = field(default_factory=list)
     rows_fetched: int = 0
@@ -161,6 +163,7 @@ def sync(
     requests_per_minute: Any = ...,
     refetch: bool = False,
     config: Config | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> SyncResult:
     """Fetch what the archive lacks in ``[start, end)`` and store it, exactly and crash-safely.
 
@@ -187,6 +190,10 @@ def sync(
         stored but not final: the next sync re-reads and replaces it.
     lock_timeout
         Seconds to wait for another sync of the same archive before raising ArchiveError.
+    storage_options
+        For an ``s3://bucket/prefix`` archive: ``endpoint_url``, ``aws_access_key_id``,
+        ``aws_secret_access_key``, ``aws_session_token``, ``region_name`` (default: the usual
+        ``AWS_*`` settings). See :mod:`wsframes.archive.remote` for how it stays crash-safe.
     refetch
         Fetch the whole window again, final intervals included, and replace it exactly: the
         repair for hours :func:`check_completeness` reports (records later than the settle delay).
@@ -202,14 +209,26 @@ def sync(
     """
     from wsframes.loader import Client
 
-    root = resolve_archive(archive)
+    url = remote_url(archive, storage_options)
     plan = plan_key(plan_id)
     settle_delta = _settle(settle)
     if progress is not None and not isinstance(progress, bool):
         raise ConfigurationError(f"progress must be True, False or None (auto), not {progress!r}.")
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float) or lock_timeout < 0:
         raise ConfigurationError(f"lock_timeout must be a number of seconds >= 0, not {lock_timeout!r}.")
-    _window(start, end, now=utc_now())  # bad input fails now, not after waiting for the lock
+    lo, hi = _window(start, end, now=utc_now())  # bad input fails now, not after waiting for the lock
+    if url is not None:
+        # Sync a local view of the S3 archive under its lease; every write there is published.
+        # Only the days of the window are downloaded (a margin for the clock moving on), except
+        # that upgrading an archive to checksums needs all of them.
+        days = set(days_touching(lo - timedelta(days=1), hi + timedelta(days=1)))
+        with s3_write(url, storage_options, lock_timeout=lock_timeout,
+                      want=lambda m: days if m.checksummed else None) as view:
+            result = sync(view.root, start=start, end=end, plan_id=plan_id, api_key=api_key,
+                          base_url=base_url, progress=progress, settle=settle, lock_timeout=lock_timeout,
+                          requests_per_minute=requests_per_minute, refetch=refetch, config=config)
+            return relabel(result, view.root, url)
+    root = resolve_archive(archive)
     given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
     if requests_per_minute is not ...:
         given["requests_per_minute"] = requests_per_minute

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from wsframes.cli.sync import archive_location
+
 __all__ = ["register"]
 
 
@@ -22,22 +24,25 @@ def register(subparsers: Any) -> None:
     export = actions.add_parser(
         "export", help="copy the archive to DEST, verifying every byte (updates an earlier export)")
     export.add_argument("dest", type=Path, help="destination directory (new, empty or an earlier export)")
-    export.add_argument("--archive", type=Path, default=None,
-                        help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    export.add_argument("--archive", type=archive_location, default=None,
+                        help="archive directory or s3://bucket/prefix (default: WSFRAMES_ARCHIVE, else "
+                        "the user data dir)")
     export.add_argument("--lock-timeout", type=float, default=60.0,
                         help="seconds to wait for a running sync (default 60)")
     export.set_defaults(func=_export)
 
     verify = actions.add_parser(
         "verify", help="check every day file of an archive or a copy against its manifest (offline)")
-    verify.add_argument("path", type=Path, nargs="?", default=None,
-                        help="archive or copy to check (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    verify.add_argument("path", type=archive_location, nargs="?", default=None,
+                        help="archive or copy to check, a directory or s3://bucket/prefix (default: "
+                        "WSFRAMES_ARCHIVE, else the user data dir)")
     verify.set_defaults(func=_verify)
 
     loss = actions.add_parser(
         "accept-loss", help="delete damaged day files that no backup holds and mark their days as a gap")
-    loss.add_argument("--archive", type=Path, default=None,
-                      help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    loss.add_argument("--archive", type=archive_location, default=None,
+                      help="archive directory or s3://bucket/prefix (default: WSFRAMES_ARCHIVE, else the "
+                      "user data dir)")
     loss.add_argument("--plan-id", type=int, default=None, help="plan (default plan if omitted)")
     loss.add_argument("--start", required=True, help="first damaged day (YYYY-MM-DD)")
     loss.add_argument("--end", required=True, help="the day after the last damaged day (exclusive)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
+
+from wsframes.cli.sync import archive_location
 
 __all__ = ["register", "run"]
 
@@ -21,8 +22,9 @@ def register(subparsers: Any) -> None:
         "code 1 when hours disagree, gaps are about to be lost, or day files are damaged (each run "
         "of consecutive damaged days is listed with the one command that repairs it).",
     )
-    parser.add_argument("--archive", type=Path, default=None,
-                        help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    parser.add_argument("--archive", type=archive_location, default=None,
+                        help="archive directory or s3://bucket/prefix (default: WSFRAMES_ARCHIVE, else "
+                        "the user data dir)")
     parser.add_argument("--offline", action="store_true",
                         help="skip the completeness check (no API key or network needed)")
     parser.add_argument("--base-url", default=None,

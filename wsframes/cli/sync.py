@@ -6,19 +6,26 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["archive_location", "register", "run"]
+
+
+def archive_location(text: str) -> Path | str:
+    """An ``--archive`` value: a directory, or an ``s3://bucket/prefix`` URL kept as text (a Path
+    would fold its ``//``)."""
+    return text.strip() if text.strip().lower().startswith("s3://") else Path(text)
 
 
 def register(subparsers: Any) -> None:
     """Add the ``sync`` sub-command."""
     parser = subparsers.add_parser(
         "sync",
-        help="fetch into the local archive what it lacks",
+        help="fetch into the archive (local or s3://) what it lacks",
         description="Fetch the activity the archive lacks in [START, END) (plus its unsettled "
         "tail) and store it as Hive-partitioned Parquet. The API key comes from WEBSHARE_API_KEY.",
     )
-    parser.add_argument("--archive", type=Path, default=None,
-                        help="archive directory (default: WSFRAMES_ARCHIVE, else the user data dir)")
+    parser.add_argument("--archive", type=archive_location, default=None,
+                        help="archive directory or s3://bucket/prefix (S3 settings from AWS_ENDPOINT_URL, "
+                        "AWS_ACCESS_KEY_ID, ...; default: WSFRAMES_ARCHIVE, else the user data dir)")
     parser.add_argument("--start", default="90d",
                         help="window start: ISO 8601, a date, or '30d' (default: 90d, all the API keeps)")
     parser.add_argument("--end", default=None, help="window end (exclusive); default: now")
