@@ -1,12 +1,12 @@
 """The proxy list, past replacements and the error-reason breakdown: transport only, dicts out.
 
 ``GET /api/v2/proxy/list/?mode=direct|backbone`` and ``GET /api/v2/proxy/list/replaced/`` are
-page-numbered lists (``page``, ``page_size``, envelope ``{count, next, previous, results}``).
-Both belong to the API's *proxy list* rate-limit group, 60 requests a minute
-(:data:`PROXY_LIST_GROUP` in ``Config.rate_limits``; :data:`PROXY_LIST_REQUESTS_PER_MINUTE` is
-its documented value), not the 240/min of the general API. A list is returned whole and exactly (every page's ``count`` agrees and the
-records add up to it) or :class:`~wsframes.errors.IncompleteDataError` is raised: a list that
-changes while it is paged (a replacement landing mid-load) shifts page boundaries.
+page-numbered lists (``page``, ``page_size``, envelope ``{count, next, previous, results}``). Both
+belong to the API's *proxy list* rate-limit group, 60 requests a minute (:data:`PROXY_LIST_GROUP`
+in ``Config.rate_limits``; :data:`PROXY_LIST_REQUESTS_PER_MINUTE` is its documented value), not
+the 240/min of the general API. A list is returned whole and exactly (every page's ``count``
+agrees and the records add up to it) or :class:`~wsframes.errors.IncompleteDataError` is raised: a
+list that changes while it is paged (a replacement landing mid-load) shifts page boundaries.
 
 The proxy list's ``password`` is a secret: :func:`get_proxy_list` drops it while decoding, so
 it never reaches a frame, a log line or a repr.

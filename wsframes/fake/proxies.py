@@ -36,7 +36,6 @@ from wsframes.fake.render import render_timestamps
 
 if TYPE_CHECKING:
     from wsframes.fake.handler import Handler
-    from wsframes.fake.server import FakeWebshare
 
 __all__ = [
     "NEW_ADDRESS",
