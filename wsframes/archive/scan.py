@@ -11,7 +11,7 @@ import polars as pl
 from wsframes.archive.integrity import damaged_days, raise_if_damaged
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, intersect, subtract
 from wsframes.archive.store import day_path, days_touching, plan_key, resolve_archive
-from wsframes.errors import ArchiveError, IncompleteDataError
+from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_window, utc_now
 
@@ -53,7 +53,7 @@ def scan_activity(
     start: TimeLike | None = None,
     end: TimeLike | None = None,
     *,
-    plan_id: int | None = None,
+    plan_id: int | Sequence[int] | None = None,
     allow_gaps: bool = False,
 ) -> pl.LazyFrame:
     """Activity from a local archive as a LazyFrame, without touching the network.
@@ -67,6 +67,8 @@ def scan_activity(
         relative times. ``None`` means the start (end) of what the archive covers.
     plan_id
         The plan to read; ``None`` reads what ``sync(plan_id=None)`` stored (the default plan).
+        A list of plans (``[1, 2]``) reads each (each must cover the window) into one frame with
+        an ``Int64`` column ``plan_id``, ascending by time.
     allow_gaps
         By default a window the archive does not fully cover raises
         :class:`~wsframes.errors.IncompleteDataError` naming the gaps (never a silent partial
@@ -87,6 +89,12 @@ def scan_activity(
         When the archive does not cover the window (unless *allow_gaps*); the message names the
         range the archive covers.
     """
+    if isinstance(plan_id, list | tuple):  # several plans: one scan each, labelled
+        if not plan_id or len(set(plan_id)) != len(plan_id):
+            raise ConfigurationError(f"plan_id must list distinct plan ids, got {plan_id!r}.")
+        scans = [scan_activity(archive, start, end, plan_id=p, allow_gaps=allow_gaps)
+                 .with_columns(pl.lit(p, pl.Int64).alias("plan_id")) for p in plan_id]
+        return pl.concat(scans, how="vertical").sort("timestamp", maintain_order=True)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
         raise ArchiveError(
