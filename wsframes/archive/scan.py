@@ -89,7 +89,8 @@ def scan_activity(
         When the archive does not cover the window (unless *allow_gaps*); the message names the
         range the archive covers.
     """
-    if isinstance(plan_id, list | tuple):  # several plans: one scan each, labelled
+    if not (plan_id is None or isinstance(plan_id, int)):  # several plans: one scan each, labelled
+        plan_id = list(plan_id)
         if not plan_id or len(set(plan_id)) != len(plan_id):
             raise ConfigurationError(f"plan_id must list distinct plan ids, got {plan_id!r}.")
         scans = [scan_activity(archive, start, end, plan_id=p, allow_gaps=allow_gaps)
