@@ -32,7 +32,7 @@ MAX_PAGE_SIZE = 100_000
 DEFAULT_RATE_LIMITS: Mapping[str, int] = MappingProxyType({"proxy_list": 60, "download_links": 30})
 
 #: Settings a report kernel may receive as plain notebook parameters (never the key).
-KERNEL_OPTIONS = ("page_size", "requests_per_minute", "timeout", "max_retries", "connections")
+KERNEL_OPTIONS = ("page_size", "requests_per_minute", "timeout", "max_retries", "connections", "subuser")
 
 
 @dataclass(frozen=True, slots=True)
