@@ -41,3 +41,18 @@ def test_a_multi_plan_archive_scans_per_plan_and_in_total(tmp_path: Path) -> Non
         (1, one.height), (2, two.height)]
     with pytest.raises(ConfigurationError, match="distinct"):
         wsf.scan_activity(tmp_path, START, END, plan_id=[1, 1])
+
+
+def test_a_subuser_is_its_own_partition_and_scans_back_as_loaded(tmp_path: Path) -> None:
+    with FakeWebshare(KEY, records=3_000, now=NOW, seed=12, subusers=(7,)) as fake:
+        cfg = wsf.Config(api_key=KEY, base_url=fake.base_url, requests_per_minute=None, subuser=7)
+        sync(tmp_path, start=START, end=END, plan_id=1, config=cfg)
+        live = wsf.load_activity(START, END, plan_id=1, config=cfg)
+        mixed = wsf.load_activity(START, END + timedelta(hours=6), plan_id=1, config=cfg, archive=tmp_path)
+    assert [p.name for p in tmp_path.glob("plan_id=*")] == ["plan_id=1-subuser7"]
+    scanned = wsf.scan_activity(tmp_path, START, END, plan_id=1, subuser=7).collect()
+    assert scanned.equals(live) and scanned["subuser_id"].unique().to_list() == [7]
+    assert mixed["subuser_id"].unique().to_list() == [7]  # disk and API pieces alike
+    assert mixed.filter(pl.col("timestamp") < END).equals(live)
+    with pytest.raises(wsf.ArchiveError, match="holds nothing for plan 1"):
+        wsf.scan_activity(tmp_path, START, END, plan_id=1)  # the account's view was never synced

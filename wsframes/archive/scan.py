@@ -55,6 +55,7 @@ def scan_activity(
     *,
     plan_id: int | Sequence[int] | None = None,
     allow_gaps: bool = False,
+    subuser: int | None = None,
 ) -> pl.LazyFrame:
     """Activity from a local archive as a LazyFrame, without touching the network.
 
@@ -73,6 +74,9 @@ def scan_activity(
         By default a window the archive does not fully cover raises
         :class:`~wsframes.errors.IncompleteDataError` naming the gaps (never a silent partial
         result); ``True`` returns the covered part only.
+    subuser
+        Read what ``sync(config=Config(subuser=...))`` stored for that sub-user (partition
+        ``plan_id=<plan>-subuser<id>``); the frame gets an ``Int64`` column ``subuser_id``.
 
     Returns
     -------
@@ -93,7 +97,7 @@ def scan_activity(
         plan_id = list(plan_id)
         if not plan_id or len(set(plan_id)) != len(plan_id):
             raise ConfigurationError(f"plan_id must list distinct plan ids, got {plan_id!r}.")
-        scans = [scan_activity(archive, start, end, plan_id=p, allow_gaps=allow_gaps)
+        scans = [scan_activity(archive, start, end, plan_id=p, allow_gaps=allow_gaps, subuser=subuser)
                  .with_columns(pl.lit(p, pl.Int64).alias("plan_id")) for p in plan_id]
         return pl.concat(scans, how="vertical").sort("timestamp", maintain_order=True)
     root = resolve_archive(archive)
@@ -102,7 +106,7 @@ def scan_activity(
             f"{root} is not a wsframes archive yet (no {MANIFEST_NAME}); "
             f"create it with `wsframes sync --archive {root}`."
         )
-    plan = plan_key(plan_id)
+    plan = plan_key(plan_id, subuser)
     manifest = Manifest.load(root)
     covered = manifest.covered(plan)
     if not covered:
@@ -125,5 +129,6 @@ def scan_activity(
             + ". Scan within that range (or omit start/end for all of it), run `wsframes sync` over "
             "the window (the API serves the last 90 days), or pass allow_gaps=True for the covered part."
         )
-    return scan_spans(root, plan, intersect((lo, hi), covered), manifest)
+    out = scan_spans(root, plan, intersect((lo, hi), covered), manifest)
+    return out if subuser is None else out.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))
 
