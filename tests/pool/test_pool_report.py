@@ -154,3 +154,15 @@ def test_a_bad_allow_list_or_proxy_file_fails_before_anything_runs(tmp_path: Pat
     with pytest.raises(ConfigurationError, match="proxies="):
         build_report(START, END, data=data, out_dir=tmp_path, proxies=tmp_path / "no.parquet")
     assert not list(tmp_path.glob("*.html"))
+
+
+def test_a_report_for_a_refused_subuser_fails_naming_it(tmp_path: Path) -> None:
+    from wsframes import Config
+    from wsframes.errors import ReportError
+
+    with FakeWebshare(KEY, records=1_000, now=END, subusers=(7,)) as fake:
+        cfg = Config(api_key=KEY, base_url=fake.base_url, requests_per_minute=None, subuser=9)
+        with pytest.raises(ReportError, match=r"refused X-Subuser 9 \(403\): the sub-user API is not enabled"):
+            build_report(END - timedelta(days=1), END, plan_id=1, compare_previous=False, out_dir=tmp_path,
+                         now=END, config=cfg)
+    assert not list(tmp_path.glob("*.html"))
