@@ -162,7 +162,8 @@ def test_a_report_for_a_refused_subuser_fails_naming_it(tmp_path: Path) -> None:
 
     with FakeWebshare(KEY, records=1_000, now=END, subusers=(7,)) as fake:
         cfg = Config(api_key=KEY, base_url=fake.base_url, requests_per_minute=None, subuser=9)
-        with pytest.raises(ReportError, match=r"refused X-Subuser 9 \(403\): the sub-user API is not enabled"):
+        refused = r"refused X-Subuser 9 \(403\): the sub-user API is not enabled"
+        with pytest.raises(ReportError, match=refused):
             build_report(END - timedelta(days=1), END, plan_id=1, compare_previous=False, out_dir=tmp_path,
                          now=END, config=cfg)
     assert not list(tmp_path.glob("*.html"))
