@@ -181,7 +181,7 @@ def load_activity(
     *,
     archive: str | os.PathLike[str] | None = None,
     config: Config | None = None,
-    plan_id: int | None = None,
+    plan_id: Any = None,
     search: str | None = None,
     error_reason: str | None = None,
     min_bytes: int | None = None,
@@ -212,6 +212,8 @@ def load_activity(
     extra = {"search": search, "error_reason": error_reason, "min_bytes": min_bytes,
              "max_bytes": max_bytes, "verification_category": verification_category}
     given = [name for name, value in extra.items() if value is not None]
+    if isinstance(plan_id, list | tuple):
+        given.append("a list of plan_id")  # scan_activity(plan_id=[...]) reads several plans
     if given:
         raise ConfigurationError(
             f"{', '.join(given)} cannot be combined with archive=...: the archive stores whole "

@@ -32,7 +32,7 @@ MAX_PAGE_SIZE = 100_000
 DEFAULT_RATE_LIMITS: Mapping[str, int] = MappingProxyType({"proxy_list": 60, "download_links": 30})
 
 #: Settings a report kernel may receive as plain notebook parameters (never the key).
-KERNEL_OPTIONS = ("page_size", "requests_per_minute", "timeout", "max_retries", "connections")
+KERNEL_OPTIONS = ("page_size", "requests_per_minute", "timeout", "max_retries", "connections", "subuser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,9 @@ class Config:
         Records asked per activity page (a server returning fewer stays exact).
     progress : bool or None
         Progress bars: ``None`` shows them in terminals and notebooks only.
+    subuser : int, optional
+        A sub-user's id: every request carries ``X-Subuser: <id>`` and reads that sub-user's
+        view. Activity is checked to honour it (see :meth:`wsframes.Client.activity`).
     """
 
     api_key: str | None = field(default=None, repr=False)
@@ -76,6 +79,7 @@ class Config:
     connections: int = 8
     page_size: int = 1000
     progress: bool | None = None
+    subuser: int | None = None
 
     def __post_init__(self) -> None:
         if self.api_key is not None and not isinstance(self.api_key, str):
@@ -99,6 +103,8 @@ class Config:
             check_int(f"rate_limits[{group!r}]", limit, low=1)
         object.__setattr__(self, "rate_limits", MappingProxyType(dict(self.rate_limits)))
         check_progress(self.progress)
+        if self.subuser is not None:
+            check_int("subuser", self.subuser, low=1, hint=" (a sub-user id from the dashboard) or None")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -36,6 +37,7 @@ from wsframes.api.client import HttpClient
 from wsframes.api.download import download_activity_csv, get_download_token
 from wsframes.api.progress import Progress, check_progress
 from wsframes.api.stats import get_aggregate_stats, get_hourly_stats
+from wsframes.api.subuser import check_subuser_activity
 from wsframes.errors import ConfigurationError
 from wsframes.frames import hourly_stats_frame, parse_download_csv
 from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
@@ -71,6 +73,7 @@ class Client:
             raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
         self.config = (config or Config()).replace(**settings)
         self._http = HttpClient(self.config)
+        self._account_http: HttpClient | None = None  # without X-Subuser, for the sub-user check
         self._workers: ThreadPoolExecutor | None = None
         self._workers_lock = threading.Lock()
 
@@ -112,6 +115,8 @@ class Client:
                 self._workers.shutdown(wait=True, cancel_futures=True)
                 self._workers = None
         self._http.close()
+        if self._account_http is not None:
+            self._account_http.close()
 
     def _executor(self) -> ThreadPoolExecutor | None:
         """The client's worker threads, one per connection (started on first use)."""
@@ -148,7 +153,7 @@ class Client:
         start: TimeLike,
         end: TimeLike | None = None,
         *,
-        plan_id: int | None = None,
+        plan_id: int | Sequence[int] | None = None,
         search: str | None = None,
         error_reason: str | None = None,
         min_bytes: int | None = None,
@@ -167,21 +172,38 @@ class Client:
         ----------
         start, end : datetime, date or str
             Half-open window; ``end`` defaults to now. Strings: ISO 8601 or ``"90m"``, ``"7d"``.
-        plan_id : int, optional
-            The plan to read (default: the account's default plan).
+        plan_id : int or sequence of int, optional
+            The plan to read (default: the account's default plan). A list of plans (``[1, 2]``)
+            loads each exactly and returns one frame with an ``Int64`` column ``plan_id``, so
+            every helper can group by it (``by="plan_id"``); a one-element list adds the column
+            for a single plan.
         search, error_reason, verification_category : str, optional
             API filters; ``error_reason="*"`` selects every failed request.
         min_bytes, max_bytes : int, optional
             Inclusive bounds on ``bytes``.
         progress : bool, optional
             Override the client's progress setting for this call.
+
+        Notes
+        -----
+        With ``Config(subuser=...)`` the load is the sub-user's and the frame gains an ``Int64``
+        column ``subuser_id``. The API does not document that activity honours ``X-Subuser``, so
+        the answer is checked first (:mod:`wsframes.api.subuser`): a refusal raises
+        :class:`~wsframes.errors.PermissionDeniedError`, an ignored header
+        :class:`~wsframes.errors.APIError`; neither returns data.
         """
+        if not (plan_id is None or isinstance(plan_id, int)):
+            return self._plans(start, end, list(plan_id), search=search, error_reason=error_reason,
+                               min_bytes=min_bytes, max_bytes=max_bytes,
+                               verification_category=verification_category, progress=progress)
         filters = ActivityFilters(
             plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
             max_bytes=max_bytes, verification_category=verification_category,
         )
         shown = check_progress(progress)
         lo_us, hi_us, lo, hi = self._window(start, end)
+        if self.config.subuser is not None:
+            self._check_subuser(lo_us, hi_us, filters)
         bar = Progress(self.progress if shown is None else shown, "activity")
         try:
             df = load_window(self._http, self._executor(), lo_us=lo_us, hi_us=hi_us, filters=filters,
@@ -191,7 +213,29 @@ class Client:
             bar.close()
         log.info("loaded %d records for [%s, %s) in %d pages", df.height, lo.isoformat(),
                  hi.isoformat(), bar.pages)
+        if self.config.subuser is not None:
+            df = df.with_columns(pl.lit(self.config.subuser, pl.Int64).alias("subuser_id"))
         return df
+
+    def _check_subuser(self, lo_us: int, hi_us: int, filters: ActivityFilters) -> None:
+        """Refuse to load a sub-user's activity the API refused or ignored (see api.subuser)."""
+        assert self.config.subuser is not None
+        if self._account_http is None:
+            self._account_http = HttpClient(self.config.replace(subuser=None), limits=self._http.limits)
+        check_subuser_activity(self._http, self._account_http, self.config.subuser,
+                               lo_us=lo_us, hi_us=hi_us, filters=filters)
+
+    def _plans(self, start: TimeLike, end: TimeLike | None, plans: list[int], **options: Any
+               ) -> pl.DataFrame:
+        """Several plans, each loaded exactly, as one ascending frame with a ``plan_id`` column."""
+        if not plans or len(set(plans)) != len(plans) or any(p is None for p in plans):
+            raise ConfigurationError(f"plan_id must list distinct plan ids, got {plans!r}.")
+        for plan in plans:
+            ActivityFilters(plan_id=plan)  # every id is checked before the first request
+        lo, hi = resolve_window(start, end, now=utc_now())  # one window for every plan
+        frames = [self.activity(lo, hi, plan_id=plan, **options)
+                  .with_columns(pl.lit(plan, pl.Int64).alias("plan_id")) for plan in plans]
+        return pl.concat(frames, how="vertical").sort("timestamp", maintain_order=True)
 
     def hourly_stats(self, start: TimeLike, end: TimeLike | None = None, *,
                      plan_id: int | None = None) -> pl.DataFrame:
@@ -244,7 +288,7 @@ def load_activity(
     end: TimeLike | None = None,
     *,
     config: Config | None = None,
-    plan_id: int | None = None,
+    plan_id: int | Sequence[int] | None = None,
     search: str | None = None,
     error_reason: str | None = None,
     min_bytes: int | None = None,

@@ -10,8 +10,10 @@
 Every loader checks its arguments before the first request, returns the whole list exactly
 (or raises :class:`~wsframes.errors.IncompleteDataError`), and an empty list is an empty frame
 with the full schema. The proxy list's ``password`` is dropped as the JSON is decoded: it never
-reaches a frame, a log line or an exception. The list endpoints are paced at the API's
-proxy-list limit (60 requests a minute) rather than the general 240.
+reaches a frame, a log line or an exception. Every loader takes ``config=`` (a
+:class:`~wsframes.Config`) and keyword overrides of its fields, as :func:`wsframes.load_activity`
+does; the list endpoints count against the ``proxy_list`` rate-limit group (60 requests a minute)
+rather than the general 240. With ``Config(subuser=...)`` the lists are that sub-user's.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from typing import Any
 
 import polars as pl
 
+from wsframes._config import Config
+from wsframes.api.activity import to_micros
 from wsframes.api.client import HttpClient
 from wsframes.api.proxies import (
-    PROXY_LIST_REQUESTS_PER_MINUTE,
     get_error_reasons,
     get_proxy_list,
     get_replaced_proxies,
 )
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ERROR_REASON_SCHEMA, PROXY_SCHEMA, REPLACED_PROXY_SCHEMA
-from wsframes.timeutil import TimeLike
+from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
 
 __all__ = [
     "error_reasons_frame",
@@ -44,13 +47,15 @@ __all__ = [
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # "+05:30", "-0800" or "Z", as in wsframes.frames
 
 
-def _http(api_key: str | None, base_url: str | None, requests_per_minute: float | None) -> HttpClient:
-    """The one place the pool's loaders build their HTTP client.
+def _http(config: Config | None, settings: dict[str, Any]) -> HttpClient:
+    """The pool loaders' HTTP client: the same :class:`~wsframes.Config` as every other load.
 
-    When the shared client configuration object lands, this is the function to re-point (the
-    proxy-list group's limit is :data:`~wsframes.api.proxies.PROXY_LIST_REQUESTS_PER_MINUTE`).
+    The list endpoints pick their rate-limit group per request (``proxy_list``, 60 a minute, in
+    ``Config.rate_limits``); the stats behind :func:`load_error_reasons` use the general limit.
     """
-    return HttpClient(api_key=api_key, base_url=base_url, requests_per_minute=requests_per_minute)
+    if config is not None and not isinstance(config, Config):
+        raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
+    return HttpClient((config or Config()).replace(**settings))
 
 
 def _check_plan(plan_id: int | None) -> None:
@@ -100,11 +105,10 @@ def error_reasons_frame(records: Sequence[dict[str, Any]]) -> pl.DataFrame:
 def load_proxies(
     mode: str = "direct",
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
+    config: Config | None = None,
     plan_id: int | None = None,
     page_size: int = 100,
-    requests_per_minute: float | None = PROXY_LIST_REQUESTS_PER_MINUTE,
+    **settings: Any,
 ) -> pl.DataFrame:
     """The plan's current proxy list (``/api/v2/proxy/list/``) as a typed frame.
 
@@ -113,14 +117,13 @@ def load_proxies(
     mode : {"direct", "backbone"}
         Required by the API; residential plans list their proxies in ``"backbone"`` mode (and
         have no ``proxy_address``).
-    api_key, base_url : str, optional
-        As for :func:`wsframes.load_activity` (``WEBSHARE_API_KEY``, ``WEBSHARE_BASE_URL``).
+    config : Config, optional
+        As for :func:`wsframes.load_activity`; ``**settings`` override its fields (``api_key``,
+        ``base_url``, ``requests_per_minute=None`` against a local server, ``subuser``...).
     plan_id : int, optional
         The plan to read; default: the account's default plan.
     page_size : int
         Proxies per request (1..1000).
-    requests_per_minute : float or None
-        Pacing; the API allows 60 a minute on the proxy-list endpoints.
 
     Returns
     -------
@@ -128,7 +131,7 @@ def load_proxies(
         One row per proxy, :data:`~wsframes.schema.PROXY_SCHEMA` (no password column).
     """
     _check_plan(plan_id)
-    http = _http(api_key, base_url, requests_per_minute)
+    http = _http(config, settings)
     try:
         return proxies_frame(get_proxy_list(http, mode=mode, plan_id=plan_id, page_size=page_size))
     finally:
@@ -137,11 +140,10 @@ def load_proxies(
 
 def load_replaced_proxies(
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
+    config: Config | None = None,
     plan_id: int | None = None,
     page_size: int = 100,
-    requests_per_minute: float | None = PROXY_LIST_REQUESTS_PER_MINUTE,
+    **settings: Any,
 ) -> pl.DataFrame:
     """Past replacements (``/api/v2/proxy/list/replaced/``): ``proxy`` left the pool at ``created_at``.
 
@@ -150,7 +152,7 @@ def load_replaced_proxies(
     that used a since-replaced address get ``proxy_replaced_at`` and the old address's country.
     """
     _check_plan(plan_id)
-    http = _http(api_key, base_url, requests_per_minute)
+    http = _http(config, settings)
     try:
         return replaced_frame(get_replaced_proxies(http, plan_id=plan_id, page_size=page_size))
     finally:
@@ -161,10 +163,9 @@ def load_error_reasons(
     start: TimeLike = "7d",
     end: TimeLike | None = None,
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
+    config: Config | None = None,
     plan_id: int | None = None,
-    requests_per_minute: float | None = 240,
+    **settings: Any,
 ) -> pl.DataFrame:
     """Webshare's own classification of the error codes seen in ``[start, end)``.
 
@@ -173,10 +174,13 @@ def load_error_reasons(
     :data:`~wsframes.schema.ERROR_REASON_SCHEMA`, most frequent code first.
     """
     _check_plan(plan_id)
-    from wsframes.loader import Client  # the window rules (90-day floor, half-open) live there
-
-    lo, hi, _, _ = Client._window(start, end)
-    http = _http(api_key, base_url, requests_per_minute)
+    now = utc_now()
+    lo_dt, hi_dt = resolve_window(start, end, now=now)
+    lo_dt = RETENTION.clamp(lo_dt, now=now)  # the API's 90-day floor, as for activity
+    if lo_dt >= hi_dt:
+        raise ConfigurationError(f"the window ends ({hi_dt.isoformat()}) before the API's 90-day floor.")
+    lo, hi = to_micros(lo_dt), to_micros(hi_dt) - 1  # the API's bounds are inclusive
+    http = _http(config, settings)
     try:
         return error_reasons_frame(get_error_reasons(http, lo, hi, plan_id=plan_id))
     finally:

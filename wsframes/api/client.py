@@ -161,6 +161,8 @@ class HttpClient:
         self.base_url = resolve_base_url(cfg.base_url)
         self._host = urlsplit(self.base_url).netloc
         agent = {"User-Agent": f"wsframes/{__version__}"}
+        if cfg.subuser is not None:  # a sub-user's view of every endpoint that honours it
+            agent["X-Subuser"] = str(cfg.subuser)
         self._headers = {True: {**agent, "Authorization": f"Token {resolve_api_key(cfg.api_key)}"},
                          False: agent}
         self.timeout = cfg.timeout

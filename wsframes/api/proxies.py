@@ -1,12 +1,12 @@
 """The proxy list, past replacements and the error-reason breakdown: transport only, dicts out.
 
 ``GET /api/v2/proxy/list/?mode=direct|backbone`` and ``GET /api/v2/proxy/list/replaced/`` are
-page-numbered lists (``page``, ``page_size``, envelope ``{count, next, previous, results}``).
-Both belong to the API's *proxy list* rate-limit group, 60 requests a minute
-(:data:`PROXY_LIST_REQUESTS_PER_MINUTE`, the one place that number lives), not the 240/min of
-the general API. A list is returned whole and exactly (every page's ``count`` agrees and the
-records add up to it) or :class:`~wsframes.errors.IncompleteDataError` is raised: a list that
-changes while it is paged (a replacement landing mid-load) shifts page boundaries.
+page-numbered lists (``page``, ``page_size``, envelope ``{count, next, previous, results}``). Both
+belong to the API's *proxy list* rate-limit group, 60 requests a minute (:data:`PROXY_LIST_GROUP`
+in ``Config.rate_limits``; :data:`PROXY_LIST_REQUESTS_PER_MINUTE` is its documented value), not
+the 240/min of the general API. A list is returned whole and exactly (every page's ``count``
+agrees and the records add up to it) or :class:`~wsframes.errors.IncompleteDataError` is raised: a
+list that changes while it is paged (a replacement landing mid-load) shifts page boundaries.
 
 The proxy list's ``password`` is a secret: :func:`get_proxy_list` drops it while decoding, so
 it never reaches a frame, a log line or a repr.
@@ -26,6 +26,7 @@ from wsframes.api.stats import get_hourly_stats
 from wsframes.errors import ConfigurationError, IncompleteDataError
 
 __all__ = [
+    "PROXY_LIST_GROUP",
     "PROXY_LIST_MODES",
     "PROXY_LIST_PATH",
     "PROXY_LIST_REQUESTS_PER_MINUTE",
@@ -40,6 +41,8 @@ PROXY_LIST_PATH = "/api/v2/proxy/list/"
 REPLACED_PATH = "/api/v2/proxy/list/replaced/"
 #: The documented limit of the proxy-list endpoint group (requests per minute).
 PROXY_LIST_REQUESTS_PER_MINUTE = 60
+#: The rate-limit group (``Config.rate_limits``) both list endpoints count against.
+PROXY_LIST_GROUP = "proxy_list"
 PROXY_LIST_MODES = ("direct", "backbone")
 #: Fields of a proxy record that are secrets and are dropped on arrival.
 _SECRET_FIELDS = frozenset({"password"})
@@ -79,7 +82,7 @@ def _paged(http: HttpClient, path: str, params: dict[str, str | int], *, page_si
     page = 1
     while True:
         count, rows, has_next = http.get(path, {**params, "page": page, "page_size": page_size},
-                                         decode=decode)
+                                         decode=decode, group=PROXY_LIST_GROUP)
         if expected is None:
             expected = count
         elif count != expected:

@@ -44,7 +44,8 @@ def load_with_archive(
     read through a verified local view of the days the window needs.
     """
     url = remote_url(archive, storage_options)
-    plan = plan_key(plan_id)
+    subuser = config.subuser if config is not None else None
+    plan = plan_key(plan_id, subuser)
     if url is not None:
         resolve_window(start, end, now=utc_now())  # bad input fails before any request
         with s3_read(url, storage_options, want=window_days(plan, start, end)) as view:
@@ -58,14 +59,17 @@ def load_with_archive(
     local = intersect((lo, hi), manifest.covered(plan, final_only=True))
     pieces = sorted([(a, b, True) for a, b in local] + [(a, b, False) for a, b in gaps])
     if not gaps:
-        return scan_spans(root, plan, local, manifest).collect()
+        out = scan_spans(root, plan, local, manifest).collect()
+        return out if subuser is None else out.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))
     from wsframes.loader import Client
 
     log.info("serving %d span(s) of plan %s from %s, fetching %d gap(s)", len(local), plan, root, len(gaps))
     given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
     with Client(config, **given, progress=progress) as client:
         frames = [
-            scan_spans(root, plan, [(a, b)]).collect() if on_disk else client.activity(a, b, plan_id=plan_id)
+            scan_spans(root, plan, [(a, b)]).collect() if on_disk
+            else client.activity(a, b, plan_id=plan_id).drop("subuser_id", strict=False)
             for a, b, on_disk in pieces
         ]
-    return pl.concat(frames)
+    out = pl.concat(frames)
+    return out if subuser is None else out.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))

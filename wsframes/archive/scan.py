@@ -14,7 +14,7 @@ from wsframes.archive.integrity import damaged_days, raise_if_damaged
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, intersect, subtract
 from wsframes.archive.remote import remote_url, s3_read
 from wsframes.archive.store import day_path, days_touching, plan_key, resolve_archive
-from wsframes.errors import ArchiveError, IncompleteDataError, WsframesError
+from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError, WsframesError
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_window, utc_now
 
@@ -74,9 +74,10 @@ def scan_activity(
     start: TimeLike | None = None,
     end: TimeLike | None = None,
     *,
-    plan_id: int | None = None,
+    plan_id: int | Sequence[int] | None = None,
     allow_gaps: bool = False,
     storage_options: Mapping[str, Any] | None = None,
+    subuser: int | None = None,
 ) -> pl.LazyFrame:
     """Activity from a local archive as a LazyFrame, without touching the network.
 
@@ -91,12 +92,17 @@ def scan_activity(
         relative times. ``None`` means the start (end) of what the archive covers.
     plan_id
         The plan to read; ``None`` reads what ``sync(plan_id=None)`` stored (the default plan).
+        A list of plans (``[1, 2]``) reads each (each must cover the window) into one frame with
+        an ``Int64`` column ``plan_id``, ascending by time.
     storage_options
         S3 settings (see :func:`wsframes.archive.sync`); default: the usual ``AWS_*`` settings.
     allow_gaps
         By default a window the archive does not fully cover raises
         :class:`~wsframes.errors.IncompleteDataError` naming the gaps (never a silent partial
         result); ``True`` returns the covered part only.
+    subuser
+        Read what ``sync(config=Config(subuser=...))`` stored for that sub-user (partition
+        ``plan_id=<plan>-subuser<id>``); the frame gets an ``Int64`` column ``subuser_id``.
 
     Returns
     -------
@@ -113,17 +119,26 @@ def scan_activity(
         When the archive does not cover the window (unless *allow_gaps*); the message names the
         range the archive covers.
     """
+    if not (plan_id is None or isinstance(plan_id, int)):  # several plans: one scan each, labelled
+        plan_id = list(plan_id)
+        if not plan_id or len(set(plan_id)) != len(plan_id):
+            raise ConfigurationError(f"plan_id must list distinct plan ids, got {plan_id!r}.")
+        scans = [scan_activity(archive, start, end, plan_id=p, allow_gaps=allow_gaps, subuser=subuser,
+                              storage_options=storage_options)
+                 .with_columns(pl.lit(p, pl.Int64).alias("plan_id")) for p in plan_id]
+        return pl.concat(scans, how="vertical").sort("timestamp", maintain_order=True)
     url = remote_url(archive, storage_options)
     if url is not None:
-        with s3_read(url, storage_options, want=window_days(plan_key(plan_id), start, end)) as view:
-            return scan_activity(view.root, start, end, plan_id=plan_id, allow_gaps=allow_gaps)
+        with s3_read(url, storage_options, want=window_days(plan_key(plan_id, subuser), start, end)) as view:
+            return scan_activity(view.root, start, end, plan_id=plan_id, allow_gaps=allow_gaps,
+                                 subuser=subuser)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
         raise ArchiveError(
             f"{root} is not a wsframes archive yet (no {MANIFEST_NAME}); "
             f"create it with `wsframes sync --archive {root}`."
         )
-    plan = plan_key(plan_id)
+    plan = plan_key(plan_id, subuser)
     manifest = Manifest.load(root)
     covered = manifest.covered(plan)
     if not covered:
@@ -146,5 +161,6 @@ def scan_activity(
             + ". Scan within that range (or omit start/end for all of it), run `wsframes sync` over "
             "the window (the API serves the last 90 days), or pass allow_gaps=True for the covered part."
         )
-    return scan_spans(root, plan, intersect((lo, hi), covered), manifest)
+    out = scan_spans(root, plan, intersect((lo, hi), covered), manifest)
+    return out if subuser is None else out.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))
 

@@ -104,8 +104,16 @@ def resolve_archive(archive: str | os.PathLike[str] | None) -> Path:
     return root
 
 
-def plan_key(plan_id: int | None) -> str:
-    """The partition value for a plan: its id, or ``"default"`` for the account's default plan."""
+def plan_key(plan_id: int | None, subuser: int | None = None) -> str:
+    """The partition value for a plan: its id, or ``"default"`` for the account's default plan.
+
+    A sub-user's view of a plan is its own partition, ``<plan>-subuser<id>`` (its records are
+    also in the account's view: keep both in one archive only if readers never sum across them).
+    """
+    if subuser is not None:
+        if isinstance(subuser, bool) or not isinstance(subuser, int) or subuser <= 0:
+            raise ConfigurationError(f"subuser must be a positive integer or None, not {subuser!r}.")
+        return f"{plan_key(plan_id)}-subuser{subuser}"
     if plan_id is None:
         return DEFAULT_PLAN
     if isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id <= 0:

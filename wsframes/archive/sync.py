@@ -210,7 +210,7 @@ def sync(
     from wsframes.loader import Client
 
     url = remote_url(archive, storage_options)
-    plan = plan_key(plan_id)
+    plan = plan_key(plan_id, config.subuser if config is not None else None)
     settle_delta = _settle(settle)
     if progress is not None and not isinstance(progress, bool):
         raise ConfigurationError(f"progress must be True, False or None (auto), not {progress!r}.")
@@ -251,7 +251,7 @@ def sync(
         unreadable = {d.day for d in damaged}
         rows = 0
         for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
-            frame = client.activity(a, b, plan_id=plan_id)
+            frame = client.activity(a, b, plan_id=plan_id).drop("subuser_id", strict=False)  # the key says
             replace_range(root, plan, a, b, frame, keep=manifest.covered(plan), unreadable=unreadable,
                           manifest=manifest)
             # The manifest is written last: until then the new rows are invisible to scans.

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="API connections used at once (default 8; 1 loads sequentially)")
     parser.add_argument("--requests-per-minute", type=int, default=None,
                         help="client-side limit in any 60 s (default 240, the documented limit)")
+    parser.add_argument("--subuser", type=int, default=None, metavar="ID",
+                        help="read a sub-user's view (X-Subuser header; the sub-user API must be enabled)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         try:
@@ -78,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _config(args: argparse.Namespace) -> Config:
     from wsframes._config import Config
 
-    given = {"connections": args.connections, "requests_per_minute": args.requests_per_minute}
+    given = {"connections": args.connections, "requests_per_minute": args.requests_per_minute,
+             "subuser": args.subuser}
     return Config.from_env(**{k: v for k, v in given.items() if v is not None})
 
 

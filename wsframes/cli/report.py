@@ -57,6 +57,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="report on this Parquet file instead of the API"
     )
+    parser.add_argument(
+        "--allowed-clients", default=None, metavar="CIDR,...",
+        help="client address ranges allowed to use the credentials; the Proxy pool section lists "
+        "every other client (e.g. 203.0.113.0/24,2001:db8::/32)",
+    )
+    parser.add_argument(
+        "--proxies", type=Path, default=None, metavar="FILE",
+        help="a Parquet proxy list (wsframes.load_proxies) for the Proxy pool section of a --data report",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     parser.add_argument(
         "--anonymize-clients",
@@ -110,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             anonymize_clients=args.anonymize_clients,
             config=args.config,
+            allowed_clients=args.allowed_clients,
+            proxies=args.proxies,
         )
     critical = int(result.summary.get("critical_alerts") or 0)
     print(f"report: {result.html_path}\nnotebook: {result.notebook_path}\nindex: {result.index_path}")

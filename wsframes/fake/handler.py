@@ -21,6 +21,7 @@ from wsframes.fake import params as qp
 
 if TYPE_CHECKING:
     from wsframes.fake.server import FakeWebshare, _Server
+    from wsframes.fake.store import PlanStore
 
 __all__ = ["Handler"]
 
@@ -29,7 +30,7 @@ _BAD_GATEWAY = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
     b"Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 429: "Too Many Requests", 502: "Bad Gateway",
             503: "Service Unavailable"}
 
@@ -99,6 +100,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if name != "download" and not self._authorised():
             return
+        if not self._subuser_allowed():
+            return
         if not self._within_rate_limit():
             return
         if self.fake.latency:
@@ -119,6 +122,23 @@ class Handler(BaseHTTPRequestHandler):
             self._json(401, {"detail": "Invalid token."})
             return False
         return True
+
+    def _subuser_allowed(self) -> bool:
+        """``X-Subuser``: a known sub-user's view, else 403 (the sub-user API is opt-in)."""
+        text = self.headers.get("X-Subuser")
+        self.subuser: int | None = None
+        if text is None:
+            return True
+        if text.strip().isdigit() and int(text) in self.fake.subusers:
+            self.subuser = int(text)
+            return True
+        self._json(403, {"detail": "Sub-user API not enabled for this account, or no such sub-user."})
+        return False
+
+    def store(self, *, activity: bool = False) -> PlanStore:
+        """The plan (``plan_id``) as this request sees it: the account's or a sub-user's share."""
+        pid = qp.plan_id(self.params, self.fake.stores, self.fake.default_plan)
+        return self.fake.view(pid, self.subuser, activity=activity)
 
     def _within_rate_limit(self) -> bool:
         """The documented limit as a sliding window; over it, 429 with ``Retry-After``."""
@@ -141,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.fault == "slow" and faults is not None:
             time.sleep(faults.slow_seconds)
-        store = self.fake.stores[qp.plan_id(self.params, self.fake.stores, self.fake.default_plan)]
+        store = self.store(activity=True)
         query = qp.parse_activity_query(self.params, self.fake.now())
         size = qp.page_size(self.params, self.fake.page_cap)
         with self.fake.lock:

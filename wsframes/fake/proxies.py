@@ -13,16 +13,15 @@ Residential plans have no proxy addresses: their ``direct`` list is empty and th
 list carries only countries (``proxy_address`` null), as Webshare's does.
 
 The proxy-list endpoints are limited to :data:`~wsframes.api.proxies.PROXY_LIST_REQUESTS_PER_MINUTE`
-requests in any 60 seconds (a 429 with ``Retry-After`` beyond that).
+requests in any 60 seconds (a 429 with ``Retry-After`` beyond that), by the fake's sliding-window
+gate of the ``proxy_list`` group (``FakeWebshare.group_limits``).
 """
 
 from __future__ import annotations
 
-import collections
 import hashlib
-import threading
+import math
 import time
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -30,14 +29,13 @@ from urllib.parse import urlencode
 import numpy as np
 import polars as pl
 
-from wsframes.api.proxies import PROXY_LIST_MODES, PROXY_LIST_REQUESTS_PER_MINUTE
+from wsframes.api.proxies import PROXY_LIST_GROUP, PROXY_LIST_MODES
 from wsframes.fake import params as qp
 from wsframes.fake.catalog import HOW_TO_FIX, universe
 from wsframes.fake.render import render_timestamps
 
 if TYPE_CHECKING:
     from wsframes.fake.handler import Handler
-    from wsframes.fake.server import FakeWebshare
 
 __all__ = [
     "NEW_ADDRESS",
@@ -78,7 +76,6 @@ _PER_RANGE = 8
 #: The slot replaced mid-window, and the proxy that took its place.
 REPLACED_SLOT = 3
 _NEW = FakeProxy(REPLACED_SLOT, "198.19.6.10", "FR", "Paris", 64503, "Placeholder Networks Ltd")
-_WINDOW = 60.0  # seconds of the sliding rate-limit window
 
 
 def _build_pool() -> tuple[FakeProxy, ...]:
@@ -209,23 +206,18 @@ def plant_failures(df: pl.DataFrame, addresses: list[str], *, rate: float, seed:
 
 
 # -- serving -------------------------------------------------------------------------------------
-_LIMITERS: weakref.WeakKeyDictionary[FakeWebshare, collections.deque[float]] = weakref.WeakKeyDictionary()
-_LIMIT_LOCK = threading.Lock()
-
-
 def _throttled(h: Handler) -> bool:
-    """Answer 429 when the proxy-list group had its quota in the last 60 s (sliding window)."""
-    now = time.monotonic()
-    with _LIMIT_LOCK:
-        sent = _LIMITERS.setdefault(h.fake, collections.deque())
-        while sent and sent[0] <= now - _WINDOW:
-            sent.popleft()
-        if len(sent) < PROXY_LIST_REQUESTS_PER_MINUTE:
-            sent.append(now)
-            return False
-        wait = max(1, int(sent[0] + _WINDOW - now + 0.999))
-    h._json(429, {"detail": f"Request was throttled. Expected available in {wait} seconds."},
-            extra={"Retry-After": str(wait)})
+    """Answer 429 when the proxy-list group had its quota in the last 60 s (sliding window).
+
+    The group's gate is the fake's own :class:`~wsframes.fake.faults.SlidingWindowLimit`
+    (``FakeWebshare.group_limits``), counted apart from the general limit as the API does.
+    """
+    wait = h.fake.group_limits[PROXY_LIST_GROUP].admit(time.monotonic())
+    if wait is None:
+        return False
+    seconds = max(1, math.ceil(wait))
+    h._json(429, {"detail": f"Request was throttled. Expected available in {seconds} seconds."},
+            extra={"Retry-After": str(seconds)})
     return True
 
 
@@ -250,7 +242,7 @@ def _page(h: Handler, records: list[dict[str, Any]]) -> None:
 
 
 def _truth(h: Handler) -> pl.DataFrame:
-    store = h.fake.stores[qp.plan_id(h.params, h.fake.stores, h.fake.default_plan)]
+    store = h.store()
     with h.fake.lock:
         return store.truth
 

@@ -14,7 +14,7 @@ import secrets
 import socket
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from wsframes.api.proxies import PROXY_LIST_GROUP, PROXY_LIST_REQUESTS_PER_MINUTE
 from wsframes.errors import ConfigurationError
 from wsframes.fake.faults import Faults, SlidingWindowLimit
 from wsframes.fake.generate import generate_activity
@@ -109,6 +110,14 @@ class FakeWebshare:
     rate_limit : int, optional
         At most this many requests in any sliding 60 s window (the documented general limit is
         240); more get 429 with ``Retry-After``. ``None``: no limit. ``throttled`` counts them.
+        The proxy-list group has its own gate of 60 (``group_limits["proxy_list"]``), always on.
+    subusers : sequence of int
+        Sub-user ids whose ``X-Subuser`` header is honoured: each sees a deterministic, disjoint
+        share of every plan's activity (its stats and lists follow). Any other ``X-Subuser``
+        gets 403 ``Sub-user API not enabled`` (as an account that has not accepted the terms).
+    subuser_activity : bool
+        ``False`` makes the activity endpoints ignore ``X-Subuser`` (what the live API may do:
+        its docs do not list activity among the endpoints honouring it); stats still honour it.
     """
 
     def __init__(
@@ -126,6 +135,8 @@ class FakeWebshare:
         port: int = 0,
         latency: float = 0.0,
         rate_limit: int | None = None,
+        subusers: Sequence[int] = (),
+        subuser_activity: bool = True,
     ) -> None:
         if not api_key:
             raise ConfigurationError("FakeWebshare needs a non-empty api_key.")
@@ -139,6 +150,12 @@ class FakeWebshare:
         self.page_cap = page_cap
         self.latency = float(latency)
         self.limit = SlidingWindowLimit(rate_limit) if rate_limit is not None else None
+        self.group_limits = {PROXY_LIST_GROUP: SlidingWindowLimit(PROXY_LIST_REQUESTS_PER_MINUTE)}
+        if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in subusers):
+            raise ConfigurationError(f"subusers must be positive ints, not {list(subusers)!r}.")
+        self.subusers = tuple(subusers)
+        self.subuser_activity = bool(subuser_activity)
+        self._views: dict[tuple[int, int], tuple[int, PlanStore]] = {}
         self.faults = faults
         self.tz = tz
         check_loopback(host)
@@ -255,6 +272,24 @@ class FakeWebshare:
         with self.lock:
             self.download_token = _new_token(int(str(self.download_token["id"])) + 1, self.now())
             return dict(self.download_token)
+
+    def view(self, plan_id: int, subuser: int | None, *, activity: bool = False) -> PlanStore:
+        """What a request sees: the plan, or a sub-user's share of it (rows ``i % (n+1) == k``).
+
+        The share is recomputed when records were added since it was last built.
+        """
+        store = self.stores[plan_id]
+        if subuser is None or (activity and not self.subuser_activity):
+            return store
+        k, n = self.subusers.index(subuser) + 1, len(self.subusers) + 1
+        with self.lock:
+            truth = store.truth
+            cached = self._views.get((plan_id, subuser))
+            if cached is None or cached[0] != truth.height:
+                share = truth.filter(pl.int_range(pl.len()) % n == k)
+                cached = (truth.height, PlanStore(share, self.tz))
+                self._views[(plan_id, subuser)] = cached
+        return cached[1]
 
     def _store(self, plan_id: int | None) -> PlanStore:
         pid = self.default_plan if plan_id is None else plan_id

@@ -24,7 +24,7 @@ def download_csv(h: Handler) -> None:
     if not secrets.compare_digest(token, str(h.fake.download_token["key"])):
         h._json(401, {"detail": "Invalid token."})
         return
-    store = h.fake.stores[qp.plan_id(h.params, h.fake.stores, h.fake.default_plan)]
+    store = h.store(activity=True)
     params = {k: v for k, v in h.params.items() if k != "verification_category"}
     query = qp.parse_activity_query(params, h.fake.now())
     with h.fake.lock:
@@ -35,7 +35,7 @@ def download_csv(h: Handler) -> None:
 
 def _window(h: Handler) -> tuple[pl.DataFrame, datetime, datetime]:
     """The plan's records inside the inclusive stats window, and the window itself."""
-    store = h.fake.stores[qp.plan_id(h.params, h.fake.stores, h.fake.default_plan)]
+    store = h.store()
     now = h.fake.now()
     gte, lte = qp.time_bounds(h.params, now)
     start = qp.from_us(gte)

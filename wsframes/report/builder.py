@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -97,6 +97,8 @@ def build_report(
     config: Config | None = None,
     progress: bool | None = None,
     keep_data: bool = False,
+    allowed_clients: str | Sequence[str] | None = None,
+    proxies: str | os.PathLike[str] | None = None,
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -152,6 +154,12 @@ def build_report(
         For an API report: also keep what was loaded as ``<name>.parquet`` and point the kept
         notebook at it, so a rerun is offline and reads exactly this data (the demo does this:
         its fake API is gone once the report is built).
+    allowed_clients : str or sequence of str, optional
+        CIDRs (``"203.0.113.0/24,2001:db8::/32"``) whose client addresses may use the
+        credentials; the Proxy pool section lists every other client.
+    proxies : path, optional
+        A Parquet file of :func:`wsframes.load_proxies` for the Proxy pool section of a report
+        built from *data* (a report from the API loads the list itself).
 
     Returns
     -------
@@ -190,6 +198,7 @@ def build_report(
         source_label=source_label,
         timeout=timeout,
     )
+    job.parameters.update(_pool_parameters(allowed_clients, proxies))
     log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
     timings: dict[str, float] = {}
     staged = job.out_dir / f"{job.stem}.parquet"
@@ -321,6 +330,20 @@ def _validate(
         "api_options": check_api_options(api_options),
     }
     return _Job(lo, hi, stem, out, template_path, parameters, env)
+
+
+def _pool_parameters(allowed: str | Sequence[str] | None, proxies: str | os.PathLike[str] | None
+                     ) -> dict[str, Any]:
+    """The Proxy pool section's parameters, checked before anything runs."""
+    from wsframes.report.pool_section import check_allowed_clients
+
+    path = None
+    if proxies is not None:
+        path = os.path.abspath(proxies)
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"proxies={str(proxies)!r} is not a file (a Parquet file of "
+                                     "wsframes.load_proxies()).")
+    return {"allowed_clients": check_allowed_clients(allowed), "proxies_path": path}
 
 
 def _packaged_template() -> Path:

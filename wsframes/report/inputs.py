@@ -39,6 +39,7 @@ _API_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "timeout": (int, float),
     "max_retries": int,
     "connections": int,
+    "subuser": (int, type(None)),
 }
 
 
