@@ -24,6 +24,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 __all__ = [
@@ -212,7 +213,7 @@ def plot_error_taxonomy(
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
     ax.grid(True, axis="x", alpha=0.3)
     used = dict.fromkeys(str(t) for t in rows[kind].to_list())
-    handles = [plt.Rectangle((0, 0), 1, 1, color=TYPE_COLOURS.get(t, "#667085")) for t in used]
+    handles = [Rectangle((0, 0), 1, 1, color=TYPE_COLOURS.get(t, "#667085")) for t in used]
     ax.legend(handles, [f"{t} error" for t in used], fontsize=8, loc="lower right")
     ax.set_title("failed requests by error code")
     return ax

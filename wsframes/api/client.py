@@ -266,7 +266,7 @@ class HttpClient:
         delay = ceiling / 2 + random.uniform(0, ceiling / 2)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_retry_after))
-        return delay
+        return float(delay)
 
 
 def _session(connections: int) -> requests.Session:
