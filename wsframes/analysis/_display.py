@@ -107,7 +107,7 @@ def _level(metric: str, value: float | None) -> str:
 
 
 def _incident_table(frame: pl.DataFrame, tz: str) -> str:
-    from great_tables import GT
+    from great_tables import GT, loc, style
 
     zone = ZoneInfo(tz)
 
@@ -132,6 +132,8 @@ def _incident_table(frame: pl.DataFrame, tz: str) -> str:
     ]
     table = (GT(pl.DataFrame(rows, infer_schema_length=None))
              .fmt_integer(["requests", "affected"])
+             # "3.58 s" split over two lines reads as two numbers
+             .tab_style(style.text(whitespace="nowrap"), loc.body(columns=["observed", "usual"]))
              .sub_missing(missing_text="–")
              .tab_options(table_margin_left="0", table_font_size="13px"))
     html_text: str = table.as_raw_html()
