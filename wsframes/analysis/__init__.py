@@ -26,7 +26,14 @@ Beyond those, column by column:
   and ``proxy_replaced_at`` (UTC instant); ``pool_health``: ``error_rate`` and
   ``pool_error_rate`` fractions, ``p50``/``p95``/``p99`` seconds of successful requests (null
   where the group holds too few: 20, 200, 1000); ``client_audit``: ``first_seen``/``last_seen``
-  UTC instants; ``replacement_plan``'s ``rest_error_rate`` a fraction, ``proxies`` a count.
+  UTC instants; ``replacement_plan``'s ``rest_error_rate`` a fraction, ``proxies`` a count;
+- ``latency_histogram``: ``bin_start``/``bin_end`` seconds, ``share``/``cumulative_share`` of
+  the metric's values; ``latency_ccdf``: ``quantile`` and ``exceedance`` (1 - quantile)
+  fractions, ``value`` seconds; ``bandwidth_by``: ``share``/``cumulative_share`` of all bytes,
+  ``mean_bytes`` bytes; ``apdex``: a score from 0 to 1; ``estimated_concurrency``: requests in
+  flight (time average and peak); ``hourly_profile``: ``weekday`` 1 (Monday) to 7 and ``hour``
+  0-23 in ``tz``; ``anomalous_hours``: ``*_z`` robust z-scores (scaled MADs from the baseline).
+
 Every frame function is also a method of the frame: ``df.ws.error_taxonomy(by="domain")``.
 
 =========================  ===============================================================
