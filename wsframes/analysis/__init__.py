@@ -11,6 +11,29 @@ Units, the same in every result: durations (``p50``, ``p95``, ``mean``, ``value`
 interval of the rate or share beside them) are fractions, 0.25 meaning 25 %; a ``share`` is of the
 group's requests (``share_of_failures``: of its failed requests); ``time`` is a bucket's start in
 ``tz``. Pandas results use nullable dtypes (``Int64``, ``Float64``, ``string``: missing is ``<NA>``).
+
+Beyond those, column by column:
+
+- counts (``requests``, ``count``, ``failed``/``failures``, ``requests_affected``,
+  ``stale_list_attempts``) are numbers of requests; ``p_value``, ``p_adjusted`` and ``q_value``
+  are probabilities (0..1);
+- ``find_incidents``: ``start``/``end`` are UTC instants (``end`` exclusive, null while
+  ongoing); ``observed``/``expected`` are in the unit of ``metric``: ``error_rate`` a fraction
+  of the segment's requests, ``request_duration_p95`` seconds, ``requests`` (gaps, new codes) a
+  count; ``explained_share`` is the fraction of the account-wide excess inside the segment;
+  ``Incidents(frame)`` shows the frame as a readable table in Jupyter;
+- ``enrich`` adds ``proxy_asn`` (an AS number), ``proxy_subnet_24`` (text, ``"198.19.1.0/24"``)
+  and ``proxy_replaced_at`` (UTC instant); ``pool_health``: ``error_rate`` and
+  ``pool_error_rate`` fractions, ``p50``/``p95``/``p99`` seconds of successful requests (null
+  where the group holds too few: 20, 200, 1000); ``client_audit``: ``first_seen``/``last_seen``
+  UTC instants; ``replacement_plan``'s ``rest_error_rate`` a fraction, ``proxies`` a count;
+- ``latency_histogram``: ``bin_start``/``bin_end`` seconds, ``share``/``cumulative_share`` of
+  the metric's values; ``latency_ccdf``: ``quantile`` and ``exceedance`` (1 - quantile)
+  fractions, ``value`` seconds; ``bandwidth_by``: ``share``/``cumulative_share`` of all bytes,
+  ``mean_bytes`` bytes; ``apdex``: a score from 0 to 1; ``estimated_concurrency``: requests in
+  flight (time average and peak); ``hourly_profile``: ``weekday`` 1 (Monday) to 7 and ``hour``
+  0-23 in ``tz``; ``anomalous_hours``: ``*_z`` robust z-scores (scaled MADs from the baseline).
+
 Every frame function is also a method of the frame: ``df.ws.error_taxonomy(by="domain")``.
 
 =========================  ===============================================================
@@ -21,13 +44,14 @@ traffic                    traffic_over_time, hourly_profile, bandwidth_by, esti
 change                     compare_periods (-> PeriodComparison)
 health                     proxy_health, anomalous_hours
 the proxy pool             enrich, pool_health, replacement_plan, client_audit
-incidents                  find_incidents (what is wrong, where, since when)
+incidents                  find_incidents (what is wrong, where, since when), Incidents (view)
 building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
 =========================  ===============================================================
 """
 
 from __future__ import annotations
 
+from wsframes.analysis._display import Incidents
 from wsframes.analysis._frames import outcome_expr, wilson_interval
 from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
@@ -41,6 +65,7 @@ from wsframes.analysis.slo import apdex, slo_attainment
 from wsframes.analysis.traffic import bandwidth_by, estimated_concurrency, hourly_profile, traffic_over_time
 
 __all__ = [
+    "Incidents",
     "PeriodComparison",
     "QuantileSketch",
     "ReplacementPlan",
