@@ -76,6 +76,7 @@ def demo_incidents(end: datetime) -> list[Any]:
     """
     from wsframes.fake import Incident
     from wsframes.fake.catalog import universe
+    from wsframes.fake.proxies import POOL
 
     u = universe()
     day = end - timedelta(days=1)
@@ -85,7 +86,7 @@ def demo_incidents(end: datetime) -> list[Any]:
         Incident("error_burst", day - timedelta(days=3) + timedelta(hours=9), hours=5, dimension="domain",
                  value=str(u.domains[2]), size=0.8),
         Incident("latency_regression", end - timedelta(hours=20), hours=20, dimension="listen_address",
-                 value=str(u.proxies[7]), size=5.0),
+                 value=POOL[7].address, size=5.0),  # the pool's address: activity uses the pool
     ]
 
 
