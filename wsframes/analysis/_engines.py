@@ -121,6 +121,8 @@ def engine_frame(df: Any) -> EngineFrame | None:
 def to_engine(result: pl.DataFrame, engine: EngineFrame) -> Any:
     """*result* as a lazy frame of *engine*'s kind (a DuckDB relation, a Spark DataFrame...)."""
     impl = engine.nw.implementation
+    if impl in (nw.Implementation.PYSPARK, nw.Implementation.PYSPARK_CONNECT, nw.Implementation.SQLFRAME):
+        result = _spark_types(result)
     frame = nw.from_native(result, eager_only=True)
     if impl is nw.Implementation.PYSPARK or impl is nw.Implementation.PYSPARK_CONNECT:
         session = engine.native.sparkSession
@@ -128,3 +130,14 @@ def to_engine(result: pl.DataFrame, engine: EngineFrame) -> Any:
     if impl is nw.Implementation.SQLFRAME:
         return frame.lazy(backend=impl, session=engine.native.session).to_native()
     return frame.lazy(backend=impl).to_native()
+
+
+def _spark_types(frame: pl.DataFrame) -> pl.DataFrame:
+    """Spark has no unsigned integers nor categoricals: counts become Int64, labels String."""
+    casts: dict[str, pl.DataType] = {}
+    for name, dtype in frame.schema.items():
+        if dtype.is_unsigned_integer():
+            casts[name] = pl.Int64()
+        elif isinstance(dtype, pl.Categorical | pl.Enum):
+            casts[name] = pl.String()
+    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
