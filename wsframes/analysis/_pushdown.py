@@ -60,14 +60,18 @@ def latency_wide(
     ]
     frame = engine.nw.select(*keys, *values)
     aggs: list[nw.Expr] = []
+    final: list[str] = []
     for i in range(len(metrics)):
         v = nw.col(f"_m{i}")
-        aggs += [v.count().alias(f"{i}:count"), v.mean().alias(f"{i}:mean"), v.max().alias(f"{i}:max")]
-        aggs += [v.quantile(q, interpolation="linear").alias(f"{i}:{quantile_name(q)}") for q in qs]
+        aggs += [v.count(), v.mean(), v.max(), *(v.quantile(q, interpolation="linear") for q in qs)]
+        final += [f"{i}:count", f"{i}:mean", f"{i}:max", *(f"{i}:{quantile_name(q)}" for q in qs)]
+    # Plain aliases inside the engine: Spark reads "0:p99.9" as a field of a struct.
+    aggs = [a.alias(f"_a{k}") for k, a in enumerate(aggs)]
     if names:
         wide = _collect(frame.group_by(*names).agg(*aggs))
     else:  # no rows in, no rows out (as the Polars path)
         wide = _collect(frame.select(*aggs, nw.len().alias("_rows"))).filter(pl.col("_rows") > 0)
+    wide = wide.rename({f"_a{k}": name for k, name in enumerate(final)})
     return wide.with_columns(pl.col(f"{i}:count").cast(pl.UInt32) for i in range(len(metrics)))
 
 
