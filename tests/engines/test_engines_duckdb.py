@@ -83,3 +83,20 @@ def test_a_missing_column_is_named_before_duckdb_runs() -> None:
 def test_something_no_engine_reads_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="a DuckDB relation, a PySpark DataFrame"):
         wa.latency_summary([1, 2, 3])  # type: ignore[type-var]
+
+
+@pytest.mark.parametrize("by", [["domain"], ["outcome", "protocol"], []])
+def test_duckdb_fast_path_equals_the_portable_narwhals_path(parquet: Path, by: list[str]) -> None:
+    from wsframes.analysis._engines import engine_frame
+    from wsframes.analysis._pushdown import engine_keys, latency_wide
+
+    engine = engine_frame(duckdb.read_parquet(str(parquet)))
+    assert engine is not None
+    keys = engine_keys(by)
+    assert keys is not None
+    metrics, qs = ["handshake_duration", "tunnel_duration"], (0.0, 0.5, 0.99, 0.999, 1.0)
+    fast = latency_wide(engine, keys, by, metrics, qs).collect()
+    portable = latency_wide(engine, keys, by, metrics, qs, fast=False).collect()
+    assert fast.height > 0 and fast.columns == portable.columns
+    order = by or [pl.lit(0)]
+    assert_frame_equal(fast.sort(order), portable.sort(order), check_dtypes=False, rel_tol=1e-12, abs_tol=0)
