@@ -38,10 +38,10 @@ import duckdb
 import polars as pl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_analysis import build_frame  # noqa: E402
-from bench_archive import build  # noqa: E402
+from bench_analysis import build_frame
+from bench_archive import build
 
-from wsframes.analysis import error_taxonomy, latency_summary  # noqa: E402
+from wsframes.analysis import error_taxonomy, latency_summary
 
 log = logging.getLogger("bench_engines")
 METRICS = ["handshake_duration", "tunnel_duration", "request_duration"]
@@ -99,7 +99,7 @@ def in_memory(rows: int, repeat: int) -> None:
     }
     agree(frame)
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for name, fn in cases.items():  # warm-up: first-call costs (thread pools, catalogues)
+    for fn in cases.values():  # warm-up: first-call costs (thread pools, catalogues)
         fn()
     for _ in range(repeat):
         for name, fn in cases.items():
@@ -137,7 +137,8 @@ elif what == "duckdb":
 elapsed = time.perf_counter() - t
 status = open("/proc/self/status").read()
 peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024
-print(json.dumps({"seconds": elapsed, "peak_rss": peak, "rows": out.num_rows if hasattr(out, "num_rows") else out.height}))
+rows = out.num_rows if hasattr(out, "num_rows") else out.height
+print(json.dumps({"seconds": elapsed, "peak_rss": peak, "rows": rows}))
 """
 
 
@@ -157,7 +158,8 @@ def streaming(root: Path, records: int, repeat: int) -> None:
     for _ in range(repeat):
         for what in runs:
             runs[what].append(probe(root, what))
-    print(f"archive, {records:,} records, latency_summary by domain, fresh subprocess per run ({repeat} rounds)")
+    print(f"archive, {records:,} records, latency_summary by domain, a fresh subprocess per run "
+          f"({repeat} rounds)")
     med = {
         w: (statistics.median(r["seconds"] for r in rs), statistics.median(r["peak_rss"] for r in rs))
         for w, rs in runs.items()

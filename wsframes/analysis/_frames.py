@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -84,7 +84,7 @@ def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
     module = type(df).__module__
     if module.startswith("pandas") and type(df).__name__ == "DataFrame":
         try:
-            frame = pl.from_pandas(df)
+            frame = pl.from_pandas(cast("pd.DataFrame", df))
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             raise ConfigurationError(
                 f"{func}() could not read this pandas DataFrame: {_first_line(exc)}."

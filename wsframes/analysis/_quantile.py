@@ -142,7 +142,7 @@ def grouped_summary(values: np.ndarray, sizes: np.ndarray, quantiles: Sequence[f
     for g in np.flatnonzero(big):  # unsorted: read max and quantiles directly
         group = packed[offsets[g] : offsets[g] + counts[g]]
         out[g, 2] = group.max()
-        out[g, 3:] = exact_quantiles(group, qs)
+        out[g, 3:] = exact_quantiles(group, quantiles)
     return out
 
 

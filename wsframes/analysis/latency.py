@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import (
     ByLike,
     Frame,
@@ -36,7 +37,6 @@ from wsframes.analysis._frames import (
     require_columns,
     time_bucket,
 )
-from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._pushdown import engine_keys, latency_wide
 from wsframes.analysis._quantile import grouped_exact, quantiles_array
 from wsframes.analysis.sketch import sketch_quantiles
@@ -215,9 +215,8 @@ def latency_summary(
     Rows are sorted by the group keys, then metrics in the order given.
     """
     lf, kind = as_lazy(df, func="latency_summary")
-    out, _ = _summary(
-        lf, by, _metric_list(metrics), check_quantiles(quantiles), method, alpha, "latency_summary", kind.engine
-    )
+    qs = check_quantiles(quantiles)
+    out, _ = _summary(lf, by, _metric_list(metrics), qs, method, alpha, "latency_summary", kind.engine)
     return finish(out, kind)
 
 
