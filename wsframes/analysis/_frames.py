@@ -97,9 +97,9 @@ def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
         kind.engine = engine
         return _timestamps(engine.polars(), func=func, eager=False), kind
     raise ConfigurationError(
-        f"{func}() needs a Polars DataFrame or LazyFrame, a pandas DataFrame or a lazy frame of "
-        f"another engine (a DuckDB relation, a PySpark DataFrame...) of activity (e.g. from "
-        f"wsframes.load_activity), not {type(df).__name__}."
+        f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
+        f"(e.g. from wsframes.load_activity), or a lazy frame of another engine (a DuckDB relation, "
+        f"a PySpark DataFrame...), not {type(df).__name__}."
     )
 
 
