@@ -1,10 +1,11 @@
-"""Eager, lazy and pandas inputs give the same numbers, and each returns its own kind."""
+"""Eager, lazy, pandas and DuckDB inputs give the same numbers, and each returns its own kind."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import pandas as pd
 import polars as pl
 import pytest
@@ -40,10 +41,19 @@ def demo() -> pl.DataFrame:
     return generate_activity(4000, seed=5)
 
 
-def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+def _utc(frame: pl.DataFrame) -> pl.DataFrame:
+    # A DuckDB TIMESTAMPTZ is an instant without a zone: it comes back in the session's zone.
+    return frame.with_columns(pl.selectors.datetime(time_zone="*").dt.convert_time_zone("UTC"))
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame, *, rel_tol: float = 1e-12) -> None:
     # pandas has no unsigned/categorical round trip of every dtype, so compare values.
     assert a.columns == b.columns
-    assert_frame_equal(a, b, check_dtypes=False, rel_tol=1e-12, abs_tol=0)
+    assert_frame_equal(_utc(a), _utc(b), check_dtypes=False, rel_tol=rel_tol, abs_tol=0)
+
+
+def _duckdb(frame: pl.DataFrame) -> duckdb.DuckDBPyRelation:
+    return duckdb.from_arrow(frame.to_arrow())
 
 
 @pytest.mark.parametrize("name", list(CALLS))
@@ -52,11 +62,15 @@ def test_kinds_give_the_same_numbers(demo: pl.DataFrame, name: str) -> None:
     eager = call(demo)
     lazy = call(demo.lazy())
     from_pandas = call(demo.to_pandas())
+    from_duckdb = call(_duckdb(demo))
     assert isinstance(eager, pl.DataFrame) and eager.height > 0
     assert isinstance(lazy, pl.LazyFrame)
     assert isinstance(from_pandas, pd.DataFrame)
+    assert isinstance(from_duckdb, duckdb.DuckDBPyRelation)
     _same(eager, lazy.collect())
     _same(eager, pl.from_pandas(from_pandas))
+    # DuckDB sums and interpolates in its own order: equal to floating-point rounding.
+    _same(eager, from_duckdb.pl(), rel_tol=1e-9)
 
 
 @pytest.mark.parametrize("name", list(CALLS))
@@ -74,11 +88,14 @@ def test_compare_periods_kinds(demo: pl.DataFrame) -> None:
     eager = wa.compare_periods(before, after, by="protocol")
     lazy = wa.compare_periods(before.lazy(), after.lazy(), by="protocol")
     pandas = wa.compare_periods(before.to_pandas(), after.to_pandas(), by="protocol")
+    from_duckdb = wa.compare_periods(_duckdb(before), _duckdb(after), by="protocol")
     for part in ("summary", "latency", "error_codes", "changes"):
         e = getattr(eager, part)
         assert isinstance(e, pl.DataFrame)
         _same(e, getattr(lazy, part).collect())
         _same(e, pl.from_pandas(getattr(pandas, part)))
+        assert isinstance(getattr(from_duckdb, part), duckdb.DuckDBPyRelation)
+        _same(e, getattr(from_duckdb, part).pl(), rel_tol=1e-9)
 
 
 def test_a_scanned_parquet_file_is_analysed_lazily(demo: pl.DataFrame, tmp_path: Any) -> None:

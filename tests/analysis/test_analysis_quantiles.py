@@ -149,3 +149,24 @@ def test_many_groups_fall_back_to_polars_per_group_quantiles(activity: Builder, 
     for col in ("mean", "p50", "p90", "p95", "p99", "p99.9"):
         # Polars' own summation and interpolation may differ from NumPy's in the last bit.
         np.testing.assert_allclose(loop[col].to_numpy(), native[col].to_numpy(), rtol=1e-12, atol=0)
+
+
+def test_big_groups_take_the_linear_kernel_and_stay_bit_identical() -> None:
+    # Zipf-like: one group above the kernel's threshold (unsorted, bucket-and-select), small ones
+    # sorted; NaN is missing in both. Every group must equal numpy.quantile bit for bit.
+    rng = np.random.default_rng(3)
+    sizes = np.array([_SMALL * 2 + 5, 1, 0, 40, _SMALL - 1])
+    values = np.round(rng.lognormal(-1.5, 1.0, sizes.sum()), 4)
+    values[::11] = np.nan
+    qs = [0.0, 0.5, 0.95, 0.999, 1.0]
+    out = _quantile.grouped_summary(values.copy(), sizes, qs)
+    for g, (lo, n) in enumerate(zip(np.cumsum(sizes) - sizes, sizes, strict=True)):
+        group = values[lo : lo + n]
+        group = group[~np.isnan(group)]
+        assert out[g, 0] == group.size
+        if group.size == 0:
+            assert np.isnan(out[g, 1:]).all()
+            continue
+        assert out[g, 2] == group.max()
+        np.testing.assert_array_equal(out[g, 3:], np.quantile(group, qs))
+        assert out[g, 1] == pytest.approx(group.mean(), rel=1e-12)

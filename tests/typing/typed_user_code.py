@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import assert_type
 
+import duckdb
 import pandas as pd
 import polars as pl
 
@@ -24,6 +25,8 @@ assert_type(wsf.error_taxonomy(lazy, by="domain"), pl.LazyFrame)
 assert_type(wsf.top_offenders(pdf, by="hostname", n=5), pd.DataFrame)
 assert_type(wsf.traffic_over_time(eager, every="1h"), pl.DataFrame)
 assert_type(wsf.slo_attainment(lazy, threshold=0.5), pl.LazyFrame)
+relation = duckdb.from_arrow(eager.to_arrow())
+assert_type(wsf.latency_summary(relation, by="domain"), duckdb.DuckDBPyRelation)
 
 # Typical use: the result's own methods are known to the checker (no Any leaks into user code).
 worst: list[str] = wsf.top_offenders(eager, n=3)["domain"].cast(pl.String).to_list()

@@ -1,9 +1,12 @@
 """Analysis helpers: Polars expressions and frame functions over activity frames.
 
-Every frame function takes the activity frame first (Polars ``DataFrame`` or ``LazyFrame``, or
-pandas ``DataFrame``) and everything else keyword-only, and returns the same kind of frame:
-lazy in, lazy out. ``by=`` takes column names, expressions or the derived ``"outcome"``
-(``"success"``/``"failed"``); time buckets honour ``tz=`` (default UTC). Results are tidy frames
+Every frame function takes the activity frame first (Polars ``DataFrame`` or ``LazyFrame``, pandas
+``DataFrame``, a DuckDB relation, a PySpark DataFrame or another lazy frame Narwhals reads) and
+everything else keyword-only, and returns the same kind of frame: lazy in, lazy out. On DuckDB and
+Spark, ``latency_summary``, ``error_taxonomy`` and ``traffic_over_time`` aggregate inside the
+engine (:mod:`wsframes.analysis._pushdown`); the other helpers stream the columns they read into
+Polars (:mod:`wsframes.analysis._engines`). ``by=`` takes column names, expressions or the derived
+``"outcome"`` (``"success"``/``"failed"``); time buckets honour ``tz=`` (default UTC). Results are tidy frames
 with documented columns; an empty input gives an empty frame with those columns.
 
 Units, the same in every result: durations (``p50``, ``p95``, ``mean``, ``value``...) in seconds;

@@ -1,8 +1,10 @@
 """Shared input handling for the analysis helpers: frame kinds, ``by=``, time buckets, intervals.
 
-Every public helper accepts a Polars ``DataFrame`` or ``LazyFrame`` or a pandas ``DataFrame``
-and returns the same kind. Internally everything is a ``LazyFrame``; :func:`as_lazy` records the
-caller's kind and :func:`finish` converts back, so each helper is written once.
+Every public helper accepts a Polars ``DataFrame`` or ``LazyFrame``, a pandas ``DataFrame``, or a
+lazy frame of any engine Narwhals supports (a DuckDB relation, a PySpark DataFrame...; see
+:mod:`wsframes.analysis._engines`) and returns the same kind. Internally everything is a Polars
+``LazyFrame``; :func:`as_lazy` records the caller's kind and :func:`finish` converts back, so each
+helper is written once.
 """
 
 from __future__ import annotations
@@ -11,20 +13,26 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from wsframes.analysis._engines import EngineFrame, engine_frame
 from wsframes.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
+    import pyspark.sql
 
 FrameLike: TypeAlias = Any  # pl.DataFrame | pl.LazyFrame | pandas.DataFrame (pandas is imported lazily)
 #: The kind of frame a helper was given, which is the kind it returns: type checkers see that a
-#: Polars DataFrame gives a DataFrame, a LazyFrame a LazyFrame and pandas pandas.
-Frame = TypeVar("Frame", bound="pl.DataFrame | pl.LazyFrame | pd.DataFrame")
+#: Polars DataFrame gives a DataFrame, a LazyFrame a LazyFrame, pandas pandas, DuckDB a relation.
+Frame = TypeVar(
+    "Frame",
+    bound="pl.DataFrame | pl.LazyFrame | pd.DataFrame | duckdb.DuckDBPyRelation | pyspark.sql.DataFrame",
+)
 ByLike: TypeAlias = str | pl.Expr | Sequence[str | pl.Expr] | None
 
 #: Name of the derived column that ``by="outcome"`` produces.
@@ -34,8 +42,10 @@ OUTCOME = "outcome"
 class Kind(Generic[Frame]):
     """Which kind of frame the caller gave us, and how to turn a result back into that kind.
 
-    Three instances: ``Kind.EAGER``, ``Kind.LAZY``, ``Kind.PANDAS`` (compare with ``is``). Generic,
-    so that ``finish(lf, kind)`` is typed as the caller's kind of frame.
+    Three instances: ``Kind.EAGER``, ``Kind.LAZY``, ``Kind.PANDAS`` (compare with ``is``), plus one
+    per call for a frame of another engine, whose ``engine`` is that frame (helpers that push
+    their aggregation down into the engine use it). Generic, so that ``finish(lf, kind)`` is typed
+    as the caller's kind of frame.
     """
 
     EAGER: ClassVar[Kind[pl.DataFrame]]
@@ -45,6 +55,8 @@ class Kind(Generic[Frame]):
     def __init__(self, name: str, convert: Callable[[pl.LazyFrame], Frame]) -> None:
         self.name = name
         self.convert: Callable[[pl.LazyFrame], Frame] = convert
+        #: The caller's frame when it belongs to another engine (DuckDB, Spark...), else None.
+        self.engine: EngineFrame | None = None
 
     def __repr__(self) -> str:
         return f"Kind.{self.name.upper()}"
@@ -72,16 +84,22 @@ def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
     module = type(df).__module__
     if module.startswith("pandas") and type(df).__name__ == "DataFrame":
         try:
-            frame = pl.from_pandas(df)
+            frame = pl.from_pandas(cast("pd.DataFrame", df))
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             raise ConfigurationError(
                 f"{func}() could not read this pandas DataFrame: {_first_line(exc)}."
             ) from None
         kind = Kind.PANDAS
         return _timestamps(frame.lazy(), func=func, eager=True), kind
+    engine = engine_frame(df)
+    if engine is not None:
+        kind = Kind(engine.name, engine.convert)
+        kind.engine = engine
+        return _timestamps(engine.polars(), func=func, eager=False), kind
     raise ConfigurationError(
         f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
-        f"(e.g. from wsframes.load_activity), not {type(df).__name__}."
+        f"(e.g. from wsframes.load_activity), or a lazy frame of another engine (a DuckDB relation, "
+        f"a PySpark DataFrame...), not {type(df).__name__}."
     )
 
 
@@ -120,7 +138,9 @@ def finish(lf: pl.LazyFrame, kind: Kind[Frame]) -> Frame:
     if kind is Kind.LAZY:
         return kind.convert(lf)
     try:
-        out = lf.collect()
+        # Another engine's rows arrive as a stream of batches: the streaming engine keeps
+        # memory bounded by what the helper holds, not by the table.
+        out = lf.collect(engine="streaming" if kind.engine is not None else "auto")
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise ConfigurationError(
             f"the frame could not be analysed ({type(exc).__name__}: {_first_line(exc)}); check that "

@@ -267,6 +267,8 @@ def compare_periods(
     if kind is Kind.LAZY:
         return PeriodComparison(*parts)
     frames = pl.collect_all(list(parts))  # one call, so shared work is done once
+    if kind.engine is not None:  # DuckDB, Spark...: each part as a frame of that engine
+        return PeriodComparison(*(kind.convert(f.lazy()) for f in frames))
     if kind is Kind.PANDAS:
         return PeriodComparison(*(to_pandas(f) for f in frames))
     return PeriodComparison(*frames)

@@ -33,6 +33,7 @@ from wsframes.analysis._frames import (
     time_bucket,
     wilson_interval,
 )
+from wsframes.analysis._pushdown import engine_keys, error_counts
 from wsframes.errors import ConfigurationError
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
 
@@ -62,6 +63,22 @@ def _label(lf: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("type").fill_null("unknown"),
         pl.col("how_to_fix").fill_null(CATEGORY_ADVICE["unknown"]),
     )
+
+
+def _per_code(lf: pl.LazyFrame, keys: list[pl.Expr], names: list[str], api_fix: pl.Expr) -> pl.LazyFrame:
+    """Per group and failed code: ``count``, ``api_how_to_fix`` and the group's ``_total``."""
+    base = lf.select(*keys, "error_reason", api_fix.alias("api_how_to_fix"))
+    # Count codes over the failed rows only (a few per cent of the data) and totals separately:
+    # much cheaper than grouping every row by (group, code).
+    per_code = (
+        base.filter(pl.col("error_reason").is_not_null())
+        .group_by(*names, "error_reason")
+        .agg(pl.len().cast(pl.UInt32).alias("count"), pl.col("api_how_to_fix").drop_nulls().first())
+    )
+    if names:
+        totals = base.group_by(names).agg(pl.len().alias("_total"))
+        return per_code.join(totals, on=names, how="left", nulls_equal=True)
+    return per_code.join(base.select(pl.len().alias("_total")), how="cross")
 
 
 def error_taxonomy(df: Frame, *, by: ByLike = None, confidence: float = 0.95) -> Frame:
@@ -96,19 +113,11 @@ def error_taxonomy(df: Frame, *, by: ByLike = None, confidence: float = 0.95) ->
     api_fix = (
         pl.col("error_reason_how_to_fix") if "error_reason_how_to_fix" in schema else pl.lit(None, pl.String)
     )
-    base = lf.select(*keys, "error_reason", api_fix.alias("api_how_to_fix"))
-    # Count codes over the failed rows only (a few per cent of the data) and totals separately:
-    # much cheaper than grouping every row by (group, code).
-    per_code = (
-        base.filter(pl.col("error_reason").is_not_null())
-        .group_by(*names, "error_reason")
-        .agg(pl.len().cast(pl.UInt32).alias("count"), pl.col("api_how_to_fix").drop_nulls().first())
-    )
-    if names:
-        totals = base.group_by(names).agg(pl.len().alias("_total"))
-        per_code = per_code.join(totals, on=names, how="left", nulls_equal=True)
+    pushed = engine_keys(by) if kind.engine is not None else None
+    if kind.engine is not None and pushed is not None:  # DuckDB, Spark: counted inside the engine
+        per_code = error_counts(kind.engine, pushed, names, "error_reason_how_to_fix" in schema)
     else:
-        per_code = per_code.join(base.select(pl.len().alias("_total")), how="cross")
+        per_code = _per_code(lf, keys, names, api_fix)
     failures = pl.col("count").sum().over(names) if names else pl.col("count").sum()
     low, high = wilson_interval("count", "_total", confidence=confidence)
     out = (

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import (
     ByLike,
     Frame,
@@ -36,6 +37,7 @@ from wsframes.analysis._frames import (
     require_columns,
     time_bucket,
 )
+from wsframes.analysis._pushdown import engine_keys, latency_wide
 from wsframes.analysis._quantile import grouped_exact, quantiles_array
 from wsframes.analysis.sketch import sketch_quantiles
 from wsframes.errors import ConfigurationError
@@ -142,8 +144,13 @@ def _summary(
     method: str,
     alpha: float,
     func: str,
+    engine: EngineFrame | None = None,
 ) -> tuple[pl.LazyFrame, list[str]]:
-    """The lazy summary plus the names of its group-key columns."""
+    """The lazy summary plus the names of its group-key columns.
+
+    With *engine* (the caller's DuckDB/Spark frame) and plain ``by=`` names, the per-group
+    statistics are computed inside that engine (see :mod:`wsframes.analysis._pushdown`).
+    """
     if method not in ("exact", "sketch"):
         raise ConfigurationError(f"method={method!r}: use 'exact' (default) or 'sketch'.")
     require_columns(lf, metrics, func=func)
@@ -159,7 +166,10 @@ def _summary(
             "group key and a summarised metric; bucket it under another name, e.g. "
             "by=pl.col('tunnel_duration').cut([0.1, 1]).alias('tunnel_bucket')."
         )
-    if method == "exact":
+    pushed = engine_keys(by) if engine is not None and method == "exact" else None
+    if engine is not None and pushed is not None:
+        wide = latency_wide(engine, pushed, names, metrics, qs)
+    elif method == "exact":
         wide = _exact_wide(lf, keys, metrics, qs)
     else:
         wide = _sketch_wide(lf, keys, names, metrics, qs, alpha)
@@ -190,7 +200,10 @@ def latency_summary(
 
     Parameters
     ----------
-    df : activity frame (Polars eager or lazy, or pandas); the result is the same kind.
+    df : activity frame (Polars eager or lazy, pandas, a DuckDB relation, a PySpark DataFrame or
+        another Narwhals lazy frame); the result is the same kind. On DuckDB and Spark, with
+        ``by=`` column names, the statistics are computed inside the engine (exact quantiles:
+        DuckDB ``quantile_cont``, Spark ``percentile``).
     by : column names, expressions or ``"outcome"``; group key columns lead the result.
     metrics : duration columns (seconds); default handshake, tunnel and request durations.
     quantiles : quantiles in [0, 1]; columns are named ``p50``, ``p99.9`` etc.
@@ -204,9 +217,8 @@ def latency_summary(
     Rows are sorted by the group keys, then metrics in the order given.
     """
     lf, kind = as_lazy(df, func="latency_summary")
-    out, _ = _summary(
-        lf, by, _metric_list(metrics), check_quantiles(quantiles), method, alpha, "latency_summary"
-    )
+    qs = check_quantiles(quantiles)
+    out, _ = _summary(lf, by, _metric_list(metrics), qs, method, alpha, "latency_summary", kind.engine)
     return finish(out, kind)
 
 
@@ -307,7 +319,7 @@ def latency_ccdf(
     """
     lf, kind = as_lazy(df, func="latency_ccdf")
     qs = tuple(sorted(check_quantiles(quantiles)))
-    summary, names = _summary(lf, by, [metric], qs, "exact", 0.01, "latency_ccdf")
+    summary, names = _summary(lf, by, [metric], qs, "exact", 0.01, "latency_ccdf", kind.engine)
     qcols = [quantile_name(q) for q in qs]
     long = summary.unpivot(index=names, on=qcols, variable_name="_name", value_name="value")
     lookup = pl.LazyFrame({"_name": qcols, "quantile": list(qs), "_i": list(range(len(qcols)))})

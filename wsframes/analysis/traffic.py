@@ -28,6 +28,7 @@ from wsframes.analysis._frames import (
     require_columns,
     time_bucket,
 )
+from wsframes.analysis._pushdown import engine_keys, traffic_minutes, whole_minutes
 from wsframes.errors import ConfigurationError
 from wsframes.timeutil import parse_duration
 
@@ -62,13 +63,17 @@ def traffic_over_time(
     require_columns(lf, ["timestamp", "bytes", "error_reason"], func="traffic_over_time")
     keys = [time_bucket(every, tz), *group_keys(by, func="traffic_over_time")]
     names = key_names(lf, keys)
+    pushed = engine_keys(by) if kind.engine is not None and whole_minutes(every) else None
+    if kind.engine is not None and pushed is not None:
+        # DuckDB, Spark: the engine counts per minute and group; the buckets add those up.
+        minutes = traffic_minutes(kind.engine, pushed, names[1:])
+        aggs = [pl.col("_requests").sum().cast(pl.UInt32), pl.col("_failed").sum().cast(pl.UInt32)]
+        lf, keys = minutes, [keys[0], *(pl.col(n) for n in names[1:])]
+    else:
+        aggs = [pl.len().cast(pl.UInt32), failed_expr().sum()]
     out = (
         lf.group_by(keys)
-        .agg(
-            pl.len().cast(pl.UInt32).alias("requests"),
-            failed_expr().sum().alias("failed"),
-            pl.col("bytes").sum().alias("bytes"),
-        )
+        .agg(aggs[0].alias("requests"), aggs[1].alias("failed"), pl.col("bytes").sum().alias("bytes"))
         .sort(names, nulls_last=True)
     )
     if fill_gaps:
