@@ -62,6 +62,8 @@ __all__ = ["INCIDENT_SCHEMA", "MIN_ERROR_DELTA", "MIN_EXCESS", "MIN_SLOW_DELTA",
 
 MIN_ERROR_DELTA, MIN_SLOW_DELTA, MIN_EXCESS = 0.05, 0.10, 5
 _ONE_BUCKET = 1e-4
+#: Minimum rise (points, ratio) of each metric's rate over its usual one.
+_EFFECT = {"error_rate": (MIN_ERROR_DELTA, 1.5), "slow_share": (MIN_SLOW_DELTA, 2.0)}
 
 #: Columns of :func:`find_incidents`' result.
 _COLUMNS: dict[str, Any] = {
@@ -159,8 +161,8 @@ def _find(
     if slow_after is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
-    current = cells(prepared)
-    previous = cells(prepare(base, every=step, tz=tz, slow_after=slow_after)) if base is not None else None
+    current = cells(lf, every=step, tz=tz, slow_after=slow_after)
+    previous = cells(base, every=step, tz=tz, slow_after=slow_after) if base is not None else None
     level = alpha * 0.8
     tested, units = _test(current, previous, step)
     found: list[dict[str, Any]] = []
@@ -200,10 +202,8 @@ def _test(
     for metric, events in (("error_rate", "f"), ("slow_share", "s")):
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
         unit = cur.with_columns(k=pl.col(events)).drop_nulls("k")
-        # An integer per segment: the window scan groups and joins on it instead of on text.
-        sid = pl.concat_str("dimension", "value", separator="\x00").cast(pl.Categorical).to_physical()
-        unit = unit.with_columns(sid=sid.cast(pl.Int64))
-        prev = None if previous is None else previous.with_columns(k=pl.col(events)).drop_nulls("k")
+        # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
+        prev = None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
         unit = (
             reference(unit.lazy(), unit, prev)
             .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
@@ -211,7 +211,15 @@ def _test(
         )
         phi = dispersion(unit)
         segments = unit.select("sid", "dimension", "value").unique("sid")
-        scanned, m = windows(unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS)
+        scanned, m = windows(
+            unit,
+            first=first,
+            step=step,
+            buckets=buckets,
+            min_events=MIN_EXCESS,
+            effect=_EFFECT[metric],
+            rest_of_period=prev is None,
+        )
         win = reference(scanned, unit, prev)
         found = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
@@ -224,7 +232,7 @@ def _test(
 def _effect(metric: str) -> pl.Expr:
     """Big enough to matter: the minimum effect sizes of the module docstring."""
     rate, usual = pl.col("k") / pl.col("n"), pl.col("K0") / pl.col("N0")
-    delta, ratio = (MIN_ERROR_DELTA, 1.5) if metric == "error_rate" else (MIN_SLOW_DELTA, 2.0)
+    delta, ratio = _EFFECT[metric]
     return (
         (rate >= usual + delta) & (rate >= usual * ratio) & (pl.col("k") - pl.col("expected") >= MIN_EXCESS)
     )

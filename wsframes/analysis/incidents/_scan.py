@@ -26,43 +26,62 @@ _SEG = ["dimension", "value"]
 
 
 def windows(
-    units: pl.DataFrame, *, first: object, step: timedelta, buckets: int, min_events: int
+    units: pl.DataFrame,
+    *,
+    first: object,
+    step: timedelta,
+    buckets: int,
+    min_events: int,
+    effect: tuple[float, float],
+    rest_of_period: bool,
 ) -> tuple[pl.LazyFrame, int]:
-    """Windows that could show an effect, ``sid, scale, i0, i1, n, k`` (lazy), and how many were tested.
+    """Windows that show the minimum effect, ``sid, scale, i0, i1, n, k`` (lazy), and how many were tested.
 
     Every window with at least :data:`MIN_CELL_REQUESTS` requests is a hypothesis and is counted;
-    only those with at least *min_events* events (the minimum excess needs them) are kept, which
-    keeps memory small: most windows of most segments hold a handful of events.
+    only those showing the minimum *effect* (a rise of at least ``delta`` and ``ratio`` times the
+    usual rate, and *min_events* events above expected) are kept: the others would get p-values
+    near 1 and only enter Benjamini-Hochberg through the count. Deciding that here, on arrays,
+    keeps memory and time small: most windows of most segments are unremarkable.
+    *units* carry each cell's reference ``K0``/``N0``: the rest of the period when
+    *rest_of_period* (so the window's own counts are taken out again), else a baseline's.
 
     *units* are the one-bucket cells with an integer segment id ``sid``. Sorted by segment and
     bucket, the cells of one window are contiguous at every scale and offset, so each scale is
     one vectorised ``reduceat`` over the arrays (no hashing, no per-scale group-by).
     """
+    us = step // timedelta(microseconds=1)
+    if rest_of_period:  # the reference totals are the segment's own: no window function needed
+        total_n, total_k = pl.col("N0") + pl.col("n"), pl.col("K0") + pl.col("k")
+    else:
+        total_n, total_k = pl.col("n").sum().over("sid"), pl.col("k").sum().over("sid")
+    j = (pl.col("t") - pl.lit(first)).dt.total_microseconds() // us
     kept = (
         units.lazy()
         # Tarone's pruning: a segment with too few requests or events in the whole period cannot
         # reach the minimum effect in any window, so it is no hypothesis at all.
-        .filter(
-            (pl.col("n").sum().over("sid") >= MIN_SEGMENT_REQUESTS)
-            & (pl.col("k").sum().over("sid") >= min_events)
-        )
+        .filter((total_n >= MIN_SEGMENT_REQUESTS) & (total_k >= min_events))
         .select(
             "sid",
             "n",
             "k",
-            j=(pl.col("t") - pl.lit(first)).dt.total_microseconds() // (step // timedelta(microseconds=1)),
+            # The segment's reference totals, the same on every cell of the segment.
+            K=pl.col("K0") + pl.col("k") if rest_of_period else pl.col("K0"),
+            N=pl.col("N0") + pl.col("n") if rest_of_period else pl.col("N0"),
+            j=j,
         )
-        .sort("sid", "j")
+        # One integer key sorts faster than two columns.
+        .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
         .collect()
     )
     sid, j = kept["sid"].to_numpy(), kept["j"].to_numpy()
     n, k = kept["n"].to_numpy(), kept["k"].to_numpy()
+    ref = (kept["K"].to_numpy().astype(float), kept["N"].to_numpy().astype(float), rest_of_period)
     parts, tested = [], 0
     for scale in SCALES:
         if scale > max(1, buckets // 2):
             break
         for offset in (0, scale // 2) if scale > 1 else (0,):
-            part, count = _reduce(sid, j, n, k, scale, offset, buckets, min_events)
+            part, count = _reduce(sid, j, n, k, scale, offset, buckets, (min_events, *effect), ref)
             parts.append(part)
             tested += count
     # Edge windows clipped to the same span as a smaller one are tested twice: that only makes
@@ -81,14 +100,23 @@ def _reduce(
     scale: int,
     offset: int,
     buckets: int,
-    min_events: int,
+    effect: tuple[int, float, float],
+    ref: tuple[np.ndarray, np.ndarray, bool],
 ) -> tuple[pl.DataFrame, int]:
     """Window sums at one scale and offset over cells sorted by segment and bucket."""
     w = (j + offset) // scale
     starts = np.flatnonzero(np.r_[True, (np.diff(sid) != 0) | (np.diff(w) != 0)])
     ns, ks = np.add.reduceat(n, starts), np.add.reduceat(k, starts)
+    k0, n0 = ref[0][starts], ref[1][starts]
+    if ref[2]:
+        k0, n0 = k0 - ks, n0 - ns
     testable = ns >= MIN_CELL_REQUESTS
-    keep = testable & (ks >= min_events)
+    min_events, delta, ratio = effect
+    with np.errstate(divide="ignore", invalid="ignore"):
+        usual = np.where(n0 > 0, k0 / n0, np.inf)
+        rate = ks / np.maximum(ns, 1)
+        shows = (rate >= usual + delta) & (rate >= usual * ratio) & (ks - ns * usual >= min_events)
+    keep = testable & (ks >= min_events) & shows
     i0 = w[starts][keep] * scale - offset
     frame = pl.DataFrame(
         {
