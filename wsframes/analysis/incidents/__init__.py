@@ -203,7 +203,9 @@ def _test(
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
         unit = cur.with_columns(k=pl.col(events)).drop_nulls("k")
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
-        prev = None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
+        prev = (
+            None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
+        )
         unit = (
             reference(unit.lazy(), unit, prev)
             .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))

@@ -154,7 +154,11 @@ def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: floa
         ]
     )
     counts = dict(zip(dims, frames[: len(dims)], strict=True))
-    texts = dict(zip([d for d in (*_RAW, ERROR_REASON) if not schema[d].is_integer()], frames[len(dims) :], strict=True))
+    texts = dict(
+        zip(
+            [d for d in (*_RAW, ERROR_REASON) if not schema[d].is_integer()], frames[len(dims) :], strict=True
+        )
+    )
     return _assemble(counts, texts)
 
 
@@ -207,7 +211,10 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
     return out.select(
         "dimension",
         "value",
-        pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(pl.Datetime("us", "UTC")).alias("t"),
+        pl.from_epoch("b", time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("t"),
         *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", "s")],
         sid=dim_rank * _HIGH + pl.col("code").cast(pl.Int64),
     ).drop_nulls("value")
