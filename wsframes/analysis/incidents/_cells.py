@@ -72,27 +72,34 @@ def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: fl
     )
 
 
-def _code(column: str, dtype: pl.DataType) -> pl.Expr:
-    """An unsigned 32-bit code per value: categorical codes, the integer itself, or encoded text."""
+def _key(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A 32-bit code per value of a narrow column: the categorical code, or the integer itself."""
     col = pl.col(column)
-    if isinstance(dtype, pl.Categorical | pl.Enum):
-        return col.to_physical().cast(pl.UInt64)
     if dtype.is_integer():
         return col.cast(pl.Int64).cast(pl.UInt32, strict=False).cast(pl.UInt64)
-    return col.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    return col.to_physical().cast(pl.UInt64)
 
 
 def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.DataFrame:
-    """The rows as integers: ``b`` (bucket start, epoch seconds), weights' inputs and codes."""
+    """The rows as integers: ``b`` (bucket start, epoch seconds), flags, and categorical columns.
+
+    Text columns are encoded as categoricals once here: later steps hash their codes, not text.
+    """
     schema = lf.collect_schema()
     seconds = time_bucket(every, tz, name="t").dt.convert_time_zone("UTC").dt.epoch("s")
+
+    def encoded(c: str) -> pl.Expr:
+        dtype = schema[c]
+        if dtype.is_integer() or isinstance(dtype, pl.Categorical | pl.Enum):
+            return pl.col(c)
+        return pl.col(c).cast(pl.String).cast(pl.Categorical)
+
     return lf.select(
         seconds.alias("b"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         pl.col("error_reason").is_not_null().alias("failed"),
         (pl.col("request_duration").cast(pl.Float64) > slow_after).alias("slow"),
-        _code("error_reason", schema["error_reason"]).alias("error_reason"),
-        *[_code(c, schema[c]).alias(c) for c in _RAW],
+        *[encoded(c) for c in (*_RAW, ERROR_REASON)],
     ).collect()
 
 
@@ -111,11 +118,12 @@ def _burst_weights(ts: pl.Series) -> pl.Series:
     return ts.to_frame("ts").select((1.0 / pl.len().over("ts")).alias("w")).to_series()
 
 
-def _agg(narrow: pl.LazyFrame, code: str | None, *, failed_only: bool = False) -> pl.LazyFrame:
-    key = pl.col("b").cast(pl.UInt64) if code is None else pl.col("b").cast(pl.UInt64) * _HIGH + pl.col(code)
-    src = narrow.filter(pl.col("failed")) if failed_only else narrow
-    if code is not None:
-        src = src.filter(pl.col(code).is_not_null())
+def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) -> pl.LazyFrame:
+    src = narrow.filter(pl.col("failed")) if column == ERROR_REASON else narrow
+    key = pl.col("b").cast(pl.UInt64)
+    if column is not None and dtype is not None:
+        src = src.filter(pl.col(column).is_not_null())
+        key = key * _HIGH + _key(column, dtype)
     return src.group_by(key.alias("key")).agg(
         pl.col("w").sum().alias("n"),
         pl.col("w").filter(pl.col("failed")).sum().alias("f"),
@@ -123,13 +131,10 @@ def _agg(narrow: pl.LazyFrame, code: str | None, *, failed_only: bool = False) -
     )
 
 
-def _values(lf: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFrame:
-    """Code to text for one dimension (categorical codes are global, so any frame's rows agree)."""
-    return (
-        lf.select(pl.col(column))
-        .unique()
-        .drop_nulls()
-        .select(_code(column, dtype).alias("code"), pl.col(column).cast(pl.String).alias("value"))
+def _values(narrow: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFrame:
+    """Code to value for one categorical column: its unique values (hashing codes, not text)."""
+    return narrow.select(pl.col(column).unique().drop_nulls()).select(
+        _key(column, dtype).alias("code"), pl.col(column).cast(pl.String).alias("value")
     )
 
 
@@ -141,25 +146,20 @@ def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: floa
     failures in ``f`` and every request of the bucket in ``n`` (a code's share of all
     requests), with ``s`` null. Segments of fewer than :data:`MIN_KEPT_REQUESTS` are left out.
     """
-    schema = lf.collect_schema()
     narrow = _narrow(lf, every=every, tz=tz, slow_after=slow_after)
-    narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts").lazy()
-    dims = [None, *_RAW, ERROR_REASON]
-    # Text only for the hostname, whose codes were made here; categorical dimensions decode from
-    # their own unique values, which is cheap (codes, not text, are hashed).
+    narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts")
+    schema = narrow.schema
+    coded = [c for c in (*_RAW, ERROR_REASON) if not schema[c].is_integer()]
+    dims: list[str | None] = [None, *_RAW, ERROR_REASON]
     frames = pl.collect_all(
         [
-            *[_agg(narrow, d, failed_only=d == ERROR_REASON) for d in dims],
-            *[_values(lf, d, schema[d]) for d in (*_RAW, ERROR_REASON) if not schema[d].is_integer()],
+            *[_agg(narrow.lazy(), d, None if d is None else schema[d]) for d in dims],
+            *[_values(narrow.lazy(), c, schema[c]) for c in coded],
         ]
     )
+    del narrow
     counts = dict(zip(dims, frames[: len(dims)], strict=True))
-    texts = dict(
-        zip(
-            [d for d in (*_RAW, ERROR_REASON) if not schema[d].is_integer()], frames[len(dims) :], strict=True
-        )
-    )
-    return _assemble(counts, texts)
+    return _assemble(counts, dict(zip(coded, frames[len(dims) :], strict=True)))
 
 
 def _split(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
