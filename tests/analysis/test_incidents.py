@@ -11,6 +11,7 @@ from wsframes.analysis import find_incidents
 from wsframes.analysis.incidents import INCIDENT_SCHEMA
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
+from wsframes.report.incidents import incident_alerts
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
@@ -138,3 +139,32 @@ def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
 def test_missing_columns_are_named() -> None:
     with pytest.raises(ConfigurationError, match="error_reason"):
         find_incidents(_week(500, 1).drop("error_reason"))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_conjunction_of_two_dimensions(seed: int) -> None:
+    """One customer's requests to one site fail: neither the site nor the customer alone is it."""
+    base = _week(50_000, seed)
+    domain, client = _top(base, "domain"), _top(base, "client_address")
+    at = T0 + timedelta(days=3, hours=9)
+    inc = Incident(
+        "error_burst", at, hours=6, dimension=("domain", "client_address"), value=(domain, client), size=0.8
+    )
+    df = _week(50_000, seed, incidents=(inc,))
+    row = _only(find_incidents(df), "error_burst")
+    assert (row["dimension"], row["value"]) == ("domain & client_address", f"{domain} & {client}")
+    assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+    assert row["observed"] > 0.5 > 0.2 > row["expected"]
+    if seed == 1:  # the report's sentence names both places, and draws the pair's own failures
+        (alert,) = incident_alerts(df)
+        assert f"of requests to {domain} from client {client} failed" in alert["detail"]
+
+
+def test_a_whole_domain_is_not_narrowed_to_a_pair() -> None:
+    """A site that fails for everyone stays the site, whatever its traffic's mix of customers."""
+    base = _week(50_000, 3)
+    domain = _top(base, "domain")
+    at = T0 + timedelta(days=2, hours=9)
+    inc = Incident("error_burst", at, hours=4, dimension="domain", value=domain, size=0.7)
+    row = _only(find_incidents(_week(50_000, 3, incidents=(inc,))), "error_burst")
+    assert (row["dimension"], row["value"]) == ("domain", domain)

@@ -51,14 +51,14 @@ import numpy as np
 import polars as pl
 
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
-from wsframes.analysis.incidents._attribute import clusters, explain
+from wsframes.analysis.incidents._attribute import _ORDER, AND, clusters, conjunction, explain
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
 from wsframes.errors import ConfigurationError
 
-__all__ = ["INCIDENT_SCHEMA", "MIN_ERROR_DELTA", "MIN_EXCESS", "MIN_SLOW_DELTA", "find_incidents"]
+__all__ = ["AND", "INCIDENT_SCHEMA", "MIN_ERROR_DELTA", "MIN_EXCESS", "MIN_SLOW_DELTA", "find_incidents"]
 
 MIN_ERROR_DELTA, MIN_SLOW_DELTA, MIN_EXCESS = 0.05, 0.10, 5
 _ONE_BUCKET = 1e-4
@@ -241,7 +241,35 @@ def _effect(metric: str) -> pl.Expr:
 
 
 def _segment(dimension: str, value: str) -> pl.Expr:
-    return pl.lit(True) if dimension == ALL else pl.col(dimension).cast(pl.String) == value
+    """Rows of a segment; a conjunction (``a & b``) is both conditions."""
+    if dimension == ALL:
+        return pl.lit(True)
+    conditions = zip(dimension.split(AND), value.split(AND), strict=True)
+    return pl.all_horizontal([pl.col(d).cast(pl.String) == v for d, v in conditions])
+
+
+def _pair(
+    row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr
+) -> tuple[str, str]:
+    """The incident's segment, narrowed to a conjunction of two dimensions when one explains it."""
+    dim, value = row["dimension"], row["value"]
+    if dim not in DIMENSIONS or not row.get("N0"):
+        return dim, value
+    found = conjunction(prepared.filter(_segment(dim, value) & inside), row["K0"] / row["N0"], dim, flag)
+    if found is None:
+        return dim, value
+    other, other_value = found
+    # A value nested in the segment (a hostname of the domain) is the whole explanation alone.
+    alone, both = (
+        prepared.filter(inside & _segment(other, other_value))
+        .select(pl.len(), _segment(dim, value).sum())
+        .collect()
+        .row(0)
+    )
+    if both >= 0.95 * alone:
+        return other, other_value
+    pair = sorted([(dim, value), found], key=lambda c: _ORDER[c[0]])
+    return AND.join(c[0] for c in pair), AND.join(c[1] for c in pair)
 
 
 def _describe(
@@ -253,10 +281,13 @@ def _describe(
     last: Any,
 ) -> dict[str, Any]:
     """Observed and expected values, the dominant code and its advice for one rate incident."""
-    dim, value, start, end = row["dimension"], row["value"], row["start"], row["end"]
-    seg = _segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
+    start, end = row["start"], row["end"]
     inside = pl.col("t").is_between(start, end, closed="left")
+    flag = "failed" if row["metric"] == "error_rate" else "slow"
+    dim, value = _pair(row, prepared, inside, pl.col(flag))
+    seg = _segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
     rows = prepared.filter(seg & inside)
+    code: str | None
     if dim == ERROR_REASON:
         code = value
     else:
@@ -270,10 +301,17 @@ def _describe(
         )
         code = top["error_reason"][0] if top.height and row["metric"] == "error_rate" else None
     # What a reader counts: rows, not the burst-weighted trials the tests used.
-    flag = "failed" if row["metric"] == "error_rate" else "slow"
     flag_expr = pl.col("error_reason") == value if dim == ERROR_REASON else pl.col(flag)
     seen = rows.select(pl.len().alias("n"), flag_expr.sum().alias("k")).collect().row(0, named=True)
     usual = row["K0"] / row["N0"] if row.get("N0") else row["expected"] / max(row["n"], 1)
+    if dim != row["dimension"] and dim != ERROR_REASON:  # narrowed: the new segment's own usual rate
+        outside = (
+            base.filter(seg).select(pl.col("error_reason").is_not_null().mean())
+            if base is not None and flag == "failed"
+            else prepared.filter(seg & ~inside).select(pl.col(flag).mean())
+        )
+        usual = outside.collect().item() if base is None or flag == "failed" else usual
+        usual = row["K0"] / row["N0"] if usual is None else usual
     out = {
         "kind": row["kind"],
         "metric": row["metric"],
