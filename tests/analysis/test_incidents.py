@@ -11,7 +11,7 @@ from wsframes.analysis import find_incidents
 from wsframes.analysis.incidents import INCIDENT_SCHEMA
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
-from wsframes.report.incidents import incident_alerts
+from wsframes.report.incidents import drilldown_png, incident_alerts
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
@@ -158,6 +158,7 @@ def test_conjunction_of_two_dimensions(seed: int) -> None:
     if seed == 1:  # the report's sentence names both places, and draws the pair's own failures
         (alert,) = incident_alerts(df)
         assert f"of requests to {domain} from client {client} failed" in alert["detail"]
+        assert drilldown_png(df, alert["incident"]).startswith("iVBOR")  # a PNG, base64
 
 
 def test_a_whole_domain_is_not_narrowed_to_a_pair() -> None:
@@ -168,3 +169,14 @@ def test_a_whole_domain_is_not_narrowed_to_a_pair() -> None:
     inc = Incident("error_burst", at, hours=4, dimension="domain", value=domain, size=0.7)
     row = _only(find_incidents(_week(50_000, 3, incidents=(inc,))), "error_burst")
     assert (row["dimension"], row["value"]) == ("domain", domain)
+
+
+def test_a_daily_cycle_of_failures_is_not_an_incident() -> None:
+    """Office hours failing 3 points more every weekday (6% at night, 9% by day) over two weeks.
+
+    Rates are compared with the whole period, so a daily cycle below the minimum effect (1.5x
+    and +5 points) cannot alarm however long the history: the documented seasonality bound.
+    """
+    days = [T0 + timedelta(days=d, hours=9) for d in range(14) if (T0 + timedelta(days=d)).weekday() < 5]
+    cycle = tuple(Incident("error_burst", at, hours=8, size=0.03) for at in days)
+    assert find_incidents(_week(300 * 24 * 14, 6, days=14, incidents=cycle)).is_empty()

@@ -26,7 +26,12 @@ Method
 5. **Attribution.** Runs that overlap in time are one incident; the segment named is chosen as in
    Adtributor (Bhagwan et al., NSDI 2014): it must carry at least half of the account-wide excess
    (explanatory power) and be the most surprising (Jensen-Shannon divergence of its expected and
-   observed share). When no segment stands out, the whole account (``all``) is affected.
+   observed share). When no segment stands out, the whole account (``all``) is affected. The
+   segment is then narrowed to a **conjunction** (``domain & client_address`` =
+   ``shop.example.org & 203.0.113.10``) when, inside the incident, one value of another dimension
+   carries >= 80% of the excess on <= 80% of the segment's requests and the rest of the segment
+   shows no rise (the pair search of iDice, Lin et al., ICSE 2016, and DIFF, Abuzaid et al.,
+   VLDB 2018, limited to the values of one found incident, so it adds no hypotheses).
 6. **Gaps and new codes** (see :mod:`._events`): empty runs against a same-hour-of-day, same
    kind-of-day median; codes whose every occurrence falls after a point, tested exactly.
 
@@ -36,9 +41,16 @@ how long it must last then depends on volume. The tests check detection (right s
 within one bucket) at ~300 requests an hour: a 3-hour burst of 70%
 failures on a domain carrying ~10 requests an hour, a 24-hour 4x slowdown of one proxy server
 carrying ~8, a 3-hour burst of one code in 35% of all requests; gaps need ~30 expected
-requests, a new code 5 occurrences late enough in the data. Rates are compared with the whole
-period (or the baseline), so daily seasonality of failure rates is not modelled; the traffic-gap
-baseline does respect hour of day and weekday/weekend.
+requests, a new code 5 occurrences late enough in the data.
+
+Seasonality. Failure and slow shares are compared with the whole period (or the baseline), not
+hour by hour: volume follows the day, but a share of requests does not move much with it, and a
+per-hour reference would split each segment's evidence 24 or 168 ways (noisier references, more
+false alarms in small segments). The minimum effect makes this safe: a daily or weekly cycle of
+a share smaller than 1.5x and +5 points (failures) or 2x and +10 points (slow requests) cannot
+raise an incident, however long the history (tested with office hours failing 6% -> 9% over two
+weeks); a stronger cycle would, at its peaks. The traffic-gap baseline, where volume is the
+metric, does respect hour of day and weekday/weekend (:mod:`._events`).
 """
 
 from __future__ import annotations
