@@ -40,7 +40,8 @@ What it can see (hourly buckets). A window must show a failure share up by >= 5 
 how long it must last then depends on volume. The tests check detection (right segment, edges
 within one bucket) at ~300 requests an hour: a 3-hour burst of 70%
 failures on a domain carrying ~10 requests an hour, a 24-hour 4x slowdown of one proxy server
-carrying ~8, a 3-hour burst of one code in 35% of all requests; gaps need ~30 expected
+carrying ~15 (at ~8 its end can land two buckets late), a 3-hour burst of one code in 35% of
+all requests, a 6-hour 80% burst on one client's requests to one domain; gaps need ~30 expected
 requests, a new code 5 occurrences late enough in the data.
 
 Seasonality. Failure and slow shares are compared with the whole period (or the baseline), not
@@ -260,9 +261,7 @@ def _segment(dimension: str, value: str) -> pl.Expr:
     return pl.all_horizontal([pl.col(d).cast(pl.String) == v for d, v in conditions])
 
 
-def _pair(
-    row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr
-) -> tuple[str, str]:
+def _pair(row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr) -> tuple[str, str]:
     """The incident's segment, narrowed to a conjunction of two dimensions when one explains it."""
     dim, value = row["dimension"], row["value"]
     if dim not in DIMENSIONS or not row.get("N0"):
