@@ -64,7 +64,7 @@ import numpy as np
 import polars as pl
 
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
-from wsframes.analysis.incidents._attribute import _ORDER, AND, clusters, conjunction, explain
+from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
@@ -253,36 +253,6 @@ def _effect(metric: str) -> pl.Expr:
     )
 
 
-def _segment(dimension: str, value: str) -> pl.Expr:
-    """Rows of a segment; a conjunction (``a & b``) is both conditions."""
-    if dimension == ALL:
-        return pl.lit(True)
-    conditions = zip(dimension.split(AND), value.split(AND), strict=True)
-    return pl.all_horizontal([pl.col(d).cast(pl.String) == v for d, v in conditions])
-
-
-def _pair(row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr) -> tuple[str, str]:
-    """The incident's segment, narrowed to a conjunction of two dimensions when one explains it."""
-    dim, value = row["dimension"], row["value"]
-    if dim not in DIMENSIONS or not row.get("N0"):
-        return dim, value
-    found = conjunction(prepared.filter(_segment(dim, value) & inside), row["K0"] / row["N0"], dim, flag)
-    if found is None:
-        return dim, value
-    other, other_value = found
-    # A value nested in the segment (a hostname of the domain) is the whole explanation alone.
-    alone, both = (
-        prepared.filter(inside & _segment(other, other_value))
-        .select(pl.len(), _segment(dim, value).sum())
-        .collect()
-        .row(0)
-    )
-    if both >= 0.95 * alone:
-        return other, other_value
-    pair = sorted([(dim, value), found], key=lambda c: _ORDER[c[0]])
-    return AND.join(c[0] for c in pair), AND.join(c[1] for c in pair)
-
-
 def _describe(
     row: dict[str, Any],
     prepared: pl.LazyFrame,
@@ -295,8 +265,8 @@ def _describe(
     start, end = row["start"], row["end"]
     inside = pl.col("t").is_between(start, end, closed="left")
     flag = "failed" if row["metric"] == "error_rate" else "slow"
-    dim, value = _pair(row, prepared, inside, pl.col(flag))
-    seg = _segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
+    dim, value = narrow_to_pair(row, prepared, inside, pl.col(flag))
+    seg = segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
     rows = prepared.filter(seg & inside)
     code: str | None
     if dim == ERROR_REASON:

@@ -147,3 +147,35 @@ def conjunction(
         key = (row["excess"], -_ORDER[row["dim"]], row["dim"], row["v"])
         best = key if best is None or key[:2] > best[:2] else best
     return None if best is None else (best[2], best[3])
+
+
+def segment(dimension: str, value: str) -> pl.Expr:
+    """Rows of a segment; a conjunction (``a & b``) is both conditions."""
+    if dimension == ALL:
+        return pl.lit(True)
+    conditions = zip(dimension.split(AND), value.split(AND), strict=True)
+    return pl.all_horizontal([pl.col(d).cast(pl.String) == v for d, v in conditions])
+
+
+def narrow_to_pair(
+    row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr
+) -> tuple[str, str]:
+    """The incident's segment, narrowed to a conjunction of two dimensions when one explains it."""
+    dim, value = row["dimension"], row["value"]
+    if dim not in DIMENSIONS or not row.get("N0"):
+        return dim, value
+    found = conjunction(prepared.filter(segment(dim, value) & inside), row["K0"] / row["N0"], dim, flag)
+    if found is None:
+        return dim, value
+    other, other_value = found
+    # A value nested in the segment (a hostname of the domain) is the whole explanation alone.
+    alone, both = (
+        prepared.filter(inside & segment(other, other_value))
+        .select(pl.len(), segment(dim, value).sum())
+        .collect()
+        .row(0)
+    )
+    if both >= 0.95 * alone:
+        return other, other_value
+    pair = sorted([(dim, value), found], key=lambda c: _ORDER[c[0]])
+    return AND.join(c[0] for c in pair), AND.join(c[1] for c in pair)
