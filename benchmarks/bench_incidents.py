@@ -8,7 +8,8 @@ it, so the RSS growth measured (sampled from /proc every 5 ms) belongs to the ca
 * find_incidents(df): every dimension, both metrics, all window scales, gaps and new codes.
 
 Times are medians of --repeat runs taking turns; the ratio is find_incidents / baseline. The two
-cores are shared with other work, so the load average is printed beside the figures. Run:
+cores are shared with other work, so the load average is printed beside the figures, and so is
+the CPU time of each case (all threads), which depends much less on what else is running. Run:
 
     .venv/bin/python benchmarks/bench_incidents.py [--rows 10000000] [--days 30] [--repeat 3]
 """
@@ -38,24 +39,24 @@ def sample():
     while not done.is_set():
         peak[0] = max(peak[0], rss()); time.sleep(0.005)
 threading.Thread(target=sample, daemon=True).start()
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 if case == "baseline":
     hour = pl.col("timestamp").dt.truncate("1h")
     out = df.group_by(hour).agg(pl.len(), pl.col("error_reason").is_not_null().sum())
 else:
     out = find_incidents(df)
-elapsed = time.perf_counter() - t
+elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
 done.set(); time.sleep(0.02)
-print(elapsed, peak[0] - start, df.estimated_size(), out.height)
+print(elapsed, cpu, peak[0] - start, df.estimated_size(), out.height)
 """
 
 
-def _run(path: str, case: str) -> tuple[float, int, int, int]:
+def _run(path: str, case: str) -> tuple[float, float, int, int, int]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, path, case], check=True, capture_output=True, text=True
     )
-    t, mem, size, found = out.stdout.split()
-    return float(t), int(mem), int(size), int(found)
+    t, cpu, mem, size, found = out.stdout.split()
+    return float(t), float(cpu), int(mem), int(size), int(found)
 
 
 def main() -> None:
@@ -78,17 +79,20 @@ def main() -> None:
         del df
         print(f"load average before: {os.getloadavg()[0]:.2f} (2 shared cores)")
         times: dict[str, list[float]] = {"baseline": [], "find_incidents": []}
+        cpus: dict[str, list[float]] = {"baseline": [], "find_incidents": []}
         mem: dict[str, int] = {}
         for _ in range(args.repeat):
             for case in times:
-                elapsed, grown, size, found = _run(path, case)
+                elapsed, cpu, grown, size, found = _run(path, case)
                 times[case].append(elapsed)
+                cpus[case].append(cpu)
                 mem[case] = max(mem.get(case, 0), grown)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     frame_mb = size / 1e6
     for case, values in times.items():
         print(
-            f"{case:>15}: median {statistics.median(values):6.2f} s (best {min(values):.2f} s), "
+            f"{case:>15}: median {statistics.median(values):6.2f} s (best {min(values):.2f} s, "
+            f"CPU {statistics.median(cpus[case]):.2f} s), "
             f"peak RSS growth {mem[case] / 1e6:,.0f} MB = {mem[case] / size:.2f}x the frame "
             f"({frame_mb:,.0f} MB)"
         )

@@ -24,7 +24,7 @@ def _inside(inc: Incident) -> pl.Expr:
 
 
 def test_default_is_unchanged_and_planting_is_deterministic() -> None:
-    inc = Incident("error_burst", AT, hours=2, dimension="listen_address", value="192.0.2.21", size=0.5)
+    inc = Incident("error_burst", AT, hours=2, dimension="listen_address", value="198.19.3.38", size=0.5)
     assert _gen().equals(generate_activity(30_000, start=T0, end=T1, seed=1))
     assert _gen(inc).equals(_gen(inc))
     assert not _gen(inc).equals(_gen(inc, seed=2))
@@ -36,7 +36,7 @@ def test_error_burst_hits_only_its_segment_and_window() -> None:
         AT,
         hours=2,
         dimension="listen_address",
-        value="192.0.2.21",
+        value="198.19.3.38",
         code="client_connect_high_concurrency",
         size=0.6,
     )
@@ -45,12 +45,12 @@ def test_error_burst_hits_only_its_segment_and_window() -> None:
         pl.col("error_reason").cast(pl.String).ne_missing(before["error_reason"].cast(pl.String))
     )
     assert changed.height > 0
-    assert changed.filter(~_inside(inc) | (pl.col("listen_address") != "192.0.2.21")).is_empty()
+    assert changed.filter(~_inside(inc) | (pl.col("listen_address") != "198.19.3.38")).is_empty()
     assert set(changed["error_reason"].cast(pl.String)) == {"client_connect_high_concurrency"}
     # Logged the way the API logs a failure before the target: no tunnel, no bytes, no proxy.
     assert changed["tunnel_duration"].null_count() == changed.height and changed["bytes"].sum() == 0
     assert changed["proxy_address"].null_count() == changed.height
-    share = changed.height / after.filter(_inside(inc) & (pl.col("listen_address") == "192.0.2.21")).height
+    share = changed.height / after.filter(_inside(inc) & (pl.col("listen_address") == "198.19.3.38")).height
     assert 0.4 < share < 0.75
 
 
@@ -86,3 +86,26 @@ def test_bad_incidents_are_refused(kwargs: dict[str, object], match: str) -> Non
 def test_unknown_dimension_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="not an activity column"):
         _gen(Incident("error_burst", AT, dimension="planet", value="mars"))
+
+
+def test_conjunction_hits_only_rows_matching_both() -> None:
+    inc = Incident(
+        "error_burst",
+        AT,
+        hours=6,
+        dimension=("domain", "client_address"),
+        value=("labha.com", "203.0.113.10"),
+        size=1.0,
+    )
+    before, after = _gen(), _gen(inc)
+    changed = after.filter(
+        pl.col("error_reason").cast(pl.String).ne_missing(before["error_reason"].cast(pl.String))
+    )
+    assert changed.height > 0
+    both = (pl.col("domain") == "labha.com") & (pl.col("client_address") == "203.0.113.10")
+    assert changed.filter(~_inside(inc) | ~both).is_empty()
+
+
+def test_conjunction_needs_two_of_each() -> None:
+    with pytest.raises(ConfigurationError, match="two dimensions"):
+        Incident("error_burst", AT, dimension=("domain", "port"), value="labha.com")

@@ -15,7 +15,10 @@ plant changes, each deterministic for the generator's seed:
 =====================  ====================================================================
 
 The segment is ``dimension`` = ``value`` (any activity column, compared as text), or the whole
-account when ``dimension`` is None. Windows are ``[start, start + hours)``.
+account when ``dimension`` is None. A conjunction of two columns is given as tuples, e.g.
+``dimension=("domain", "client_address"), value=("shop.example.org", "203.0.113.10")``: only
+requests matching both are hit (one customer's traffic to one site). Windows are
+``[start, start + hours)``.
 
 >>> from datetime import UTC, datetime
 >>> from wsframes.fake import generate_activity
@@ -54,8 +57,8 @@ class Incident:
     kind: str
     start: datetime
     hours: float = 3.0
-    dimension: str | None = None
-    value: str | None = None
+    dimension: str | tuple[str, str] | None = None
+    value: str | tuple[str, str] | None = None
     code: str = "target_connect_unknown_error"
     size: float | None = None
 
@@ -70,6 +73,19 @@ class Incident:
             raise ConfigurationError(f"an incident must last a positive number of hours, not {self.hours}.")
         if (self.dimension is None) != (self.value is None):
             raise ConfigurationError("give an incident's segment as both dimension and value, or neither.")
+        if isinstance(self.dimension, tuple) != isinstance(self.value, tuple) or (
+            isinstance(self.dimension, tuple) and not (len(self.dimension) == len(self.value or ()) == 2)
+        ):
+            raise ConfigurationError("a conjunction is two dimensions and two values, as tuples.")
+
+    @property
+    def segment(self) -> list[tuple[str, str]]:
+        """The ``(column, value)`` conditions the segment is made of (empty: the whole account)."""
+        if self.dimension is None or self.value is None:
+            return []
+        if isinstance(self.dimension, tuple) and isinstance(self.value, tuple):
+            return list(zip(self.dimension, self.value, strict=True))
+        return [(str(self.dimension), str(self.value))]
 
     @property
     def end(self) -> datetime:
@@ -86,8 +102,9 @@ def plant(frame: pl.DataFrame, incidents: Sequence[Incident], *, seed: int) -> p
     """Apply *incidents* to a generated frame, in order, deterministically for *seed*."""
     rng = np.random.default_rng([seed, 0x1C1D])
     for incident in incidents:
-        if incident.dimension is not None and incident.dimension not in frame.columns:
-            raise ConfigurationError(f"incident dimension {incident.dimension!r} is not an activity column.")
+        for column, _ in incident.segment:
+            if column not in frame.columns:
+                raise ConfigurationError(f"incident dimension {column!r} is not an activity column.")
         frame = _apply(frame, incident, rng)
     return frame
 
@@ -96,8 +113,8 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
     ts = pl.col("timestamp")
     end = inc.end if inc.kind != "new_error_code" else ts.max() + timedelta(microseconds=1)
     window = (ts >= inc.start) & (ts < end)
-    if inc.dimension is not None:
-        window = window & (pl.col(inc.dimension).cast(pl.String) == inc.value)
+    for column, value in inc.segment:
+        window = window & (pl.col(column).cast(pl.String) == value)
     if inc.kind == "traffic_gap":
         return frame.filter(~window)
     if inc.kind == "latency_regression":

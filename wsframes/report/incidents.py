@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from wsframes.analysis.incidents import find_incidents
+from wsframes.analysis.incidents import AND, find_incidents
 from wsframes.report.render import local
 
 __all__ = ["MINOR_REQUESTS", "MIN_P95_REQUESTS", "drilldown_png", "incident_alerts"]
@@ -78,7 +78,17 @@ def _when(row: dict[str, Any], tz: str) -> str:
 
 
 def _where(row: dict[str, Any]) -> str:
-    return _WHERE.get(row["dimension"], "where {d} = {v}").format(v=row["value"], d=row["dimension"])
+    # A conjunction reads as both places: "to shop.example.org from client 203.0.113.10".
+    parts = zip(row["dimension"].split(AND), row["value"].split(AND), strict=True)
+    return " ".join(_WHERE.get(d, "where {d} = {v}").format(v=v, d=d) for d, v in parts)
+
+
+def _segment(dim: str, value: str) -> pl.Expr:
+    """Rows of the incident's segment (the whole account for ``all`` and error codes)."""
+    if dim in ("all", "error_reason"):
+        return pl.lit(True)
+    parts = zip(dim.split(AND), value.split(AND), strict=True)
+    return pl.all_horizontal([pl.col(d).cast(pl.String) == v for d, v in parts])
 
 
 def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str, str]:
@@ -127,7 +137,7 @@ def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, fl
     pad = max(timedelta(hours=12), span)
     inside = pl.col("timestamp").is_between(row["start"] - pad, (row["end"] or row["start"]) + pad)
     dim, value = row["dimension"], row["value"]
-    seg = pl.lit(True) if dim in ("all", "error_reason") else pl.col(dim).cast(pl.String) == value
+    seg = _segment(dim, value)
     rows = frame.filter(inside & seg)
     if row["kind"] == "latency_regression":
         for hours in (1, 3, 6, 24):

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import polars as pl
+from scipy.stats import binom
 
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON
 
@@ -97,3 +98,84 @@ def explain(cluster: pl.DataFrame, tested: pl.DataFrame) -> dict[str, Any]:
     # Only small segments changed (too small to move the account): name the most significant.
     row = candidates.sort("q").row(0, named=True)
     return {**row, "explained": min(max((row["k"] - row["expected"]) / excess_all, 0.0), 1.0)}
+
+
+#: Joins the two dimensions (and the two values) of a conjunction: ``domain & client_address``.
+AND = " & "
+#: Share of the segment's excess the pair must carry, and most of the segment it may hold.
+PAIR_EXPLAINED, PAIR_MAX_SHARE = 0.8, 0.8
+#: The rest of the segment must show no rise at this one-sided level for the pair to be named.
+PAIR_REST_LEVEL = 0.01
+
+
+def conjunction(
+    inside: pl.LazyFrame, usual_rate: float, dimension: str, flag: pl.Expr
+) -> tuple[str, str] | None:
+    """A second dimension's value that confines a found incident, as in iDice/DIFF's pair search.
+
+    *inside* are the segment's rows in the incident's window and *usual_rate* its usual rate of
+    *flag* (failed or slow). A value ``v`` of another dimension is named with the segment when
+    the pair carries at least :data:`PAIR_EXPLAINED` of the segment's excess events while holding
+    at most :data:`PAIR_MAX_SHARE` of its requests, and the rest of the segment shows no rise
+    (one-sided binomial test at :data:`PAIR_REST_LEVEL`): the segment alone then over-states
+    where the problem is (e.g. one customer's traffic to a site fails, not the site). Only the
+    top values of each dimension by excess are looked at, on the few rows of one incident.
+    """
+    others = [d for d in DIMENSIONS if d != dimension]
+    frames = pl.collect_all(
+        [
+            inside.group_by(pl.col(d).cast(pl.String).alias("v"))
+            .agg(pl.len().alias("n"), flag.sum().alias("k"))
+            .drop_nulls("v")
+            .with_columns(dim=pl.lit(d))
+            for d in others
+        ]
+        + [inside.select(pl.len().alias("n"), flag.sum().alias("k"))]
+    )
+    total = frames[-1].row(0, named=True)
+    excess = total["k"] - total["n"] * usual_rate
+    if excess <= 0:
+        return None
+    values = pl.concat(frames[:-1]).with_columns(excess=pl.col("k") - pl.col("n") * usual_rate)
+    best: tuple[float, int, str, str] | None = None
+    for row in values.filter(pl.col("excess") >= PAIR_EXPLAINED * excess).iter_rows(named=True):
+        if row["n"] > PAIR_MAX_SHARE * total["n"]:
+            continue
+        rest_k, rest_n = total["k"] - row["k"], total["n"] - row["n"]
+        if rest_n > 0 and binom.sf(rest_k - 1, rest_n, usual_rate) < PAIR_REST_LEVEL:
+            continue
+        key = (row["excess"], -_ORDER[row["dim"]], row["dim"], row["v"])
+        best = key if best is None or key[:2] > best[:2] else best
+    return None if best is None else (best[2], best[3])
+
+
+def segment(dimension: str, value: str) -> pl.Expr:
+    """Rows of a segment; a conjunction (``a & b``) is both conditions."""
+    if dimension == ALL:
+        return pl.lit(True)
+    conditions = zip(dimension.split(AND), value.split(AND), strict=True)
+    return pl.all_horizontal([pl.col(d).cast(pl.String) == v for d, v in conditions])
+
+
+def narrow_to_pair(
+    row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr
+) -> tuple[str, str]:
+    """The incident's segment, narrowed to a conjunction of two dimensions when one explains it."""
+    dim, value = row["dimension"], row["value"]
+    if dim not in DIMENSIONS or not row.get("N0"):
+        return dim, value
+    found = conjunction(prepared.filter(segment(dim, value) & inside), row["K0"] / row["N0"], dim, flag)
+    if found is None:
+        return dim, value
+    other, other_value = found
+    # A value nested in the segment (a hostname of the domain) is the whole explanation alone.
+    alone, both = (
+        prepared.filter(inside & segment(other, other_value))
+        .select(pl.len(), segment(dim, value).sum())
+        .collect()
+        .row(0)
+    )
+    if both >= 0.95 * alone:
+        return other, other_value
+    pair = sorted([(dim, value), found], key=lambda c: _ORDER[c[0]])
+    return AND.join(c[0] for c in pair), AND.join(c[1] for c in pair)

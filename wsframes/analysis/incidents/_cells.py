@@ -1,13 +1,19 @@
 """Counts per time bucket and segment: the small tables every incident test works on.
 
-One pass over the activity frame per dimension (Polars ``group_by``; the engine runs them in
-parallel), so the statistics never touch the raw rows again except for a few candidate segments.
+One narrow pass over the activity frame turns each row into integers: a bucket number, a burst
+weight, two flags and, per dimension, the physical code of its value (categorical codes; the
+text of ``hostname`` is encoded once). Every dimension is then one ``group_by`` on a single
+``UInt64`` key ``bucket << 32 | code`` over that narrow frame (the engine runs them in parallel);
+the proxy /24 is derived from the proxy cells, not from the rows. Text comes back only for the
+segments that survive Tarone's pruning (enough requests to ever be tested), so the statistics
+never touch the raw rows again except for a few candidate segments.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 
 from wsframes.analysis._frames import time_bucket
@@ -28,6 +34,9 @@ DIMENSIONS = (
 #: The dimension of the per-error-code rows (events: that code; trials: every request).
 ERROR_REASON = "error_reason"
 ALL = "all"
+#: Segments with fewer (burst-weighted) requests over the whole period are dropped from the cells
+#: (never tested, never named); the error-code rows and the account are always kept.
+MIN_KEPT_REQUESTS = 20
 
 CELL_SCHEMA = {
     "dimension": pl.String,
@@ -36,71 +45,190 @@ CELL_SCHEMA = {
     "n": pl.Int64,
     "f": pl.Int64,
     "s": pl.Int64,
+    "sid": pl.Int64,
 }
+_RAW = [d for d in DIMENSIONS if d != "proxy_net"]
+#: Keys pack a bucket (or a dimension) above a 32-bit value code.
+_HIGH = 1 << 32
 
 
 def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.LazyFrame:
-    """Bucket start (UTC), failure and slowness flags, and the derived proxy /24."""
+    """Bucket start (UTC), failure and slowness flags and the segment columns, row by row.
+
+    Used lazily for the few candidate segments an incident describes, never for the scan.
+    """
     proxy = pl.col("proxy_address").cast(pl.String)
     return lf.select(
         time_bucket(every, tz, name="t").dt.convert_time_zone("UTC"),
         "timestamp",
-        # Records sharing a timestamp are one burst from one client to one target: they succeed
-        # or fail together far more than independent requests do, so a burst counts as one trial
-        # (its rows weigh 1/size) and the tests stay honest about how much evidence there is.
-        (1.0 / pl.len().over("timestamp")).alias("w"),
         pl.col("request_duration").cast(pl.Float64),
         pl.col("error_reason").cast(pl.String),
         pl.col("error_reason").is_not_null().alias("failed"),
         (pl.col("request_duration").cast(pl.Float64) > slow_after).alias("slow"),
-        *[pl.col(c) for c in DIMENSIONS if c not in ("proxy_net",)],
-        # A /24 groups the proxies a provider rents together (a subnet that is blocked or slow).
+        *[pl.col(c) for c in _RAW],
         pl.when(proxy.str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .then(proxy.str.replace(r"\.\d+$", ".0/24"))
         .alias("proxy_net"),
     )
 
 
-def _counts(lf: pl.LazyFrame, dimension: str | None) -> pl.LazyFrame:
-    keys = ["t"] if dimension is None else ["t", dimension]
-    w = pl.col("w")
-    out = lf.group_by(keys).agg(
-        w.sum().round().cast(pl.Int64).alias("n"),
-        w.filter(pl.col("failed")).sum().round().cast(pl.Int64).alias("f"),
-        w.filter(pl.col("slow")).sum().round().cast(pl.Int64).alias("s"),
+def _key(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A 32-bit code per value of a narrow column: the categorical code, or the integer itself."""
+    col = pl.col(column)
+    if dtype.is_integer():
+        return col.cast(pl.Int64).cast(pl.UInt32, strict=False).cast(pl.UInt64)
+    return col.to_physical().cast(pl.UInt64)
+
+
+def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.DataFrame:
+    """The rows as integers: ``b`` (bucket start, epoch seconds), flags, and categorical columns.
+
+    Text columns are encoded as categoricals once here: later steps hash their codes, not text.
+    """
+    schema = lf.collect_schema()
+    seconds = time_bucket(every, tz, name="t").dt.convert_time_zone("UTC").dt.epoch("s")
+
+    def encoded(c: str) -> pl.Expr:
+        dtype = schema[c]
+        if dtype.is_integer() or isinstance(dtype, pl.Categorical | pl.Enum):
+            return pl.col(c)
+        return pl.col(c).cast(pl.String).cast(pl.Categorical)
+
+    return lf.select(
+        seconds.alias("b"),
+        pl.col("timestamp").dt.epoch("us").alias("ts"),
+        pl.col("error_reason").is_not_null().alias("failed"),
+        (pl.col("request_duration").cast(pl.Float64) > slow_after).alias("slow"),
+        *[encoded(c) for c in (*_RAW, ERROR_REASON)],
+    ).collect()
+
+
+def _burst_weights(ts: pl.Series) -> pl.Series:
+    """1 / (records sharing the timestamp).
+
+    Records sharing a timestamp are one burst from one client to one target: they succeed or
+    fail together far more than independent requests do, so a burst counts as one trial (its
+    rows weigh 1/size) and the tests stay honest about how much evidence there is. Activity is
+    loaded in time order, so equal timestamps are neighbours and run lengths are enough.
+    """
+    values = ts.to_numpy()
+    if len(values) and bool(np.all(values[1:] >= values[:-1])):
+        run = np.cumsum(np.r_[True, values[1:] != values[:-1]]) - 1
+        return pl.Series("w", 1.0 / np.bincount(run)[run])
+    return ts.to_frame("ts").select((1.0 / pl.len().over("ts")).alias("w")).to_series()
+
+
+def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) -> pl.LazyFrame:
+    src = narrow.filter(pl.col("failed")) if column == ERROR_REASON else narrow
+    key = pl.col("b").cast(pl.UInt64)
+    if column is not None and dtype is not None:
+        src = src.filter(pl.col(column).is_not_null())
+        key = key * _HIGH + _key(column, dtype)
+    return src.group_by(key.alias("key")).agg(
+        pl.col("w").sum().alias("n"),
+        pl.col("w").filter(pl.col("failed")).sum().alias("f"),
+        pl.col("w").filter(pl.col("slow")).sum().alias("s"),
     )
-    value = pl.lit(ALL) if dimension is None else pl.col(dimension).cast(pl.String)
+
+
+def _values(narrow: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFrame:
+    """Code to value for one categorical column: its unique values (hashing codes, not text)."""
+    return narrow.select(pl.col(column).unique().drop_nulls()).select(
+        _key(column, dtype).alias("code"), pl.col(column).cast(pl.String).alias("value")
+    )
+
+
+def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.DataFrame:
+    """Requests ``n``, failures ``f`` and slow requests ``s`` per bucket ``t`` and segment.
+
+    Counts are of bursts (see :func:`_burst_weights`): rounded sums of the row weights. Each
+    segment has an integer id ``sid``. Rows of dimension ``error_reason`` count that code's
+    failures in ``f`` and every request of the bucket in ``n`` (a code's share of all
+    requests), with ``s`` null. Segments of fewer than :data:`MIN_KEPT_REQUESTS` are left out.
+    """
+    narrow = _narrow(lf, every=every, tz=tz, slow_after=slow_after)
+    narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts")
+    schema = narrow.schema
+    coded = [c for c in (*_RAW, ERROR_REASON) if not schema[c].is_integer()]
+    dims: list[str | None] = [None, *_RAW, ERROR_REASON]
+    frames = pl.collect_all(
+        [
+            *[_agg(narrow.lazy(), d, None if d is None else schema[d]) for d in dims],
+            *[_values(narrow.lazy(), c, schema[c]) for c in coded],
+        ]
+    )
+    del narrow
+    counts = dict(zip(dims, frames[: len(dims)], strict=True))
+    return _assemble(counts, dict(zip(coded, frames[len(dims) :], strict=True)))
+
+
+def _split(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(dimension).alias("dimension"),
+        (pl.col("key") % _HIGH).alias("code"),
+        (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"),
+        "n",
+        "f",
+        "s",
+    )
+
+
+def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    columns = ["dimension", "code", "value", "b", "n", "f", "s"]
+    parts = []
+    for dim in _RAW:
+        part = _split(counts[dim], dim)
+        if dim in texts:
+            part = part.join(texts[dim], on="code", how="left")
+        else:
+            part = part.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String))
+        parts.append(part.select(columns))
+        if dim == "proxy_address":
+            parts.append(_nets(part).select(columns))
+    every = counts[None].select(
+        pl.lit(ALL).alias("dimension"),
+        pl.lit(0, pl.UInt64).alias("code"),
+        pl.lit(ALL).alias("value"),
+        pl.col("key").cast(pl.Int64).alias("b"),
+        "n",
+        "f",
+        "s",
+    )
+    segments = pl.concat(parts, how="vertical_relaxed").filter(
+        pl.col("n").sum().over("dimension", "code") >= MIN_KEPT_REQUESTS
+    )
+    codes = (
+        _split(counts[ERROR_REASON], ERROR_REASON)
+        .join(texts[ERROR_REASON], on="code", how="left")
+        .drop("n", "s")
+        .join(every.select("b", "n"), on="b")
+        .with_columns(s=pl.lit(None, pl.Float64))
+    )
+    out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed")
+    # The segment id: the dimension's rank in the high bits, the value's code in the low ones.
+    rank = {d: i for i, d in enumerate((ALL, *DIMENSIONS, ERROR_REASON))}
+    dim_rank = pl.col("dimension").replace_strict(rank, return_dtype=pl.Int64)
     return out.select(
-        pl.lit(dimension or ALL).alias("dimension"), value.alias("value"), "t", "n", "f", "s"
+        "dimension",
+        "value",
+        pl.from_epoch("b", time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("t"),
+        *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", "s")],
+        sid=dim_rank * _HIGH + pl.col("code").cast(pl.Int64),
     ).drop_nulls("value")
 
 
-def cells(prepared: pl.LazyFrame) -> pl.DataFrame:
-    """Requests ``n``, failures ``f`` and slow requests ``s`` per bucket ``t`` and segment.
-
-    Counts are of bursts (see :func:`prepare`): rounded sums of the row weights.
-
-    Rows of dimension ``error_reason`` count that code's failures in ``f`` and every request of
-    the bucket in ``n`` (a code's share of all requests), with ``s`` null.
-    """
-    parts = [_counts(prepared, None), *(_counts(prepared, d) for d in DIMENSIONS)]
-    codes = (
-        prepared.filter(pl.col("failed"))
-        .group_by("t", "error_reason")
-        .agg(pl.col("w").sum().round().cast(pl.Int64).alias("f"))
-    )
-    frames = pl.collect_all([*parts, codes])
-    every = frames[0]
-    code_rows = (
-        frames[-1]
-        .join(every.select("t", "n"), on="t")
-        .select(
-            pl.lit(ERROR_REASON).alias("dimension"),
-            pl.col("error_reason").alias("value"),
-            "t",
-            "n",
-            "f",
-            pl.lit(None, pl.Int64).alias("s"),
+def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
+    """The /24 cells, summed from the proxy cells (a subnet a provider rents together)."""
+    net = pl.col("value").str.replace(r"\.\d+$", ".0/24")
+    return (
+        proxies.filter(pl.col("value").str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
+        .group_by(pl.col("b"), net.alias("value"))
+        .agg(pl.col("n", "f", "s").sum())
+        .with_columns(
+            dimension=pl.lit("proxy_net"),
+            code=pl.col("value").rank("dense").cast(pl.UInt64),
         )
     )
-    return pl.concat([*frames[:-1], code_rows], how="vertical_relaxed").cast(CELL_SCHEMA)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ against "rate usual" (the maximum-sum segment, i.e. the CUSUM estimate of a chan
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,81 +27,146 @@ _SEG = ["dimension", "value"]
 
 
 def windows(
-    units: pl.DataFrame, *, first: object, step: timedelta, buckets: int, min_events: int
+    units: pl.DataFrame,
+    *,
+    first: object,
+    step: timedelta,
+    buckets: int,
+    min_events: int,
+    effect: tuple[float, float],
+    rest_of_period: bool,
 ) -> tuple[pl.LazyFrame, int]:
-    """Windows that could show an effect, ``sid, scale, i0, i1, n, k`` (lazy), and how many were tested.
+    """Windows that show the minimum effect, ``sid, scale, i0, i1, n, k`` (lazy), and how many were tested.
 
     Every window with at least :data:`MIN_CELL_REQUESTS` requests is a hypothesis and is counted;
-    only those with at least *min_events* events (the minimum excess needs them) are kept, which
-    keeps memory small: most windows of most segments hold a handful of events.
+    only those showing the minimum *effect* (a rise of at least ``delta`` and ``ratio`` times the
+    usual rate, and *min_events* events above expected) are kept: the others would get p-values
+    near 1 and only enter Benjamini-Hochberg through the count. Deciding that here, on arrays,
+    keeps memory and time small: most windows of most segments are unremarkable.
+    *units* carry each cell's reference ``K0``/``N0``: the rest of the period when
+    *rest_of_period* (so the window's own counts are taken out again), else a baseline's.
 
     *units* are the one-bucket cells with an integer segment id ``sid``. Sorted by segment and
     bucket, the cells of one window are contiguous at every scale and offset, so each scale is
     one vectorised ``reduceat`` over the arrays (no hashing, no per-scale group-by).
     """
+    us = step // timedelta(microseconds=1)
+    if rest_of_period:  # the reference totals are the segment's own: no window function needed
+        total_n, total_k = pl.col("N0") + pl.col("n"), pl.col("K0") + pl.col("k")
+    else:
+        total_n, total_k = pl.col("n").sum().over("sid"), pl.col("k").sum().over("sid")
+    j = (pl.col("t") - pl.lit(first)).dt.total_microseconds() // us
     kept = (
         units.lazy()
         # Tarone's pruning: a segment with too few requests or events in the whole period cannot
         # reach the minimum effect in any window, so it is no hypothesis at all.
-        .filter(
-            (pl.col("n").sum().over("sid") >= MIN_SEGMENT_REQUESTS)
-            & (pl.col("k").sum().over("sid") >= min_events)
-        )
+        .filter((total_n >= MIN_SEGMENT_REQUESTS) & (total_k >= min_events))
         .select(
             "sid",
             "n",
             "k",
-            j=(pl.col("t") - pl.lit(first)).dt.total_microseconds() // (step // timedelta(microseconds=1)),
+            # The segment's reference totals, the same on every cell of the segment.
+            K=pl.col("K0") + pl.col("k") if rest_of_period else pl.col("K0"),
+            N=pl.col("N0") + pl.col("n") if rest_of_period else pl.col("N0"),
+            j=j,
         )
-        .sort("sid", "j")
+        # One integer key sorts faster than two columns.
+        .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
         .collect()
     )
-    sid, j = kept["sid"].to_numpy(), kept["j"].to_numpy()
-    n, k = kept["n"].to_numpy(), kept["k"].to_numpy()
+    level = _Level(
+        kept["sid"].to_numpy(),
+        kept["j"].to_numpy(),
+        kept["n"].to_numpy(),
+        kept["k"].to_numpy(),
+        kept["K"].to_numpy().astype(float),
+        kept["N"].to_numpy().astype(float),
+    )
+    test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
     for scale in SCALES:
-        if scale > max(1, buckets // 2):
+        if scale > max(1, buckets // 2) or not len(level.sid):
             break
-        for offset in (0, scale // 2) if scale > 1 else (0,):
-            part, count = _reduce(sid, j, n, k, scale, offset, buckets, min_events)
+        if scale == 1:
+            found = [(level, 0)]
+        else:
+            # Windows of twice the previous scale are sums of two neighbouring windows of it:
+            # each scale costs half the one before instead of a pass over every cell.
+            found = [(level.coarser(shift), scale // 2 * shift) for shift in (0, 1)]
+        for windows_at, offset in found:
+            part, count = test.run(windows_at, scale, offset)
             parts.append(part)
             tested += count
+        level = found[0][0]
     # Edge windows clipped to the same span as a smaller one are tested twice: that only makes
     # the Benjamini-Hochberg family a little larger (conservative), and is cheaper than unique().
-    if not parts or not len(sid):
+    if not parts:
         empty = {"sid": pl.Int64, "n": pl.Int64, "k": pl.Int64, "scale": pl.Int32}
         return pl.LazyFrame(schema={**empty, "i0": pl.Int64, "i1": pl.Int64}), 0
     return pl.concat(parts).lazy(), tested
 
 
-def _reduce(
-    sid: np.ndarray,
-    j: np.ndarray,
-    n: np.ndarray,
-    k: np.ndarray,
-    scale: int,
-    offset: int,
-    buckets: int,
-    min_events: int,
-) -> tuple[pl.DataFrame, int]:
-    """Window sums at one scale and offset over cells sorted by segment and bucket."""
-    w = (j + offset) // scale
-    starts = np.flatnonzero(np.r_[True, (np.diff(sid) != 0) | (np.diff(w) != 0)])
-    ns, ks = np.add.reduceat(n, starts), np.add.reduceat(k, starts)
-    testable = ns >= MIN_CELL_REQUESTS
-    keep = testable & (ks >= min_events)
-    i0 = w[starts][keep] * scale - offset
-    frame = pl.DataFrame(
-        {
-            "sid": sid[starts][keep],
-            "n": ns[keep],
-            "k": ks[keep],
-            "scale": np.full(int(keep.sum()), scale, dtype=np.int32),
-            "i0": np.clip(i0, 0, None),
-            "i1": np.clip(i0 + scale, None, buckets),
-        }
-    )
-    return frame, int(testable.sum())
+@dataclass(frozen=True)
+class _Level:
+    """Windows of one scale at offset 0, sorted by segment and window index ``w``."""
+
+    sid: np.ndarray
+    w: np.ndarray
+    n: np.ndarray
+    k: np.ndarray
+    big_k: np.ndarray  # the segment's reference events and trials, repeated per window
+    big_n: np.ndarray
+
+    def coarser(self, shift: int) -> _Level:
+        """Windows twice as long; *shift* 1 moves them half a window earlier (the offset ones)."""
+        w = (self.w + shift) // 2
+        starts = np.flatnonzero(np.r_[True, (np.diff(self.sid) != 0) | (np.diff(w) != 0)])
+        return _Level(
+            self.sid[starts],
+            w[starts],
+            np.add.reduceat(self.n, starts),
+            np.add.reduceat(self.k, starts),
+            self.big_k[starts],
+            self.big_n[starts],
+        )
+
+
+@dataclass(frozen=True)
+class _Test:
+    """Which windows are hypotheses (enough requests) and which show the minimum effect."""
+
+    min_events: int
+    delta: float
+    ratio: float
+    rest_of_period: bool
+    buckets: int
+
+    def run(self, lv: _Level, scale: int, offset: int) -> tuple[pl.DataFrame, int]:
+        k0, n0 = lv.big_k, lv.big_n
+        if self.rest_of_period:
+            k0, n0 = k0 - lv.k, n0 - lv.n
+        testable = lv.n >= MIN_CELL_REQUESTS
+        with np.errstate(divide="ignore", invalid="ignore"):
+            usual = np.where(n0 > 0, k0 / n0, np.inf)
+            rate = lv.k / np.maximum(lv.n, 1)
+            shows = (
+                (rate >= usual + self.delta)
+                & (rate >= usual * self.ratio)
+                & (lv.k - lv.n * usual >= self.min_events)
+            )
+        keep = testable & (lv.k >= self.min_events) & shows
+        i0 = lv.w[keep] * scale - offset
+        frame = pl.DataFrame(
+            {
+                "sid": lv.sid[keep],
+                "n": lv.n[keep],
+                "k": lv.k[keep],
+                "scale": np.full(int(keep.sum()), scale, dtype=np.int32),
+                "i0": np.clip(i0, 0, None),
+                "i1": np.clip(i0 + scale, None, self.buckets),
+            }
+        )
+        return frame, int(testable.sum())
 
 
 def window_times(found: pl.DataFrame, *, first: object, step: timedelta) -> pl.DataFrame:
