@@ -67,6 +67,7 @@ from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz,
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
+from wsframes.analysis.incidents._season import seasonal
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
 from wsframes.errors import ConfigurationError
@@ -177,7 +178,7 @@ def _find(
     current = cells(lf, every=step, tz=tz, slow_after=slow_after)
     previous = cells(base, every=step, tz=tz, slow_after=slow_after) if base is not None else None
     level = alpha * 0.8
-    tested, units = _test(current, previous, step)
+    tested, units = _test(current, previous, step, tz)
     found: list[dict[str, Any]] = []
     for metric, kind in (("error_rate", "error_burst"), ("slow_share", "latency_regression")):
         mine = tested.filter(pl.col("metric") == metric)
@@ -205,7 +206,7 @@ def _find(
 
 
 def _test(
-    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta
+    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells."""
     parts, units, tested = [], {}, 0
@@ -224,7 +225,15 @@ def _test(
             .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
             .collect()
         )
-        phi = dispersion(unit)
+        unit = seasonal(unit, prev, tz=tz, step=step)
+        # Over-dispersion around the usual rate of each cell's time of day, where it has one.
+        use = pl.col("m") > 0
+        phi = dispersion(
+            unit.with_columns(
+                K0=pl.when(use).then(pl.col("p0") * pl.col("m")).otherwise(pl.col("K0")),
+                N0=pl.when(use).then(pl.col("m")).otherwise(pl.col("N0")),
+            )
+        )
         segments = unit.select("sid", "dimension", "value").unique("sid")
         scanned, m = windows(
             unit,
@@ -235,8 +244,8 @@ def _test(
             effect=_EFFECT[metric],
             rest_of_period=prev is None,
         )
-        win = reference(scanned, unit, prev)
-        found = p_values(win.join(segments.lazy(), on="sid"), phi, _effect(metric))
+        # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
+        found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
         units[metric], tested = unit, tested + m
     out = pl.concat(parts, how="diagonal_relaxed")
