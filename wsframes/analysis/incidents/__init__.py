@@ -67,8 +67,8 @@ from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz,
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
-from wsframes.analysis.incidents._season import seasonal
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
+from wsframes.analysis.incidents._season import seasonal
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
 from wsframes.errors import ConfigurationError
 

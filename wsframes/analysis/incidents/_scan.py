@@ -72,6 +72,7 @@ def windows(
             # Seasonal expectation and its reference requests (:mod:`._season`), 0 when flat.
             e=pl.col("e") if "e" in units.columns else pl.lit(0.0),
             m=pl.col("m") if "m" in units.columns else pl.lit(0.0),
+            ng=pl.col("ng") if "ng" in units.columns else pl.col("n").cast(pl.Float64),
         )
         # One integer key sorts faster than two columns.
         .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
@@ -86,6 +87,7 @@ def windows(
         kept["N"].to_numpy().astype(float),
         kept["e"].to_numpy().astype(float),
         kept["m"].to_numpy().astype(float),
+        kept["ng"].to_numpy().astype(float),
     )
     test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
@@ -124,6 +126,7 @@ class _Level:
     big_n: np.ndarray
     e: np.ndarray  # seasonal expected events and their reference requests (0 when flat)
     m: np.ndarray
+    ng: np.ndarray  # requests weighted by the account's time-of-day factor (flat segments)
 
     def coarser(self, shift: int) -> _Level:
         """Windows twice as long; *shift* 1 moves them half a window earlier (the offset ones)."""
@@ -138,6 +141,7 @@ class _Level:
             self.big_n[starts],
             np.add.reduceat(self.e, starts),
             np.add.reduceat(self.m, starts),
+            np.add.reduceat(self.ng, starts),
         )
 
 
@@ -159,7 +163,9 @@ class _Test:
         with np.errstate(divide="ignore", invalid="ignore"):
             # A seasonal window's usual rate is its cells' expectation at their time of day; its
             # reference is the other days' requests in the same slots (no more than the flat one).
+            # A flat segment's usual rate is raised by the account's factor in those slots.
             seasonal = lv.m > 0
+            k0 = np.where(seasonal, 0.0, k0 * lv.ng / np.maximum(lv.n, 1))
             n0 = np.where(seasonal, np.minimum(lv.m, n0), n0)
             k0 = np.where(seasonal, n0 * lv.e / np.maximum(lv.n, 1), k0)
             usual = np.where(n0 > 0, k0 / n0, np.inf)

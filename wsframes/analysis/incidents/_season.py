@@ -24,6 +24,8 @@ from datetime import timedelta
 
 import polars as pl
 
+from wsframes.analysis.incidents._cells import ALL
+
 #: History (days) for a time-of-day profile, and for a time-of-day x weekday/weekend one.
 MIN_DAYS, MIN_DAYS_WEEKLY = 3, 14
 #: Events each slot's reference needs before a segment's expectation follows the time of day.
@@ -50,9 +52,7 @@ def _days(frame: pl.DataFrame) -> int:
     return int((last - first) / _DAY) + 1  # type: ignore[operator]
 
 
-def seasonal(
-    unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step: timedelta
-) -> pl.DataFrame:
+def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step: timedelta) -> pl.DataFrame:
     """Add ``e``, ``m``, ``p0`` and the segment flag ``seasonal`` to the one-bucket cells *unit*.
 
     *unit* carries ``sid, t, k, n, K0, N0`` (reference of the whole period or of the baseline);
@@ -61,24 +61,33 @@ def seasonal(
     ``K0 / N0``.
     """
     flat = pl.col("K0") / pl.col("N0")
-    source = unit if previous is None else previous.join(
-        unit.select("dimension", "value", "sid").unique("sid"), on=["dimension", "value"]
+    source = (
+        unit
+        if previous is None
+        else previous.join(unit.select("dimension", "value", "sid").unique("sid"), on=["dimension", "value"])
     )
     slot = _slot(tz, step, _days(source))
     if slot is None:
         return unit.with_columns(
-            e=pl.lit(0.0), m=pl.lit(0.0), p0=pl.lit(None, pl.Float64), seasonal=pl.lit(False)
+            e=pl.lit(0.0),
+            m=pl.lit(0.0),
+            ng=pl.col("n").cast(pl.Float64),
+            p0=pl.lit(None, pl.Float64),
+            seasonal=pl.lit(False),
         )
     day = pl.col("t").dt.convert_time_zone(tz).dt.date()
     profile = (
         source.lazy()
         .with_columns(slot=slot, day=day)
         .group_by("sid", "slot")
-        .agg(pl.col("k").sum().alias("KS"), pl.col("n").sum().alias("NS"), pl.col("day").n_unique().alias("D"))
+        .agg(
+            pl.col("k").sum().alias("KS"), pl.col("n").sum().alias("NS"), pl.col("day").n_unique().alias("D")
+        )
     )
     usable = profile.group_by("sid").agg(
         ok=(pl.col("KS").mean() >= MIN_SLOT_EVENTS) & (pl.col("D").median() >= MIN_DAYS)
     )
+    raise_by = _account_factor(source, profile)
     # Leave the cell's own day out when the profile comes from the data itself.
     ks = pl.col("KS") - (pl.col("k") if previous is None else 0)
     ns = pl.col("NS") - (pl.col("n") if previous is None else 0)
@@ -87,14 +96,42 @@ def seasonal(
         unit.lazy()
         .with_columns(slot=slot)
         .join(profile, on=["sid", "slot"], how="left")
+        .join(raise_by, on="slot", how="left")
+        .with_columns(pl.col("g").fill_null(1.0))
         .join(usable, on="sid", how="left")
         .with_columns(
             p0=pl.when(use).then(ks / ns),
             m=pl.when(use).then(ns.cast(pl.Float64)).otherwise(0.0),
             seasonal=pl.col("ok").fill_null(False),
         )
-        # A cell without a slot reference (a slot no other day has) expects the flat rate.
-        .with_columns(e=pl.col("n") * pl.col("p0").fill_null(flat).fill_nan(0))
-        .drop("slot", "KS", "NS", "D", "ok")
+        # A cell without a slot reference (a slot no other day has) expects the flat rate,
+        # raised where the account's rate is.
+        .with_columns(
+            e=pl.col("n") * pl.col("p0").fill_null(flat * pl.col("g")).fill_nan(0),
+            ng=pl.col("n") * pl.col("g"),
+        )
+        .drop("slot", "KS", "NS", "D", "ok", "g")
         .collect()
+    )
+
+
+def _account_factor(source: pl.DataFrame, profile: pl.LazyFrame) -> pl.LazyFrame:
+    """``slot, g``: how much the account's usual rate rises in each slot, never below 1.
+
+    A segment too small for its own profile borrows the account's: its flat rate is raised by
+    *g* where the account's rate is above its mean (so office-hour peaks are expected), but never
+    lowered (a small segment may not follow the account's cycle at all, and a lowered reference
+    would alarm on it at night).
+    """
+    account = source.filter(pl.col("dimension") == ALL).select("sid").unique()
+    mine = profile.join(account.lazy(), on="sid")
+    rate = pl.col("KS").sum() / pl.col("NS").sum()
+    return (
+        mine.with_columns(mean=rate, many=pl.col("KS").mean() >= MIN_SLOT_EVENTS)
+        .select(
+            "slot",
+            g=pl.when(pl.col("many") & (pl.col("mean") > 0))
+            .then(pl.max_horizontal(pl.col("KS") / pl.col("NS") / pl.col("mean"), pl.lit(1.0)))
+            .otherwise(1.0),
+        )
     )
