@@ -230,7 +230,9 @@ def _test(
         use = pl.col("m") > 0
         phi = dispersion(
             unit.with_columns(
-                K0=pl.when(use).then(pl.col("p0") * pl.col("m")).otherwise(pl.col("K0")),
+                K0=pl.when(use)
+                .then(pl.col("p0") * pl.col("m"))
+                .otherwise(pl.col("K0") * pl.col("ng") / pl.col("n")),
                 N0=pl.when(use).then(pl.col("m")).otherwise(pl.col("N0")),
             )
         )

@@ -126,12 +126,9 @@ def _account_factor(source: pl.DataFrame, profile: pl.LazyFrame) -> pl.LazyFrame
     account = source.filter(pl.col("dimension") == ALL).select("sid").unique()
     mine = profile.join(account.lazy(), on="sid")
     rate = pl.col("KS").sum() / pl.col("NS").sum()
-    return (
-        mine.with_columns(mean=rate, many=pl.col("KS").mean() >= MIN_SLOT_EVENTS)
-        .select(
-            "slot",
-            g=pl.when(pl.col("many") & (pl.col("mean") > 0))
-            .then(pl.max_horizontal(pl.col("KS") / pl.col("NS") / pl.col("mean"), pl.lit(1.0)))
-            .otherwise(1.0),
-        )
+    return mine.with_columns(mean=rate, many=pl.col("KS").mean() >= MIN_SLOT_EVENTS).select(
+        "slot",
+        g=pl.when(pl.col("many") & (pl.col("mean") > 0))
+        .then(pl.max_horizontal(pl.col("KS") / pl.col("NS") / pl.col("mean"), pl.lit(1.0)))
+        .otherwise(1.0),
     )
