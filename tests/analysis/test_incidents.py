@@ -177,8 +177,8 @@ def test_a_whole_domain_is_not_narrowed_to_a_pair() -> None:
 def test_a_daily_cycle_of_failures_is_not_an_incident() -> None:
     """Office hours failing 3 points more every weekday (6% at night, 9% by day) over two weeks.
 
-    Rates are compared with the whole period, so a daily cycle below the minimum effect (1.5x
-    and +5 points) cannot alarm however long the history: the documented seasonality bound.
+    Below the minimum effect (1.5x and +5 points) even against the whole period, and expected
+    at its time of day anyway with two weeks of history.
     """
     days = [T0 + timedelta(days=d, hours=9) for d in range(14) if (T0 + timedelta(days=d)).weekday() < 5]
     cycle = tuple(Incident("error_burst", at, hours=8, size=0.03) for at in days)

@@ -21,6 +21,7 @@ is one ``group_by`` on the already-aggregated cells, so it costs little next to 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import polars as pl
 
@@ -33,32 +34,38 @@ MIN_SLOT_EVENTS = 10
 _DAY = timedelta(days=1)
 
 
-def _slot(tz: str, step: timedelta, days: int) -> pl.Expr | None:
-    """The seasonal slot of a bucket ``t``, or None when the buckets cannot have one."""
-    if days < MIN_DAYS or step >= _DAY or _DAY % step:
+def _calendar(frame: pl.DataFrame, tz: str, step: timedelta, days: int) -> tuple[pl.Series, pl.Series] | None:
+    """Each cell's seasonal ``slot`` and local ``day``, or None when there is no seasonality.
+
+    Computed once per bucket of the period (a few hundred) and gathered by bucket index: the
+    time-zone arithmetic never runs on the (millions of) cells.
+    """
+    if frame.is_empty() or step >= _DAY or _DAY % step or days < MIN_DAYS:
         return None
-    local = pl.col("t").dt.convert_time_zone(tz)
+    first: Any = frame["t"].min()
+    last: Any = frame["t"].max()
+    local = pl.datetime_range(first, last, step, eager=True).dt.convert_time_zone(tz)
     minute = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
     slot = minute // max(1, int(step.total_seconds() // 60))
     if days >= MIN_DAYS_WEEKLY:
-        return slot * 2 + (local.dt.weekday() >= 6).cast(pl.Int32)
-    return slot
+        slot = slot * 2 + (local.dt.weekday() >= 6).cast(pl.Int32)
+    day = local.dt.date().cast(pl.Int32)
+    us = step // timedelta(microseconds=1)
+    index = ((frame["t"] - first).dt.total_microseconds() // us).to_numpy()
+    return pl.Series("slot", slot.to_numpy()[index]), pl.Series("day", day.to_numpy()[index])
 
 
-def _days(frame: pl.DataFrame) -> int:
-    if frame.is_empty():
-        return 0
-    first, last = frame["t"].min(), frame["t"].max()
-    return int((last - first) / _DAY) + 1  # type: ignore[operator]
+#: The profile's key packs the segment id above the slot (at most 2 x 1440 one-minute slots).
+_SLOTS = 1 << 12
 
 
 def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step: timedelta) -> pl.DataFrame:
-    """Add ``e``, ``m``, ``p0`` and the segment flag ``seasonal`` to the one-bucket cells *unit*.
+    """Add ``e``, ``m``, ``ng``, ``p0`` and the segment flag ``seasonal`` to the one-bucket cells *unit*.
 
     *unit* carries ``sid, t, k, n, K0, N0`` (reference of the whole period or of the baseline);
     *previous* is the baseline's cells (``dimension, value, t, k, n``), whose profile is then
     the reference. Cells without a usable profile have ``m`` 0 and ``p0`` null: they keep
-    ``K0 / N0``.
+    ``K0 / N0``, raised by the account's factor (``ng``, the requests times that factor).
     """
     flat = pl.col("K0") / pl.col("N0")
     source = (
@@ -66,8 +73,10 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
         if previous is None
         else previous.join(unit.select("dimension", "value", "sid").unique("sid"), on=["dimension", "value"])
     )
-    slot = _slot(tz, step, _days(source))
-    if slot is None:
+    # The history that counts is the profile's: it also decides the kind of slot for both.
+    days = 0 if source.is_empty() else int((source["t"].max() - source["t"].min()) / _DAY) + 1  # type: ignore[operator]
+    here, there = _calendar(unit, tz, step, days), _calendar(source, tz, step, days)
+    if here is None or there is None:
         return unit.with_columns(
             e=pl.lit(0.0),
             m=pl.lit(0.0),
@@ -75,34 +84,37 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
             p0=pl.lit(None, pl.Float64),
             seasonal=pl.lit(False),
         )
-    day = pl.col("t").dt.convert_time_zone(tz).dt.date()
+    key = pl.col("sid") * _SLOTS + pl.col("slot")
     profile = (
-        source.lazy()
-        .with_columns(slot=slot, day=day)
-        .group_by("sid", "slot")
+        source.select("sid", "dimension", "k", "n")
+        .with_columns(*there)
+        .group_by(key.alias("key"))
         .agg(
-            pl.col("k").sum().alias("KS"), pl.col("n").sum().alias("NS"), pl.col("day").n_unique().alias("D")
+            pl.col("sid", "slot", "dimension").first(),
+            pl.col("k").sum().alias("KS"),
+            pl.col("n").sum().alias("NS"),
+            pl.col("day").n_unique().alias("D"),
         )
     )
-    usable = profile.group_by("sid").agg(
-        ok=(pl.col("KS").mean() >= MIN_SLOT_EVENTS) & (pl.col("D").median() >= MIN_DAYS)
+    ok = (pl.col("KS").mean() >= MIN_SLOT_EVENTS) & (pl.col("D").median() >= MIN_DAYS)
+    profile = (
+        profile.with_columns(ok=ok.over("sid"))
+        .join(_account_factor(profile), on="slot", how="left")
+        .select("key", "KS", "NS", "ok", g=pl.col("g").fill_null(1.0))
     )
-    raise_by = _account_factor(source, profile)
     # Leave the cell's own day out when the profile comes from the data itself.
     ks = pl.col("KS") - (pl.col("k") if previous is None else 0)
     ns = pl.col("NS") - (pl.col("n") if previous is None else 0)
     use = pl.col("ok").fill_null(False) & (ns > 0)
     return (
-        unit.lazy()
-        .with_columns(slot=slot)
-        .join(profile, on=["sid", "slot"], how="left")
-        .join(raise_by, on="slot", how="left")
-        .with_columns(pl.col("g").fill_null(1.0))
-        .join(usable, on="sid", how="left")
+        unit.with_columns(here[0])
+        .with_columns(key.alias("key"))
+        .join(profile, on="key", how="left")
         .with_columns(
             p0=pl.when(use).then(ks / ns),
             m=pl.when(use).then(ns.cast(pl.Float64)).otherwise(0.0),
             seasonal=pl.col("ok").fill_null(False),
+            g=pl.col("g").fill_null(1.0),
         )
         # A cell without a slot reference (a slot no other day has) expects the flat rate,
         # raised where the account's rate is.
@@ -110,12 +122,11 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
             e=pl.col("n") * pl.col("p0").fill_null(flat * pl.col("g")).fill_nan(0),
             ng=pl.col("n") * pl.col("g"),
         )
-        .drop("slot", "KS", "NS", "D", "ok", "g")
-        .collect()
+        .drop("slot", "key", "KS", "NS", "ok", "g")
     )
 
 
-def _account_factor(source: pl.DataFrame, profile: pl.LazyFrame) -> pl.LazyFrame:
+def _account_factor(profile: pl.DataFrame) -> pl.DataFrame:
     """``slot, g``: how much the account's usual rate rises in each slot, never below 1.
 
     A segment too small for its own profile borrows the account's: its flat rate is raised by
@@ -123,12 +134,24 @@ def _account_factor(source: pl.DataFrame, profile: pl.LazyFrame) -> pl.LazyFrame
     lowered (a small segment may not follow the account's cycle at all, and a lowered reference
     would alarm on it at night).
     """
-    account = source.filter(pl.col("dimension") == ALL).select("sid").unique()
-    mine = profile.join(account.lazy(), on="sid")
+    mine = profile.filter(pl.col("dimension") == ALL)
     rate = pl.col("KS").sum() / pl.col("NS").sum()
     return mine.with_columns(mean=rate, many=pl.col("KS").mean() >= MIN_SLOT_EVENTS).select(
         "slot",
         g=pl.when(pl.col("many") & (pl.col("mean") > 0))
         .then(pl.max_horizontal(pl.col("KS") / pl.col("NS") / pl.col("mean"), pl.lit(1.0)))
         .otherwise(1.0),
+    )
+
+
+def around_usual(unit: pl.DataFrame) -> pl.DataFrame:
+    """The cells with ``K0``/``N0`` of their time of day, to measure over-dispersion around it.
+
+    Measured around the flat rate instead, a daily cycle would look like over-dispersion and
+    blunt every test of the dimension.
+    """
+    use = pl.col("m") > 0
+    return unit.with_columns(
+        K0=pl.when(use).then(pl.col("p0") * pl.col("m")).otherwise(pl.col("K0") * pl.col("ng") / pl.col("n")),
+        N0=pl.when(use).then(pl.col("m")).otherwise(pl.col("N0")),
     )
