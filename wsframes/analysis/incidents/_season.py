@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from wsframes.analysis.incidents._cells import ALL
@@ -34,8 +35,8 @@ MIN_SLOT_EVENTS = 10
 _DAY = timedelta(days=1)
 
 
-def _calendar(frame: pl.DataFrame, tz: str, step: timedelta, days: int) -> tuple[pl.Series, pl.Series] | None:
-    """Each cell's seasonal ``slot`` and local ``day``, or None when there is no seasonality.
+def _calendar(frame: pl.DataFrame, tz: str, step: timedelta, days: int) -> pl.Series | None:
+    """Each cell's seasonal ``slot``, or None when there is no seasonality.
 
     Computed once per bucket of the period (a few hundred) and gathered by bucket index: the
     time-zone arithmetic never runs on the (millions of) cells.
@@ -49,10 +50,9 @@ def _calendar(frame: pl.DataFrame, tz: str, step: timedelta, days: int) -> tuple
     slot = minute // max(1, int(step.total_seconds() // 60))
     if days >= MIN_DAYS_WEEKLY:
         slot = slot * 2 + (local.dt.weekday() >= 6).cast(pl.Int32)
-    day = local.dt.date().cast(pl.Int32)
     us = step // timedelta(microseconds=1)
     index = ((frame["t"] - first).dt.total_microseconds() // us).to_numpy()
-    return pl.Series("slot", slot.to_numpy()[index]), pl.Series("day", day.to_numpy()[index])
+    return pl.Series("slot", slot.to_numpy()[index])
 
 
 #: The profile's key packs the segment id above the slot (at most 2 x 1440 one-minute slots).
@@ -69,7 +69,9 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     """
     flat = pl.col("K0") / pl.col("N0")
     source = (
-        unit
+        # A segment of fewer events in all could never hold enough per slot (pruned cheaply: the
+        # cells carry the segment's total as their reference plus their own).
+        unit.filter(pl.col("K0") + pl.col("k") >= MIN_SLOT_EVENTS)
         if previous is None
         else previous.join(unit.select("dimension", "value", "sid").unique("sid"), on=["dimension", "value"])
     )
@@ -86,35 +88,47 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
         )
     key = pl.col("sid") * _SLOTS + pl.col("slot")
     profile = (
-        source.select("sid", "dimension", "k", "n")
-        .with_columns(*there)
+        source.select("sid", "k", "n")
+        .with_columns(there)
         .group_by(key.alias("key"))
+        # One cell per day and slot: the count of cells is the count of days seen.
         .agg(
-            pl.col("sid", "slot", "dimension").first(),
+            pl.col("sid", "slot").first(),
             pl.col("k").sum().alias("KS"),
             pl.col("n").sum().alias("NS"),
-            pl.col("day").n_unique().alias("D"),
+            pl.len().alias("D"),
         )
     )
+    account = source.filter(pl.col("dimension") == ALL)["sid"].unique()
     ok = (pl.col("KS").mean() >= MIN_SLOT_EVENTS) & (pl.col("D").median() >= MIN_DAYS)
-    profile = (
-        profile.with_columns(ok=ok.over("sid"))
-        .join(_account_factor(profile), on="slot", how="left")
-        .select("key", "KS", "NS", "ok", g=pl.col("g").fill_null(1.0))
+    profile = profile.filter(ok.over("sid"))
+    factor = _account_factor(profile.filter(pl.col("sid").is_in(account.implode())))
+    # Most segments are small: they only need the account's factor of their slot, gathered by
+    # slot number; the join on the profile is left to the few segments that have their own.
+    raise_by = np.ones(_SLOTS)
+    known = factor.filter(pl.col("slot") < len(raise_by))
+    raise_by[known["slot"].to_numpy()] = known["g"].to_numpy()
+    cells = unit.with_columns(here, g=pl.Series(raise_by[here.to_numpy()]))
+    own = cells["sid"].is_in(profile["sid"].unique().implode())
+    small = cells.filter(~own).with_columns(
+        e=pl.col("n") * (flat * pl.col("g")).fill_nan(0),
+        m=pl.lit(0.0),
+        ng=pl.col("n") * pl.col("g"),
+        p0=pl.lit(None, pl.Float64),
+        seasonal=pl.lit(False),
     )
     # Leave the cell's own day out when the profile comes from the data itself.
     ks = pl.col("KS") - (pl.col("k") if previous is None else 0)
     ns = pl.col("NS") - (pl.col("n") if previous is None else 0)
-    use = pl.col("ok").fill_null(False) & (ns > 0)
-    return (
-        unit.with_columns(here[0])
+    use = ns > 0
+    big = (
+        cells.filter(own)
         .with_columns(key.alias("key"))
-        .join(profile, on="key", how="left")
+        .join(profile.select("key", "KS", "NS"), on="key", how="left")
         .with_columns(
             p0=pl.when(use).then(ks / ns),
             m=pl.when(use).then(ns.cast(pl.Float64)).otherwise(0.0),
-            seasonal=pl.col("ok").fill_null(False),
-            g=pl.col("g").fill_null(1.0),
+            seasonal=pl.lit(True),
         )
         # A cell without a slot reference (a slot no other day has) expects the flat rate,
         # raised where the account's rate is.
@@ -122,21 +136,21 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
             e=pl.col("n") * pl.col("p0").fill_null(flat * pl.col("g")).fill_nan(0),
             ng=pl.col("n") * pl.col("g"),
         )
-        .drop("slot", "key", "KS", "NS", "ok", "g")
+        .drop("key", "KS", "NS")
     )
+    return pl.concat([small, big.select(small.columns)]).drop("slot", "g")
 
 
 def _account_factor(profile: pl.DataFrame) -> pl.DataFrame:
-    """``slot, g``: how much the account's usual rate rises in each slot, never below 1.
+    """``slot, g`` from the account's *profile*: how much its usual rate rises per slot (>= 1).
 
     A segment too small for its own profile borrows the account's: its flat rate is raised by
     *g* where the account's rate is above its mean (so office-hour peaks are expected), but never
     lowered (a small segment may not follow the account's cycle at all, and a lowered reference
     would alarm on it at night).
     """
-    mine = profile.filter(pl.col("dimension") == ALL)
     rate = pl.col("KS").sum() / pl.col("NS").sum()
-    return mine.with_columns(mean=rate, many=pl.col("KS").mean() >= MIN_SLOT_EVENTS).select(
+    return profile.with_columns(mean=rate, many=pl.col("KS").mean() >= MIN_SLOT_EVENTS).select(
         "slot",
         g=pl.when(pl.col("many") & (pl.col("mean") > 0))
         .then(pl.max_horizontal(pl.col("KS") / pl.col("NS") / pl.col("mean"), pl.lit(1.0)))
