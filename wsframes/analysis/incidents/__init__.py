@@ -223,7 +223,7 @@ def _test(
     buckets = int((last - first) / step) + 1
     for metric, events in (("error_rate", "f"), ("slow_share", "s")):
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
-        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k")
+        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", "s")
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")

@@ -80,7 +80,7 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     here, there = _calendar(unit, tz, step, days), _calendar(source, tz, step, days)
     if here is None or there is None:
         return unit.with_columns(
-            e=pl.lit(0.0),
+            e=pl.col("n") * flat.fill_nan(0),
             m=pl.lit(0.0),
             ng=pl.col("n").cast(pl.Float64),
             p0=pl.lit(None, pl.Float64),
@@ -138,7 +138,8 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
         )
         .drop("key", "KS", "NS")
     )
-    return pl.concat([small, big.select(small.columns)]).drop("slot", "g")
+    # What attribution weighs a segment's excess against: the same expectation.
+    return pl.concat([small, big.select(small.columns)]).drop("slot", "g").with_columns(expected=pl.col("e"))
 
 
 def _account_factor(profile: pl.DataFrame) -> pl.DataFrame:
