@@ -69,6 +69,10 @@ def windows(
             K=pl.col("K0") + pl.col("k") if rest_of_period else pl.col("K0"),
             N=pl.col("N0") + pl.col("n") if rest_of_period else pl.col("N0"),
             j=j,
+            # Seasonal expectation and its reference requests (:mod:`._season`), 0 when flat.
+            e=pl.col("e") if "e" in units.columns else pl.lit(0.0),
+            m=pl.col("m") if "m" in units.columns else pl.lit(0.0),
+            ng=pl.col("ng") if "ng" in units.columns else pl.col("n").cast(pl.Float64),
         )
         # One integer key sorts faster than two columns.
         .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
@@ -81,6 +85,9 @@ def windows(
         kept["k"].to_numpy(),
         kept["K"].to_numpy().astype(float),
         kept["N"].to_numpy().astype(float),
+        kept["e"].to_numpy().astype(float),
+        kept["m"].to_numpy().astype(float),
+        kept["ng"].to_numpy().astype(float),
     )
     test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
@@ -102,7 +109,8 @@ def windows(
     # the Benjamini-Hochberg family a little larger (conservative), and is cheaper than unique().
     if not parts:
         empty = {"sid": pl.Int64, "n": pl.Int64, "k": pl.Int64, "scale": pl.Int32}
-        return pl.LazyFrame(schema={**empty, "i0": pl.Int64, "i1": pl.Int64}), 0
+        refs = {"K0": pl.Float64, "N0": pl.Float64}
+        return pl.LazyFrame(schema={**empty, "i0": pl.Int64, "i1": pl.Int64, **refs}), 0
     return pl.concat(parts).lazy(), tested
 
 
@@ -116,6 +124,9 @@ class _Level:
     k: np.ndarray
     big_k: np.ndarray  # the segment's reference events and trials, repeated per window
     big_n: np.ndarray
+    e: np.ndarray  # seasonal expected events and their reference requests (0 when flat)
+    m: np.ndarray
+    ng: np.ndarray  # requests weighted by the account's time-of-day factor (flat segments)
 
     def coarser(self, shift: int) -> _Level:
         """Windows twice as long; *shift* 1 moves them half a window earlier (the offset ones)."""
@@ -128,6 +139,9 @@ class _Level:
             np.add.reduceat(self.k, starts),
             self.big_k[starts],
             self.big_n[starts],
+            np.add.reduceat(self.e, starts),
+            np.add.reduceat(self.m, starts),
+            np.add.reduceat(self.ng, starts),
         )
 
 
@@ -147,6 +161,13 @@ class _Test:
             k0, n0 = k0 - lv.k, n0 - lv.n
         testable = lv.n >= MIN_CELL_REQUESTS
         with np.errstate(divide="ignore", invalid="ignore"):
+            # A seasonal window's usual rate is its cells' expectation at their time of day; its
+            # reference is the other days' requests in the same slots (no more than the flat one).
+            # A flat segment's usual rate is raised by the account's factor in those slots.
+            seasonal = lv.m > 0
+            k0 = np.where(seasonal, 0.0, k0 * lv.ng / np.maximum(lv.n, 1))
+            n0 = np.where(seasonal, np.minimum(lv.m, n0), n0)
+            k0 = np.where(seasonal, n0 * lv.e / np.maximum(lv.n, 1), k0)
             usual = np.where(n0 > 0, k0 / n0, np.inf)
             rate = lv.k / np.maximum(lv.n, 1)
             shows = (
@@ -164,6 +185,8 @@ class _Test:
                 "scale": np.full(int(keep.sum()), scale, dtype=np.int32),
                 "i0": np.clip(i0, 0, None),
                 "i1": np.clip(i0 + scale, None, self.buckets),
+                "K0": k0[keep].astype(float),
+                "N0": n0[keep].astype(float),
             }
         )
         return frame, int(testable.sum())
@@ -206,15 +229,18 @@ def refine(run: dict[str, Any], cells: pl.DataFrame, step: timedelta) -> tuple[A
     ).sort("t")
     if near.is_empty():
         return start, end
-    p0 = min(max(run["K0"] / max(run["N0"], 1), 1e-6), 1 - 1e-6)
+    p0: Any = min(max(run["K0"] / max(run["N0"], 1), 1e-6), 1 - 1e-6)
     k, n = near["k"].to_numpy().astype(float), near["n"].to_numpy().astype(float)
+    if "p0" in near.columns:  # each bucket against its own time of day's usual rate
+        p0 = np.clip(near["p0"].fill_nan(None).fill_null(p0).to_numpy().astype(float), 1e-6, 1 - 1e-6)
     times = near["t"]
     lo, hi = int(np.searchsorted(times.to_numpy(), np.datetime64(start.replace(tzinfo=None)))), len(k) - 1
     hi = max(lo, int(np.searchsorted(times.to_numpy(), np.datetime64(end.replace(tzinfo=None)))) - 1)
     # The rate inside depends on the edges and the edges on the rate: a few rounds settle both.
     for _ in range(4):
-        p1 = min(max(k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1), p0 * 1.01), 1 - 1e-6)
-        llr = k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))
+        raised = k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1)
+        p1 = np.clip(np.maximum(raised, p0 * 1.01), 1e-6, 1 - 1e-6)
+        llr = k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))
         lo, hi = _max_subarray(llr)
     return times[lo], times[hi] + step
 
