@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from wsframes.fake import params as qp
 
 if TYPE_CHECKING:
+    from wsframes.fake.faults import SlidingWindowLimit
     from wsframes.fake.server import FakeWebshare, _Server
     from wsframes.fake.store import PlanStore
 
@@ -142,7 +143,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _within_rate_limit(self) -> bool:
         """The documented limit as a sliding window; over it, 429 with ``Retry-After``."""
-        limit = self.fake.limit
+        return self.admitted(self.fake.limit)
+
+    def admitted(self, limit: SlidingWindowLimit | None) -> bool:
+        """Whether *limit* (a sliding window; None: no limit) admits this request; else answer 429."""
         wait = limit.admit(time.monotonic()) if limit is not None else None
         if wait is None:
             return True

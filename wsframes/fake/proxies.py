@@ -20,8 +20,6 @@ gate of the ``proxy_list`` group (``FakeWebshare.group_limits``).
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -212,13 +210,7 @@ def _throttled(h: Handler) -> bool:
     The group's gate is the fake's own :class:`~wsframes.fake.faults.SlidingWindowLimit`
     (``FakeWebshare.group_limits``), counted apart from the general limit as the API does.
     """
-    wait = h.fake.group_limits[PROXY_LIST_GROUP].admit(time.monotonic())
-    if wait is None:
-        return False
-    seconds = max(1, math.ceil(wait))
-    h._json(429, {"detail": f"Request was throttled. Expected available in {seconds} seconds."},
-            extra={"Retry-After": str(seconds)})
-    return True
+    return not h.admitted(h.fake.group_limits[PROXY_LIST_GROUP])
 
 
 def _page(h: Handler, records: list[dict[str, Any]]) -> None:
