@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import wsframes.namespace  # noqa: F401  (registers the .ws namespaces on Polars and pandas frames)
 from wsframes.errors import (
@@ -39,6 +39,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Client": "wsframes.loader",
     "Config": "wsframes._config",
+    "ConfigOverrides": "wsframes._config",
     "to_pandas": "wsframes.frames",
     "sync": "wsframes.archive",
     "scan_activity": "wsframes.archive",
@@ -90,6 +91,7 @@ __all__ = [
     "BadRequestError",
     "Client",
     "Config",
+    "ConfigOverrides",
     "ConfigurationError",
     "FakeWebshare",
     "IncompleteDataError",
@@ -140,7 +142,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # static tools see the real objects
-    from wsframes._config import Config
+    from wsframes._config import Config, ConfigOverrides
     from wsframes.analysis import (
         QuantileSketch,
         anomalous_hours,
@@ -187,8 +189,7 @@ def load_activity(
     min_bytes: int | None = None,
     max_bytes: int | None = None,
     verification_category: str | None = None,
-    progress: bool | None = None,
-    **settings: Any,
+    **settings: Unpack[ConfigOverrides],
 ) -> Any:
     """Load every activity record in ``[start, end)`` as a typed, ascending Polars frame.
 
@@ -198,17 +199,15 @@ def load_activity(
     same settings; this also serves history older than the API's 90 days. Filters other than
     ``plan_id`` cannot be combined with *archive* (the archive stores whole windows).
     """
-    from wsframes._config import Config
+    from wsframes._config import configure
 
-    if config is not None and not isinstance(config, Config):
-        raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
-    cfg = (config or Config()).replace(**settings)  # unknown or bad settings fail here, always
+    cfg = configure(config, settings)  # unknown or bad settings fail here, always
     if archive is None:
         from wsframes.loader import load_activity as load_from_api
 
         return load_from_api(start, end, config=cfg, plan_id=plan_id, search=search,
                              error_reason=error_reason, min_bytes=min_bytes, max_bytes=max_bytes,
-                             verification_category=verification_category, progress=progress)
+                             verification_category=verification_category)
     extra = {"search": search, "error_reason": error_reason, "min_bytes": min_bytes,
              "max_bytes": max_bytes, "verification_category": verification_category}
     given = [name for name, value in extra.items() if value is not None]
@@ -221,7 +220,7 @@ def load_activity(
         )
     from wsframes.archive.load import load_with_archive
 
-    return load_with_archive(archive, start, end, plan_id=plan_id, config=cfg, progress=progress)
+    return load_with_archive(archive, start, end, plan_id=plan_id, config=cfg)
 
 
 def __getattr__(name: str) -> Any:

@@ -18,22 +18,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypedDict
 
 from wsframes._validate import check_int, check_progress, check_seconds
 from wsframes.errors import ConfigurationError
 
-__all__ = ["DEFAULT_RATE_LIMITS", "MAX_PAGE_SIZE", "Config"]
+__all__ = ["DEFAULT_RATE_LIMITS", "MAX_PAGE_SIZE", "Config", "ConfigOverrides", "configure"]
 
 MAX_PAGE_SIZE = 100_000
 
 #: Documented per-minute limits of the endpoint groups other than the general API (see
 #: ``Config.rate_limits``); the general API's 240 is ``Config.requests_per_minute``.
 DEFAULT_RATE_LIMITS: Mapping[str, int] = MappingProxyType({"proxy_list": 60, "download_links": 30})
-
-#: Settings a report kernel may receive as plain notebook parameters (never the key).
-KERNEL_OPTIONS = ("page_size", "requests_per_minute", "timeout", "max_retries", "connections", "subuser")
-
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -126,12 +122,36 @@ class Config:
             )
         return dataclasses.replace(self, **overrides) if overrides else self
 
-    def kernel_options(self) -> dict[str, Any]:
-        """The plain, non-secret settings a report kernel rebuilds its client from."""
-        return {name: getattr(self, name) for name in KERNEL_OPTIONS}
+    def public(self) -> dict[str, Any]:
+        """Every setting but the key, as plain values (what a report kernel rebuilds its client from)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "api_key"}
+        return {**fields, "rate_limits": dict(self.rate_limits)}
 
 
-def merge(config: Config | None, **settings: Any) -> Config:
-    """*config* (default ``Config()``) with the settings a caller gave explicitly (not ``...``)."""
-    given = {k: v for k, v in settings.items() if v is not ...}
-    return (config if config is not None else Config()).replace(**given)
+class ConfigOverrides(TypedDict, total=False):
+    """Keyword overrides of :class:`Config`'s fields, accepted by every networked entry point.
+
+    ``load_activity("7d", requests_per_minute=None)`` is ``load_activity("7d",
+    config=Config().replace(requests_per_minute=None))``; the fields are documented on Config.
+    """
+
+    api_key: str | None
+    base_url: str | None
+    timeout: float
+    max_retries: int
+    backoff: float
+    max_backoff: float
+    max_retry_after: float
+    requests_per_minute: int | None
+    rate_limits: Mapping[str, int]
+    connections: int
+    page_size: int
+    progress: bool | None
+    subuser: int | None
+
+
+def configure(config: Config | None, overrides: Mapping[str, Any]) -> Config:
+    """*config* (default ``Config()``) with *overrides* applied: how every entry point gets its settings."""
+    if config is not None and not isinstance(config, Config):
+        raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
+    return (config or Config()).replace(**overrides)

@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
-from wsframes._config import Config
+from wsframes._config import Config, ConfigOverrides, configure
 from wsframes._engine import load_window
 from wsframes.api.activity import ActivityFilters, to_micros, window_params
 from wsframes.api.client import HttpClient
@@ -68,10 +68,8 @@ class Client:
     several loads at once still stay under the limit. Its ``repr`` never shows the key.
     """
 
-    def __init__(self, config: Config | None = None, **settings: Any) -> None:
-        if config is not None and not isinstance(config, Config):
-            raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
-        self.config = (config or Config()).replace(**settings)
+    def __init__(self, config: Config | None = None, **settings: Unpack[ConfigOverrides]) -> None:
+        self.config = configure(config, settings)
         self._http = HttpClient(self.config)
         self._account_http: HttpClient | None = None  # without X-Subuser, for the sub-user check
         self._workers: ThreadPoolExecutor | None = None
@@ -294,8 +292,7 @@ def load_activity(
     min_bytes: int | None = None,
     max_bytes: int | None = None,
     verification_category: str | None = None,
-    progress: bool | None = None,
-    **settings: Any,
+    **settings: Unpack[ConfigOverrides],
 ) -> pl.DataFrame:
     """Load every activity record in ``[start, end)`` as a typed, ascending Polars frame.
 
@@ -306,5 +303,5 @@ def load_activity(
     with Client(config, **settings) as client:
         return client.activity(
             start, end, plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
-            max_bytes=max_bytes, verification_category=verification_category, progress=progress,
+            max_bytes=max_bytes, verification_category=verification_category,
         )

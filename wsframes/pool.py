@@ -19,14 +19,15 @@ rather than the general 240. With ``Config(subuser=...)`` the lists are that sub
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
-from wsframes._config import Config
+from wsframes._config import Config, ConfigOverrides, configure
 from wsframes.api.activity import to_micros
 from wsframes.api.client import HttpClient
 from wsframes.api.proxies import (
+    MAX_LIST_PAGE_SIZE,
     get_error_reasons,
     get_proxy_list,
     get_replaced_proxies,
@@ -47,15 +48,15 @@ __all__ = [
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # "+05:30", "-0800" or "Z", as in wsframes.frames
 
 
-def _http(config: Config | None, settings: dict[str, Any]) -> HttpClient:
-    """The pool loaders' HTTP client: the same :class:`~wsframes.Config` as every other load.
+def _http(config: Config | None, settings: ConfigOverrides) -> tuple[HttpClient, int]:
+    """The pool loaders' HTTP client and list page size: the same :class:`~wsframes.Config` as every load.
 
     The list endpoints pick their rate-limit group per request (``proxy_list``, 60 a minute, in
     ``Config.rate_limits``); the stats behind :func:`load_error_reasons` use the general limit.
+    ``Config.page_size`` is capped at the lists' maximum page (1,000).
     """
-    if config is not None and not isinstance(config, Config):
-        raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
-    return HttpClient((config or Config()).replace(**settings))
+    cfg = configure(config, settings)
+    return HttpClient(cfg), min(cfg.page_size, MAX_LIST_PAGE_SIZE)
 
 
 def _check_plan(plan_id: int | None) -> None:
@@ -107,8 +108,7 @@ def load_proxies(
     *,
     config: Config | None = None,
     plan_id: int | None = None,
-    page_size: int = 100,
-    **settings: Any,
+    **settings: Unpack[ConfigOverrides],
 ) -> pl.DataFrame:
     """The plan's current proxy list (``/api/v2/proxy/list/``) as a typed frame.
 
@@ -119,11 +119,10 @@ def load_proxies(
         have no ``proxy_address``).
     config : Config, optional
         As for :func:`wsframes.load_activity`; ``**settings`` override its fields (``api_key``,
-        ``base_url``, ``requests_per_minute=None`` against a local server, ``subuser``...).
+        ``base_url``, ``requests_per_minute=None`` against a local server, ``subuser``,
+        ``page_size``: proxies per request, at most 1,000...).
     plan_id : int, optional
         The plan to read; default: the account's default plan.
-    page_size : int
-        Proxies per request (1..1000).
 
     Returns
     -------
@@ -131,7 +130,7 @@ def load_proxies(
         One row per proxy, :data:`~wsframes.schema.PROXY_SCHEMA` (no password column).
     """
     _check_plan(plan_id)
-    http = _http(config, settings)
+    http, page_size = _http(config, settings)
     try:
         return proxies_frame(get_proxy_list(http, mode=mode, plan_id=plan_id, page_size=page_size))
     finally:
@@ -142,8 +141,7 @@ def load_replaced_proxies(
     *,
     config: Config | None = None,
     plan_id: int | None = None,
-    page_size: int = 100,
-    **settings: Any,
+    **settings: Unpack[ConfigOverrides],
 ) -> pl.DataFrame:
     """Past replacements (``/api/v2/proxy/list/replaced/``): ``proxy`` left the pool at ``created_at``.
 
@@ -152,7 +150,7 @@ def load_replaced_proxies(
     that used a since-replaced address get ``proxy_replaced_at`` and the old address's country.
     """
     _check_plan(plan_id)
-    http = _http(config, settings)
+    http, page_size = _http(config, settings)
     try:
         return replaced_frame(get_replaced_proxies(http, plan_id=plan_id, page_size=page_size))
     finally:
@@ -165,7 +163,7 @@ def load_error_reasons(
     *,
     config: Config | None = None,
     plan_id: int | None = None,
-    **settings: Any,
+    **settings: Unpack[ConfigOverrides],
 ) -> pl.DataFrame:
     """Webshare's own classification of the error codes seen in ``[start, end)``.
 
@@ -180,7 +178,7 @@ def load_error_reasons(
     if lo_dt >= hi_dt:
         raise ConfigurationError(f"the window ends ({hi_dt.isoformat()}) before the API's 90-day floor.")
     lo, hi = to_micros(lo_dt), to_micros(hi_dt) - 1  # the API's bounds are inclusive
-    http = _http(config, settings)
+    http, _ = _http(config, settings)
     try:
         return error_reasons_frame(get_error_reasons(http, lo, hi, plan_id=plan_id))
     finally:

@@ -140,13 +140,14 @@ def test_ctrl_c_exits_130_with_one_line_and_nothing_partial(tmp_path):
 
 
 def test_compare_previous_older_than_90_days_is_skipped_with_a_note(tmp_path):
+    from wsframes import Config
     from wsframes.report import builder
 
     start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(days=60)
     end = start + timedelta(days=40)  # the previous 40 days start 100 days ago
     common = dict(
-        period=None, plan_id=None, tz="UTC", data=None, api_key=KEY, base_url=None, out_dir=tmp_path,
-        anonymize_clients=False, template=None, now=None, api_options=None, source_label=None, timeout=60,
+        period=None, plan_id=None, tz="UTC", data=None, config=Config(api_key=KEY), out_dir=tmp_path,
+        anonymize_clients=False, template=None, now=None, source_label=None, cell_timeout=60,
     )
     asked = builder._validate(start, end, compare_previous=True, **common).parameters
     assert asked["compare_previous"] is False and "older than the 90 days" in asked["compare_note"]

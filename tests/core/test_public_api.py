@@ -14,7 +14,7 @@ PINNED = {
     "IncompleteDataError", "PermissionDeniedError", "RateLimitError", "ReportError", "ServerError",
     "TransportError", "WsframesError",
     # loading
-    "Client", "Config", "load_activity", "to_pandas",
+    "Client", "Config", "ConfigOverrides", "load_activity", "to_pandas",
     # archive
     "sync", "scan_activity", "archive_status", "check_completeness",
     # reports and the demo API

@@ -51,7 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with FakeWebshare(KEY, plans={1: _activity()}, page_cap=5_000, now=END) as fake:
         result = build_report(START, END, plan_id=1, compare_previous=False, api_key=KEY,
                               base_url=fake.base_url, out_dir=out, now=END,
-                              api_options={"page_size": 5_000, "requests_per_minute": None},
+                              page_size=5_000, requests_per_minute=None,
                               allowed_clients="0.0.0.0/0,::/0")
         served = [r.path for r in fake.requests]
     page = result.html_path.read_text(encoding="utf-8")
@@ -121,10 +121,10 @@ def test_chromium_shows_the_section_offline(built: dict[str, Any], chromium_visi
 
 def test_without_a_proxy_list_the_section_says_what_it_needs() -> None:
     df = generate_activity(2_000, start=START, end=END, seed=3)
-    text = pool_section_html(df, load_pool(from_api=False, plan_id=None, api_options=None,
+    text = pool_section_html(df, load_pool(from_api=False, plan_id=None, settings=None,
                                            proxies_path=None))
     assert "needs the proxy list" in text and "--proxies FILE" in text and "ws-pool-proxy" in text
-    missing = load_pool(from_api=False, plan_id=None, api_options=None, proxies_path="/nonexistent.parquet")
+    missing = load_pool(from_api=False, plan_id=None, settings=None, proxies_path="/nonexistent.parquet")
     assert "does not exist" in pool_section_html(df, missing)
 
 

@@ -81,7 +81,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 base_url=fake.base_url,
                 out_dir=out,
                 now=END,
-                api_options={"page_size": 5_000, "requests_per_minute": None},
+                page_size=5_000, requests_per_minute=None,
             )
             served = fake.request_count
     finally:

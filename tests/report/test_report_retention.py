@@ -51,7 +51,7 @@ def test_a_start_exactly_90_days_back_builds_against_the_fake_api(tmp_path: Path
             base_url=fake.base_url,
             out_dir=tmp_path / "out",
             template=_late_template(tmp_path, late_minutes),
-            api_options={"page_size": 5_000, "requests_per_minute": None},
+            page_size=5_000, requests_per_minute=None,
         )
     assert result.end - result.start == API_RETENTION
     # Only what expired while the kernel was late is missing (the fake's records are uniform).

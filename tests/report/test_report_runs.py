@@ -165,9 +165,9 @@ def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataF
         ({"start": "2026-11-02", "end": "2026-11-01"}, "must be before end"),
         ({"data": "missing.parquet"}, "does not exist"),
         ({"data": 42}, "Parquet file path"),
-        ({"api_options": {"api_key": "x"}}, "api_options may hold"),
+        ({"api_options": {"page_size": 5}}, "unknown setting"),
         ({"start": "2026-11-01", "template": "nope.ipynb"}, "template"),
-        ({"start": "2026-11-01", "timeout": 0}, "timeout"),
+        ({"start": "2026-11-01", "cell_timeout": 0}, "cell_timeout"),
         ({"start": "2026-11-01", "out_dir": "/proc/wsframes-reports"}, "cannot be used"),
     ],
 )

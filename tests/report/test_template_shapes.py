@@ -18,6 +18,7 @@ import nbformat
 import polars as pl
 import pytest
 
+from wsframes import Config
 from wsframes.fake import generate_activity
 from wsframes.report import builder
 from wsframes.report.coverage import NO_DATA_TITLE, NO_SUCCESS_TITLE
@@ -77,8 +78,8 @@ def run_template(frame: pl.DataFrame, out: Path, *, compare: bool) -> dict[str, 
     """Execute the packaged template's cells on *frame* the way build_report would; return the namespace."""
     job = builder._validate(
         START, END, period=None, plan_id=None, tz="Europe/Berlin", compare_previous=compare,
-        data=frame, api_key=None, base_url=None, out_dir=out, anonymize_clients=False, template=None,
-        now=None, api_options=None, source_label=None, timeout=60,
+        data=frame, config=Config(), out_dir=out, anonymize_clients=False, template=None,
+        now=None, source_label=None, cell_timeout=60,
     )
     parameters = dict(job.parameters)
     parameters.update(builder._stage_frame(frame, job))

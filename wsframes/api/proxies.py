@@ -46,7 +46,7 @@ PROXY_LIST_GROUP = "proxy_list"
 PROXY_LIST_MODES = ("direct", "backbone")
 #: Fields of a proxy record that are secrets and are dropped on arrival.
 _SECRET_FIELDS = frozenset({"password"})
-_MAX_PAGE_SIZE = 1000
+MAX_LIST_PAGE_SIZE = 1000
 
 
 def _page_decoder(drop: frozenset[str]) -> Callable[[bytes], tuple[int, list[dict[str, Any]], bool]]:
@@ -69,8 +69,8 @@ def _page_decoder(drop: frozenset[str]) -> Callable[[bytes], tuple[int, list[dic
 
 
 def _check_page_size(page_size: int) -> None:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 0 < page_size <= _MAX_PAGE_SIZE:
-        raise ConfigurationError(f"page_size must be an int in 1..{_MAX_PAGE_SIZE}, got {page_size!r}.")
+    if type(page_size) is not int or not 0 < page_size <= MAX_LIST_PAGE_SIZE:
+        raise ConfigurationError(f"page_size must be an int in 1..{MAX_LIST_PAGE_SIZE}, got {page_size!r}.")
 
 
 def _paged(http: HttpClient, path: str, params: dict[str, str | int], *, page_size: int,

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
-from wsframes._config import Config
+from wsframes._config import Config, ConfigOverrides, configure
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span
 from wsframes.archive.remote import relabel, remote_url, s3_read
 from wsframes.archive.scan import scan_spans
@@ -109,30 +109,30 @@ def check_completeness(
     archive: str | os.PathLike[str] | None = None,
     *,
     plan_id: int | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
     config: Config | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    **settings: Unpack[ConfigOverrides],
 ) -> Completeness:
     """Compare the archive's hourly counts with the API's hourly stats (``requests_total``).
 
     Covers the hours the archive holds wholly that are younger than 90 days (what the API still
     counts). Returns every compared hour; :attr:`Completeness.mismatches` are the disagreements.
     An ``s3://bucket/prefix`` archive is read through a verified local view (*storage_options*
-    as for :func:`wsframes.archive.sync`).
+    as for :func:`wsframes.archive.sync`). *config* and *settings* as for :func:`wsframes.archive.sync`
+    (a ``subuser`` there selects that sub-user's plan in the archive, as sync stores it).
     """
     from wsframes.loader import Client
 
+    cfg = configure(config, settings)
     url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options) as view:
-            result = check_completeness(view.root, plan_id=plan_id, api_key=api_key, base_url=base_url,
-                                        config=config)
+            result = check_completeness(view.root, plan_id=plan_id, config=cfg)
             return relabel(result, view.root, url)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
         raise ArchiveError(f"{root} is not a wsframes archive yet; run `wsframes sync` first.")
-    plan = plan_key(plan_id)
+    plan = plan_key(plan_id, cfg.subuser)
     now = utc_now()
     floor = _ceil_hour(now - API_RETENTION + HOUR)  # a margin so the request stays above the floor
     manifest = Manifest.load(root)
@@ -140,8 +140,7 @@ def check_completeness(
     hours = full_hours([s for s in covered if s[0] < s[1]])
     if not hours:
         return Completeness(plan, pl.DataFrame(schema=COMPLETENESS_SCHEMA), root)
-    given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
-    with Client(config, **given, progress=False) as client:  # config: HTTP settings (wsframes.Config)
+    with Client(cfg, progress=False) as client:
         stats = client.hourly_stats(hours[0], hours[-1] + HOUR, plan_id=plan_id)
     stats = stats.filter(~pl.col("is_projected"))
     offset = timedelta(0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
-from wsframes._config import Config
+from wsframes._config import Config, ConfigOverrides, configure
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, intersect
 from wsframes.archive.remote import remote_url, s3_read
 from wsframes.archive.scan import scan_spans, window_days
@@ -28,29 +28,26 @@ def load_with_archive(
     end: TimeLike | None = None,
     *,
     plan_id: int | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    progress: bool | None = None,
     config: Config | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    **settings: Unpack[ConfigOverrides],
 ) -> pl.DataFrame:
     """Every record of ``[start, end)``: final archived intervals from disk, the gaps from the API.
 
     The archive is only read (``sync`` is what writes it). Non-final (unsettled) archived data is
     re-fetched, so the result is as fresh as a direct load. Only the gaps are subject to the API's
     90-day floor: a gap older than that raises ConfigurationError before any request. The gaps
-    are fetched with *config* (``api_key``/``base_url`` given here override it). An
+    are fetched with *config* and its overrides in *settings*, as for :func:`wsframes.load_activity`. An
     ``s3://bucket/prefix`` archive (*storage_options* as for :func:`wsframes.archive.sync`) is
     read through a verified local view of the days the window needs.
     """
+    cfg = configure(config, settings)
     url = remote_url(archive, storage_options)
-    subuser = config.subuser if config is not None else None
-    plan = plan_key(plan_id, subuser)
+    plan = plan_key(plan_id, cfg.subuser)
     if url is not None:
         resolve_window(start, end, now=utc_now())  # bad input fails before any request
         with s3_read(url, storage_options, want=window_days(plan, start, end)) as view:
-            return load_with_archive(view.root, start, end, plan_id=plan_id, api_key=api_key,
-                                     base_url=base_url, progress=progress, config=config)
+            return load_with_archive(view.root, start, end, plan_id=plan_id, config=cfg)
     root = resolve_archive(archive)
     now = utc_now()
     lo, hi = resolve_window(start, end, now=now)
@@ -60,16 +57,20 @@ def load_with_archive(
     pieces = sorted([(a, b, True) for a, b in local] + [(a, b, False) for a, b in gaps])
     if not gaps:
         out = scan_spans(root, plan, local, manifest).collect()
-        return out if subuser is None else out.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))
+        return _label_subuser(out, cfg.subuser)
     from wsframes.loader import Client
 
     log.info("serving %d span(s) of plan %s from %s, fetching %d gap(s)", len(local), plan, root, len(gaps))
-    given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
-    with Client(config, **given, progress=progress) as client:
+    with Client(cfg) as client:
         frames = [
             scan_spans(root, plan, [(a, b)]).collect() if on_disk
             else client.activity(a, b, plan_id=plan_id).drop("subuser_id", strict=False)
             for a, b, on_disk in pieces
         ]
     out = pl.concat(frames)
-    return out if subuser is None else out.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))
+    return _label_subuser(out, cfg.subuser)
+
+
+def _label_subuser(frame: pl.DataFrame, subuser: int | None) -> pl.DataFrame:
+    """Archived rows drop ``subuser_id`` (the partition says it): put it back for a sub-user."""
+    return frame if subuser is None else frame.with_columns(pl.lit(subuser, pl.Int64).alias("subuser_id"))

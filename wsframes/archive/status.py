@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
+from wsframes._config import Config, ConfigOverrides, configure
 from wsframes.archive.completeness import Completeness, check_completeness
 from wsframes.archive.integrity import DamagedDay, damaged_days, plan_days, repair_commands
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, subtract
@@ -142,10 +143,10 @@ def archive_status(
     archive: str | os.PathLike[str] | None = None,
     *,
     check: bool = False,
-    api_key: str | None = None,
-    base_url: str | None = None,
     warn: timedelta = DEFAULT_WARN,
+    config: Config | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    **settings: Unpack[ConfigOverrides],
 ) -> ArchiveStatus:
     """Coverage, gaps, rows and size per plan; with ``check=True`` also the completeness check.
 
@@ -154,12 +155,14 @@ def archive_status(
     :attr:`PlanStatus.damaged` and in the warnings with the command that repairs them, and left
     out of the row count and the completeness check. An ``s3://bucket/prefix`` archive
     (*storage_options* as for :func:`wsframes.archive.sync`) is checked object by object; a
-    damaged object is named by its URL.
+    damaged object is named by its URL. *config* and *settings* (HTTP settings for the check)
+    as for :func:`wsframes.archive.sync`.
     """
+    cfg = configure(config, settings)
     url = remote_url(archive, storage_options)
     if url is not None:
         with s3_read(url, storage_options) as view:
-            local = archive_status(view.root, check=check, api_key=api_key, base_url=base_url, warn=warn)
+            local = archive_status(view.root, check=check, warn=warn, config=cfg)
             return relabel(local, view.root, url)
     root = resolve_archive(archive)
     if not (root / MANIFEST_NAME).exists():
@@ -179,8 +182,10 @@ def archive_status(
         if check and status.damaged:
             status.warnings.append("completeness not checked: repair the damaged day files first.")
         elif check:
-            plan_id = None if plan == DEFAULT_PLAN else int(plan)
-            result = check_completeness(root, plan_id=plan_id, api_key=api_key, base_url=base_url)
+            base, _, subuser = plan.partition("-subuser")  # see plan_key
+            plan_id = None if base == DEFAULT_PLAN else int(base)
+            result = check_completeness(root, plan_id=plan_id, config=cfg,
+                                        subuser=int(subuser) if subuser else None)
             status = dataclasses.replace(status, completeness=result)
         plans.append(status)
     return ArchiveStatus(root, plans)

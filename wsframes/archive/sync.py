@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from tqdm.auto import tqdm
 
-from wsframes._config import Config
+from wsframes._config import Config, ConfigOverrides, configure
 from wsframes.archive.integrity import FLOOR_MARGIN, DamagedDay, damaged_days, raise_if_damaged, refetchable
 from wsframes.archive.manifest import Manifest, Span, coalesce, subtract
 from wsframes.archive.remote import relabel, remote_url, s3_write
@@ -155,15 +155,12 @@ def sync(
     start: TimeLike = "90d",
     end: TimeLike | None = None,
     plan_id: int | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    progress: bool | None = None,
     settle: timedelta | str = DEFAULT_SETTLE,
     lock_timeout: float = 60.0,
-    requests_per_minute: Any = ...,
     refetch: bool = False,
     config: Config | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    **settings: Unpack[ConfigOverrides],
 ) -> SyncResult:
     """Fetch what the archive lacks in ``[start, end)`` and store it, exactly and crash-safely.
 
@@ -179,12 +176,10 @@ def sync(
         One archive holds either the default plan or plans by id, never both (ConfigurationError,
         before any request): the same plan stored under both names would be counted twice by
         whole-dataset readers.
-    api_key, base_url
-        As for :func:`wsframes.load_activity` (``WEBSHARE_API_KEY`` when not given).
-    requests_per_minute, config
-        HTTP settings (a :class:`wsframes.Config`); arguments given here override *config*.
-    progress
-        Progress bar over day chunks; ``None`` shows it in terminals and notebooks only.
+    config, **settings
+        HTTP settings (a :class:`wsframes.Config` and overrides of its fields: ``api_key``,
+        ``base_url``, ``requests_per_minute``...), as for :func:`wsframes.load_activity`. Its
+        ``progress`` is the bar over day chunks (``None``: in terminals and notebooks only).
     settle
         How long records may take to reach the API. Data newer than ``fetch time - settle`` is
         stored but not final: the next sync re-reads and replaces it.
@@ -209,11 +204,10 @@ def sync(
     """
     from wsframes.loader import Client
 
+    cfg = configure(config, settings)
     url = remote_url(archive, storage_options)
-    plan = plan_key(plan_id, config.subuser if config is not None else None)
+    plan = plan_key(plan_id, cfg.subuser)
     settle_delta = _settle(settle)
-    if progress is not None and not isinstance(progress, bool):
-        raise ConfigurationError(f"progress must be True, False or None (auto), not {progress!r}.")
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float) or lock_timeout < 0:
         raise ConfigurationError(f"lock_timeout must be a number of seconds >= 0, not {lock_timeout!r}.")
     lo, hi = _window(start, end, now=utc_now())  # bad input fails now, not after waiting for the lock
@@ -224,15 +218,11 @@ def sync(
         days = set(days_touching(lo - timedelta(days=1), hi + timedelta(days=1)))
         with s3_write(url, storage_options, lock_timeout=lock_timeout,
                       want=lambda m: days if m.checksummed else None) as view:
-            result = sync(view.root, start=start, end=end, plan_id=plan_id, api_key=api_key,
-                          base_url=base_url, progress=progress, settle=settle, lock_timeout=lock_timeout,
-                          requests_per_minute=requests_per_minute, refetch=refetch, config=config)
+            result = sync(view.root, start=start, end=end, plan_id=plan_id, settle=settle,
+                          lock_timeout=lock_timeout, refetch=refetch, config=cfg)
             return relabel(result, view.root, url)
     root = resolve_archive(archive)
-    given = {k: v for k, v in (("api_key", api_key), ("base_url", base_url)) if v is not None}
-    if requests_per_minute is not ...:
-        given["requests_per_minute"] = requests_per_minute
-    client = Client(config, **given, progress=False)
+    client = Client(cfg, progress=False)  # the bar here counts days; none per chunk
     root.mkdir(parents=True, exist_ok=True)
     with client, archive_lock(root, timeout=lock_timeout):
         # The clock is read only once the lock is held: a relative start such as "90d" resolved
@@ -250,7 +240,7 @@ def sync(
         chunks = day_chunks(coalesce(gaps + repair_spans(root, damaged, now=now)))
         unreadable = {d.day for d in damaged}
         rows = 0
-        for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(progress)):
+        for a, b in tqdm(chunks, desc="sync", unit="day", disable=_quiet(cfg.progress)):
             frame = client.activity(a, b, plan_id=plan_id).drop("subuser_id", strict=False)  # the key says
             replace_range(root, plan, a, b, frame, keep=manifest.covered(plan), unreadable=unreadable,
                           manifest=manifest)

@@ -254,7 +254,7 @@ class Handler(BaseHTTPRequestHandler):
         payload = head.encode("latin-1") + b"\r\n" + (body[: len(body) // 2] if cut else body)
         self.fake.log_request(self.command, self.url_path,
                               {k: v for k, v in self.params.items() if k != "download_token"},
-                              status, self.fault)
+                              status, self.fault, self.headers.get("X-Subuser"))
         self.wfile.write(payload)
         if cut:  # the client sees a short body, then the connection closes
             self.close_connection = True

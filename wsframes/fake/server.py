@@ -43,6 +43,7 @@ class LoggedRequest:
     params: dict[str, str]
     status: int
     fault: str | None = None
+    subuser: str | None = None  # the X-Subuser header as sent
 
 
 class _Server(ThreadingHTTPServer):
@@ -263,9 +264,9 @@ class FakeWebshare:
             self.requests.append(entry)
 
     def log_request(self, method: str, path: str, params: dict[str, str], status: int,
-                    fault: str | None = None) -> None:
+                    fault: str | None = None, subuser: str | None = None) -> None:
         """Keep one served request (the handler calls this: it never imports this module)."""
-        self.log(LoggedRequest(method, path, params, status, fault))
+        self.log(LoggedRequest(method, path, params, status, fault, subuser))
 
     def reset_download_token(self) -> dict[str, object]:
         """Rotate the download token (the old key stops working)."""

@@ -16,17 +16,18 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import nbformat
 import polars as pl
 
-from wsframes._config import Config
+from wsframes._config import Config, ConfigOverrides, configure
+from wsframes._validate import check_seconds
 from wsframes.errors import ConfigurationError
 from wsframes.report._io import atomic_replace, atomic_write
 from wsframes.report._kernel import execute
@@ -35,7 +36,6 @@ from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
 from wsframes.report.inputs import (
     DataSource,
-    check_api_options,
     check_data,
     data_extent,
     decide_compare,
@@ -85,20 +85,17 @@ def build_report(
     tz: str = "UTC",
     compare_previous: bool | None = None,
     data: DataSource | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
     out_dir: str | os.PathLike[str] = "reports",
     anonymize_clients: bool = False,
     template: str | os.PathLike[str] | None = None,
-    timeout: float = 900,
+    cell_timeout: float = 900,
     now: datetime | None = None,
-    api_options: Mapping[str, Any] | None = None,
     source_label: str | None = None,
-    config: Config | None = None,
-    progress: bool | None = None,
     keep_data: bool = False,
     allowed_clients: str | Sequence[str] | None = None,
     proxies: str | os.PathLike[str] | None = None,
+    config: Config | None = None,
+    **settings: Unpack[ConfigOverrides],
 ) -> ReportResult:
     """Build the HTML report (and keep its executed notebook) for ``[start, end)``.
 
@@ -120,8 +117,6 @@ def build_report(
         skips the comparison instead of failing.
     data : Polars or pandas DataFrame, LazyFrame, or path to a Parquet file, optional
         Activity to report on instead of calling the API.
-    api_key, base_url : str, optional
-        For the API; default to ``WEBSHARE_API_KEY`` / ``WEBSHARE_BASE_URL``.
     out_dir : path
         Where ``<name>.html``, ``<name>.ipynb`` and ``index.html`` go (created if missing), and,
         for a report built from a frame, ``<name>.parquet``: the data the notebook reads when it
@@ -134,22 +129,12 @@ def build_report(
         :func:`wsframes.report.data.anonymize_clients`).
     template : path, optional
         Another notebook to execute instead of the packaged one (it needs a ``parameters`` cell).
-    timeout : float
+    cell_timeout : float
         Seconds one cell may run.
     now : datetime, optional
         The reference time of named periods (for reproducible runs).
-    api_options : mapping, optional
-        Settings for :class:`wsframes.loader.Client` in the kernel: ``page_size``,
-        ``requests_per_minute``, ``timeout``, ``max_retries`` (never the key: that goes through
-        the environment).
     source_label : str, optional
         How the report names its data source (default: the API, the file name or "a DataFrame").
-    config : Config, optional
-        HTTP settings for the kernel's client (its non-secret fields become *api_options*, its
-        key and base URL stand in for *api_key*/*base_url*); explicit arguments win.
-    progress : bool, optional
-        A progress bar of the notebook's cells on stderr; by default only when stderr is a
-        terminal (quiet under cron). Steps and timings are logged at INFO either way.
     keep_data : bool
         For an API report: also keep what was loaded as ``<name>.parquet`` and point the kept
         notebook at it, so a rerun is offline and reads exactly this data (the demo does this:
@@ -160,6 +145,11 @@ def build_report(
     proxies : path, optional
         A Parquet file of :func:`wsframes.load_proxies` for the Proxy pool section of a report
         built from *data* (a report from the API loads the list itself).
+    config, **settings : Config and overrides of its fields, optional
+        How the API is read, as for :func:`wsframes.load_activity` (``api_key``, ``base_url``,
+        ``requests_per_minute``...): every field reaches the kernel's client, the key through
+        its environment only. ``progress``: a bar of the notebook's cells on stderr (default:
+        only when stderr is a terminal, quiet under cron); steps and timings are logged at INFO.
 
     Returns
     -------
@@ -173,9 +163,7 @@ def build_report(
         A cell failed (named in the message; the executed notebook is kept) or the HTML was not
         self-contained.
     """
-    if config is not None:  # one settings object: the kernel's client gets every field of it
-        api_key, base_url = api_key or config.api_key, base_url or config.base_url
-        api_options = {**config.kernel_options(), **(api_options or {})}
+    cfg = configure(config, settings)
     if type(data).__module__.startswith("pandas"):  # pandas users get the same report
         data = pl.from_pandas(cast(Any, data))
     if isinstance(data, pl.DataFrame | pl.LazyFrame):  # e.g. read back from wsframes' own CSV
@@ -188,15 +176,13 @@ def build_report(
         tz=tz,
         compare_previous=compare_previous,
         data=data,
-        api_key=api_key,
-        base_url=base_url,
+        config=cfg,
         out_dir=out_dir,
         anonymize_clients=anonymize_clients,
         template=template,
         now=now,
-        api_options=api_options,
         source_label=source_label,
-        timeout=timeout,
+        cell_timeout=cell_timeout,
     )
     job.parameters.update(_pool_parameters(allowed_clients, proxies))
     log.info("building %s for [%s, %s)", job.stem, job.start.isoformat(), job.end.isoformat())
@@ -211,8 +197,8 @@ def build_report(
             elif keep_data and data is None:
                 parameters["keep_data_as"] = staged.name
             nb = _with_parameters(nbformat.read(job.template, as_version=4), parameters)
-            show = sys.stderr.isatty() if progress is None else bool(progress)
-            nb = execute(nb, job, Path(work), timeout=timeout, timings=timings, progress=show)
+            show = sys.stderr.isatty() if cfg.progress is None else cfg.progress
+            nb = execute(nb, job, Path(work), timeout=cell_timeout, timings=timings, progress=show)
         except KeyboardInterrupt:  # Ctrl-C leaves nothing partial: no data without its report
             if orphan:
                 staged.unlink(missing_ok=True)
@@ -253,20 +239,17 @@ def _validate(
     tz: str,
     compare_previous: bool | None,
     data: DataSource | None,
-    api_key: str | None,
-    base_url: str | None,
+    config: Config,
     out_dir: str | os.PathLike[str],
     anonymize_clients: bool,
     template: str | os.PathLike[str] | None,
     now: datetime | None,
-    api_options: Mapping[str, Any] | None,
     source_label: str | None,
-    timeout: float,
+    cell_timeout: float,
 ) -> _Job:
     check_tz(tz)
     now = now or utc_now()
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds per cell, not {timeout!r}.")
+    check_seconds("cell_timeout", cell_timeout, zero_ok=False)
     if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
         raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
     data_path = check_data(data)
@@ -295,15 +278,13 @@ def _validate(
                 f"the window [{lo:%Y-%m-%d %H:%M}, {hi:%Y-%m-%d %H:%M}) UTC starts in the future "
                 f"(it is {utc_now():%Y-%m-%d %H:%M} UTC now): nothing can have been recorded yet."
             )
-        key = api_key or os.environ.get("WEBSHARE_API_KEY")
+        key = config.api_key or os.environ.get("WEBSHARE_API_KEY")
         if not key:
             raise ConfigurationError(
                 "no API key: set WEBSHARE_API_KEY (or pass api_key=), give data= / --data FILE, "
                 "or try `wsframes report --demo`, which needs no key."
             )
         env["WEBSHARE_API_KEY"] = key
-        if base_url:
-            env["WEBSHARE_BASE_URL"] = base_url
     template_path = Path(template) if template is not None else _packaged_template()
     if not template_path.is_file():
         raise ConfigurationError(f"template {str(template_path)!r} does not exist.")
@@ -327,7 +308,8 @@ def _validate(
         "data_path": data_path,
         "source": source_label or describe_source(data),
         "period_label": stem.removeprefix("wsframes-"),
-        "api_options": check_api_options(api_options),
+        # Every setting but the key (the environment carries it); the kernel shows no bars.
+        "settings": {**config.public(), "progress": False},
     }
     return _Job(lo, hi, stem, out, template_path, parameters, env)
 

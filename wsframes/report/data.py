@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from wsframes import timeutil
+from wsframes._config import Config
 from wsframes.errors import ConfigurationError
 from wsframes.schema import empty_activity
 
@@ -197,12 +199,12 @@ def load_report_data(
     compare_previous: bool = False,
     anonymize: bool = False,
     source: str = "",
-    api_options: dict[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> ReportData:
     """Load ``[start, end)`` (and the window before it when comparing) from Parquet or the API.
 
-    *api_options* go to :class:`wsframes.loader.Client` (e.g. ``page_size``,
-    ``requests_per_minute``); the key and base URL come from the environment.
+    *settings* are the fields of the :class:`wsframes.Config` the API is read with (never the key:
+    it comes from the environment), as :meth:`wsframes.Config.public` gives them.
     """
     lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
     first = lo - (hi - lo) if compare_previous else lo
@@ -227,7 +229,7 @@ def load_report_data(
         if readable + timeutil.RETENTION_SLACK >= hi:  # the window expired while waiting
             frame = empty_activity()
         else:
-            with Client(**(api_options or {})) as client:
+            with Client(Config(**(settings or {}))) as client:
                 frame = client.activity(readable, hi, plan_id=plan_id, progress=False)
         loaded_at = timeutil.utc_now()
     if anonymize:

@@ -137,7 +137,8 @@ def build_demo_report(
             out_dir=out_dir,
             anonymize_clients=anonymize_clients,
             now=now,
-            api_options={"page_size": 20_000, "requests_per_minute": None},
+            page_size=20_000,
+            requests_per_minute=None,
             source_label=f"the embedded fake Webshare API (demo, seed {seed})",
             keep_data=True,  # the fake is gone after the build: reruns read the kept file
             **kwargs,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -17,7 +15,6 @@ from wsframes.timeutil import check_retention
 
 __all__ = [
     "DataSource",
-    "check_api_options",
     "check_covers",
     "check_data",
     "check_schema",
@@ -32,29 +29,6 @@ __all__ = [
 DataSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike[str]
 
 log = logging.getLogger("wsframes.report.builder")
-
-_API_OPTIONS: dict[str, type | tuple[type, ...]] = {
-    "page_size": int,
-    "requests_per_minute": (int, float, type(None)),
-    "timeout": (int, float),
-    "max_retries": int,
-    "connections": int,
-    "subuser": (int, type(None)),
-}
-
-
-def check_api_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Only plain, non-secret client settings may become notebook parameters."""
-    checked = dict(options or {})
-    for name, value in checked.items():
-        if name not in _API_OPTIONS:
-            raise ConfigurationError(
-                f"api_options may hold {', '.join(_API_OPTIONS)}; not {name!r} (the key goes in api_key=)."
-            )
-        if isinstance(value, bool) or not isinstance(value, _API_OPTIONS[name]):
-            raise ConfigurationError(f"api_options[{name!r}] has the wrong type: {type(value).__name__}.")
-    return checked
-
 
 def check_data(data: DataSource | None) -> str | None:
     """Check *data*; returns the absolute path of a Parquet file (None for a frame or the API)."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from wsframes._config import Config
 from wsframes.analysis.pool import client_audit, enrich, pool_health
 from wsframes.analysis.replacement import replacement_plan
 from wsframes.errors import ConfigurationError, WsframesError
@@ -84,7 +85,7 @@ def check_allowed_clients(allowed: str | Sequence[str] | None) -> list[str] | No
     return items
 
 
-def load_pool(*, from_api: bool, plan_id: int | None, api_options: Mapping[str, Any] | None,
+def load_pool(*, from_api: bool, plan_id: int | None, settings: Mapping[str, Any] | None,
               proxies_path: str | None) -> PoolInputs:
     """The proxy list for the section: from ``proxies_path``, else the API when the report reads it.
 
@@ -98,10 +99,10 @@ def load_pool(*, from_api: bool, plan_id: int | None, api_options: Mapping[str, 
         return PoolInputs(None, None, "")
     from wsframes.pool import load_proxies, load_replaced_proxies
 
-    options = {k: v for k, v in (api_options or {}).items() if k != "page_size"}  # lists: <= 1000
+    config = Config(**(settings or {}))  # the report's own settings (see report.data)
     try:
-        proxies = load_proxies(plan_id=plan_id, page_size=1000, **options)
-        replaced = load_replaced_proxies(plan_id=plan_id, page_size=1000, **options)
+        proxies = load_proxies(config=config, plan_id=plan_id)
+        replaced = load_replaced_proxies(config=config, plan_id=plan_id)
     except WsframesError as exc:
         log.warning("proxy list unavailable: %s", exc)
         return PoolInputs(None, None, f"the proxy list could not be loaded: {exc}")
