@@ -65,7 +65,8 @@ ENTRY_POINTS: dict[str, Callable[..., Any]] = {
 
 @pytest.mark.parametrize("how", ["overrides", "config"])
 @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
-def test_each_setting_reaches_the_http_layer(fake: FakeWebshare, tmp_path: Path, entry: str, how: str) -> None:
+def test_each_setting_reaches_the_http_layer(fake: FakeWebshare, tmp_path: Path, entry: str,
+                                             how: str) -> None:
     settings = _settings(fake)
     kwargs = settings if how == "overrides" else {"config": Config(**settings)}
     fake.requests.clear()
