@@ -16,8 +16,9 @@ shown in the ``tz`` given (data stays UTC).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 from zoneinfo import ZoneInfo
 
 import matplotlib.dates as mdates
@@ -25,6 +26,7 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 __all__ = [
@@ -39,6 +41,24 @@ __all__ = [
 #: Colours per error type (Webshare's split) and for the unknown codes that need attention.
 TYPE_COLOURS: Mapping[str, str] = {"configuration": "#1570ef", "connection": "#dc6803", "unknown": "#b42318"}
 _QUANTILE_STYLE = {"p50": ("#1570ef", "-"), "p95": ("#dc6803", "-"), "p99": ("#b42318", "--")}
+
+
+_P = ParamSpec("_P")
+
+
+def _literal(draw: Callable[_P, Axes]) -> Callable[_P, Axes]:
+    """Draw data strings as typed: a ``$`` in an error code or target name must not start
+    mathtext, whose parse errors would stop the whole report (issue 20)."""
+
+    @functools.wraps(draw)
+    def literal(*args: _P.args, **kwargs: _P.kwargs) -> Axes:
+        with plt.rc_context({"text.parse_math": False, "text.usetex": False}):
+            ax = draw(*args, **kwargs)
+        for text in ax.findobj(Text):  # texts made before the call (legend entries reused)
+            text.set_parse_math(False)
+        return ax
+
+    return literal
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -90,6 +110,7 @@ def _share_label(value: float, _pos: Any = None) -> str:
     return f"{float(f'{value * 100:.2g}'):g}%"
 
 
+@_literal
 def plot_latency_ccdf(
     ccdf: pl.DataFrame,
     *,
@@ -133,6 +154,7 @@ def plot_latency_ccdf(
     return ax
 
 
+@_literal
 def plot_latency_over_time(
     frame: pl.DataFrame,
     *,
@@ -181,6 +203,7 @@ def plot_latency_over_time(
     return ax
 
 
+@_literal
 def plot_error_taxonomy(
     taxonomy: pl.DataFrame,
     *,
@@ -219,6 +242,7 @@ def plot_error_taxonomy(
     return ax
 
 
+@_literal
 def plot_error_rate_over_time(
     frame: pl.DataFrame,
     *,
@@ -257,6 +281,7 @@ def plot_error_rate_over_time(
     return ax
 
 
+@_literal
 def plot_traffic_over_time(
     frame: pl.DataFrame,
     *,
@@ -289,6 +314,7 @@ def plot_traffic_over_time(
     return ax
 
 
+@_literal
 def plot_incident(
     frame: pl.DataFrame,
     *,
