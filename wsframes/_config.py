@@ -129,9 +129,3 @@ class Config:
     def kernel_options(self) -> dict[str, Any]:
         """The plain, non-secret settings a report kernel rebuilds its client from."""
         return {name: getattr(self, name) for name in KERNEL_OPTIONS}
-
-
-def merge(config: Config | None, **settings: Any) -> Config:
-    """*config* (default ``Config()``) with the settings a caller gave explicitly (not ``...``)."""
-    given = {k: v for k, v in settings.items() if v is not ...}
-    return (config if config is not None else Config()).replace(**given)
