@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec
-from zoneinfo import ZoneInfo
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -28,6 +27,8 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from wsframes.timeutil import check_tz
 
 __all__ = [
     "plot_error_rate_over_time",
@@ -83,14 +84,14 @@ def _no_data(ax: Axes, title: str) -> Axes:
 
 
 def _local_times(frame: pl.DataFrame, column: str, tz: str) -> list[Any]:
-    series = frame[column]
+    series, zone = frame[column], check_tz(tz)
     if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
-        series = series.dt.convert_time_zone(tz)
+        series = series.dt.convert_time_zone(zone.key)
     return series.to_list()
 
 
 def _time_axis(ax: Axes, tz: str) -> None:
-    zone = ZoneInfo(tz)
+    zone = check_tz(tz)
     locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
@@ -338,7 +339,7 @@ def plot_incident(
     times = _local_times(frame, "time", tz)
     ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
     ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
-    zone = ZoneInfo(tz)
+    zone = check_tz(tz)
     latest: Any = frame["time"].max()
     top: Any = frame["value"].max()
     shade_end = end if end is not None else latest

@@ -15,6 +15,7 @@ from matplotlib.collections import PolyCollection
 
 from wsframes import plots
 from wsframes.analysis import error_rate_over_time, error_taxonomy, latency_ccdf, latency_over_time
+from wsframes.errors import ConfigurationError
 from wsframes.fake import generate_activity
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
@@ -138,3 +139,9 @@ def test_hostile_data_strings_are_drawn_literally() -> None:
     assert HOSTILE in [t.get_text() for t in taxonomy.get_yticklabels()]
     assert f"{HOSTILE} error" in [t.get_text() for t in taxonomy.get_legend().get_texts()]
     assert HOSTILE in [t.get_text() for t in incident.get_legend().get_texts()]
+
+
+def test_an_unknown_zone_is_a_configuration_error_not_a_zoneinfo_crash() -> None:
+    frame = pl.DataFrame({"time": [T0], "error_rate": [0.1]})
+    with pytest.raises(ConfigurationError, match="IANA"):
+        plots.plot_error_rate_over_time(frame, band=None, tz="Mars/Olympus")
