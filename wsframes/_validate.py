@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from wsframes.errors import ConfigurationError
 
-__all__ = ["check_int", "check_plan_id", "check_progress", "check_seconds", "check_tz"]
+__all__ = ["check_int", "check_plan_id", "check_progress", "check_seconds"]
 
 
 def _is_int(value: object) -> bool:
@@ -48,16 +48,3 @@ def check_progress(progress: object) -> bool | None:
     if progress is not None and not isinstance(progress, bool):
         raise ConfigurationError(f"progress must be True, False or None (auto), got {progress!r}.")
     return progress
-
-
-def check_tz(tz: object) -> str:
-    """An IANA time zone name such as ``'Europe/Berlin'``."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(tz)  # type: ignore[arg-type]
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigurationError(
-            f"tz={tz!r} is not an IANA time zone; use e.g. 'UTC', 'Europe/Berlin' or 'Asia/Kolkata'."
-        ) from None
-    return tz  # type: ignore[return-value]

@@ -16,16 +16,19 @@ shown in the ``tz`` given (data stays UTC).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-from zoneinfo import ZoneInfo
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from wsframes.timeutil import check_tz
 
 __all__ = [
     "plot_error_rate_over_time",
@@ -39,6 +42,24 @@ __all__ = [
 #: Colours per error type (Webshare's split) and for the unknown codes that need attention.
 TYPE_COLOURS: Mapping[str, str] = {"configuration": "#1570ef", "connection": "#dc6803", "unknown": "#b42318"}
 _QUANTILE_STYLE = {"p50": ("#1570ef", "-"), "p95": ("#dc6803", "-"), "p99": ("#b42318", "--")}
+
+
+_P = ParamSpec("_P")
+
+
+def _literal(draw: Callable[_P, Axes]) -> Callable[_P, Axes]:
+    """Draw data strings as typed: a ``$`` in an error code or target name must not start
+    mathtext, whose parse errors would stop the whole report (issue 20)."""
+
+    @functools.wraps(draw)
+    def literal(*args: _P.args, **kwargs: _P.kwargs) -> Axes:
+        with plt.rc_context({"text.parse_math": False, "text.usetex": False}):
+            ax = draw(*args, **kwargs)
+        for text in ax.findobj(Text):  # texts made before the call (legend entries reused)
+            text.set_parse_math(False)
+        return ax
+
+    return literal
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -63,14 +84,14 @@ def _no_data(ax: Axes, title: str) -> Axes:
 
 
 def _local_times(frame: pl.DataFrame, column: str, tz: str) -> list[Any]:
-    series = frame[column]
+    series, zone = frame[column], check_tz(tz)
     if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is not None:
-        series = series.dt.convert_time_zone(tz)
+        series = series.dt.convert_time_zone(zone.key)
     return series.to_list()
 
 
 def _time_axis(ax: Axes, tz: str) -> None:
-    zone = ZoneInfo(tz)
+    zone = check_tz(tz)
     locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
@@ -90,6 +111,7 @@ def _share_label(value: float, _pos: Any = None) -> str:
     return f"{float(f'{value * 100:.2g}'):g}%"
 
 
+@_literal
 def plot_latency_ccdf(
     ccdf: pl.DataFrame,
     *,
@@ -133,6 +155,7 @@ def plot_latency_ccdf(
     return ax
 
 
+@_literal
 def plot_latency_over_time(
     frame: pl.DataFrame,
     *,
@@ -181,6 +204,7 @@ def plot_latency_over_time(
     return ax
 
 
+@_literal
 def plot_error_taxonomy(
     taxonomy: pl.DataFrame,
     *,
@@ -219,6 +243,7 @@ def plot_error_taxonomy(
     return ax
 
 
+@_literal
 def plot_error_rate_over_time(
     frame: pl.DataFrame,
     *,
@@ -257,6 +282,7 @@ def plot_error_rate_over_time(
     return ax
 
 
+@_literal
 def plot_traffic_over_time(
     frame: pl.DataFrame,
     *,
@@ -289,6 +315,7 @@ def plot_traffic_over_time(
     return ax
 
 
+@_literal
 def plot_incident(
     frame: pl.DataFrame,
     *,
@@ -312,7 +339,7 @@ def plot_incident(
     times = _local_times(frame, "time", tz)
     ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
     ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
-    zone = ZoneInfo(tz)
+    zone = check_tz(tz)
     latest: Any = frame["time"].max()
     top: Any = frame["value"].max()
     shade_end = end if end is not None else latest

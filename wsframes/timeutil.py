@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wsframes.errors import ConfigurationError
 
@@ -29,6 +30,7 @@ __all__ = [
     "Retention",
     "TimeLike",
     "check_retention",
+    "check_tz",
     "clamp_to_retention",
     "parse_duration",
     "resolve_instant",
@@ -171,3 +173,13 @@ def clamp_to_retention(start: datetime, *, now: datetime | None = None) -> datet
     True
     """
     return RETENTION.clamp(start, now=now)
+
+
+def check_tz(tz: str) -> ZoneInfo:
+    """Return the zone named *tz* or raise a :class:`ConfigurationError` saying what to write."""
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigurationError(
+            f"tz={tz!r} is not an IANA time zone; write e.g. 'UTC', 'Europe/Berlin' or 'America/New_York'."
+        ) from None

@@ -15,6 +15,7 @@ from matplotlib.collections import PolyCollection
 
 from wsframes import plots
 from wsframes.analysis import error_rate_over_time, error_taxonomy, latency_ccdf, latency_over_time
+from wsframes.errors import ConfigurationError
 from wsframes.fake import generate_activity
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
@@ -96,3 +97,51 @@ def test_traffic_has_requests_and_bandwidth_in_gb() -> None:
     twin = next(a for a in ax.figure.axes if a is not ax)
     assert list(twin.get_lines()[0].get_ydata()) == [2.0, 0.5]
     assert "GB" in twin.get_ylabel() and "requests" in ax.get_ylabel()
+
+
+HOSTILE = "bad$\\undefinedmacro{x}$ a_b^c {d} \\\\ $x$\nline\x01\t\x7f"
+
+
+def _hostile_figures() -> list[plt.Axes]:
+    times = [T0 + timedelta(hours=h) for h in range(4)]
+    series = pl.DataFrame({"time": times, HOSTILE: [0.1, 0.2, 0.3, 0.4], "value": [0.1, 0.5, 0.2, 0.1]})
+    rates = pl.DataFrame({"time": times, "error_rate": [0.1] * 4, "ci_low": [0.0] * 4, "ci_high": [0.2] * 4})
+    traffic = pl.DataFrame({"time": times, "requests": [1, 2, 3, 4], "bytes": [1e9] * 4})
+    taxonomy = pl.DataFrame(
+        {"error_reason": [HOSTILE, "$"], "count": [3, 1], "share": [0.3, 0.1], "type": [HOSTILE, "unknown"]}
+    )
+    ccdf = pl.DataFrame({"value": [0.01, 0.1, 1.0], "exceedance": [1.0, 0.5, 0.01]})
+    draws = {
+        "plot_latency_ccdf": lambda ax: plots.plot_latency_ccdf(
+            ccdf, label=HOSTILE, percentiles={HOSTILE: 0.1}, ax=ax
+        ),
+        "plot_latency_over_time": lambda ax: plots.plot_latency_over_time(
+            series, quantiles=(HOSTILE,), label=HOSTILE, ax=ax
+        ),
+        "plot_error_taxonomy": lambda ax: plots.plot_error_taxonomy(taxonomy, ax=ax),
+        "plot_error_rate_over_time": lambda ax: plots.plot_error_rate_over_time(rates, ax=ax),
+        "plot_traffic_over_time": lambda ax: plots.plot_traffic_over_time(traffic, ax=ax),
+        "plot_incident": lambda ax: plots.plot_incident(
+            series, start=times[1], end=None, expected=0.1, label=HOSTILE, ax=ax
+        ),
+    }
+    assert sorted(draws) == sorted(plots.__all__)  # a new figure function must join this test
+    return [draw(plt.subplots()[1]) for draw in draws.values()]
+
+
+def test_hostile_data_strings_are_drawn_literally() -> None:
+    # An error code like "bad$\undefinedmacro{x}$" once stopped the report in mathtext's parser.
+    for ax in _hostile_figures():
+        ax.figure.canvas.draw()
+        assert all(not t.get_parse_math() for t in ax.findobj(plt.Text) if "$" in t.get_text())
+    ccdf, over_time, taxonomy, _rate, _traffic, incident = _hostile_figures()
+    assert ccdf.get_title() == f"{HOSTILE} time" and over_time.get_title() == f"{HOSTILE} time percentiles"
+    assert HOSTILE in [t.get_text() for t in taxonomy.get_yticklabels()]
+    assert f"{HOSTILE} error" in [t.get_text() for t in taxonomy.get_legend().get_texts()]
+    assert HOSTILE in [t.get_text() for t in incident.get_legend().get_texts()]
+
+
+def test_an_unknown_zone_is_a_configuration_error_not_a_zoneinfo_crash() -> None:
+    frame = pl.DataFrame({"time": [T0], "error_rate": [0.1]})
+    with pytest.raises(ConfigurationError, match="IANA"):
+        plots.plot_error_rate_over_time(frame, band=None, tz="Mars/Olympus")

@@ -28,6 +28,7 @@ from wsframes.errors import ConfigurationError
 from wsframes.fake.faults import Faults, SlidingWindowLimit
 from wsframes.fake.generate import generate_activity
 from wsframes.fake.store import PlanStore
+from wsframes.timeutil import check_tz
 
 __all__ = ["FakeWebshare", "LoggedRequest", "check_loopback"]
 
@@ -161,7 +162,7 @@ class FakeWebshare:
         self.tz = tz
         check_loopback(host)
         self._now = now.astimezone(UTC) if now is not None else None
-        _check_tz(tz)
+        check_tz(tz)
         if plans is None:
             end = self.now()
             plans = {
@@ -333,14 +334,3 @@ def check_loopback(host: str) -> str:
         "(e.g. ssh -L 8765:127.0.0.1:8765 host)."
     )
 
-
-def _check_tz(tz: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"tz={tz!r} is not an IANA time zone; use e.g. 'America/Los_Angeles' or "
-            "'Asia/Kolkata' (+05:30)."
-        ) from None

@@ -12,15 +12,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-import polars as pl
-
-from wsframes.fake.catalog import HOW_TO_FIX
 from wsframes.report.builder import ReportResult, build_report
 from wsframes.report.period import resolve_period
 from wsframes.timeutil import utc_now
 
-__all__ = ["DEMO_RECORDS", "DEMO_SEED", "build_demo_report", "demo_incidents", "with_incident"]
+__all__ = ["DEMO_RECORDS", "DEMO_SEED", "build_demo_report", "demo_incidents"]
 
 log = logging.getLogger(__name__)
 
@@ -31,41 +27,6 @@ DEMO_SEED = 20261126
 
 #: The demo's incident: a scraper overran the plan's concurrency limit for three hours.
 INCIDENT_CODE, INCIDENT_HOURS, INCIDENT_SHARE = "client_connect_high_concurrency", 3, 0.35
-
-
-def with_incident(frame: pl.DataFrame, *, at: datetime, seed: int) -> pl.DataFrame:
-    """Turn a share of the requests in ``[at, at + 3 h)`` into concurrency-limit failures.
-
-    Gives the demo something for its alerts to find. The failed requests look like the API's:
-    no tunnel, no target address, nothing transferred.
-    """
-    ts = pl.col("timestamp")
-    window = (ts >= at) & (ts < at + timedelta(hours=INCIDENT_HOURS))
-    draw = np.random.default_rng(seed).random(frame.height) < INCIDENT_SHARE
-    hit = window & pl.Series(draw)
-    fix = HOW_TO_FIX[INCIDENT_CODE]
-    cat = frame.schema["error_reason"]
-    return frame.with_columns(
-        pl.when(hit)
-        .then(pl.lit(INCIDENT_CODE))
-        .otherwise(pl.col("error_reason").cast(pl.String))
-        .cast(cat)
-        .alias("error_reason"),
-        pl.when(hit)
-        .then(pl.lit(fix))
-        .otherwise(pl.col("error_reason_how_to_fix").cast(pl.String))
-        .cast(frame.schema["error_reason_how_to_fix"])
-        .alias("error_reason_how_to_fix"),
-        *[
-            pl.when(hit).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("tunnel_duration", "ip_address", "proxy_address", "proxy_port")
-        ],
-        pl.when(hit).then(0).otherwise(pl.col("bytes")).alias("bytes"),
-        pl.when(hit)
-        .then(pl.col("handshake_duration"))
-        .otherwise(pl.col("request_duration"))
-        .alias("request_duration"),
-    )
 
 
 def demo_incidents(end: datetime) -> list[Any]:

@@ -18,25 +18,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wsframes.errors import ConfigurationError
-from wsframes.timeutil import utc_now
+from wsframes.timeutil import check_tz, utc_now
 
 __all__ = ["PERIODS", "check_tz", "report_stem", "resolve_period"]
 
 #: The named periods ``wsframes report --period`` accepts.
 PERIODS = ("last-24h", "last-7d", "yesterday", "last-week", "last-month")
-
-
-def check_tz(tz: str) -> ZoneInfo:
-    """Return the zone named *tz* or raise a :class:`ConfigurationError` saying what to write."""
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigurationError(
-            f"tz={tz!r} is not an IANA time zone; write e.g. 'UTC', 'Europe/Berlin' or 'America/New_York'."
-        ) from None
 
 
 def resolve_period(period: str, *, tz: str = "UTC", now: datetime | None = None) -> tuple[datetime, datetime]:
