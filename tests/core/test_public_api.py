@@ -66,3 +66,9 @@ def test_version_is_the_installed_distributions() -> None:
     )
     assert out.stdout.split() == ["wsframes", version("wsframes")]
     assert wsframes.__version__ == version("wsframes")
+
+
+def test_the_report_index_shows_the_version() -> None:
+    from wsframes.report.index import render_index
+
+    assert f"wsframes {wsframes.__version__}." in render_index([])
