@@ -17,6 +17,7 @@ import os
 from typing import TYPE_CHECKING, Any, Unpack
 
 import wsframes.namespace  # noqa: F401  (registers the .ws namespaces on Polars and pandas frames)
+from wsframes._version import __version__
 from wsframes.errors import (
     APIError,
     ArchiveError,
@@ -32,8 +33,6 @@ from wsframes.errors import (
     WsframesError,
 )
 from wsframes.schema import ACTIVITY_SCHEMA, ERROR_CATALOGUE, describe_error, empty_activity
-
-__version__ = "0.1.0"
 
 # Public name -> the module that defines it; imported on first attribute access.
 _LAZY = {

@@ -55,3 +55,20 @@ def test_import_does_not_pull_in_jupyter_or_matplotlib() -> None:
     code = f"import sys, wsframes; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_version_is_the_installed_distributions() -> None:
+    # One source: `--version` and `wsframes.__version__` both come from the package metadata.
+    from importlib.metadata import version
+
+    out = subprocess.run(
+        [sys.executable, "-m", "wsframes", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["wsframes", version("wsframes")]
+    assert wsframes.__version__ == version("wsframes")
+
+
+def test_the_report_index_shows_the_version() -> None:
+    from wsframes.report.index import render_index
+
+    assert f"wsframes {wsframes.__version__}." in render_index([])

@@ -34,7 +34,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 import requests.adapters
 
-from wsframes import __version__
+from wsframes._version import __version__
 from wsframes.api.config import guard_third_party_logs, redact_url, resolve_api_key, resolve_base_url
 from wsframes.api.limiter import GENERAL, RateLimits
 from wsframes.errors import (

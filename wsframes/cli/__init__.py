@@ -28,7 +28,7 @@ _COMMANDS = ("report", "fetch", "sync", "status", "archive", "serve_fake")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from wsframes import __version__
+    from wsframes._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="wsframes", description="Webshare proxy activity as DataFrames and HTML reports."

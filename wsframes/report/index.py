@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from wsframes._version import __version__
 from wsframes.report._io import atomic_write
 from wsframes.report.export import check_standalone, page
 from wsframes.report.render import Format, short_text, table_html
@@ -106,7 +107,8 @@ def render_index(summaries: list[dict[str, Any]]) -> str:
         else "<p>No reports yet. Build one with <code>wsframes report --demo</code>.</p>"
     )
     count = len(summaries)
-    body = f"<h1>wsframes reports</h1><p class=ws-sub>{count} report(s), newest period first.</p>{table}"
+    sub = f"{count} report(s), newest period first. wsframes {html.escape(__version__)}."
+    body = f"<h1>wsframes reports</h1><p class=ws-sub>{sub}</p>{table}"
     document = page("wsframes reports", body)
     check_standalone(document)
     return document

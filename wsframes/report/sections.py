@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-import wsframes
+from wsframes._version import __version__
 from wsframes.analysis.errors import top_offenders
 from wsframes.report.data import ReportData
 from wsframes.report.findings import PHASES, Alert
@@ -194,7 +194,7 @@ def footer_facts(
         "Coverage": covered + ("" if cov.complete else " — " + "; ".join(cov.missing_edges)),
         "Rows": f"{data.current.height:,} in this period"
         + (f", {data.previous.height:,} in the previous one" if data.previous is not None else ""),
-        "wsframes version": wsframes.__version__,
+        "wsframes version": __version__,
         "Parameters": f"plan_id={plan_id}, tz={tz}, compare_previous={compare_previous}, "
         f"anonymize_clients={anonymize_clients}",
         "Built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
