@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from wsframes.analysis._frames import (
-    FrameLike,
+    Frame,
     Kind,
     as_lazy,
     failed_expr,
@@ -166,7 +166,7 @@ def _asof_join(lf: pl.LazyFrame, snapshots: pl.DataFrame, replaced: pl.DataFrame
     return filled.sort("_row").drop("_row", "_addr", "_at", *(f"{c}_first" for c in ENRICH_COLUMNS))
 
 
-def enrich(activity: FrameLike, proxies: pl.DataFrame, replaced: pl.DataFrame | None = None) -> FrameLike:
+def enrich(activity: Frame, proxies: pl.DataFrame, replaced: pl.DataFrame | None = None) -> Frame:
     """Add the proxy's country, city, ASN, /24 and replacement time to every activity row.
 
     Parameters
@@ -238,14 +238,14 @@ def failure_expr(failures: str) -> pl.Expr:
 
 
 def pool_health(
-    df: FrameLike,
+    df: Frame,
     *,
     by: str | Sequence[str] = "proxy_address",
     min_requests: int = 30,
     metric: str = "request_duration",
     failures: str = "all",
     confidence: float = 0.95,
-) -> FrameLike:
+) -> Frame:
     """Requests, failures, error rate with a Wilson interval, latency percentiles and a verdict.
 
     Parameters
@@ -329,7 +329,7 @@ def _networks(allowed: Sequence[str] | None) -> list[ipaddress.IPv4Network | ipa
     return nets
 
 
-def client_audit(df: FrameLike, *, allowed: Sequence[str] | None = None) -> FrameLike:
+def client_audit(df: Frame, *, allowed: Sequence[str] | None = None) -> Frame:
     """Who uses the credentials: client addresses by requests and bytes, checked against *allowed*.
 
     Columns: ``client_address, requests, bytes, failed, stale_list_attempts`` (requests that

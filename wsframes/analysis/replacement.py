@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from wsframes.analysis._frames import FrameLike, as_lazy, require_columns, wilson_interval
+from wsframes.analysis._frames import Frame, as_lazy, require_columns, wilson_interval
 from wsframes.analysis.pool import ENRICH_COLUMNS, enrich, failure_expr
 from wsframes.errors import ConfigurationError
 
@@ -150,7 +150,7 @@ def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str) -> pl.DataF
 
 
 def replacement_plan(
-    df: FrameLike,
+    df: Frame,
     proxies: pl.DataFrame,
     *,
     replaced: pl.DataFrame | None = None,
