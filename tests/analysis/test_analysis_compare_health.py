@@ -72,7 +72,7 @@ def test_proxy_health_flags_only_a_proxy_worse_beyond_chance(activity: Builder) 
         (2, "ok", False),
         (3, "tiny", False),  # 100 % failures, but 3 requests are no evidence: ranked last
     ]
-    assert out["fleet_error_rate"][0] == pytest.approx(63 / 503)
+    assert out["pool_error_rate"][0] == pytest.approx(63 / 503)
 
 
 def _hours(activity: Builder, rates: list[float], volumes: list[int], slow: set[int]) -> pl.DataFrame:

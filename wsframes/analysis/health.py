@@ -54,7 +54,7 @@ def proxy_health(
     """Rank proxies (or any *by*: ``listen_address`` on residential plans) from least healthy.
 
     Columns: ``rank, <by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95``
-    (p95 of *metric*), ``fleet_error_rate`` and ``above_fleet`` (the interval's low end is above
+    (p95 of *metric*), ``pool_error_rate`` and ``above_fleet`` (the interval's low end is above
     the fleet's rate: worse than the rest beyond chance). Proxies with at least *min_requests*
     come first, ordered by ``ci_low`` then ``p95`` (worst first); low-volume ones follow, unranked
     by evidence (``rank`` continues, ``above_fleet`` is false).
@@ -77,8 +77,8 @@ def proxy_health(
     fleet = pl.col("failed").sum() / pl.col("requests").sum()
     enough = pl.col("requests") >= min_requests
     out = (
-        stats.with_columns(fleet.alias("fleet_error_rate"))
-        .with_columns((enough & (pl.col("ci_low") > pl.col("fleet_error_rate"))).alias("above_fleet"))
+        stats.with_columns(fleet.alias("pool_error_rate"))
+        .with_columns((enough & (pl.col("ci_low") > pl.col("pool_error_rate"))).alias("above_fleet"))
         .sort(
             [enough, "ci_low", "p95", "requests", *names],
             descending=[True, True, True, True] + [False] * len(names),

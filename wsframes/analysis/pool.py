@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from wsframes.analysis._frames import (
-    FrameLike,
+    Frame,
     Kind,
     as_lazy,
     failed_expr,
@@ -166,7 +166,7 @@ def _asof_join(lf: pl.LazyFrame, snapshots: pl.DataFrame, replaced: pl.DataFrame
     return filled.sort("_row").drop("_row", "_addr", "_at", *(f"{c}_first" for c in ENRICH_COLUMNS))
 
 
-def enrich(activity: FrameLike, proxies: pl.DataFrame, replaced: pl.DataFrame | None = None) -> FrameLike:
+def enrich(activity: Frame, proxies: pl.DataFrame, replaced: pl.DataFrame | None = None) -> Frame:
     """Add the proxy's country, city, ASN, /24 and replacement time to every activity row.
 
     Parameters
@@ -238,14 +238,14 @@ def failure_expr(failures: str) -> pl.Expr:
 
 
 def pool_health(
-    df: FrameLike,
+    df: Frame,
     *,
     by: str | Sequence[str] = "proxy_address",
     min_requests: int = 30,
     metric: str = "request_duration",
     failures: str = "all",
     confidence: float = 0.95,
-) -> FrameLike:
+) -> Frame:
     """Requests, failures, error rate with a Wilson interval, latency percentiles and a verdict.
 
     Parameters
@@ -262,7 +262,7 @@ def pool_health(
 
     Returns
     -------
-    ``<by...>, requests, failures, error_rate, ci_low, ci_high, bytes, p50, p95, p99,
+    ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p50, p95, p99,
     pool_error_rate, verdict``. Rows with a null key (failures before a proxy was chosen have no
     ``proxy_address``) form a row with verdict ``"not rated (no key)"``, outside the pool's rate.
     Otherwise ``"worse than pool"`` when the interval's low end is above the
@@ -282,24 +282,24 @@ def pool_health(
         for q in HEALTH_QUANTILES
     ]
     stats = lf.group_by(keys).agg(
-        pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failures"),
+        pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
         pl.col("bytes").sum().alias("bytes"), *quantiles)
-    low, high = wilson_interval("failures", "requests", confidence=confidence)
+    low, high = wilson_interval("failed", "requests", confidence=confidence)
     # Rows without a key (no proxy_address: failures before any proxy was chosen) are listed but
     # neither rated nor part of the pool's rate.
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
-    pool = pl.col("failures").filter(keyed).sum() / pl.col("requests").filter(keyed).sum()
+    pool = pl.col("failed").filter(keyed).sum() / pl.col("requests").filter(keyed).sum()
     verdict = (pl.when(~keyed).then(pl.lit("not rated (no key)"))
                .when(pl.col("requests") < min_requests).then(pl.lit("insufficient data"))
                .when(pl.col("ci_low") > pl.col("pool_error_rate")).then(pl.lit("worse than pool"))
                .when(pl.col("ci_high") < pl.col("pool_error_rate")).then(pl.lit("better than pool"))
                .otherwise(pl.lit("in line with pool")))
-    out = (stats.with_columns((pl.col("failures") / pl.col("requests")).alias("error_rate"), low, high,
+    out = (stats.with_columns((pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
                               pool.alias("pool_error_rate"))
            .with_columns(verdict.alias("verdict"))
            .sort([pl.col("verdict").replace_strict(_VERDICT_ORDER, return_dtype=pl.UInt8), "ci_low",
                   "requests", *names], descending=[False, True, True, *[False] * len(names)], nulls_last=True)
-           .select(*names, "requests", "failures", "error_rate", "ci_low", "ci_high", "bytes",
+           .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes",
                    *(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES), "pool_error_rate", "verdict"))
     return finish(out, kind)
 
@@ -329,10 +329,10 @@ def _networks(allowed: Sequence[str] | None) -> list[ipaddress.IPv4Network | ipa
     return nets
 
 
-def client_audit(df: FrameLike, *, allowed: Sequence[str] | None = None) -> FrameLike:
+def client_audit(df: Frame, *, allowed: Sequence[str] | None = None) -> Frame:
     """Who uses the credentials: client addresses by requests and bytes, checked against *allowed*.
 
-    Columns: ``client_address, requests, bytes, failures, stale_list_attempts`` (requests that
+    Columns: ``client_address, requests, bytes, failed, stale_list_attempts`` (requests that
     failed with ``no_proxies_allocated``: a client using a proxy no longer in the list),
     ``auth_usernames`` (the distinct ``auth_username`` of those attempts), ``first_seen,
     last_seen, allowed`` (null without an allow-list; false flags an address outside every CIDR:
@@ -345,7 +345,7 @@ def client_audit(df: FrameLike, *, allowed: Sequence[str] | None = None) -> Fram
     stale = pl.col("error_reason").cast(pl.String) == "no_proxies_allocated"
     out = lf.group_by(pl.col("client_address").cast(pl.String)).agg(
         pl.len().cast(pl.UInt32).alias("requests"), pl.col("bytes").sum().alias("bytes"),
-        failed_expr().sum().alias("failures"), stale.sum().cast(pl.UInt32).alias("stale_list_attempts"),
+        failed_expr().sum().alias("failed"), stale.sum().cast(pl.UInt32).alias("stale_list_attempts"),
         pl.col("auth_username").filter(stale).drop_nulls().unique().sort().alias("auth_usernames"),
         pl.col("timestamp").min().alias("first_seen"), pl.col("timestamp").max().alias("last_seen"),
     )

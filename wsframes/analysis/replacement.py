@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from wsframes.analysis._frames import FrameLike, as_lazy, require_columns, wilson_interval
+from wsframes.analysis._frames import Frame, as_lazy, require_columns, wilson_interval
 from wsframes.analysis.pool import ENRICH_COLUMNS, enrich, failure_expr
 from wsframes.errors import ConfigurationError
 
@@ -49,7 +49,7 @@ class ReplacementPlan:
     ----------
     candidates : polars.DataFrame
         One row per flagged proxy/range/ASN/country, worst evidence first: ``level, value,
-        requests, failures, error_rate, ci_low, ci_high, rest_error_rate, p_value, p_adjusted,
+        requests, failed, error_rate, ci_low, ci_high, rest_error_rate, p_value, p_adjusted,
         proxies`` (listed proxies it covers).
     bodies : list of dict
         Dry-run request bodies for ``POST /api/v3/proxy/replace/``, one per level with findings,
@@ -144,13 +144,13 @@ def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str) -> pl.DataF
         parts.append(lf.filter(pl.col(column).is_not_null())
                      .group_by(pl.col(column).cast(pl.String).alias("value"))
                      .agg(pl.len().cast(pl.Int64).alias("requests"),
-                          failed.sum().cast(pl.Int64).alias("failures"))
+                          failed.sum().cast(pl.Int64).alias("failed"))
                      .with_columns(pl.lit(level).alias("level")))
-    return pl.concat(pl.collect_all(parts)).select("level", "value", "requests", "failures")
+    return pl.concat(pl.collect_all(parts)).select("level", "value", "requests", "failed")
 
 
 def replacement_plan(
-    df: FrameLike,
+    df: Frame,
     proxies: pl.DataFrame,
     *,
     replaced: pl.DataFrame | None = None,
@@ -184,18 +184,18 @@ def replacement_plan(
     if any(c not in lf.collect_schema() for c in ENRICH_COLUMNS):
         lf = enrich(lf, proxies, replaced)
     stats = _group_stats(lf, chosen, failures)
-    totals = stats.filter(pl.col("level") == chosen[0]).select(pl.col("requests", "failures").sum()).row(0)
+    totals = stats.filter(pl.col("level") == chosen[0]).select(pl.col("requests", "failed").sum()).row(0)
     tested = stats.filter(pl.col("requests") >= min_requests)
     listed = proxies.filter(pl.col("proxy_address").is_not_null())
     rest_n = totals[0] - tested["requests"].to_numpy()
-    rest_x = totals[1] - tested["failures"].to_numpy()
+    rest_x = totals[1] - tested["failed"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         rest_rate = np.where(rest_n > 0, rest_x / np.maximum(rest_n, 1), np.nan)
-    p = binomial_sf(tested["failures"].to_numpy(), tested["requests"].to_numpy(), np.nan_to_num(rest_rate))
+    p = binomial_sf(tested["failed"].to_numpy(), tested["requests"].to_numpy(), np.nan_to_num(rest_rate))
     m = max(tested.height, 1)
-    low, high = wilson_interval("failures", "requests")
+    low, high = wilson_interval("failed", "requests")
     evidence = tested.with_columns(
-        (pl.col("failures") / pl.col("requests")).alias("error_rate"), low, high,
+        (pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
         pl.Series("rest_error_rate", rest_rate), pl.Series("p_value", p),
         pl.Series("p_adjusted", np.minimum(p * m, 1.0)),
     )

@@ -49,12 +49,12 @@ def _p_value(p: float | None) -> str:
 
 _FORMATS: dict[str, Any] = {**dict.fromkeys(_PCT, "percent"), "bytes": "bytes", "p50": "seconds",
                             "p95": "seconds", "p99": "seconds", "p_adjusted": _p_value}
-_HEADERS = {"requests": "requests", "failures": "failed", "error_rate": "error rate",
+_HEADERS = {"requests": "requests", "failed": "failed", "error_rate": "error rate",
             "ci_low": "95% low", "ci_high": "95% high", "p95": "p95", "verdict": "verdict",
             "proxy_country": "country", "proxy_asn": "ASN", "proxy_asn_name": "network",
             "proxy_subnet_24": "range", "proxy_address": "proxy", "listen_address": "gateway",
             "rest_error_rate": "rest of pool", "p_adjusted": "p (adjusted)", "proxies": "proxies"}
-_HEALTH = ["requests", "failures", "error_rate", "ci_low", "ci_high", "p95", "verdict"]
+_HEALTH = ["requests", "failed", "error_rate", "ci_low", "ci_high", "p95", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def _advice(df: pl.DataFrame, pool: PoolInputs) -> list[str]:
         return [head, f"<p>No proxy, range, ASN or country fails significantly more than the rest "
                 f"of the pool ({plan.tests} tests, false-alarm budget {plan.alpha:g}): nothing to "
                 "replace.</p>"]
-    evidence = plan.candidates.select("level", "value", "requests", "failures", "error_rate",
+    evidence = plan.candidates.select("level", "value", "requests", "failed", "error_rate",
                                       "rest_error_rate", "p_adjusted", "proxies")
     body = html.escape(plan.to_json())
     return [head, "<p>Failing significantly more than the rest of the pool (evidence below). "
