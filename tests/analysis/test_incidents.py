@@ -242,3 +242,13 @@ def test_an_incident_on_one_proxy_net_is_described(kind: str, seed: int, with_ba
     assert row["expected"] is not None and row["observed"] > row["expected"]
     alerts = incident_alerts(now, baseline=base)  # the report's route builds its sentences too
     assert any(net in a["title"] + a["detail"] for a in alerts), alerts
+
+
+def test_a_p95_from_too_few_requests_is_never_an_alert() -> None:
+    """A domain with 19 requests in the window, ten times slower: no p95 from 19 requests."""
+    at = T0 + timedelta(days=3, hours=10)
+    inc = Incident("latency_regression", at, hours=3, dimension="domain", value="zuta.net", size=10.0)
+    now = generate_activity(50_000, start=T0, end=T0 + timedelta(days=7), seed=1, incidents=(inc,))
+    window = now.filter(pl.col("timestamp").is_between(at, inc.end, closed="left"))
+    assert window.filter(pl.col("domain").cast(pl.String) == "zuta.net").height < 25
+    assert find_incidents(now).filter(pl.col("kind") == "latency_regression").is_empty()

@@ -163,6 +163,10 @@ def find_incidents(
     return finish(out.lazy(), kind)
 
 
+#: Requests a window needs before its p95 is a figure: 5 expected above it, 5 / (1 - 0.95) = 100.
+MIN_FOR_P95 = 100
+
+
 def _step(every: str | timedelta) -> timedelta:
     """The bucket width as a timedelta (calendar units such as months are refused)."""
     checked = check_every(every)
@@ -209,6 +213,8 @@ def _find(
     # Segments may name derived columns (proxy_net, pairs of it): filter frames that have them.
     lf_d, base_d = with_derived(lf), None if base is None else with_derived(base)
     rows = [_describe(row, prepared, lf_d, base_d, step, last) for row in found]
+    # A p95 is printed only where it is held: at least MIN_BEYOND requests expected above it.
+    rows = [r for r in rows if r["metric"] != "request_duration_p95" or r["requests"] >= MIN_FOR_P95]
     rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
     rows = _drop_doubles(rows)
     out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)
