@@ -222,3 +222,33 @@ def test_a_burst_on_top_of_a_daily_cycle_is_found(seed: int, hour: int) -> None:
     row = _only(find_incidents(_office_hours(14, seed, weekdays_only=False, extra=(inc,))), "error_burst")
     assert (row["dimension"], row["value"]) == ("domain", domain)
     assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+
+
+@pytest.mark.parametrize("with_baseline", [True, False])
+@pytest.mark.parametrize(
+    ("kind", "seed"), [("error_burst", 1), ("error_burst", 2), ("latency_regression", 1)]
+)
+def test_an_incident_on_one_proxy_net_is_described(kind: str, seed: int, with_baseline: bool) -> None:
+    """A derived dimension (the /24) is described against a baseline that lacks the column."""
+    before = generate_activity(50_000, start=T0 - timedelta(days=7), end=T0, seed=seed)
+    net = "198.19.4.0/24"
+    at = T0 + timedelta(days=3, hours=10)
+    inc = Incident(kind, at, hours=4, dimension="proxy_net", value=net)
+    now = _week(50_000, seed, incidents=(inc,))
+    base = before if with_baseline else None
+    row = _only(find_incidents(now, baseline=base), kind)
+    assert (row["dimension"], row["value"]) == ("proxy_net", net)
+    assert abs(row["start"] - at) <= HOUR
+    assert row["expected"] is not None and row["observed"] > row["expected"]
+    alerts = incident_alerts(now, baseline=base)  # the report's route builds its sentences too
+    assert any(net in a["title"] + a["detail"] for a in alerts), alerts
+
+
+def test_a_p95_from_too_few_requests_is_never_an_alert() -> None:
+    """A domain with 19 requests in the window, ten times slower: no p95 from 19 requests."""
+    at = T0 + timedelta(days=3, hours=10)
+    inc = Incident("latency_regression", at, hours=3, dimension="domain", value="zuta.net", size=10.0)
+    now = generate_activity(50_000, start=T0, end=T0 + timedelta(days=7), seed=1, incidents=(inc,))
+    window = now.filter(pl.col("timestamp").is_between(at, inc.end, closed="left"))
+    assert window.filter(pl.col("domain").cast(pl.String) == "zuta.net").height < 25
+    assert find_incidents(now).filter(pl.col("kind") == "latency_regression").is_empty()

@@ -109,3 +109,13 @@ def test_conjunction_hits_only_rows_matching_both() -> None:
 def test_conjunction_needs_two_of_each() -> None:
     with pytest.raises(ConfigurationError, match="two dimensions"):
         Incident("error_burst", AT, dimension=("domain", "port"), value="labha.com")
+
+
+def test_a_proxy_net_incident_hits_only_that_slash_24() -> None:
+    """``proxy_net`` plants on the proxies of one /24, derived from proxy_address as the analysis does."""
+    inc = Incident("latency_regression", AT, hours=2, dimension="proxy_net", value="198.19.4.0/24", size=4.0)
+    before, after = _gen(), _gen(inc)
+    in_net = pl.col("proxy_address").cast(pl.String).str.starts_with("198.19.4.")
+    changed = before["request_duration"] != after["request_duration"]
+    hit = before.with_columns(changed=changed).filter("changed")
+    assert hit.height > 0 and hit.select((in_net & _inside(inc)).all()).item()

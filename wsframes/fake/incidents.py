@@ -103,7 +103,7 @@ def plant(frame: pl.DataFrame, incidents: Sequence[Incident], *, seed: int) -> p
     rng = np.random.default_rng([seed, 0x1C1D])
     for incident in incidents:
         for column, _ in incident.segment:
-            if column not in frame.columns:
+            if column not in frame.columns and column != "proxy_net":
                 raise ConfigurationError(f"incident dimension {column!r} is not an activity column.")
         frame = _apply(frame, incident, rng)
     return frame
@@ -114,7 +114,13 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
     end = inc.end if inc.kind != "new_error_code" else ts.max() + timedelta(microseconds=1)
     window = (ts >= inc.start) & (ts < end)
     for column, value in inc.segment:
-        window = window & (pl.col(column).cast(pl.String) == value)
+        # proxy_net is a proxy's /24 ("a.b.c.0/24"), derived from proxy_address as the analysis does.
+        col = (
+            pl.col("proxy_address").cast(pl.String).str.replace(r"\.\d+$", ".0/24")
+            if column == "proxy_net"
+            else pl.col(column).cast(pl.String)
+        )
+        window = window & (col == value)
     if inc.kind == "traffic_gap":
         return frame.filter(~window)
     if inc.kind == "latency_regression":

@@ -73,7 +73,7 @@ import polars as pl
 
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
-from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare
+from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare, with_derived
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._season import around_usual, seasonal
@@ -163,6 +163,10 @@ def find_incidents(
     return finish(out.lazy(), kind)
 
 
+#: Requests a window needs before its p95 is a figure: 5 expected above it, 5 / (1 - 0.95) = 100.
+MIN_FOR_P95 = 100
+
+
 def _step(every: str | timedelta) -> timedelta:
     """The bucket width as a timedelta (calendar units such as months are refused)."""
     checked = check_every(every)
@@ -206,7 +210,11 @@ def _find(
         for cluster in clusters(merged):
             found.append({"kind": kind, "metric": metric, **explain(cluster, unit)})
     last = current["t"].max()
-    rows = [_describe(row, prepared, lf, base, step, last) for row in found]
+    # Segments may name derived columns (proxy_net, pairs of it): filter frames that have them.
+    lf_d, base_d = with_derived(lf), None if base is None else with_derived(base)
+    rows = [_describe(row, prepared, lf_d, base_d, step, last) for row in found]
+    # A p95 is printed only where it is held: at least MIN_BEYOND requests expected above it.
+    rows = [r for r in rows if r["metric"] != "request_duration_p95" or r["requests"] >= MIN_FOR_P95]
     rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
     rows = _drop_doubles(rows)
     out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)

@@ -57,7 +57,6 @@ def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: fl
 
     Used lazily for the few candidate segments an incident describes, never for the scan.
     """
-    proxy = pl.col("proxy_address").cast(pl.String)
     return lf.select(
         time_bucket(every, tz, name="t").dt.convert_time_zone("UTC"),
         "timestamp",
@@ -66,10 +65,23 @@ def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: fl
         pl.col("error_reason").is_not_null().alias("failed"),
         (pl.col("request_duration").cast(pl.Float64) > slow_after).alias("slow"),
         *[pl.col(c) for c in _RAW],
+        proxy_net(),
+    )
+
+
+def proxy_net() -> pl.Expr:
+    """The proxy's IPv4 /24 (``a.b.c.0/24``), null for other addresses."""
+    proxy = pl.col("proxy_address").cast(pl.String)
+    return (
         pl.when(proxy.str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .then(proxy.str.replace(r"\.\d+$", ".0/24"))
-        .alias("proxy_net"),
+        .alias("proxy_net")
     )
+
+
+def with_derived(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """*lf* with the derived segment columns, so a segment filter works on any activity frame."""
+    return lf.with_columns(proxy_net())
 
 
 def _key(column: str, dtype: pl.DataType) -> pl.Expr:
