@@ -106,6 +106,10 @@ def test_an_empty_period_exits_3_for_cron(tmp_path, capsys, caplog):
         code = main(["-v", "report", "--data", str(path), *window, "--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 3 and "critical alerts: 1" in captured.out
+    # Cron mails stdout: the alert is named (title and sentence) before the paths.
+    first, second = captured.out.splitlines()[:2]
+    assert first.startswith("CRITICAL: No data: ") and len(first) > len("CRITICAL: No data: ")
+    assert second.startswith("report: ")
     assert "report" not in captured.err  # no terminal here: no progress bar (as under cron)
     # -v: every step with its timing, and the record count the kernel loaded.
     logged = caplog.text
@@ -166,3 +170,9 @@ def test_a_terminal_gets_a_progress_bar_of_cells_and_the_record_count(tmp_path, 
     err = capsys.readouterr().err
     assert "report: 100%" in err and "cell" in err
     assert "loaded 200 records" in err and "exporting wsframes-2026-11-01_2026-11-02" in err
+
+
+def test_alert_text_from_the_data_cannot_drive_the_terminal():
+    from wsframes.cli.report import terminal_safe
+
+    assert terminal_safe("host\x1b[31m.x\x1b[0m\x1b]0;pwned\x07 a\tb\x9bc\x00") == "host.x a?b?c?"
