@@ -176,3 +176,31 @@ def test_alert_text_from_the_data_cannot_drive_the_terminal():
     from wsframes.cli.report import terminal_safe
 
     assert terminal_safe("host\x1b[31m.x\x1b[0m\x1b]0;pwned\x07 a\tb\x9bc\x00") == "host.x a?b?c?"
+
+
+def test_ctrl_c_to_the_whole_group_prints_only_the_interrupted_line(tmp_path):
+    path = tmp_path / "day.parquet"
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    generate_activity(2_000, start=start, end=start + timedelta(days=1), seed=2).write_parquet(path)
+    out = tmp_path / "reports"
+    proc = subprocess.Popen(  # its own group, as a terminal's foreground job: Ctrl-C reaches all of it
+        [sys.executable, "-c", CLI, "-v", "report", "--data", str(path), "--out", str(out)],
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "kernel started" in line:  # the kernel is running its first cells
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "ERROR" not in err
+    assert err.strip().splitlines()[-1] == "wsframes report: interrupted; nothing was written."
+    assert not list(out.glob("*.html")) and not list(out.glob("*.ipynb"))
