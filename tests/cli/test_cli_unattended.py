@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
+import termios
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -204,3 +207,31 @@ def test_ctrl_c_to_the_whole_group_prints_only_the_interrupted_line(tmp_path):
     assert "Traceback" not in err and "ERROR" not in err
     assert err.strip().splitlines()[-1] == "wsframes report: interrupted; nothing was written."
     assert not list(out.glob("*.html")) and not list(out.glob("*.ipynb"))
+
+
+def test_a_pseudo_terminal_sees_progress_before_the_result(tmp_path):
+    path = tmp_path / "day.parquet"
+    generate_activity(200, start="2026-11-01", end="2026-11-02", seed=5).write_parquet(path)
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal's size
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "report", "--data", str(path), "--out", str(tmp_path / "r")],
+        stdin=follower, stdout=follower, stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = b"".join(chunks).decode("utf-8", "replace")
+    before = text[: text.index("report: " + str(tmp_path / "r"))]
+    updates = [u for u in before.replace("\r", "\n").splitlines() if "%|" in u and "cell" in u]
+    assert len(updates) >= 2, text
+    assert "loaded 200 records" in before and "exporting" in before
