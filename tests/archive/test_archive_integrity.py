@@ -161,11 +161,13 @@ def test_data_page_damage_is_named_without_traceback_and_refetch_replaces_it(
     assert main(["status", "--archive", str(archive), "--offline"]) == 1
     out, err = capsys.readouterr()
     assert str(path) in out and "Traceback" not in out + err
+    assert out.startswith(f"ATTENTION: plan {PLAN}: 1 damaged day file(s)")  # cron's first line
     assert out.count("wsframes sync --archive") == 1
     command = out.split("from the API: wsframes ")[1].splitlines()[0].split()
     monkeypatch.setenv("WEBSHARE_API_KEY", fake.api_key)
     assert main([*command, "--base-url", fake.base_url, "--no-progress"]) == 0
-    assert "repaired damaged day" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "repaired damaged day" in out and out.startswith(f"ATTENTION: plan {PLAN}: 1 damaged day")
     lo = Manifest.load(archive).covered(str(PLAN))[0][0]
     assert same_records(scan_activity(archive, plan_id=PLAN).collect(),
                         fake.truth(PLAN).filter(pl.col("timestamp") >= lo))

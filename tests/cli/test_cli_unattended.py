@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
+import termios
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,6 +109,10 @@ def test_an_empty_period_exits_3_for_cron(tmp_path, capsys, caplog):
         code = main(["-v", "report", "--data", str(path), *window, "--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 3 and "critical alerts: 1" in captured.out
+    # Cron mails stdout: the alert is named (title and sentence) before the paths.
+    first, second = captured.out.splitlines()[:2]
+    assert first.startswith("CRITICAL: No data: ") and len(first) > len("CRITICAL: No data: ")
+    assert second.startswith("report: ")
     assert "report" not in captured.err  # no terminal here: no progress bar (as under cron)
     # -v: every step with its timing, and the record count the kernel loaded.
     logged = caplog.text
@@ -167,3 +174,65 @@ def test_a_terminal_gets_a_progress_bar_of_cells_and_the_record_count(tmp_path, 
     err = capsys.readouterr().err
     assert "report: 100%" in err and "cell" in err
     assert "loaded 200 records" in err and "exporting wsframes-2026-11-01_2026-11-02" in err
+
+
+def test_alert_text_from_the_data_cannot_drive_the_terminal():
+    from wsframes.cli.report import terminal_safe
+
+    assert terminal_safe("host\x1b[31m.x\x1b[0m\x1b]0;pwned\x07 a\tb\x9bc\x00") == "host.x a?b?c?"
+
+
+def test_ctrl_c_to_the_whole_group_prints_only_the_interrupted_line(tmp_path):
+    path = tmp_path / "day.parquet"
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    generate_activity(2_000, start=start, end=start + timedelta(days=1), seed=2).write_parquet(path)
+    out = tmp_path / "reports"
+    proc = subprocess.Popen(  # its own group, as a terminal's foreground job: Ctrl-C reaches all of it
+        [sys.executable, "-c", CLI, "-v", "report", "--data", str(path), "--out", str(out)],
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "kernel started" in line:  # the kernel is running its first cells
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "ERROR" not in err
+    assert err.strip().splitlines()[-1] == "wsframes report: interrupted; nothing was written."
+    assert not list(out.glob("*.html")) and not list(out.glob("*.ipynb"))
+
+
+def test_a_pseudo_terminal_sees_progress_before_the_result(tmp_path):
+    path = tmp_path / "day.parquet"
+    generate_activity(200, start="2026-11-01", end="2026-11-02", seed=5).write_parquet(path)
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal's size
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "report", "--data", str(path), "--out", str(tmp_path / "r")],
+        stdin=follower, stdout=follower, stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = b"".join(chunks).decode("utf-8", "replace")
+    before = text[: text.index("report: " + str(tmp_path / "r"))]
+    updates = [u for u in before.replace("\r", "\n").splitlines() if "%|" in u and "cell" in u]
+    assert len(updates) >= 2, text
+    assert "loaded 200 records" in before and "exporting" in before

@@ -20,12 +20,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 from wsframes.report.period import PERIODS
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "terminal_safe"]
+
+# ANSI escape sequences (CSI ... final byte, OSC ... BEL/ST), then any other control character.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 log = logging.getLogger("wsframes.cli.report")
 
@@ -123,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             proxies=args.proxies,
         )
     critical = int(result.summary.get("critical_alerts") or 0)
+    for title, detail in result.summary.get("critical") or []:  # what cron mails: say what is wrong
+        print(f"CRITICAL: {terminal_safe(title)}: {terminal_safe(detail)}")
     print(f"report: {result.html_path}\nnotebook: {result.notebook_path}\nindex: {result.index_path}")
     if critical and args.demo:  # planted incidents: the demo shows them, it has nothing to warn about
         print(f"critical alerts: {critical} (planted in the demo's synthetic data)")
@@ -130,3 +137,8 @@ def run(args: argparse.Namespace) -> int:
     if critical:
         print(f"critical alerts: {critical} (see the report); exit code 3")
     return 3 if critical else 0
+
+
+def terminal_safe(text: object) -> str:
+    """Text from the data made harmless on a terminal: escapes dropped, control characters -> '?'."""
+    return _CONTROL.sub("?", _ANSI.sub("", str(text)))

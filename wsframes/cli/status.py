@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsframes.cli.sync import archive_location
 
-__all__ = ["register", "run"]
+if TYPE_CHECKING:
+    from wsframes.archive import ArchiveStatus
+
+__all__ = ["problems", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     check = not args.offline and bool(os.environ.get("WEBSHARE_API_KEY"))
     status = archive_status(args.archive, check=check, base_url=args.base_url)
+    wrong = problems(status)
+    if wrong:  # first line: what cron mails and a monitor reads
+        print("ATTENTION: " + "; ".join(wrong))
     print(status)
     if not check and not args.offline:
         print("completeness not checked: set WEBSHARE_API_KEY to compare with the API's hourly "
@@ -45,3 +51,21 @@ def run(args: argparse.Namespace) -> int:
     attention = any(p.warnings or (p.completeness is not None and not p.completeness.ok)
                     for p in status.plans)
     return 1 if attention else 0
+
+
+def problems(status: ArchiveStatus) -> list[str]:
+    """What is wrong, one short phrase per plan and kind (empty when nothing is)."""
+    found: list[str] = []
+    for p in status.plans:
+        what = []
+        if p.damaged:
+            what.append(f"{len(p.damaged)} damaged day file(s)")
+        if p.gaps:
+            what.append(f"{len(p.gaps)} gap(s)")
+        if p.completeness is not None and not p.completeness.ok:
+            what.append(f"{p.completeness.mismatches.height} hour(s) disagree with the API")
+        if not what and p.warnings:
+            what.append(p.warnings[0])
+        if what:
+            found.append(f"plan {p.plan}: " + ", ".join(what))
+    return found

@@ -53,5 +53,8 @@ def run(args: argparse.Namespace) -> int:
         settle=args.settle, lock_timeout=args.lock_timeout, refetch=args.refetch,
         progress=False if args.no_progress else None, config=args.config,
     )
+    if result.repaired:  # first line: what was wrong (cron mails it), though sync repaired it
+        print(f"ATTENTION: plan {result.plan}: {len(result.repaired)} damaged day file(s) found and "
+              "fetched again")
     print(result)
     return 0

@@ -48,8 +48,13 @@ def execute(
     started = time.perf_counter()
     index = -1
     bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr)
+    # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when the shutdown after a
+    # Ctrl-C interrupts it) goes to a file in the work folder, not the user's terminal or cron mail.
+    kernel_log = work / "kernel.log"
     try:
-        with bar, client.setup_kernel(env=job.kernel_env, cwd=folder):
+        with bar, open(kernel_log, "wb") as klog, client.setup_kernel(
+            env=job.kernel_env, cwd=folder, stderr=klog
+        ):
             timings["kernel_start"] = time.perf_counter() - started
             log.info("kernel started in %.1f s", timings["kernel_start"])
             started = time.perf_counter()
@@ -66,6 +71,8 @@ def execute(
             raise KeyboardInterrupt from None
         if not isinstance(exc, CellExecutionError | CellTimeoutError | DeadKernelError):
             raise
+        if isinstance(exc, DeadKernelError):
+            log.warning("kernel log:\n%s", _tail(kernel_log))
         kept = job.out_dir / f"{job.stem}.failed.ipynb"
         atomic_write(kept, nbformat.writes(nb))
         raise ReportError(
@@ -73,6 +80,13 @@ def execute(
             f"The executed notebook is kept at {kept}."
         ) from None
     return nb
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(none)"
 
 
 def _interrupted(exc: BaseException | None) -> bool:
