@@ -210,15 +210,14 @@ def test_ctrl_c_to_the_whole_group_prints_only_the_interrupted_line(tmp_path):
     assert not list(out.glob("*.html")) and not list(out.glob("*.ipynb"))
 
 
-def test_a_pseudo_terminal_sees_progress_before_the_result(tmp_path):
-    path = tmp_path / "day.parquet"
-    generate_activity(200, start="2026-11-01", end="2026-11-02", seed=5).write_parquet(path)
+def _run_in_pty(argv: list[str], *, size: tuple[int, int] | None, env: dict[str, str] | None = None
+                ) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal of *size* (rows, columns; None: one that reports 0 x 0)."""
     leader, follower = os.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal's size
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "report", "--data", str(path), "--out", str(tmp_path / "r")],
-        stdin=follower, stdout=follower, stderr=follower,
-    )
+    if size is not None:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-c", CLI, *argv], stdin=follower, stdout=follower,
+                            stderr=follower, env=env)
     os.close(follower)
     chunks = []
     while True:
@@ -230,9 +229,32 @@ def test_a_pseudo_terminal_sees_progress_before_the_result(tmp_path):
             break
         chunks.append(chunk)
     os.close(leader)
-    assert proc.wait(timeout=60) == 0
-    text = b"".join(chunks).decode("utf-8", "replace")
+    return proc.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("size", [(24, 100), None], ids=["sized", "no-size"])
+def test_a_pseudo_terminal_sees_progress_before_the_result(tmp_path, size):
+    path = tmp_path / "day.parquet"
+    generate_activity(200, start="2026-11-01", end="2026-11-02", seed=5).write_parquet(path)
+    code, text = _run_in_pty(["report", "--data", str(path), "--out", str(tmp_path / "r")], size=size)
+    assert code == 0, text
     before = text[: text.index("report: " + str(tmp_path / "r"))]
     updates = [u for u in before.replace("\r", "\n").splitlines() if "%|" in u and "cell" in u]
     assert len(updates) >= 2, text
     assert "loaded 200 records" in before and "exporting" in before
+
+
+def test_a_terminal_sees_the_records_load_with_the_expected_total(tmp_path):
+    end = utc_now().replace(minute=0, second=0, microsecond=0)
+    frame = generate_activity(30_000, start=end - timedelta(days=1), end=end, seed=8, plan_id=1)
+    with FakeWebshare(KEY, plans={1: frame}, page_cap=1000) as fake:
+        env = {**os.environ, "WEBSHARE_API_KEY": KEY, "WEBSHARE_BASE_URL": fake.base_url}
+        code, text = _run_in_pty(
+            ["--requests-per-minute", "100000", "report", "--start", (end - timedelta(days=1)).isoformat(),
+             "--end", end.isoformat(), "--plan-id", "1", "--no-compare-previous", "--out", str(tmp_path)],
+            size=(24, 120), env=env)
+    assert code in (0, 3), text
+    lines = text.replace("\r", "\n").splitlines()
+    loading = [u for u in lines if "loading" in u and "of 30,000 records" in u]
+    assert len(loading) >= 2, text  # several updates while the setup cell loads, with the total
+    assert text.index("loading") < text.index("exporting")

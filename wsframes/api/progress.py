@@ -8,13 +8,21 @@ thread-safe. Nothing here knows about frames.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import threading
+import time
 from typing import Any
 
 from wsframes._validate import check_progress
 
-__all__ = ["Progress", "check_progress"]
+__all__ = ["PROGRESS_MIME", "RELAY_ENV", "Progress", "check_progress"]
+
+#: A report kernel (``RELAY_ENV`` set in its environment) sends its load progress to the builder
+#: as display messages of this type; the builder draws them in the terminal and never keeps them.
+PROGRESS_MIME = "application/vnd.wsframes.progress+json"
+RELAY_ENV = "WSFRAMES_PROGRESS_RELAY"
+_RELAY_EVERY = 0.25  # seconds between relayed updates: a handful a second is plenty
 
 
 def in_notebook() -> bool:
@@ -31,7 +39,8 @@ class Progress:
         if enabled is None:
             enabled = notebook or sys.stderr.isatty()
         self._bar: Any = None
-        if enabled:
+        self._relayed = 0.0 if notebook and os.environ.get(RELAY_ENV) else None
+        if enabled and self._relayed is None:
             import tqdm
             import tqdm.auto
 
@@ -53,6 +62,8 @@ class Progress:
                 self.rows += rows
             if total:
                 self.total = total
+            if self._relayed is not None:
+                self._relay()
             if self._bar is not None:
                 self._bar.total = self.total or None
                 self._bar.n = self.rows
@@ -61,8 +72,18 @@ class Progress:
 
     def close(self) -> None:
         """Remove the bar."""
+        if self._relayed is not None:
+            self._relay(final=True)
         if self._bar is not None:
             self._bar.close()
+
+    def _relay(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if final or now - (self._relayed or 0.0) >= _RELAY_EVERY:
+            from IPython.display import display
+
+            self._relayed = now
+            display({PROGRESS_MIME: {"rows": self.rows, "total": self.total}}, raw=True)  # type: ignore[no-untyped-call]
 
 
 

@@ -8,6 +8,7 @@ may surface as a ZMQ or kernel error while the kernel shuts down, becomes one Ke
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,12 +19,32 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from tqdm import tqdm
 
+from wsframes.api.progress import PROGRESS_MIME, RELAY_ENV
 from wsframes.errors import ReportError
 from wsframes.report._io import atomic_write
 
 __all__ = ["cell_name", "execute"]
 
 log = logging.getLogger("wsframes.report.builder")
+
+
+class _RelayingClient(NotebookClient):
+    """Draws the kernel's relayed load progress (``api.progress``) instead of keeping it as output."""
+
+    on_progress: Any = None
+
+    def output(self, outs: list[nbformat.NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> nbformat.NotebookNode | None:
+        relayed = (msg["content"].get("data") or {}).get(PROGRESS_MIME)
+        if relayed is None:
+            return super().output(outs, msg, display_id, cell_index)
+        if self.on_progress is not None:
+            self.on_progress(int(relayed.get("rows", 0)), int(relayed.get("total", 0)))
+        return None
+
+
+def _records(rows: int, total: int) -> str:
+    return f"loading {rows:,} of {total:,} records" if total else f"loading {rows:,} records"
 
 
 def execute(
@@ -38,7 +59,7 @@ def execute(
     # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
     # staged data is named relative to it, so a rerun of the kept notebook finds it.
     folder = str(job.out_dir.resolve())
-    client = NotebookClient(
+    client = _RelayingClient(
         nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
     )
     # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
@@ -47,13 +68,19 @@ def execute(
     km.transport, km.ip = "ipc", str(work / "kernel")
     started = time.perf_counter()
     index = -1
-    bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr)
+    # A pseudo-terminal that reports no size (0 x 0: script(1), some CI runners) makes tqdm trim
+    # every line to nothing; shutil's size falls back to 80 x 24 there.
+    cols, rows = shutil.get_terminal_size()
+    bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr,
+               ncols=cols, nrows=rows)
+    env = {**job.kernel_env, RELAY_ENV: "1"} if progress else job.kernel_env
+    client.on_progress = lambda rows, total: bar.set_postfix_str(_records(rows, total), refresh=True)
     # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when the shutdown after a
     # Ctrl-C interrupts it) goes to a file in the work folder, not the user's terminal or cron mail.
     kernel_log = work / "kernel.log"
     try:
         with bar, open(kernel_log, "wb") as klog, client.setup_kernel(
-            env=job.kernel_env, cwd=folder, stderr=klog
+            env=env, cwd=folder, stderr=klog
         ):
             timings["kernel_start"] = time.perf_counter() - started
             log.info("kernel started in %.1f s", timings["kernel_start"])

@@ -230,7 +230,9 @@ def load_report_data(
             frame = empty_activity()
         else:
             with Client(Config(**(settings or {}))) as client:
-                frame = client.activity(readable, hi, plan_id=plan_id, progress=False)
+                # progress=True: a bar when the notebook is rerun by hand; while a report is
+                # built the kernel relays it to the builder's terminal (api.progress.RELAY_ENV).
+                frame = client.activity(readable, hi, plan_id=plan_id, progress=True)
         loaded_at = timeutil.utc_now()
     if anonymize:
         frame = anonymize_clients(frame)
