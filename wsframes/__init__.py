@@ -17,163 +17,70 @@ import os
 from typing import TYPE_CHECKING, Any, Unpack
 
 import wsframes.namespace  # noqa: F401  (registers the .ws namespaces on Polars and pandas frames)
-from wsframes._version import __version__
-from wsframes.errors import (
-    APIError,
-    ArchiveError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    IncompleteDataError,
-    PermissionDeniedError,
-    RateLimitError,
-    ReportError,
-    ServerError,
-    TransportError,
-    WsframesError,
-)
-from wsframes.schema import ACTIVITY_SCHEMA, ERROR_CATALOGUE, describe_error, empty_activity
+from wsframes import errors, schema  # noqa: F401  (light; documented as wsframes.schema.*)
+from wsframes._exports import EXPORTS
 
-# Public name -> the module that defines it; imported on first attribute access.
-_LAZY = {
-    "Client": "wsframes.loader",
-    "Config": "wsframes._config",
-    "ConfigOverrides": "wsframes._config",
-    "to_pandas": "wsframes.frames",
-    "sync": "wsframes.archive",
-    "scan_activity": "wsframes.archive",
-    "archive_status": "wsframes.archive",
-    "check_completeness": "wsframes.archive",
-    "build_report": "wsframes.report",
-    "build_demo_report": "wsframes.report",
-    "FakeWebshare": "wsframes.fake",
-    "generate_activity": "wsframes.fake",
-    "load_proxies": "wsframes.pool",
-    "load_replaced_proxies": "wsframes.pool",
-    "load_error_reasons": "wsframes.pool",
-    **{
-        name: "wsframes.analysis"
-        for name in (
-            "QuantileSketch",
-            "anomalous_hours",
-            "apdex",
-            "bandwidth_by",
-            "client_audit",
-            "compare_periods",
-            "enrich",
-            "error_rate_over_time",
-            "error_taxonomy",
-            "estimated_concurrency",
-            "find_incidents",
-            "hourly_profile",
-            "latency_ccdf",
-            "latency_histogram",
-            "latency_over_time",
-            "latency_summary",
-            "pool_health",
-            "proxy_health",
-            "replacement_plan",
-            "slo_attainment",
-            "top_offenders",
-            "traffic_over_time",
-            "wilson_interval",
-        )
-    },
-}
+__all__ = list(EXPORTS)
 
-__all__ = [
-    "ACTIVITY_SCHEMA",
-    "ERROR_CATALOGUE",
-    "APIError",
-    "ArchiveError",
-    "AuthenticationError",
-    "BadRequestError",
-    "Client",
-    "Config",
-    "ConfigOverrides",
-    "ConfigurationError",
-    "FakeWebshare",
-    "IncompleteDataError",
-    "PermissionDeniedError",
-    "QuantileSketch",
-    "RateLimitError",
-    "ReportError",
-    "ServerError",
-    "TransportError",
-    "WsframesError",
-    "__version__",
-    "anomalous_hours",
-    "apdex",
-    "archive_status",
-    "bandwidth_by",
-    "build_demo_report",
-    "build_report",
-    "check_completeness",
-    "client_audit",
-    "compare_periods",
-    "describe_error",
-    "empty_activity",
-    "enrich",
-    "error_rate_over_time",
-    "error_taxonomy",
-    "estimated_concurrency",
-    "find_incidents",
-    "generate_activity",
-    "hourly_profile",
-    "latency_ccdf",
-    "latency_histogram",
-    "latency_over_time",
-    "latency_summary",
-    "load_activity",
-    "load_error_reasons",
-    "load_proxies",
-    "load_replaced_proxies",
-    "pool_health",
-    "proxy_health",
-    "replacement_plan",
-    "scan_activity",
-    "slo_attainment",
-    "sync",
-    "to_pandas",
-    "top_offenders",
-    "traffic_over_time",
-    "wilson_interval",
-]
-
-if TYPE_CHECKING:  # static tools see the real objects
-    from wsframes._config import Config, ConfigOverrides
-    from wsframes.analysis import (
-        QuantileSketch,
-        anomalous_hours,
-        apdex,
-        bandwidth_by,
-        client_audit,
-        compare_periods,
-        enrich,
-        error_rate_over_time,
-        error_taxonomy,
-        estimated_concurrency,
-        find_incidents,
-        hourly_profile,
-        latency_ccdf,
-        latency_histogram,
-        latency_over_time,
-        latency_summary,
-        pool_health,
-        proxy_health,
-        replacement_plan,
-        slo_attainment,
-        top_offenders,
-        traffic_over_time,
-        wilson_interval,
-    )
-    from wsframes.archive import archive_status, check_completeness, scan_activity
-    from wsframes.archive.sync import sync
-    from wsframes.fake import FakeWebshare, generate_activity
-    from wsframes.frames import to_pandas
-    from wsframes.loader import Client
-    from wsframes.pool import load_error_reasons, load_proxies, load_replaced_proxies
-    from wsframes.report import build_demo_report, build_report
+if TYPE_CHECKING:  # static tools see the real objects; "X as X" marks each one as exported
+    from wsframes._config import Config as Config
+    from wsframes._config import ConfigOverrides as ConfigOverrides
+    from wsframes._version import __version__ as __version__
+    from wsframes.analysis import PeriodComparison as PeriodComparison
+    from wsframes.analysis import QuantileSketch as QuantileSketch
+    from wsframes.analysis import ReplacementPlan as ReplacementPlan
+    from wsframes.analysis import anomalous_hours as anomalous_hours
+    from wsframes.analysis import apdex as apdex
+    from wsframes.analysis import bandwidth_by as bandwidth_by
+    from wsframes.analysis import client_audit as client_audit
+    from wsframes.analysis import compare_periods as compare_periods
+    from wsframes.analysis import enrich as enrich
+    from wsframes.analysis import error_rate_over_time as error_rate_over_time
+    from wsframes.analysis import error_taxonomy as error_taxonomy
+    from wsframes.analysis import estimated_concurrency as estimated_concurrency
+    from wsframes.analysis import find_incidents as find_incidents
+    from wsframes.analysis import hourly_profile as hourly_profile
+    from wsframes.analysis import latency_ccdf as latency_ccdf
+    from wsframes.analysis import latency_histogram as latency_histogram
+    from wsframes.analysis import latency_over_time as latency_over_time
+    from wsframes.analysis import latency_summary as latency_summary
+    from wsframes.analysis import pool_health as pool_health
+    from wsframes.analysis import proxy_health as proxy_health
+    from wsframes.analysis import replacement_plan as replacement_plan
+    from wsframes.analysis import slo_attainment as slo_attainment
+    from wsframes.analysis import top_offenders as top_offenders
+    from wsframes.analysis import traffic_over_time as traffic_over_time
+    from wsframes.analysis import wilson_interval as wilson_interval
+    from wsframes.archive import archive_status as archive_status
+    from wsframes.archive import check_completeness as check_completeness
+    from wsframes.archive import scan_activity as scan_activity
+    from wsframes.archive import sync as sync
+    from wsframes.errors import APIError as APIError
+    from wsframes.errors import ArchiveError as ArchiveError
+    from wsframes.errors import AuthenticationError as AuthenticationError
+    from wsframes.errors import BadRequestError as BadRequestError
+    from wsframes.errors import ConfigurationError as ConfigurationError
+    from wsframes.errors import DamagedFileError as DamagedFileError
+    from wsframes.errors import IncompleteDataError as IncompleteDataError
+    from wsframes.errors import PermissionDeniedError as PermissionDeniedError
+    from wsframes.errors import RateLimitError as RateLimitError
+    from wsframes.errors import ReportError as ReportError
+    from wsframes.errors import ServerError as ServerError
+    from wsframes.errors import TransportError as TransportError
+    from wsframes.errors import WsframesError as WsframesError
+    from wsframes.fake import FakeWebshare as FakeWebshare
+    from wsframes.fake import generate_activity as generate_activity
+    from wsframes.frames import to_pandas as to_pandas
+    from wsframes.loader import Client as Client
+    from wsframes.pool import load_error_reasons as load_error_reasons
+    from wsframes.pool import load_proxies as load_proxies
+    from wsframes.pool import load_replaced_proxies as load_replaced_proxies
+    from wsframes.report import build_demo_report as build_demo_report
+    from wsframes.report import build_report as build_report
+    from wsframes.schema import ACTIVITY_SCHEMA as ACTIVITY_SCHEMA
+    from wsframes.schema import ERROR_CATALOGUE as ERROR_CATALOGUE
+    from wsframes.schema import describe_error as describe_error
+    from wsframes.schema import empty_activity as empty_activity
 
 
 def load_activity(
@@ -213,7 +120,7 @@ def load_activity(
     if isinstance(plan_id, list | tuple):
         given.append("a list of plan_id")  # scan_activity(plan_id=[...]) reads several plans
     if given:
-        raise ConfigurationError(
+        raise errors.ConfigurationError(
             f"{', '.join(given)} cannot be combined with archive=...: the archive stores whole "
             "windows. Load with archive= and filter the frame, or drop archive=."
         )
@@ -223,7 +130,7 @@ def load_activity(
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'wsframes' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
@@ -232,4 +139,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(EXPORTS))

@@ -8,8 +8,8 @@ After ``import wsframes``, Polars ``DataFrame`` and ``LazyFrame`` and pandas ``D
     taxonomy.ws.plot_error_taxonomy(ax=ax)   # plots take the (small) result frame first
 
 The methods are the free functions, called with the frame as first argument: same results, same
-errors, same docstrings. Nothing is copied by hand: the method list is derived from
-``wsframes.__all__`` (every function of :mod:`wsframes.analysis` that takes a frame first) plus
+errors, same docstrings. Nothing is copied by hand: the methods are the public names of
+:mod:`wsframes.analysis` in :mod:`wsframes._exports` (the functions that take a frame first) plus
 :mod:`wsframes.plots`, so a helper added to the package later appears on ``.ws`` by itself.
 
 >>> import polars as pl, wsframes
@@ -28,6 +28,8 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+
+from wsframes._exports import EXPORTS
 
 __all__ = ["NAMESPACE", "WsNamespace", "helper_names", "takes_frame_first"]
 
@@ -65,12 +67,9 @@ def helper_names() -> dict[str, Callable[..., Any]]:
     import wsframes
 
     found: dict[str, Callable[..., Any]] = {}
-    for name in wsframes.__all__:
-        if name in wsframes._LAZY and not wsframes._LAZY[name].startswith(_HELPER_MODULE):
-            continue  # loaders, archive and report entry points take no frame
-        obj = getattr(wsframes, name, None)
-        module = getattr(obj, "__module__", "") or ""
-        if module.startswith(_HELPER_MODULE) and takes_frame_first(obj):
+    for name, module in EXPORTS.items():
+        obj = getattr(wsframes, name) if module == _HELPER_MODULE else None
+        if takes_frame_first(obj):  # loaders, archive and report entry points take no frame
             found[name] = obj  # type: ignore[assignment]
     plots = importlib.import_module(_PLOTS_MODULE)
     for name in plots.__all__:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import wsframes
+from wsframes._exports import EXPORTS
 
 PINNED = {
     "ACTIVITY_SCHEMA", "ERROR_CATALOGUE", "__version__", "describe_error", "empty_activity",
     # errors
     "APIError", "ArchiveError", "AuthenticationError", "BadRequestError", "ConfigurationError",
     "IncompleteDataError", "PermissionDeniedError", "RateLimitError", "ReportError", "ServerError",
-    "TransportError", "WsframesError",
+    "TransportError", "WsframesError", "DamagedFileError",
     # loading
     "Client", "Config", "ConfigOverrides", "load_activity", "to_pandas",
     # archive
@@ -20,13 +23,13 @@ PINNED = {
     # reports and the demo API
     "build_report", "build_demo_report", "FakeWebshare", "generate_activity",
     # analysis
-    "QuantileSketch", "anomalous_hours", "apdex", "bandwidth_by", "compare_periods",
+    "PeriodComparison", "QuantileSketch", "anomalous_hours", "apdex", "bandwidth_by", "compare_periods",
     "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "find_incidents", "hourly_profile",
     "latency_ccdf", "latency_histogram", "latency_over_time", "latency_summary", "proxy_health",
     "slo_attainment", "top_offenders", "traffic_over_time", "wilson_interval",
     # the proxy pool
     "load_proxies", "load_replaced_proxies", "load_error_reasons", "enrich", "pool_health",
-    "replacement_plan", "client_audit",
+    "replacement_plan", "ReplacementPlan", "client_audit",
 }
 
 
@@ -72,3 +75,12 @@ def test_the_report_index_shows_the_version() -> None:
     from wsframes.report.index import render_index
 
     assert f"wsframes {wsframes.__version__}." in render_index([])
+
+
+def test_static_checkers_see_every_public_name() -> None:
+    # __all__ is built at run time, so mypy and IDEs read the facade's "X as X" imports instead.
+    tree = ast.parse(Path(wsframes.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))
+    static = {(n.module, a.name) for n in block.body if isinstance(n, ast.ImportFrom)
+              for a in n.names if a.asname == a.name}
+    assert static == {(module, name) for name, module in EXPORTS.items() if module != "wsframes"}
