@@ -45,7 +45,6 @@ if TYPE_CHECKING:  # static tools see the real objects; "X as X" marks each one 
     from wsframes.analysis import latency_over_time as latency_over_time
     from wsframes.analysis import latency_summary as latency_summary
     from wsframes.analysis import pool_health as pool_health
-    from wsframes.analysis import proxy_health as proxy_health
     from wsframes.analysis import replacement_plan as replacement_plan
     from wsframes.analysis import slo_attainment as slo_attainment
     from wsframes.analysis import top_offenders as top_offenders

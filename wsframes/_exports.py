@@ -24,7 +24,7 @@ _BY_MODULE = {
     "wsframes.analysis": "PeriodComparison QuantileSketch ReplacementPlan anomalous_hours apdex "
     "bandwidth_by client_audit compare_periods enrich error_rate_over_time error_taxonomy "
     "estimated_concurrency find_incidents hourly_profile latency_ccdf latency_histogram "
-    "latency_over_time latency_summary pool_health proxy_health replacement_plan slo_attainment "
+    "latency_over_time latency_summary pool_health replacement_plan slo_attainment "
     "top_offenders traffic_over_time wilson_interval",
 }
 

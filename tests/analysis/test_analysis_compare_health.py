@@ -9,7 +9,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from wsframes.analysis import anomalous_hours, compare_periods, proxy_health
+from wsframes.analysis import anomalous_hours, compare_periods, pool_health
 from wsframes.analysis.compare import two_proportion_p_value
 
 from .conftest import T0
@@ -63,14 +63,14 @@ def test_latency_error_codes_and_churn(activity: Builder) -> None:
     }
 
 
-def test_proxy_health_flags_only_a_proxy_worse_beyond_chance(activity: Builder) -> None:
+def test_pool_health_flags_only_a_proxy_worse_beyond_chance(activity: Builder) -> None:
     proxies = ["bad"] * 100 + ["ok"] * 400 + ["tiny"] * 3
     errors = ["x"] * 40 + [None] * 60 + ["x"] * 20 + [None] * 380 + ["x"] * 3
-    out = proxy_health(activity(proxy_address=proxies, error_reason=errors), min_requests=20)
-    assert out.select("rank", "proxy_address", "above_fleet").rows() == [
-        (1, "bad", True),
-        (2, "ok", False),
-        (3, "tiny", False),  # 100 % failures, but 3 requests are no evidence: ranked last
+    out = pool_health(activity(proxy_address=proxies, error_reason=errors), min_requests=20)
+    assert out.select("proxy_address", "verdict").rows() == [
+        ("bad", "worse than pool"),
+        ("ok", "better than pool"),
+        ("tiny", "insufficient data"),  # 100 % failures, but 3 requests are no evidence: last
     ]
     assert out["pool_error_rate"][0] == pytest.approx(63 / 503)
 

@@ -31,7 +31,7 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "hourly_profile": lambda d: wa.hourly_profile(d, tz="America/New_York"),
     "bandwidth_by": lambda d: wa.bandwidth_by(d, by="proxy_address"),
     "estimated_concurrency": lambda d: wa.estimated_concurrency(d, every="1h"),
-    "proxy_health": lambda d: wa.proxy_health(d),
+    "pool_health": lambda d: wa.pool_health(d, min_requests=5),
     "anomalous_hours": lambda d: wa.anomalous_hours(d, only_anomalous=False, min_requests=5),
 }
 

@@ -1,6 +1,7 @@
 """The ranking helpers take ``by=`` like every other helper (issue 3: "everywhere it appears").
 
-``bandwidth_by``, ``top_offenders`` and ``proxy_health`` once took only ``column: str``, so
+``bandwidth_by``, ``top_offenders`` and ``proxy_health`` (now ``pool_health``) once took only
+``column: str``, so
 ``bandwidth_by(df, by="domain")`` raised TypeError and neither an expression nor the derived
 ``outcome`` could be ranked.
 """
@@ -21,7 +22,7 @@ Builder = Callable[..., pl.DataFrame]
 RANKERS: dict[str, Callable[..., Any]] = {
     "bandwidth_by": wa.bandwidth_by,
     "top_offenders": wa.top_offenders,
-    "proxy_health": lambda d, **kw: wa.proxy_health(d, min_requests=1, **kw),
+    "pool_health": lambda d, **kw: wa.pool_health(d, min_requests=1, **kw),
 }
 
 

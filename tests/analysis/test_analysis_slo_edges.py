@@ -86,10 +86,10 @@ def test_anomalous_hours_needs_a_positive_finite_threshold(activity: Builder, th
     "call",
     [
         lambda d, m: wa.top_offenders(d, min_requests=m),
-        lambda d, m: wa.proxy_health(d, min_requests=m),
+        lambda d, m: wa.pool_health(d, min_requests=m),
         lambda d, m: wa.anomalous_hours(d, min_requests=m),
     ],
-    ids=["top_offenders", "proxy_health", "anomalous_hours"],
+    ids=["top_offenders", "pool_health", "anomalous_hours"],
 )
 def test_min_requests_must_be_a_whole_number_of_at_least_one(
     activity: Builder, call: Callable[..., Any], min_requests: Any

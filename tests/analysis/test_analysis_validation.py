@@ -37,7 +37,7 @@ Builder = Callable[..., pl.DataFrame]
         (lambda d: wa.error_taxonomy(d, confidence=95), "confidence=95"),
         (lambda d: wa.top_offenders(d, sort_by="colour"), "sort_by='colour'"),
         (lambda d: wa.top_offenders(d, n=0), "n=0"),
-        (lambda d: wa.proxy_health(d, min_requests=0), "min_requests=0"),
+        (lambda d: wa.pool_health(d, min_requests=0), "min_requests=0"),
         (lambda d: wa.error_taxonomy(d.drop("error_reason")), "'error_reason'"),
         (lambda d: wa.error_taxonomy(d, by="error_reason"), "one row per error_reason"),
     ],

@@ -61,7 +61,7 @@ def later() -> pl.DataFrame:
 
 def test_the_introspection_finds_the_known_helpers() -> None:
     # Guards the test against a rule that silently finds nothing.
-    known = {"latency_summary", "error_taxonomy", "top_offenders", "compare_periods", "proxy_health"}
+    known = {"latency_summary", "error_taxonomy", "top_offenders", "compare_periods", "pool_health"}
     assert known <= set(HELPERS)
     assert "wilson_interval" not in HELPERS  # takes expressions, not a frame
     assert set(HELPERS) <= set(helper_names())

@@ -48,7 +48,7 @@ def test_core_summaries_on_spark_match_polars(table: Any, archived: pl.DataFrame
 
 
 def test_other_helpers_stream_from_spark(table: Any, archived: pl.DataFrame) -> None:
-    out = wa.proxy_health(table)
+    out = wa.pool_health(table)
     got = pl.from_arrow(out.toArrow())
     assert isinstance(got, pl.DataFrame)
-    assert_frame_equal(got, wa.proxy_health(archived), check_dtypes=False, rel_tol=1e-9, abs_tol=0)
+    assert_frame_equal(got, wa.pool_health(archived), check_dtypes=False, rel_tol=1e-9, abs_tol=0)

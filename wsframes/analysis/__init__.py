@@ -45,7 +45,7 @@ service levels             slo_attainment, apdex
 errors                     error_taxonomy, error_rate_over_time, top_offenders
 traffic                    traffic_over_time, hourly_profile, bandwidth_by, estimated_concurrency
 change                     compare_periods (-> PeriodComparison)
-health                     proxy_health, anomalous_hours
+anomalies                  anomalous_hours
 the proxy pool             enrich, pool_health, replacement_plan, client_audit
 incidents                  find_incidents (what is wrong, where, since when), Incidents (view)
 building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
@@ -58,7 +58,7 @@ from wsframes.analysis._display import Incidents
 from wsframes.analysis._frames import outcome_expr, wilson_interval
 from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
-from wsframes.analysis.health import anomalous_hours, proxy_health
+from wsframes.analysis.health import anomalous_hours
 from wsframes.analysis.incidents import find_incidents
 from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
 from wsframes.analysis.pool import client_audit, enrich, pool_health
@@ -90,7 +90,6 @@ __all__ = [
     "latency_summary",
     "outcome_expr",
     "pool_health",
-    "proxy_health",
     "replacement_plan",
     "slo_attainment",
     "top_offenders",

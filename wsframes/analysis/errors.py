@@ -195,24 +195,6 @@ def error_rate_over_time(
     return finish(out, kind)
 
 
-def offender_stats(
-    lf: pl.LazyFrame, keys: list[pl.Expr], names: list[str], *, metric: str, confidence: float
-) -> pl.LazyFrame:
-    """Per value of the *keys*: requests, failed, error rate with interval, bytes, p95 of *metric*."""
-    return (
-        clean_durations(lf, [metric])
-        .group_by(keys)
-        .agg(
-            pl.len().cast(pl.UInt32).alias("requests"),
-            failed_expr().sum().alias("failed"),
-            pl.col("bytes").sum().alias("bytes"),
-            pl.col(metric).quantile(0.95, "linear").alias("p95"),
-        )
-        .with_columns(_rate_columns(confidence))
-        .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
-    )
-
-
 def top_offenders(
     df: Frame,
     *,
@@ -229,6 +211,7 @@ def top_offenders(
     *metric*, seconds). Values with fewer than *min_requests* requests are left out; the rest are
     sorted by *sort_by* (largest first; ``"ci_low"`` ranks by the interval's conservative end)
     and cut to the first *n* (``None`` keeps all). A null value (e.g. no domain) is its own row.
+    To grade proxies against the pool's rate, use :func:`pool_health`.
 
     Parameters
     ----------
@@ -250,7 +233,18 @@ def top_offenders(
     if n is not None and (not isinstance(n, int) or n < 1):
         raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
     check_min_requests(min_requests)
-    stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)
+    stats = (
+        clean_durations(lf, [metric])
+        .group_by(keys)
+        .agg(
+            pl.len().cast(pl.UInt32).alias("requests"),
+            failed_expr().sum().alias("failed"),
+            pl.col("bytes").sum().alias("bytes"),
+            pl.col(metric).quantile(0.95, "linear").alias("p95"),
+        )
+        .with_columns(_rate_columns(confidence))
+        .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
+    )
     out = stats.filter(pl.col("requests") >= min_requests).sort(
         [sort_by, "requests", *names], descending=[True, True] + [False] * len(names), nulls_last=True
     )

@@ -1,17 +1,9 @@
-"""Health and anomalies: which proxies are unhealthy, and which hours departed from normal.
+"""Anomalies: which hours departed from normal (:func:`wsframes.analysis.pool_health` grades proxies).
 
-Both rules are conservative on purpose. A proxy is flagged only when even the low end of its
-error-rate interval is above the fleet's rate; an hour is flagged only when it has enough
-requests and departs from a robust baseline (median and MAD, which a few bad hours cannot drag
-along) by more than ``threshold`` robust z-units, with a noise floor so that a quiet, steady
-series does not turn tiny wobbles into alarms.
-
->>> import polars as pl
->>> d = pl.DataFrame({"proxy_address": ["p1"] * 50 + ["p2"] * 50, "bytes": [1] * 100,
-...                   "handshake_duration": [0.1] * 100,
-...                   "error_reason": [None] * 50 + ["target_connect_unknown_error"] * 25 + [None] * 25})
->>> proxy_health(d).select("rank", "proxy_address", "error_rate", "above_fleet").rows()
-[(1, 'p2', 0.5, True), (2, 'p1', 0.0, False)]
+The rule is conservative on purpose: an hour is flagged only when it has enough requests and
+departs from a robust baseline (median and MAD, which a few bad hours cannot drag along) by more
+than ``threshold`` robust z-units, with a noise floor so that a quiet, steady series does not
+turn tiny wobbles into alarms.
 """
 
 from __future__ import annotations
@@ -22,71 +14,21 @@ from datetime import timedelta
 import polars as pl
 
 from wsframes.analysis._frames import (
-    ByLike,
     Frame,
     as_lazy,
     check_min_requests,
     clean_durations,
     failed_expr,
     finish,
-    key_names,
-    ranking_keys,
     require_columns,
     time_bucket,
 )
-from wsframes.analysis.errors import offender_stats
 from wsframes.errors import ConfigurationError
 
-__all__ = ["anomalous_hours", "proxy_health"]
+__all__ = ["anomalous_hours"]
 
 #: Scales a median absolute deviation to a standard deviation for normal data.
 MAD_SCALE = 1.4826
-
-
-def proxy_health(
-    df: Frame,
-    *,
-    by: ByLike = None,
-    min_requests: int = 20,
-    metric: str = "handshake_duration",
-    confidence: float = 0.95,
-) -> Frame:
-    """Rank proxies (or any *by*: ``listen_address`` on residential plans) from least healthy.
-
-    Columns: ``rank, <by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95``
-    (p95 of *metric*), ``pool_error_rate`` and ``above_fleet`` (the interval's low end is above
-    the fleet's rate: worse than the rest beyond chance). Proxies with at least *min_requests*
-    come first, ordered by ``ci_low`` then ``p95`` (worst first); low-volume ones follow, unranked
-    by evidence (``rank`` continues, ``above_fleet`` is false).
-
-    Parameters
-    ----------
-    df : activity frame: Polars ``DataFrame`` or ``LazyFrame``, or pandas; the result is the same kind.
-    by : what to rank, default ``"proxy_address"`` (``"listen_address"`` on residential plans):
-        column names or expressions; the key columns follow ``rank``.
-    min_requests : below this, a proxy is listed after the others and never flagged.
-    metric : duration whose p95 is attached and breaks ties.
-    confidence : level of the Wilson intervals (default 0.95).
-    """
-    lf, kind = as_lazy(df, func="proxy_health")
-    require_columns(lf, ["error_reason", "bytes", metric], func="proxy_health")
-    keys = ranking_keys(by, default="proxy_address", func="proxy_health")
-    names = key_names(lf, keys)
-    check_min_requests(min_requests)
-    stats = offender_stats(lf, keys, names, metric=metric, confidence=confidence)
-    fleet = pl.col("failed").sum() / pl.col("requests").sum()
-    enough = pl.col("requests") >= min_requests
-    out = (
-        stats.with_columns(fleet.alias("pool_error_rate"))
-        .with_columns((enough & (pl.col("ci_low") > pl.col("pool_error_rate"))).alias("above_fleet"))
-        .sort(
-            [enough, "ci_low", "p95", "requests", *names],
-            descending=[True, True, True, True] + [False] * len(names),
-            nulls_last=True,
-        )
-        .with_row_index("rank", offset=1)
-    )
-    return finish(out, kind)
 
 
 def _robust_z(value: str, enough: pl.Expr, floor: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -36,9 +36,11 @@ import numpy as np
 import polars as pl
 
 from wsframes.analysis._frames import (
+    ByLike,
     Frame,
     Kind,
     as_lazy,
+    check_min_requests,
     failed_expr,
     finish,
     key_names,
@@ -240,19 +242,22 @@ def failure_expr(failures: str) -> pl.Expr:
 def pool_health(
     df: Frame,
     *,
-    by: str | Sequence[str] = "proxy_address",
+    by: ByLike = None,
     min_requests: int = 30,
     metric: str = "request_duration",
     failures: str = "all",
     confidence: float = 0.95,
 ) -> Frame:
-    """Requests, failures, error rate with a Wilson interval, latency percentiles and a verdict.
+    """Grade each proxy (or country, ASN, /24...) against the pool's error rate, worst first.
+
+    :func:`top_offenders` ranks any column's values by their failures; this compares each group
+    with the rest of the pool, beyond chance.
 
     Parameters
     ----------
     df : activity, usually :func:`enrich`-ed (Polars eager/lazy or pandas; same kind returned).
-    by : ``"proxy_country"``, ``"proxy_asn"``, ``"proxy_subnet_24"``, ``"proxy_address"``,
-        ``"listen_address"`` (residential gateways)... or several.
+    by : default ``"proxy_address"``; ``"proxy_country"``, ``"proxy_asn"``, ``"proxy_subnet_24"``,
+        ``"listen_address"`` (residential gateways)..., expressions, or several.
     min_requests : below this a group's verdict is ``"insufficient data"`` (3 requests, all
         failed, is not a dead proxy).
     metric : the duration whose p50/p95/p99 are given, over successful requests, each only
@@ -274,8 +279,7 @@ def pool_health(
     _require_enriched(lf, keys)
     require_columns(lf, ["error_reason", "bytes", metric], func="pool_health")
     names = key_names(lf, keys)
-    if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
-        raise ConfigurationError(f"min_requests must be a positive int, got {min_requests!r}.")
+    check_min_requests(min_requests)
     ok = pl.col(metric).cast(pl.Float64).filter(pl.col("error_reason").is_null())
     quantiles = [
         pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
