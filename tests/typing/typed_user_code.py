@@ -25,6 +25,8 @@ assert_type(wsf.error_taxonomy(lazy, by="domain"), pl.LazyFrame)
 assert_type(wsf.top_offenders(pdf, by="hostname", n=5), pd.DataFrame)
 assert_type(wsf.traffic_over_time(eager, every="1h"), pl.DataFrame)
 assert_type(wsf.slo_attainment(lazy, threshold=0.5), pl.LazyFrame)
+assert_type(wsf.pool_health(pdf), pd.DataFrame)
+assert_type(wsf.compare_periods(lazy, lazy).summary, pl.LazyFrame)
 relation = duckdb.from_arrow(eager.to_arrow())
 assert_type(wsf.latency_summary(relation, by="domain"), duckdb.DuckDBPyRelation)
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic
 
 import polars as pl
 
 from wsframes.analysis._frames import (
     ByLike,
-    FrameLike,
+    Frame,
     Kind,
     as_lazy,
     check_quantiles,
@@ -32,7 +33,6 @@ from wsframes.analysis._frames import (
     key_names,
     quantile_name,
     require_columns,
-    to_pandas,
     z_value,
 )
 from wsframes.analysis.errors import catalogue_frame
@@ -43,7 +43,7 @@ _CHURN_COLUMNS = ("error_reason", "domain", "proxy_address")
 
 
 @dataclass(frozen=True)
-class PeriodComparison:
+class PeriodComparison(Generic[Frame]):
     """The parts of a period comparison, each a frame of the kind the inputs were.
 
     Attributes
@@ -59,10 +59,10 @@ class PeriodComparison:
         ``appeared`` (only after) or ``vanished`` (only before), with their request count.
     """
 
-    summary: FrameLike
-    latency: FrameLike
-    error_codes: FrameLike
-    changes: FrameLike
+    summary: Frame
+    latency: Frame
+    error_codes: Frame
+    changes: Frame
 
     def _repr_html_(self) -> str:
         """Jupyter view: the four frames as tables of their first rows, each named by its attribute."""
@@ -219,14 +219,14 @@ def _changes(before: pl.LazyFrame, after: pl.LazyFrame, columns: Sequence[str]) 
 
 
 def compare_periods(
-    before: FrameLike,
-    after: FrameLike,
+    before: Frame,
+    after: Frame,
     *,
     by: ByLike = None,
     metric: str = "handshake_duration",
     quantiles: Sequence[float] = (0.5, 0.95, 0.99),
     confidence: float = 0.95,
-) -> PeriodComparison:
+) -> PeriodComparison[Frame]:
     """Compare two activity frames (e.g. last week and this week); see :class:`PeriodComparison`.
 
     Results come back as the kind of frame *before* is (lazy in, lazy out). A change in success
@@ -258,17 +258,12 @@ def compare_periods(
     names = key_names(b, keys)
     key_names(a, keys)
     present = [c for c in _CHURN_COLUMNS if c in b.collect_schema() and c in a.collect_schema()]
-    parts = (
+    parts = [
         _summary(b, a, keys, names, alpha),
         _latency(b, a, keys, names, metric, qs),
         _error_codes(b, a),
         _changes(b, a, present),
-    )
-    if kind is Kind.LAZY:
-        return PeriodComparison(*parts)
-    frames = pl.collect_all(list(parts))  # one call, so shared work is done once
-    if kind.engine is not None:  # DuckDB, Spark...: each part as a frame of that engine
-        return PeriodComparison(*(kind.convert(f.lazy()) for f in frames))
-    if kind is Kind.PANDAS:
-        return PeriodComparison(*(to_pandas(f) for f in frames))
-    return PeriodComparison(*frames)
+    ]
+    if kind is not Kind.LAZY:  # one collect for the four parts, so shared work is done once
+        parts = [f.lazy() for f in pl.collect_all(parts)]
+    return PeriodComparison(*(kind.convert(p) for p in parts))
