@@ -11,6 +11,7 @@ import pytest
 import wsframes.analysis as wa
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ACTIVITY_SCHEMA
+from wsframes.timeutil import check_tz
 
 Builder = Callable[..., pl.DataFrame]
 
@@ -118,3 +119,22 @@ def test_engine_errors_never_reach_the_user_raw(activity: Builder) -> None:
     df = activity(3).with_columns(pl.lit("lots").alias("bytes"))  # text where a number belongs
     with pytest.raises(ConfigurationError, match=r"needs numbers, but .bytes. is String"):
         wa.traffic_over_time(df)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d, tz: wa.hourly_profile(d, tz=tz),
+        lambda d, tz: wa.traffic_over_time(d, tz=tz),
+        lambda d, tz: wa.estimated_concurrency(d, tz=tz),
+        lambda d, tz: wa.find_incidents(d, tz=tz),
+        lambda d, tz: wa.Incidents(d, tz=tz),
+    ],
+    ids=["hourly_profile", "traffic_over_time", "estimated_concurrency", "find_incidents", "Incidents"],
+)
+def test_one_time_zone_check_says_the_same_everywhere(activity: Builder, call: Callable[..., Any]) -> None:
+    with pytest.raises(ConfigurationError) as want:
+        check_tz("Mars/Olympus")
+    with pytest.raises(ConfigurationError) as got:
+        call(activity(3), "Mars/Olympus")
+    assert str(got.value) == str(want.value)

@@ -15,11 +15,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from wsframes.analysis._frames import check_tz
+from wsframes.timeutil import check_tz
 
 __all__ = ["Incidents", "frame_html"]
 
@@ -109,7 +108,7 @@ def _level(metric: str, value: float | None) -> str:
 def _incident_table(frame: pl.DataFrame, tz: str) -> str:
     from great_tables import GT, loc, style
 
-    zone = ZoneInfo(tz)
+    zone = check_tz(tz)
 
     def when(row: dict[str, Any]) -> str:
         start = row["start"].astimezone(zone).strftime("%a %d %b %H:%M")

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, engine_frame
 from wsframes.errors import ConfigurationError
+from wsframes.timeutil import check_tz as check_zone
 
 if TYPE_CHECKING:
     import duckdb
@@ -258,14 +258,11 @@ def key_names(lf: pl.LazyFrame, keys: Sequence[pl.Expr]) -> list[str]:
 
 
 def check_tz(tz: str) -> str:
-    """Validate an IANA time zone name before any work is done."""
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigurationError(
-            f"tz={tz!r} is not a known IANA time zone; use a name such as 'UTC' or 'Europe/Berlin'."
-        ) from None
-    return tz
+    """The name *tz*, checked by :func:`wsframes.timeutil.check_tz`.
+
+    Only for ``analysis/incidents``, which wants the name; delete once it uses timeutil's.
+    """
+    return check_zone(tz).key
 
 
 def check_every(every: str | timedelta) -> str | timedelta:
@@ -294,7 +291,7 @@ def time_bucket(every: str | timedelta, tz: str, *, name: str = "time") -> pl.Ex
 
     Truncation happens in local time, so ``every="1d"`` buckets start at local midnight.
     """
-    local = pl.col("timestamp").dt.convert_time_zone(check_tz(tz))
+    local = pl.col("timestamp").dt.convert_time_zone(check_zone(tz).key)
     return local.dt.truncate(check_every(every)).alias(name)
 
 

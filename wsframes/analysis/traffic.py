@@ -18,7 +18,6 @@ from wsframes.analysis._frames import (
     ByLike,
     Frame,
     as_lazy,
-    check_tz,
     failed_expr,
     fill_time_gaps,
     finish,
@@ -30,7 +29,7 @@ from wsframes.analysis._frames import (
 )
 from wsframes.analysis._pushdown import engine_keys, traffic_minutes, whole_minutes
 from wsframes.errors import ConfigurationError
-from wsframes.timeutil import parse_duration
+from wsframes.timeutil import check_tz, parse_duration
 
 __all__ = ["bandwidth_by", "estimated_concurrency", "hourly_profile", "traffic_over_time"]
 
@@ -90,7 +89,7 @@ def hourly_profile(df: Frame, *, tz: str = "UTC") -> Frame:
     """
     lf, kind = as_lazy(df, func="hourly_profile")
     require_columns(lf, ["timestamp", "bytes", "error_reason"], func="hourly_profile")
-    local = pl.col("timestamp").dt.convert_time_zone(check_tz(tz))
+    local = pl.col("timestamp").dt.convert_time_zone(check_tz(tz).key)
     counts = lf.group_by(
         local.dt.weekday().cast(pl.Int8).alias("weekday"), local.dt.hour().cast(pl.Int8).alias("hour")
     ).agg(
@@ -202,7 +201,7 @@ def estimated_concurrency(
     lf, kind = as_lazy(df, func="estimated_concurrency")
     require_columns(lf, ["timestamp", metric], func="estimated_concurrency")
     width = _fixed_micros(every)
-    zone = check_tz(tz)
+    zone = check_tz(tz).key
 
     def bucket(t: pl.Expr) -> pl.Expr:
         # Instants stay absolute (UTC microseconds) so a repeated local hour at the end of
