@@ -17,7 +17,7 @@ group's requests (``share_of_failures``: of its failed requests); ``time`` is a 
 
 Beyond those, column by column:
 
-- counts (``requests``, ``count``, ``failed``/``failures``, ``requests_affected``,
+- counts (``requests``, ``count``, ``failed``, ``requests_affected``,
   ``stale_list_attempts``) are numbers of requests; ``p_value``, ``p_adjusted`` and ``q_value``
   are probabilities (0..1);
 - ``find_incidents``: ``start``/``end`` are UTC instants (``end`` exclusive, null while
