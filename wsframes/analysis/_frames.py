@@ -19,7 +19,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, engine_frame
 from wsframes.errors import ConfigurationError
-from wsframes.timeutil import check_tz as check_zone
+from wsframes.timeutil import check_tz
 
 if TYPE_CHECKING:
     import duckdb
@@ -257,13 +257,6 @@ def key_names(lf: pl.LazyFrame, keys: Sequence[pl.Expr]) -> list[str]:
         ) from None
 
 
-def check_tz(tz: str) -> str:
-    """The name *tz*, checked by :func:`wsframes.timeutil.check_tz`.
-
-    Only for ``analysis/incidents``, which wants the name; delete once it uses timeutil's.
-    """
-    return check_zone(tz).key
-
 
 def check_every(every: str | timedelta) -> str | timedelta:
     """Validate a bucket width such as ``"1h"``, ``"15m"``, ``"1d"`` or a timedelta."""
@@ -291,7 +284,7 @@ def time_bucket(every: str | timedelta, tz: str, *, name: str = "time") -> pl.Ex
 
     Truncation happens in local time, so ``every="1d"`` buckets start at local midnight.
     """
-    local = pl.col("timestamp").dt.convert_time_zone(check_zone(tz).key)
+    local = pl.col("timestamp").dt.convert_time_zone(check_tz(tz).key)
     return local.dt.truncate(check_every(every)).alias(name)
 
 

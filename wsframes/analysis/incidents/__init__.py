@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from wsframes.analysis._frames import FrameLike, as_lazy, check_every, check_tz, finish, require_columns
+from wsframes.analysis._frames import FrameLike, as_lazy, check_every, finish, require_columns
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare, with_derived
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
@@ -79,6 +79,7 @@ from wsframes.analysis.incidents._scan import merge, refine, window_times, windo
 from wsframes.analysis.incidents._season import around_usual, seasonal
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
 from wsframes.errors import ConfigurationError
+from wsframes.timeutil import check_tz
 
 __all__ = ["AND", "INCIDENT_SCHEMA", "MIN_ERROR_DELTA", "MIN_EXCESS", "MIN_SLOW_DELTA", "find_incidents"]
 
@@ -152,7 +153,7 @@ def find_incidents(
     """
     lf, kind = as_lazy(df, func="find_incidents")
     require_columns(lf, _NEEDED, func="find_incidents")
-    tz, step = check_tz(tz), _step(every)
+    tz, step = check_tz(tz).key, _step(every)
     if not 0 < false_alarm_rate < 0.5:
         raise ConfigurationError(f"false_alarm_rate must be in (0, 0.5), not {false_alarm_rate!r}.")
     base_lf = None
