@@ -153,7 +153,8 @@ def test_compare_previous_older_than_90_days_is_skipped_with_a_note(tmp_path):
     start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(days=60)
     end = start + timedelta(days=40)  # the previous 40 days start 100 days ago
     common = dict(
-        period=None, plan_id=None, tz="UTC", data=None, config=Config(api_key=KEY), out_dir=tmp_path,
+        period=None, plan_id=None, tz="UTC", data=None, archive=None, config=Config(api_key=KEY),
+        out_dir=tmp_path,
         anonymize_clients=False, template=None, now=None, source_label=None, cell_timeout=60,
     )
     asked = builder._validate(start, end, compare_previous=True, **common).parameters

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from wsframes.cli.sync import archive_location, say_repairs
 from wsframes.report.period import PERIODS
 
 __all__ = ["register", "run", "terminal_safe"]
@@ -60,7 +61,16 @@ def register(subparsers: Any) -> None:
         "available, i.e. within the API's 90 days or present in --data)",
     )
     parser.add_argument(
-        "--data", type=Path, default=None, help="report on this Parquet file instead of the API"
+        "--data", type=Path, default=None, metavar="FILE|DIR|GLOB",
+        help="report on Parquet file(s) instead of the API: a file, a directory of them, or a glob",
+    )
+    parser.add_argument(
+        "--archive", type=archive_location, default=None, metavar="DIR|s3://...",
+        help="report offline from a `wsframes sync` archive (the previous period too, at any age)",
+    )
+    parser.add_argument(
+        "--sync", action="store_true",
+        help="with --archive: first fetch into it what it lacks (key in WEBSHARE_API_KEY), then report",
     )
     parser.add_argument(
         "--allowed-clients", default=None, metavar="CIDR,...",
@@ -98,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         given = [
             f"--{n.replace('_', '-')}"
-            for n in ("start", "end", "data", "base_url", "plan_id")
+            for n in ("start", "end", "data", "archive", "base_url", "plan_id")
             if getattr(args, n) is not None
         ]
         if given:
@@ -112,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
             config=args.config,
         )
     else:
+        if args.sync:
+            _sync_first(args)
         result = build_report(
             args.start,
             args.end,
@@ -120,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             tz=args.tz,
             compare_previous=args.compare_previous,
             data=args.data,
+            archive=args.archive,
             base_url=args.base_url,
             out_dir=args.out,
             anonymize_clients=args.anonymize_clients,
@@ -137,6 +150,18 @@ def run(args: argparse.Namespace) -> int:
     if critical:
         print(f"critical alerts: {critical} (see the report); exit code 3")
     return 3 if critical else 0
+
+
+def _sync_first(args: argparse.Namespace) -> None:
+    """``--sync``: bring the archive up to date (what the API still serves), so the report is current."""
+    from wsframes.archive import sync
+    from wsframes.errors import ConfigurationError
+
+    if args.archive is None:
+        raise ConfigurationError("--sync updates the archive a report reads: give --archive DIR too.")
+    result = sync(args.archive, plan_id=args.plan_id, base_url=args.base_url, config=args.config)
+    say_repairs(result)
+    log.info("%s", result)
 
 
 def terminal_safe(text: object) -> str:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["archive_location", "register", "run"]
+__all__ = ["archive_location", "register", "run", "say_repairs"]
 
 
 def archive_location(text: str) -> Path | str:
@@ -53,8 +53,13 @@ def run(args: argparse.Namespace) -> int:
         settle=args.settle, lock_timeout=args.lock_timeout, refetch=args.refetch,
         progress=False if args.no_progress else None, config=args.config,
     )
-    if result.repaired:  # first line: what was wrong (cron mails it), though sync repaired it
-        print(f"ATTENTION: plan {result.plan}: {len(result.repaired)} damaged day file(s) found and "
-              "fetched again")
+    say_repairs(result)
     print(result)
     return 0
+
+
+def say_repairs(result: Any) -> None:
+    """First line: what was wrong (cron mails it), though sync repaired it."""
+    if result.repaired:
+        print(f"ATTENTION: plan {result.plan}: {len(result.repaired)} damaged day file(s) found and "
+              "fetched again")

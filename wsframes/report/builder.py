@@ -36,6 +36,8 @@ from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
 from wsframes.report.inputs import (
     DataSource,
+    archive_compare,
+    check_archive,
     check_data,
     data_extent,
     decide_compare,
@@ -85,6 +87,7 @@ def build_report(
     tz: str = "UTC",
     compare_previous: bool | None = None,
     data: DataSource | None = None,
+    archive: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] = "reports",
     anonymize_clients: bool = False,
     template: str | os.PathLike[str] | None = None,
@@ -115,8 +118,15 @@ def build_report(
         happens whenever that window is available: within the API's 90 days, or present in
         *data*. When it was asked for but the API no longer serves it, the report says so and
         skips the comparison instead of failing.
-    data : Polars or pandas DataFrame, LazyFrame, or path to a Parquet file, optional
-        Activity to report on instead of calling the API.
+    data : Polars or pandas DataFrame, LazyFrame, or Parquet path(s), optional
+        Activity to report on instead of calling the API: a frame, a Parquet file, a directory
+        (every ``*.parquet`` under it) or a glob.
+    archive : path or ``s3://`` URL, optional
+        Report from a :func:`wsframes.archive.sync` archive instead, offline: the window (and
+        the previous one, beyond the API's 90 days) must be covered by it, else
+        :class:`~wsframes.errors.IncompleteDataError` names what it covers before anything
+        starts. The Proxy pool section uses the archive's latest proxy snapshot up to the
+        window's end. The kept notebook reads the archive again when rerun (no copy is made).
     out_dir : path
         Where ``<name>.html``, ``<name>.ipynb`` and ``index.html`` go (created if missing), and,
         for a report built from a frame, ``<name>.parquet``: the data the notebook reads when it
@@ -176,6 +186,7 @@ def build_report(
         tz=tz,
         compare_previous=compare_previous,
         data=data,
+        archive=archive,
         config=cfg,
         out_dir=out_dir,
         anonymize_clients=anonymize_clients,
@@ -239,6 +250,7 @@ def _validate(
     tz: str,
     compare_previous: bool | None,
     data: DataSource | None,
+    archive: str | os.PathLike[str] | None,
     config: Config,
     out_dir: str | os.PathLike[str],
     anonymize_clients: bool,
@@ -252,7 +264,11 @@ def _validate(
     check_seconds("cell_timeout", cell_timeout, zero_ok=False)
     if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
         raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
+    if archive is not None and data is not None:
+        raise ConfigurationError("give data= (--data) or archive= (--archive), not both.")
     data_path = check_data(data)
+    if data_path is not None:
+        data = data_path  # a directory or glob, resolved: every check below scans the same files
     if period is not None and (start is not None or end is not None):
         raise ConfigurationError("give either period or start/end, not both.")
     if period is None and start is None and end is not None:
@@ -261,14 +277,19 @@ def _validate(
         lo, hi = resolve_period(period, tz=tz, now=now)
     elif start is not None:
         lo, hi = resolve_window(start, end, now=now)
-    elif data is None:
+    elif data is None:  # the API or an archive: the usual week
         lo, hi = resolve_period("last-7d", tz=tz, now=now)
     else:
         lo, hi = data_extent(data)
     env = dict(os.environ)
     env.pop("WEBSHARE_API_KEY", None)  # least privilege: the kernel only gets a key it needs
-    compare, compare_note = decide_compare(compare_previous, data, lo, hi)
-    if data is None:
+    if archive is not None:
+        archive = check_archive(archive, lo, hi, plan_id=plan_id, subuser=config.subuser)
+        compare, compare_note = archive_compare(compare_previous, archive, lo, hi, plan_id=plan_id,
+                                                subuser=config.subuser)
+    else:
+        compare, compare_note = decide_compare(compare_previous, data, lo, hi)
+    if data is None and archive is None:
         # The loader's own rule, against the real clock (*now* only anchors named periods): the
         # API refuses what it refuses today. The kernel then starts any window that expired
         # meanwhile at the floor (report.data.readable_start) instead of failing after this check.
@@ -306,7 +327,8 @@ def _validate(
         "anonymize_clients": bool(anonymize_clients),
         "data_anonymized": False,
         "data_path": data_path,
-        "source": source_label or describe_source(data),
+        "archive": archive,
+        "source": source_label or (f"archive {archive}" if archive is not None else describe_source(data)),
         "period_label": stem.removeprefix("wsframes-"),
         # Every setting but the key (the environment carries it); the kernel shows no bars.
         "settings": {**config.public(), "progress": False},

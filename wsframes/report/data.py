@@ -7,6 +7,7 @@ key is never a notebook parameter.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import secrets
@@ -30,6 +31,7 @@ __all__ = [
     "keep_report_data",
     "load_report_data",
     "readable_start",
+    "scan_parquet",
     "utc_timestamps",
 ]
 
@@ -69,6 +71,11 @@ def utc_timestamps(dtype: pl.DataType) -> pl.Expr:
     if not isinstance(dtype, pl.Datetime):
         raise ConfigurationError(f"the data's timestamp column is {dtype}, not a datetime.")
     return ts.dt.replace_time_zone("UTC") if dtype.time_zone is None else ts.dt.convert_time_zone("UTC")
+
+
+def scan_parquet(target: str | os.PathLike[str]) -> pl.LazyFrame:
+    """One scan over a data file or glob (``dir/**/*.parquet``): the files as they are, no Hive columns."""
+    return pl.scan_parquet(os.fspath(target), hive_partitioning=False)
 
 
 def anonymize_clients(frame: pl.DataFrame, *, key: bytes | None = None) -> pl.DataFrame:
@@ -196,12 +203,13 @@ def load_report_data(
     end: str,
     plan_id: int | None = None,
     data_path: str | None = None,
+    archive: str | None = None,
     compare_previous: bool = False,
     anonymize: bool = False,
     source: str = "",
     settings: Mapping[str, Any] | None = None,
 ) -> ReportData:
-    """Load ``[start, end)`` (and the window before it when comparing) from Parquet or the API.
+    """Load ``[start, end)`` (and the window before it when comparing) from Parquet, an archive or the API.
 
     *settings* are the fields of the :class:`wsframes.Config` the API is read with (never the key:
     it comes from the environment), as :meth:`wsframes.Config.public` gives them.
@@ -211,15 +219,21 @@ def load_report_data(
     loaded_at: datetime | None = None  # set for an API load, which is exact by construction
     expired = timedelta(0)  # how much of the window's start the API no longer served
     if data_path is not None:
-        if not os.path.exists(data_path):
+        if not glob.glob(data_path, recursive=True):
             raise ConfigurationError(
                 f"the report's data file {data_path!r} is not in {os.getcwd()!r}: run the notebook "
                 "in the folder it was written to (the file sits beside it), or rebuild the report."
             )
-        scan = pl.scan_parquet(data_path)
+        scan = scan_parquet(data_path)
         ts = utc_timestamps(scan.collect_schema()["timestamp"])
         window = pl.col("timestamp").is_between(first, hi, closed="left")
         frame = scan.with_columns(ts).filter(window).collect()
+    elif archive is not None:  # offline and exact: the manifest says the window is covered
+        from wsframes.archive.scan import scan_activity
+
+        subuser = (settings or {}).get("subuser")
+        frame = scan_activity(archive, first, hi, plan_id=plan_id, subuser=subuser).collect()
+        loaded_at = hi
     else:
         from wsframes.loader import Client  # only this path needs the network stack
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob as globmod
 import logging
 import os
 from datetime import datetime
@@ -10,11 +11,13 @@ from pathlib import Path
 import polars as pl
 
 from wsframes.errors import ConfigurationError
-from wsframes.report.data import utc_timestamps
+from wsframes.report.data import scan_parquet, utc_timestamps
 from wsframes.timeutil import check_retention
 
 __all__ = [
     "DataSource",
+    "archive_compare",
+    "check_archive",
     "check_covers",
     "check_data",
     "check_schema",
@@ -31,29 +34,57 @@ DataSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike[str]
 log = logging.getLogger("wsframes.report.builder")
 
 def check_data(data: DataSource | None) -> str | None:
-    """Check *data*; returns the absolute path of a Parquet file (None for a frame or the API)."""
+    """Check *data*; returns what the kernel scans (None for a frame or the API).
+
+    A path may be a Parquet file, a directory (every ``*.parquet`` under it, e.g. one file per
+    day) or a glob (``"month/*.parquet"``); it must match at least one file, and the files must
+    hold the activity schema. An archive directory is refused: ``archive=`` reads it with its
+    integrity checks.
+    """
     if data is None or isinstance(data, pl.DataFrame | pl.LazyFrame):
         if data is not None:
             check_schema(data.collect_schema(), what="data")
         return None
     if not isinstance(data, str | os.PathLike):
         raise ConfigurationError(
-            f"data must be a Polars DataFrame/LazyFrame or a Parquet file path, not {type(data).__name__}."
+            f"data must be a Polars DataFrame/LazyFrame or Parquet file(s), not {type(data).__name__}."
         )
-    path = Path(data)
-    if not path.is_file():
-        raise ConfigurationError(f"data file {str(path)!r} does not exist.")
+    target, what = _parquet_target(Path(data))
     try:
-        schema = pl.scan_parquet(path).collect_schema()
+        schema = scan_parquet(target).collect_schema()
     except Exception:  # polars raises several types for a file that is not Parquet
-        raise ConfigurationError(f"data file {str(path)!r} is not a readable Parquet file.") from None
-    check_schema(schema, what=f"data file {str(path)!r}")
-    return str(path.resolve())
+        raise ConfigurationError(f"{what} is not readable Parquet.") from None
+    check_schema(schema, what=what)
+    return target
+
+
+def _parquet_target(path: Path) -> tuple[str, str]:
+    """The absolute file or glob a data path stands for, and how messages name it."""
+    from wsframes.archive.manifest import MANIFEST_NAME
+
+    if path.is_dir():
+        if (path / MANIFEST_NAME).exists():
+            raise ConfigurationError(f"{str(path)!r} is a wsframes archive: report from it with "
+                                     f"--archive {path} (archive=), which checks its integrity.")
+        target, what = str(path.resolve() / "**" / "*.parquet"), f"data directory {str(path)!r}"
+    elif path.is_file():
+        return str(path.resolve()), f"data file {str(path)!r}"
+    elif any(ch in str(path) for ch in "*?["):
+        target, what = str(path.absolute()), f"data glob {str(path)!r}"
+    else:
+        raise ConfigurationError(f"data file {str(path)!r} does not exist.")
+    if not globmod.glob(target, recursive=True):
+        raise ConfigurationError(f"{what} matches no Parquet file (*.parquet).")
+    return target, what
+
+
+def _scan(data: DataSource) -> pl.LazyFrame:
+    return scan_parquet(data) if isinstance(data, str | os.PathLike) else data.lazy()
 
 
 def data_extent(data: DataSource) -> tuple[datetime, datetime]:
     """The whole hours covering the data, for a report without an explicit window."""
-    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
+    frame = _scan(data)
     ts = utc_timestamps(frame.collect_schema()["timestamp"])
     row = frame.select(lo=ts.min().dt.truncate("1h"), hi=(ts.max() + pl.duration(hours=1)).dt.truncate("1h"))
     lo, hi = row.collect().row(0)
@@ -68,7 +99,7 @@ def describe_source(data: DataSource | None) -> str:
         return "Webshare API"
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         return "a DataFrame given to build_report"
-    return f"Parquet file {Path(data).name}"
+    return f"Parquet file {Path(data).name}" if Path(data).is_file() else f"Parquet files {data}"
 
 
 # What a data source must look like for the template: the activity schema's columns, each in
@@ -129,7 +160,7 @@ def check_covers(data: DataSource, first: datetime, end: datetime) -> None:
 
     Data with no rows at all passes: the report then says so with its critical no-data alert.
     """
-    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
+    frame = _scan(data)
     ts = utc_timestamps(frame.collect_schema()["timestamp"])
     lo, hi, inside = (
         frame.select(
@@ -151,7 +182,7 @@ def check_covers(data: DataSource, first: datetime, end: datetime) -> None:
 
 def has_rows(data: DataSource, start: datetime, end: datetime) -> bool:
     """Whether *data* holds any row in ``[start, end)`` (e.g. the previous period, to compare)."""
-    frame = pl.scan_parquet(Path(data)) if isinstance(data, str | os.PathLike) else data.lazy()
+    frame = _scan(data)
     ts = utc_timestamps(frame.collect_schema()["timestamp"])
     return bool(frame.select(ts.is_between(start, end, closed="left").any()).collect().item())
 
@@ -178,6 +209,37 @@ def decide_compare(
             f"The previous period (from {first:%Y-%m-%d %H:%M} UTC) is older than the 90 days the "
             "Webshare API keeps, so this report does not compare with it; sync an archive to keep "
             "older history."
+        )
+        if wanted:
+            log.warning("%s", note)
+        return False, note if wanted else ""
+    return True, ""
+
+
+def check_archive(archive: str | os.PathLike[str], lo: datetime, hi: datetime, *,
+                  plan_id: int | None, subuser: int | None) -> str:
+    """Check that the archive covers ``[lo, hi)`` intact (verified like any archive read); returns
+    its location as the kernel gets it (an absolute directory, or the ``s3://`` URL)."""
+    from wsframes.archive.scan import scan_activity
+
+    scan_activity(archive, lo, hi, plan_id=plan_id, subuser=subuser)  # raises naming what it covers
+    text = os.fspath(archive)
+    return text if text.lower().startswith("s3://") else str(Path(text).resolve())
+
+
+def archive_compare(wanted: bool | None, archive: str, lo: datetime, hi: datetime, *,
+                    plan_id: int | None, subuser: int | None) -> tuple[bool, str]:
+    """Compare with the window before when the archive covers it (any age: no 90-day limit)."""
+    from wsframes.errors import IncompleteDataError
+
+    if wanted is False:
+        return False, ""
+    try:
+        check_archive(archive, lo - (hi - lo), lo, plan_id=plan_id, subuser=subuser)
+    except IncompleteDataError:
+        note = (
+            f"The archive does not cover the whole previous period (from {lo - (hi - lo):%Y-%m-%d %H:%M} "
+            "UTC), so this report does not compare with it; `wsframes sync` that period to compare."
         )
         if wanted:
             log.warning("%s", note)

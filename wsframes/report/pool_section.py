@@ -23,6 +23,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -86,8 +87,9 @@ def check_allowed_clients(allowed: str | Sequence[str] | None) -> list[str] | No
 
 
 def load_pool(*, from_api: bool, plan_id: int | None, settings: Mapping[str, Any] | None,
-              proxies_path: str | None) -> PoolInputs:
-    """The proxy list for the section: from ``proxies_path``, else the API when the report reads it.
+              proxies_path: str | None, archive: str | None = None, end: str | None = None) -> PoolInputs:
+    """The proxy list for the section: from ``proxies_path``, else the archive's latest snapshot
+    up to *end* for an archive report, else the API when the report reads it.
 
     A failed list load does not fail the report (its activity is sound): the section says why.
     """
@@ -95,6 +97,8 @@ def load_pool(*, from_api: bool, plan_id: int | None, settings: Mapping[str, Any
         if not os.path.exists(proxies_path):
             return PoolInputs(None, None, f"the proxy list file {proxies_path} does not exist.")
         return PoolInputs(pl.read_parquet(proxies_path), None)
+    if archive is not None and end is not None:
+        return _snapshot_pool(archive, plan_id, datetime.fromisoformat(end))
     if not from_api:
         return PoolInputs(None, None, "")
     from wsframes.pool import load_proxies, load_replaced_proxies
@@ -107,6 +111,23 @@ def load_pool(*, from_api: bool, plan_id: int | None, settings: Mapping[str, Any
         log.warning("proxy list unavailable: %s", exc)
         return PoolInputs(None, None, f"the proxy list could not be loaded: {exc}")
     return PoolInputs(proxies, replaced)
+
+
+def _snapshot_pool(archive: str, plan_id: int | None, end: datetime) -> PoolInputs:
+    """The pool as the archive last saw it before *end* (saved by
+    :func:`wsframes.archive.proxies.save_proxy_snapshot`)."""
+    from wsframes.archive.proxies import scan_proxy_snapshots
+
+    if archive.lower().startswith("s3://"):
+        return PoolInputs(None, None, "proxy snapshots are read from local archives only.")
+    try:
+        snapshots = scan_proxy_snapshots(archive, plan_id=plan_id).filter(pl.col("snapshot_at") < end)
+    except WsframesError as exc:
+        return PoolInputs(None, None, f"the archive's proxy snapshots could not be read: {exc}")
+    if snapshots.is_empty():
+        return PoolInputs(None, None, "the archive holds no proxy snapshot from before the window's end.")
+    latest = snapshots.filter(pl.col("snapshot_at") == pl.col("snapshot_at").max())
+    return PoolInputs(latest.drop("snapshot_at"), None)
 
 
 def _table(frame: pl.DataFrame, table_id: str) -> str:
