@@ -38,10 +38,11 @@ SHOWS_TRACEBACK = (
 
 
 def _failing_template(tmp_path: Path, source: str = RAISES) -> Path:
+    """The setup cell fails: without its data no section can be built (a failing section is
+    shown as failed instead: tests/report/test_report_section_failure.py)."""
     nb = nbformat.read(_packaged_template(), as_version=4)
-    setup = next(i for i, c in enumerate(nb.cells) if "setup" in c.metadata.get("tags", []))
-    boom = nbformat.v4.new_code_cell(source, metadata={"tags": ["explode"]})
-    nb.cells.insert(setup + 1, boom)
+    setup = next(c for c in nb.cells if "setup" in c.metadata.get("tags", []))
+    setup.source = source + "\n" + setup.source
     path = tmp_path / "failing.ipynb"
     nbformat.write(nb, path)
     return path
@@ -55,11 +56,11 @@ def test_failing_cell_raises_report_error_naming_it_and_keeps_the_notebook(
     with pytest.raises(ReportError) as caught:
         build_report(START, END, data=activity, out_dir=out, template=_failing_template(tmp_path, source))
     message = str(caught.value)
-    assert "'explode'" in message and "RuntimeError: boom from the template" in message
+    assert "'setup'" in message and "RuntimeError: boom from the template" in message
     kept = out / "wsframes-2026-11-25_2026-11-26-default-plan.failed.ipynb"
     assert str(kept) in message
     nb = nbformat.read(kept, as_version=4)
-    failed = next(c for c in nb.cells if "explode" in c.metadata.get("tags", []))
+    failed = next(c for c in nb.cells if "setup" in c.metadata.get("tags", []))
     assert failed.outputs[0].output_type == "error" and failed.outputs[0].ename == "RuntimeError"
     assert not list(out.glob("*.html"))  # no half report, no index entry for it
 
@@ -164,7 +165,7 @@ def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataF
         ({"plan_id": 0}, "positive integer"),
         ({"start": "2026-11-02", "end": "2026-11-01"}, "must be before end"),
         ({"data": "missing.parquet"}, "does not exist"),
-        ({"data": 42}, "Parquet file path"),
+        ({"data": 42}, "Parquet file"),
         ({"api_options": {"page_size": 5}}, "unknown setting"),
         ({"start": "2026-11-01", "template": "nope.ipynb"}, "template"),
         ({"start": "2026-11-01", "cell_timeout": 0}, "cell_timeout"),

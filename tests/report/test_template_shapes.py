@@ -78,7 +78,7 @@ def run_template(frame: pl.DataFrame, out: Path, *, compare: bool) -> dict[str, 
     """Execute the packaged template's cells on *frame* the way build_report would; return the namespace."""
     job = builder._validate(
         START, END, period=None, plan_id=None, tz="Europe/Berlin", compare_previous=compare,
-        data=frame, config=Config(), out_dir=out, anonymize_clients=False, template=None,
+        data=frame, archive=None, config=Config(), out_dir=out, anonymize_clients=False, template=None,
         now=None, source_label=None, cell_timeout=60,
     )
     parameters = dict(job.parameters)
@@ -96,6 +96,8 @@ def run_template(frame: pl.DataFrame, out: Path, *, compare: bool) -> dict[str, 
     finally:
         os.chdir(cwd)
         matplotlib.pyplot.close("all")
+    # find_alerts turns a failing check into a "Section failed" alert; here that is a failure.
+    assert not [a.detail for a in namespace.get("alerts", []) if a.title == "Section failed"]
     return namespace
 
 

@@ -22,6 +22,8 @@ from tqdm import tqdm
 from wsframes.api.progress import PROGRESS_MIME, RELAY_ENV
 from wsframes.errors import ReportError
 from wsframes.report._io import atomic_write
+from wsframes.report.index import SUMMARY_MIME
+from wsframes.report.render import alert_item_html
 
 __all__ = ["cell_name", "execute"]
 
@@ -56,6 +58,9 @@ def execute(
     timings: dict[str, float],
     progress: bool = False,
 ) -> nbformat.NotebookNode:
+    """Run every cell of *nb*; a failing section is shown as failed in the page and the report
+    goes on (:func:`_report_failed_sections`); a failing setup or footer fails the report."""
+    failed: list[tuple[str, str]] = []
     # The kernel runs in the report's folder, as Jupyter runs a notebook in its own folder: the
     # staged data is named relative to it, so a rerun of the kept notebook finds it.
     folder = str(job.out_dir.resolve())
@@ -88,11 +93,17 @@ def execute(
             for index, cell in enumerate(nb.cells):
                 bar.set_postfix_str(cell_name(nb, index).split(" (")[0], refresh=True)
                 began = time.perf_counter()
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                _raise_on_error_output(cell)
+                try:
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    _raise_on_error_output(cell)
+                except CellExecutionError as exc:
+                    if not _is_section(cell):
+                        raise
+                    failed.append(_section_failed(nb, index, exc))
                 _log_cell(cell, cell_name(nb, index).split(" (")[0], time.perf_counter() - began, bar)
                 bar.update()
             timings["execute"] = time.perf_counter() - started
+        _report_failed_sections(nb, failed)
     except Exception as exc:
         if _interrupted(exc):  # Ctrl-C surfaced as a ZMQ or kernel error: one line, not a traceback
             raise KeyboardInterrupt from None
@@ -107,6 +118,50 @@ def execute(
             f"The executed notebook is kept at {kept}."
         ) from None
     return nb
+
+
+# Cells the report cannot be built without: the data (setup) and the summary cron reads (footer).
+_ESSENTIAL = {"parameters", "injected-parameters", "setup", "footer"}
+
+
+def _is_section(cell: nbformat.NotebookNode) -> bool:
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    return cell.cell_type == "code" and bool(tags) and not tags & _ESSENTIAL
+
+
+def _section_failed(nb: nbformat.NotebookNode, index: int, exc: CellExecutionError) -> tuple[str, str]:
+    """Show the failure in place of the section's output; returns its alert (title, sentence)."""
+    cell = nb.cells[index]
+    name = cell.metadata["tags"][0]
+    detail = (f"the {name!r} section could not be computed ({_error_line(exc)}); the rest of the "
+              "report is sound. `wsframes -v report ...` logs the traceback; please report it.")
+    log.warning("section %s failed: %s", name, _error_line(exc))
+    log.info("%s", exc)  # the cell's traceback
+    item = alert_item_html("critical", "Section failed", detail)
+    cell.outputs = [_html_output(f"<ul class=ws-alerts>{item}</ul>")]
+    return "Section failed", detail
+
+
+def _report_failed_sections(nb: nbformat.NotebookNode, failed: list[tuple[str, str]]) -> None:
+    """Name failed sections where a reader looks first (the Alerts) and where cron does (the summary)."""
+    if not failed:
+        return
+    items = "".join(alert_item_html("critical", title, detail) for title, detail in failed)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "alerts" in tags:
+            cell.outputs.insert(0, _html_output(f"<ul class=ws-alerts>{items}</ul>"))
+        for output in cell.get("outputs", []) if "footer" in tags else []:
+            summary = (output.get("data") or {}).get(SUMMARY_MIME)
+            if summary is not None:
+                summary["critical"] = [list(f) for f in failed] + list(summary.get("critical") or [])
+                summary["critical_alerts"] = int(summary.get("critical_alerts") or 0) + len(failed)
+                summary["alerts"] = int(summary.get("alerts") or 0) + len(failed)
+
+
+def _html_output(markup: str) -> nbformat.NotebookNode:
+    output: nbformat.NotebookNode = nbformat.v4.new_output("display_data", data={"text/html": markup})
+    return output
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -13,6 +13,8 @@ Every alert has a ``level`` (also readable as ``severity``): ``critical``, ``war
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +23,13 @@ import polars as pl
 from wsframes.report.coverage import no_data_alerts
 from wsframes.report.data import ReportData
 from wsframes.report.gaps import interior_gaps
-from wsframes.report.incidents import alert_item_html, drilldown_png, incident_alerts
-from wsframes.report.render import local
+from wsframes.report.incidents import drilldown_png, incident_alerts
+from wsframes.report.render import alert_item_html, local
 from wsframes.schema import describe_error
 
 __all__ = ["LEVELS", "PHASES", "Alert", "alerts_html", "find_alerts", "headline"]
+
+log = logging.getLogger(__name__)
 
 #: Alert levels, most serious first.
 LEVELS = ("critical", "warning", "info")
@@ -82,10 +86,23 @@ def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
         Alert("critical", "Incomplete data", f"{msg}; numbers below may understate traffic.")
         for msg in data.coverage.missing_edges
     ]
-    alerts += _gaps(data, tz)
-    alerts += _unknown_codes(data.current)
-    alerts += [Alert(**fields) for fields in incident_alerts(data.current, baseline=data.previous, tz=tz)]
+    alerts += _guarded("missing-hours check", lambda: _gaps(data, tz))
+    alerts += _guarded("error-code check", lambda: _unknown_codes(data.current))
+    alerts += _guarded("incident search", lambda: [
+        Alert(**fields) for fields in incident_alerts(data.current, baseline=data.previous, tz=tz)
+    ])
     return sorted(alerts, key=lambda a: LEVELS.index(a.level) if a.level in LEVELS else len(LEVELS))
+
+
+def _guarded(name: str, check: Callable[[], list[Alert]]) -> list[Alert]:
+    """One check's alerts; a check that fails is itself a critical alert, not a lost report."""
+    try:
+        return check()
+    except Exception as exc:  # a bug on unusual data must not hide every other finding
+        log.warning("the report's %s failed", name, exc_info=True)
+        why = (str(exc).splitlines() or [""])[0][:200]
+        return [Alert("critical", "Section failed", f"the {name} could not be run ({type(exc).__name__}: "
+                      f"{why}); the other alerts are sound. Please report it.")]
 
 
 def alerts_html(alerts: list[Alert], frame: pl.DataFrame, *, tz: str = "UTC") -> str:

@@ -7,7 +7,6 @@ Host names, codes and advice come from the data: they are escaped when rendered,
 from __future__ import annotations
 
 import base64
-import html
 import io
 from datetime import timedelta
 from typing import Any
@@ -185,12 +184,3 @@ def drilldown_png(frame: pl.DataFrame, incident: dict[str, Any], *, tz: str = "U
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def alert_item_html(level: str, title: str, detail: str, png: str | None = None) -> str:
-    """One alert as an escaped list item, with its figure when it has one."""
-    figure = f"<br><img class=ws-drill alt='drill-down' src='data:image/png;base64,{png}'>" if png else ""
-    return (
-        f"<li class='ws-alert {html.escape(level)}'><strong>{html.escape(title)}</strong>: "
-        f"{html.escape(detail)}{figure}</li>"
-    )

@@ -26,6 +26,7 @@ __all__ = [
     "Card",
     "Format",
     "Formatter",
+    "alert_item_html",
     "alerts_html",
     "cards_html",
     "fmt_bytes",
@@ -248,3 +249,12 @@ def alerts_html(alerts: Sequence[Any]) -> str:
         for a in alerts
     )
     return f"<ul class=ws-alerts>{items}</ul>"
+
+
+def alert_item_html(level: str, title: str, detail: str, png: str | None = None) -> str:
+    """One alert as an escaped list item, with its figure when it has one."""
+    figure = f"<br><img class=ws-drill alt='drill-down' src='data:image/png;base64,{png}'>" if png else ""
+    return (
+        f"<li class='ws-alert {html.escape(level)}'><strong>{html.escape(title)}</strong>: "
+        f"{html.escape(detail)}{figure}</li>"
+    )
