@@ -252,3 +252,41 @@ def test_a_p95_from_too_few_requests_is_never_an_alert() -> None:
     window = now.filter(pl.col("timestamp").is_between(at, inc.end, closed="left"))
     assert window.filter(pl.col("domain").cast(pl.String) == "zuta.net").height < 25
     assert find_incidents(now).filter(pl.col("kind") == "latency_regression").is_empty()
+
+
+@pytest.mark.parametrize(("phase", "seed"), [("handshake", 1), ("handshake", 2), ("tunnel", 3)])
+def test_one_slow_phase_through_one_proxy_server_is_named_with_its_phase(phase: str, seed: int) -> None:
+    """Handshakes (or tunnels) through one server take 4x as long, the other phase unchanged:
+    the request time hardly moves, so only a test of that phase sees it."""
+    base = _week(100_000, seed)
+    server = _top(base, "listen_address", rank=2)
+    at = T0 + timedelta(days=3, hours=6)
+    inc = Incident("latency_regression", at, hours=24, dimension="listen_address", value=server, size=4.0,
+                   phase=phase)
+    row = _only(find_incidents(_week(100_000, seed, incidents=(inc,))), "latency_regression")
+    assert row["metric"] == f"{phase}_duration_p95"
+    assert row["dimension"] in ("listen_address", "proxy_address") and row["value"] == server
+    assert abs(row["start"] - at) <= HOUR and abs(row["end"] - inc.end) <= HOUR
+    assert row["observed"] > 2.5 * row["expected"]
+    (alert,) = incident_alerts(_week(100_000, seed, incidents=(inc,)))
+    assert alert["title"] == f"Slower {phase}s"
+    assert f"{phase.capitalize()}s through proxy server {server} take" in alert["detail"]
+    assert f"p95 {phase} time" in alert["detail"]
+
+
+def test_a_small_segment_raises_no_share_it_cannot_hold() -> None:
+    """An alert prints a share only from enough requests (MIN_FOR_RATE), however strong the test:
+    ~4 requests an hour failing for 4 hours (15 requests: the test alone would call it, at "100%")
+    is too few to print a share of; for 12 hours it is not."""
+    from wsframes.analysis.incidents import MIN_FOR_RATE
+
+    domain = _top(_week(30 * 24 * 7, 4), "domain", rank=0)
+
+    def burst(hours: int) -> pl.DataFrame:
+        inc = Incident("error_burst", T0 + timedelta(days=3), hours=hours, dimension="domain", value=domain,
+                       size=0.9)
+        return find_incidents(_week(30 * 24 * 7, 4, incidents=(inc,)))
+
+    assert burst(4).is_empty()
+    row = _only(burst(12), "error_burst")
+    assert row["value"] == domain and row["requests"] >= MIN_FOR_RATE

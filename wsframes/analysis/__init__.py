@@ -22,8 +22,9 @@ Beyond those, column by column:
   are probabilities (0..1);
 - ``find_incidents``: ``start``/``end`` are UTC instants (``end`` exclusive, null while
   ongoing); ``observed``/``expected`` are in the unit of ``metric``: ``error_rate`` a fraction
-  of the segment's requests, ``request_duration_p95`` seconds, ``requests`` (gaps, new codes) a
-  count; ``explained_share`` is the fraction of the account-wide excess inside the segment;
+  of the segment's requests, ``handshake_duration_p95`` (``tunnel_``, ``request_``) seconds,
+  ``requests`` (gaps, new codes) a count; ``explained_share`` is the fraction of the
+  account-wide excess inside the segment;
   ``Incidents(frame)`` shows the frame as a readable table in Jupyter;
 - ``enrich`` adds ``proxy_asn`` (an AS number), ``proxy_subnet_24`` (text, ``"198.19.1.0/24"``)
   and ``proxy_replaced_at`` (UTC instant); ``pool_health``: ``error_rate`` and

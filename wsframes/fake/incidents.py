@@ -8,7 +8,8 @@ plant changes, each deterministic for the generator's seed:
 ``error_burst``        a share ``size`` of the segment's requests in the window fail with
                        ``code`` (no tunnel, nothing transferred, as the API logs them)
 ``latency_regression`` the segment's handshake, tunnel and request times are multiplied by
-                       ``size`` in the window
+                       ``size`` in the window; with ``phase="handshake"`` (or ``"tunnel"``)
+                       only that phase is, and the request time grows by what it added
 ``traffic_gap``        every record in the window is dropped (the segment is ignored)
 ``new_error_code``     a share ``size`` of all requests from ``start`` on fail with ``code``,
                        a code the data never had before
@@ -61,8 +62,13 @@ class Incident:
     value: str | tuple[str, str] | None = None
     code: str = "target_connect_unknown_error"
     size: float | None = None
+    phase: str | None = None
 
     def __post_init__(self) -> None:
+        latency = self.kind == "latency_regression"
+        if self.phase not in (None, "handshake", "tunnel") or (self.phase and not latency):
+            raise ConfigurationError(f"phase is 'handshake' or 'tunnel', for a latency_regression only; "
+                                     f"not {self.phase!r} for {self.kind!r}.")
         if self.kind not in INCIDENT_KINDS:
             raise ConfigurationError(
                 f"incident kind must be one of {', '.join(INCIDENT_KINDS)}, not {self.kind!r}."
@@ -123,6 +129,13 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
         window = window & (col == value)
     if inc.kind == "traffic_gap":
         return frame.filter(~window)
+    if inc.kind == "latency_regression" and inc.phase is not None:
+        phase = pl.col(f"{inc.phase}_duration")
+        added = phase.fill_null(0) * (inc.effect - 1)
+        return frame.with_columns(
+            pl.when(window).then(phase * inc.effect).otherwise(phase).alias(f"{inc.phase}_duration"),
+            pl.when(window).then(pl.col("request_duration") + added).otherwise(pl.col("request_duration")),
+        )
     if inc.kind == "latency_regression":
         return frame.with_columns(
             pl.when(window).then(pl.col(c) * inc.effect).otherwise(pl.col(c)).alias(c)

@@ -102,12 +102,14 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
             f"{row['how_to_fix'] or _GENERIC_ADVICE}",
         )
     if row["kind"] == "latency_regression":
+        phase = _phase(row)
+        times = f"{row['observed'] / row['expected']:.1f}x as long" if row["expected"] else "longer"
         return (
             "warning" if row["requests_affected"] >= MINOR_REQUESTS else "info",
-            "Slower requests",
-            f"Requests {where or 'of the whole account'} slowed down {when}: p95 request time "
-            f"{row['observed']:.2f} s ({usual}: {row['expected']:.2f} s); {row['requests_affected']:,} more "
-            f"slow requests than usual out of {row['requests']:,}. "
+            f"Slower {phase}s",
+            f"{phase.capitalize()}s {where or 'of the whole account'} take {times} {when}: p95 {phase} "
+            f"time {row['observed']:.2f} s ({usual}: {row['expected']:.2f} s); {row['requests_affected']:,} "
+            f"more slow {phase}s than usual out of {row['requests']:,} requests. "
             f"{_LATENCY_ADVICE.get(row['dimension'], _GENERIC_ADVICE)}",
         )
     code = row["error_reason"]
@@ -126,6 +128,11 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
     )
 
 
+def _phase(row: dict[str, Any]) -> str:
+    """The latency phase an incident is about: ``handshake``, ``tunnel`` or ``request``."""
+    return str(row["metric"]).removesuffix("_duration_p95")
+
+
 def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, float, str, bool]:
     """The segment's metric per bucket from half a day (or the incident's length) before to after it.
 
@@ -141,12 +148,12 @@ def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, fl
     if row["kind"] == "latency_regression":
         for hours in (1, 3, 6, 24):
             out = rows.group_by(pl.col("timestamp").dt.truncate(f"{hours}h").alias("time")).agg(
-                pl.len().alias("n"), pl.col("request_duration").quantile(0.95).alias("value")
+                pl.len().alias("n"), pl.col(f"{_phase(row)}_duration").quantile(0.95).alias("value")
             )
             typical: Any = out["n"].median()
             if (typical or 0) >= MIN_P95_REQUESTS:
                 break
-        label = "p95 request time" + (f" per {hours} h" if hours > 1 else "")
+        label = f"p95 {_phase(row)} time" + (f" per {hours} h" if hours > 1 else "")
         return out.filter(pl.col("n") >= MIN_P95_REQUESTS).sort("time"), row["expected"], label, False
     part = rows.group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
     if dim == "error_reason":  # that code's share of every request (a success is not that code)

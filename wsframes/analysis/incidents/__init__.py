@@ -73,7 +73,15 @@ import polars as pl
 
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, finish, require_columns
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
-from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON, cells, prepare, with_derived
+from wsframes.analysis.incidents._cells import (
+    ALL,
+    DIMENSIONS,
+    ERROR_REASON,
+    PHASES,
+    cells,
+    prepare,
+    with_derived,
+)
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._season import around_usual, seasonal
@@ -87,6 +95,13 @@ MIN_ERROR_DELTA, MIN_SLOW_DELTA, MIN_EXCESS = 0.05, 0.10, 5
 _ONE_BUCKET = 1e-4
 #: Minimum rise (points, ratio) of each metric's rate over its usual one.
 _EFFECT = {"error_rate": (MIN_ERROR_DELTA, 1.5), "slow_share": (MIN_SLOW_DELTA, 2.0)}
+#: The tested metrics: name, the cells' event count, the incident kind and (latency) the phase.
+_METRICS = (
+    ("error_rate", "f", "error_burst", None),
+    *(("slow_share", key, "latency_regression", column) for key, column in PHASES.items()),
+)
+#: Requests a rate incident needs before its share is printed (a share of 17 requests is noise).
+MIN_FOR_RATE = 30
 
 #: Columns of :func:`find_incidents`' result.
 _COLUMNS: dict[str, Any] = {
@@ -106,7 +121,7 @@ _COLUMNS: dict[str, Any] = {
     "how_to_fix": pl.String,
 }
 INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
-_NEEDED = ("timestamp", "error_reason", "request_duration", *(d for d in DIMENSIONS if d != "proxy_net"))
+_NEEDED = ("timestamp", "error_reason", *PHASES.values(), *(d for d in DIMENSIONS if d != "proxy_net"))
 
 
 def find_incidents(
@@ -139,8 +154,10 @@ def find_incidents(
     ``latency_regression``, ``traffic_gap``, ``new_error_code``), ``metric``, ``start``, ``end``
     (UTC; ``end`` null when still ongoing in the last bucket), ``dimension`` and ``value`` of the
     segment (``all``/``all`` for the whole account), ``error_reason`` (the dominant code),
-    ``observed`` and ``expected`` (a share of requests, a p95 in seconds or a request count,
-    per ``metric``), ``requests`` in the segment and window, ``requests_affected`` (excess
+    ``observed`` and ``expected`` (per ``metric``: ``error_rate`` a share of requests;
+    ``handshake_duration_p95``, ``tunnel_duration_p95`` or ``request_duration_p95`` the phase's
+    p95 in seconds, each phase tested on its own share of slow requests; ``requests`` a count),
+    ``requests`` in the segment and window, ``requests_affected`` (excess
     failures, slow requests or missing requests), ``q_value`` (BH-adjusted p-value),
     ``explained_share`` (share of the account-wide excess in the segment) and ``how_to_fix``.
 
@@ -184,8 +201,11 @@ def _find(
     lf: pl.LazyFrame, base: pl.LazyFrame | None, *, tz: str, step: timedelta, alpha: float
 ) -> pl.DataFrame:
     reference_lf = base if base is not None else lf
-    slow_after = reference_lf.select(pl.col("request_duration").quantile(0.95)).collect().item()
-    if slow_after is None:  # no data at all
+    p95s = reference_lf.select(
+        pl.col(c).cast(pl.Float64).quantile(0.95).alias(k) for k, c in PHASES.items()
+    ).collect()
+    slow_after = p95s.row(0, named=True)
+    if slow_after["s"] is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
     current = cells(lf, every=step, tz=tz, slow_after=slow_after)
@@ -193,9 +213,9 @@ def _find(
     level = alpha * 0.8
     tested, units = _test(current, previous, step, tz)
     found: list[dict[str, Any]] = []
-    for metric, kind in (("error_rate", "error_burst"), ("slow_share", "latency_regression")):
-        mine = tested.filter(pl.col("metric") == metric)
-        unit = units[metric]
+    for metric, events, kind, _ in _METRICS:
+        mine = tested.filter(pl.col("events") == events)
+        unit = units[events]
         # Persistence or size: a window of one bucket alone must be overwhelming.
         seeds = mine.filter(
             (pl.col("q") < level) & ((pl.col("scale") > 1) | (pl.col("q") < level * _ONE_BUCKET))
@@ -209,13 +229,15 @@ def _find(
             end=pl.Series([e[1] for e in edges], dtype=merged["end"].dtype),
         )
         for cluster in clusters(merged):
-            found.append({"kind": kind, "metric": metric, **explain(cluster, unit)})
+            found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit)})
     last = current["t"].max()
     # Segments may name derived columns (proxy_net, pairs of it): filter frames that have them.
     lf_d, base_d = with_derived(lf), None if base is None else with_derived(base)
     rows = [_describe(row, prepared, lf_d, base_d, step, last) for row in found]
-    # A p95 is printed only where it is held: at least MIN_BEYOND requests expected above it.
-    rows = [r for r in rows if r["metric"] != "request_duration_p95" or r["requests"] >= MIN_FOR_P95]
+    # A figure is printed only where it is held: a p95 with 5 requests expected above it, a share
+    # from enough requests.
+    held = {True: MIN_FOR_P95, False: MIN_FOR_RATE}
+    rows = [r for r in rows if r["requests"] >= held[r["metric"].endswith("_p95")]]
     rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
     rows = _drop_doubles(rows)
     out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)
@@ -230,9 +252,9 @@ def _test(
     first: Any = current["t"].min()
     last: Any = current["t"].max()
     buckets = int((last - first) / step) + 1
-    for metric, events in (("error_rate", "f"), ("slow_share", "s")):
+    for metric, events, _, _ in _METRICS:
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
-        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", "s")
+        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", *PHASES)
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
@@ -256,8 +278,8 @@ def _test(
         )
         # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
         found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
-        parts.append(window_times(found, first=first, step=step).with_columns(metric=pl.lit(metric)))
-        units[metric], tested = unit, tested + m
+        parts.append(window_times(found, first=first, step=step).with_columns(events=pl.lit(events)))
+        units[events], tested = unit, tested + m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
     return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units
@@ -283,7 +305,7 @@ def _describe(
     """Observed and expected values, the dominant code and its advice for one rate incident."""
     start, end = row["start"], row["end"]
     inside = pl.col("t").is_between(start, end, closed="left")
-    flag = "failed" if row["metric"] == "error_rate" else "slow"
+    flag = "failed" if row["metric"] == "error_rate" else row["events"]
     dim, value = narrow_to_pair(row, prepared, inside, pl.col(flag))
     seg = segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
     rows = prepared.filter(seg & inside)
@@ -327,11 +349,12 @@ def _describe(
         "observed": seen["k"] / max(seen["n"], 1),
         "expected": usual,
     }
-    if row["metric"] == "slow_share":
+    if row["metric"] == "slow_share":  # the phase's p95, now and usual
+        column = PHASES[row["events"]]
         usual = (base if base is not None else lf).filter(seg if base is not None else seg & ~_in(start, end))
-        out["metric"] = "request_duration_p95"
-        out["observed"] = rows.select(pl.col("request_duration").quantile(0.95)).collect().item()
-        out["expected"] = usual.select(pl.col("request_duration").quantile(0.95)).collect().item()
+        out["metric"] = f"{column}_p95"
+        out["observed"] = rows.select(pl.col(column).quantile(0.95)).collect().item()
+        out["expected"] = usual.select(pl.col(column).cast(pl.Float64).quantile(0.95)).collect().item()
     if code is not None:
         fix = (
             lf.filter(pl.col("error_reason").cast(pl.String) == code).select(
@@ -420,10 +443,26 @@ def _new(
 
 
 def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """An error burst that is nothing but a new code is reported once, as the new code."""
+    """One incident, one alert. An error burst that is nothing but a new code is the new code.
+    Slower phases of one segment at one time are one slowdown: the one phase that slowed when
+    only one did (the request time merely follows it), else the request time."""
     new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
-    return [
-        r
-        for r in rows
-        if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
-    ]
+    rows = [r for r in rows
+            if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)]
+    slow = [r for r in rows if r["kind"] == "latency_regression"]
+
+    def kept(r: dict[str, Any]) -> bool:
+        alike = {o["metric"] for o in slow if (o["dimension"], o["value"]) == (r["dimension"], r["value"])
+                 and _overlap(o, r)}
+        phases = alike - {"request_duration_p95"}
+        if len(phases) == 1:
+            return bool(r["metric"] in phases)
+        whole = "request_duration_p95" if "request_duration_p95" in alike else "tunnel_duration_p95"
+        return bool(r["metric"] == whole)
+
+    return [r for r in rows if r["kind"] != "latency_regression" or kept(r)]
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two incidents' windows overlap (an open end is the end of the data)."""
+    return (a["end"] is None or a["end"] > b["start"]) and (b["end"] is None or b["end"] > a["start"])

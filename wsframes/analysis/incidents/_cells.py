@@ -11,6 +11,7 @@ never touch the raw rows again except for a few candidate segments.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import numpy as np
@@ -34,6 +35,11 @@ DIMENSIONS = (
 #: The dimension of the per-error-code rows (events: that code; trials: every request).
 ERROR_REASON = "error_reason"
 ALL = "all"
+#: The latency phases tested, by the name of their slow count in the cells: a request is slow in
+#: a phase when that phase took longer than the reference's p95 of it.
+PHASES = {"s": "request_duration", "sh": "handshake_duration", "st": "tunnel_duration"}
+#: What ``find_incidents`` needs a slowness threshold for: the reference's p95 of each phase.
+Thresholds = Mapping[str, float | None]
 #: Segments with fewer (burst-weighted) requests over the whole period are dropped from the cells
 #: (never tested, never named); the error-code rows and the account are always kept.
 MIN_KEPT_REQUESTS = 20
@@ -45,6 +51,8 @@ CELL_SCHEMA = {
     "n": pl.Int64,
     "f": pl.Int64,
     "s": pl.Int64,
+    "sh": pl.Int64,
+    "st": pl.Int64,
     "sid": pl.Int64,
 }
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
@@ -52,7 +60,16 @@ _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
 _HIGH = 1 << 32
 
 
-def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.LazyFrame:
+def slow_flags(slow_after: Thresholds) -> list[pl.Expr]:
+    """One flag per phase (named like its count: ``s``, ``sh``, ``st``): slower than its threshold."""
+    return [
+        (pl.col(col).cast(pl.Float64) > slow_after[key]).fill_null(False).alias(key)
+        if slow_after.get(key) is not None else pl.lit(False).alias(key)
+        for key, col in PHASES.items()
+    ]
+
+
+def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.LazyFrame:
     """Bucket start (UTC), failure and slowness flags and the segment columns, row by row.
 
     Used lazily for the few candidate segments an incident describes, never for the scan.
@@ -60,10 +77,10 @@ def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: fl
     return lf.select(
         time_bucket(every, tz, name="t").dt.convert_time_zone("UTC"),
         "timestamp",
-        pl.col("request_duration").cast(pl.Float64),
+        *[pl.col(c).cast(pl.Float64) for c in PHASES.values()],
         pl.col("error_reason").cast(pl.String),
         pl.col("error_reason").is_not_null().alias("failed"),
-        (pl.col("request_duration").cast(pl.Float64) > slow_after).alias("slow"),
+        *slow_flags(slow_after),
         *[pl.col(c) for c in _RAW],
         proxy_net(),
     )
@@ -92,7 +109,7 @@ def _key(column: str, dtype: pl.DataType) -> pl.Expr:
     return col.to_physical().cast(pl.UInt64)
 
 
-def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.DataFrame:
+def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.DataFrame:
     """The rows as integers: ``b`` (bucket start, epoch seconds), flags, and categorical columns.
 
     Text columns are encoded as categoricals once here: later steps hash their codes, not text.
@@ -110,7 +127,7 @@ def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: fl
         seconds.alias("b"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         pl.col("error_reason").is_not_null().alias("failed"),
-        (pl.col("request_duration").cast(pl.Float64) > slow_after).alias("slow"),
+        *slow_flags(slow_after),
         *[encoded(c) for c in (*_RAW, ERROR_REASON)],
     ).collect()
 
@@ -139,7 +156,7 @@ def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) ->
     return src.group_by(key.alias("key")).agg(
         pl.col("w").sum().alias("n"),
         pl.col("w").filter(pl.col("failed")).sum().alias("f"),
-        pl.col("w").filter(pl.col("slow")).sum().alias("s"),
+        *[pl.col("w").filter(pl.col(k)).sum().alias(k) for k in PHASES],
     )
 
 
@@ -150,13 +167,14 @@ def _values(narrow: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFra
     )
 
 
-def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: float) -> pl.DataFrame:
-    """Requests ``n``, failures ``f`` and slow requests ``s`` per bucket ``t`` and segment.
+def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.DataFrame:
+    """Requests ``n``, failures ``f`` and slow requests per phase (``s`` request, ``sh``
+    handshake, ``st`` tunnel: see :data:`PHASES`) per bucket ``t`` and segment.
 
     Counts are of bursts (see :func:`_burst_weights`): rounded sums of the row weights. Each
     segment has an integer id ``sid``. Rows of dimension ``error_reason`` count that code's
     failures in ``f`` and every request of the bucket in ``n`` (a code's share of all
-    requests), with ``s`` null. Segments of fewer than :data:`MIN_KEPT_REQUESTS` are left out.
+    requests), with the slow counts null. Segments of fewer than :data:`MIN_KEPT_REQUESTS` are left out.
     """
     narrow = _narrow(lf, every=every, tz=tz, slow_after=slow_after)
     narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts")
@@ -181,12 +199,12 @@ def _split(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
         (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"),
         "n",
         "f",
-        "s",
+        *PHASES,
     )
 
 
 def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    columns = ["dimension", "code", "value", "b", "n", "f", "s"]
+    columns = ["dimension", "code", "value", "b", "n", "f", *PHASES]
     parts = []
     for dim in _RAW:
         part = _split(counts[dim], dim)
@@ -204,7 +222,7 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
         pl.col("key").cast(pl.Int64).alias("b"),
         "n",
         "f",
-        "s",
+        *PHASES,
     )
     segments = pl.concat(parts, how="vertical_relaxed").filter(
         pl.col("n").sum().over("dimension", "code") >= MIN_KEPT_REQUESTS
@@ -212,9 +230,9 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
     codes = (
         _split(counts[ERROR_REASON], ERROR_REASON)
         .join(texts[ERROR_REASON], on="code", how="left")
-        .drop("n", "s")
+        .drop("n", *PHASES)
         .join(every.select("b", "n"), on="b")
-        .with_columns(s=pl.lit(None, pl.Float64))
+        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in PHASES)
     )
     out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed")
     # The segment id: the dimension's rank in the high bits, the value's code in the low ones.
@@ -227,7 +245,7 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
         .dt.replace_time_zone("UTC")
         .cast(pl.Datetime("us", "UTC"))
         .alias("t"),
-        *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", "s")],
+        *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", *PHASES)],
         sid=dim_rank * _HIGH + pl.col("code").cast(pl.Int64),
     ).drop_nulls("value")
 
@@ -238,7 +256,7 @@ def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
     return (
         proxies.filter(pl.col("value").str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .group_by(pl.col("b"), net.alias("value"))
-        .agg(pl.col("n", "f", "s").sum())
+        .agg(pl.col("n", "f", *PHASES).sum())
         .with_columns(
             dimension=pl.lit("proxy_net"),
             code=pl.col("value").rank("dense").cast(pl.UInt64),
