@@ -195,6 +195,7 @@ def test_chromium_opens_it_offline_without_errors(built: dict[str, Any], chromiu
     assert len(visit.images) == 6  # five charts and one incident drill-down
     assert all(complete and width > 0 and height > 0 for complete, width, height in visit.images)
     assert all(name in visit.text for name in HOSTILE[:3])  # the browser shows them as text
+    assert "rows/s" not in visit.text and "rows [" not in visit.text  # no load bar from the kernel
 
 
 def test_chromium_opens_the_index(built: dict[str, Any], chromium_visit: Any) -> None:

@@ -78,7 +78,8 @@ def execute(
     cols, rows = shutil.get_terminal_size()
     bar = tqdm(total=len(nb.cells), desc="report", unit="cell", disable=not progress, file=sys.stderr,
                ncols=cols, nrows=rows)
-    env = {**job.kernel_env, RELAY_ENV: "1"} if progress else job.kernel_env
+    # Always relayed: a bar drawn in the kernel would end up in the HTML; the builder draws it or not.
+    env = {**job.kernel_env, RELAY_ENV: "1"}
     client.on_progress = lambda rows, total: bar.set_postfix_str(_records(rows, total), refresh=True)
     # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when the shutdown after a
     # Ctrl-C interrupts it) goes to a file in the work folder, not the user's terminal or cron mail.

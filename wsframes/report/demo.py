@@ -47,7 +47,7 @@ def demo_incidents(end: datetime) -> list[Any]:
         Incident("error_burst", day - timedelta(days=3) + timedelta(hours=9), hours=5, dimension="domain",
                  value=str(u.domains[2]), size=0.8),
         Incident("latency_regression", end - timedelta(hours=20), hours=20, dimension="listen_address",
-                 value=POOL[7].address, size=5.0),  # the pool's address: activity uses the pool
+                 value=POOL[7].address, size=5.0, phase="handshake"),  # a pool address (activity uses it)
     ]
 
 
