@@ -100,7 +100,7 @@ def test_the_report_kernel_gets_every_setting_but_the_key(tmp_path: Path) -> Non
     cfg = Config(api_key=KEY, base_url="http://127.0.0.1:9", backoff=0.25, max_backoff=3.0,
                  max_retry_after=7.0, rate_limits={"proxy_list": 10}, max_retries=2, subuser=SUBUSER)
     job = builder._validate(NOW - timedelta(days=1), NOW, period=None, plan_id=None, tz="UTC",
-                            compare_previous=False, data=None, config=cfg, out_dir=tmp_path,
+                            compare_previous=False, data=None, archive=None, config=cfg, out_dir=tmp_path,
                             anonymize_clients=False, template=None, now=None, source_label=None,
                             cell_timeout=60)
     sent = job.parameters["settings"]
