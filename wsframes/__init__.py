@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # static tools see the real objects; "X as X" marks each one 
     from wsframes.analysis import PeriodComparison as PeriodComparison
     from wsframes.analysis import QuantileSketch as QuantileSketch
     from wsframes.analysis import ReplacementPlan as ReplacementPlan
-    from wsframes.analysis import anomalous_hours as anomalous_hours
     from wsframes.analysis import apdex as apdex
     from wsframes.analysis import bandwidth_by as bandwidth_by
     from wsframes.analysis import client_audit as client_audit

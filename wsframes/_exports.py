@@ -21,7 +21,7 @@ _BY_MODULE = {
     "wsframes.report": "build_report build_demo_report",
     "wsframes.fake": "FakeWebshare generate_activity",
     "wsframes.pool": "load_proxies load_replaced_proxies load_error_reasons",
-    "wsframes.analysis": "PeriodComparison QuantileSketch ReplacementPlan anomalous_hours apdex "
+    "wsframes.analysis": "PeriodComparison QuantileSketch ReplacementPlan apdex "
     "bandwidth_by client_audit compare_periods enrich error_rate_over_time error_taxonomy "
     "estimated_concurrency find_incidents hourly_profile latency_ccdf latency_histogram "
     "latency_over_time latency_summary pool_health replacement_plan slo_attainment "

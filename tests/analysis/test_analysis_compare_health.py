@@ -1,4 +1,4 @@
-"""Period comparison (z-test, churn), proxy health and anomalous hours."""
+"""Period comparison (z-test, churn), proxy health and the hours find_incidents flags."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from wsframes.analysis import anomalous_hours, compare_periods, pool_health
+from wsframes.analysis import compare_periods, find_incidents, pool_health
 from wsframes.analysis.compare import two_proportion_p_value
 
 from .conftest import T0
@@ -85,19 +85,18 @@ def _hours(activity: Builder, rates: list[float], volumes: list[int], slow: set[
     return activity(timestamp=ts, error_reason=errors, handshake_duration=hs)
 
 
-def test_anomalous_hours_finds_spikes_and_ignores_quiet_hours(activity: Builder) -> None:
+def test_find_incidents_flags_a_failing_hour_and_a_slow_one_but_not_a_tiny_one(activity: Builder) -> None:
+    # What anomalous_hours used to do, now the one verb for the job (issue 18 item 9).
     rates = [0.05, 0.06, 0.04, 0.05, 0.30, 0.05, 0.06, 0.05, 0.9, 0.05]
     volumes = [200] * 8 + [4, 200]  # hour 8: 3 of 4 failed, but 4 requests prove nothing
-    df = _hours(activity, rates, volumes, slow={6})
-    out = anomalous_hours(df, min_requests=50)
+    out = find_incidents(_hours(activity, rates, volumes, slow={6}))
     flagged = {
-        int((t - T0).total_seconds() // 3600): r for t, r in zip(out["time"], out["reason"], strict=True)
+        (int((t - T0).total_seconds() // 3600), metric)
+        for t, metric in zip(out["start"], out["metric"], strict=True)
     }
-    assert flagged == {4: "error_rate", 6: "p95"}
-    everything = anomalous_hours(df, min_requests=50, only_anomalous=False)
-    assert everything.height == 10 and everything["error_rate_baseline"][0] == pytest.approx(0.05)
+    assert flagged == {(4, "error_rate"), (6, "handshake_duration_p95")}
 
 
 def test_steady_series_raises_no_alarm(activity: Builder) -> None:
     df = _hours(activity, [0.0] * 12, [100] * 12, slow=set())
-    assert anomalous_hours(df, min_requests=50).height == 0
+    assert find_incidents(df).height == 0

@@ -32,7 +32,6 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "bandwidth_by": lambda d: wa.bandwidth_by(d, by="proxy_address"),
     "estimated_concurrency": lambda d: wa.estimated_concurrency(d, every="1h"),
     "pool_health": lambda d: wa.pool_health(d, min_requests=5),
-    "anomalous_hours": lambda d: wa.anomalous_hours(d, only_anomalous=False, min_requests=5),
 }
 
 

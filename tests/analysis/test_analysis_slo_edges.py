@@ -75,21 +75,14 @@ def test_a_timedelta_threshold_means_the_same_as_seconds(activity: Builder) -> N
     assert wa.apdex(df, threshold=timedelta(milliseconds=250)).equals(wa.apdex(df, threshold=0.25))
 
 
-@pytest.mark.parametrize("threshold", [0, -1.0, math.nan, math.inf, True])
-def test_anomalous_hours_needs_a_positive_finite_threshold(activity: Builder, threshold: Any) -> None:
-    with pytest.raises(ConfigurationError, match=r"threshold=.* must be a positive, finite robust z"):
-        wa.anomalous_hours(activity(3), threshold=threshold)
-
-
 @pytest.mark.parametrize("min_requests", [0, -5, 2.5, True])
 @pytest.mark.parametrize(
     "call",
     [
         lambda d, m: wa.top_offenders(d, min_requests=m),
         lambda d, m: wa.pool_health(d, min_requests=m),
-        lambda d, m: wa.anomalous_hours(d, min_requests=m),
     ],
-    ids=["top_offenders", "pool_health", "anomalous_hours"],
+    ids=["top_offenders", "pool_health"],
 )
 def test_min_requests_must_be_a_whole_number_of_at_least_one(
     activity: Builder, call: Callable[..., Any], min_requests: Any

@@ -68,7 +68,6 @@ def test_validation_happens_before_any_data_is_read(activity: Builder) -> None:
         lambda lf: wa.latency_summary(lf, by="outcome"),
         lambda lf: wa.error_taxonomy(lf),
         lambda lf: wa.latency_ccdf(lf),
-        lambda lf: wa.anomalous_hours(lf),
         lambda lf: wa.estimated_concurrency(lf),
         lambda lf: wa.compare_periods(lf, lf).summary,
     ],

@@ -23,7 +23,7 @@ PINNED = {
     # reports and the demo API
     "build_report", "build_demo_report", "FakeWebshare", "generate_activity",
     # analysis
-    "PeriodComparison", "QuantileSketch", "anomalous_hours", "apdex", "bandwidth_by", "compare_periods",
+    "PeriodComparison", "QuantileSketch", "apdex", "bandwidth_by", "compare_periods",
     "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "find_incidents", "hourly_profile",
     "latency_ccdf", "latency_histogram", "latency_over_time", "latency_summary",
     "slo_attainment", "top_offenders", "traffic_over_time", "wilson_interval",

@@ -36,7 +36,7 @@ Beyond those, column by column:
   fractions, ``value`` seconds; ``bandwidth_by``: ``share``/``cumulative_share`` of all bytes,
   ``mean_bytes`` bytes; ``apdex``: a score from 0 to 1; ``estimated_concurrency``: requests in
   flight (time average and peak); ``hourly_profile``: ``weekday`` 1 (Monday) to 7 and ``hour``
-  0-23 in ``tz``; ``anomalous_hours``: ``*_z`` robust z-scores (scaled MADs from the baseline).
+  0-23 in ``tz``.
 
 Every frame function is also a method of the frame: ``df.ws.error_taxonomy(by="domain")``.
 
@@ -46,7 +46,6 @@ service levels             slo_attainment, apdex
 errors                     error_taxonomy, error_rate_over_time, top_offenders
 traffic                    traffic_over_time, hourly_profile, bandwidth_by, estimated_concurrency
 change                     compare_periods (-> PeriodComparison)
-anomalies                  anomalous_hours
 the proxy pool             enrich, pool_health, replacement_plan, client_audit
 incidents                  find_incidents (what is wrong, where, since when), Incidents (view)
 building blocks            outcome_expr, wilson_interval, QuantileSketch, catalogue_frame
@@ -59,7 +58,6 @@ from wsframes.analysis._display import Incidents
 from wsframes.analysis._frames import outcome_expr, wilson_interval
 from wsframes.analysis.compare import PeriodComparison, compare_periods
 from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
-from wsframes.analysis.health import anomalous_hours
 from wsframes.analysis.incidents import find_incidents
 from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
 from wsframes.analysis.pool import client_audit, enrich, pool_health
@@ -73,7 +71,6 @@ __all__ = [
     "PeriodComparison",
     "QuantileSketch",
     "ReplacementPlan",
-    "anomalous_hours",
     "apdex",
     "bandwidth_by",
     "catalogue_frame",
