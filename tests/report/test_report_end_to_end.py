@@ -26,6 +26,7 @@ KEY = "wsf-TEST-KEY-9c1e4b7a2f"  # distinctive, so a leak anywhere is found by a
 END = datetime(2026, 11, 26, tzinfo=UTC)
 START = END - timedelta(days=7)
 HOSTILE = list(HOSTILE_DOMAINS.values())
+QUOTED = HOSTILE_DOMAINS["quote.example"]
 SECTIONS = [
     "Alerts",
     "Latency",
@@ -39,17 +40,17 @@ SECTIONS = [
 
 
 def _activity() -> pl.DataFrame:
-    """Two weeks of synthetic traffic plus failing requests to hostile host names."""
+    """Two weeks of synthetic traffic; hostile host names that worked last week fail this week."""
     base = generate_activity(6_000, start=START - timedelta(days=7), end=END, seed=11)
-    hostile = (
+    # Most on the quoted host, so that an alert names it (the markdown route of escaping).
+    hosts = pl.Series("hostname", [HOSTILE[i % len(HOSTILE)] if i < 100 else QUOTED for i in range(400)])
+    worked = base.filter(pl.col("timestamp") < START).head(400).with_columns(hosts, error_reason=None)
+    failed = (
         base.filter(pl.col("timestamp") >= START)
         .head(400)
-        .with_columns(
-            pl.Series("hostname", [HOSTILE[i % len(HOSTILE)] for i in range(400)]),
-            pl.lit("target_connect_unknown_error").cast(pl.Categorical).alias("error_reason"),
-        )
+        .with_columns(hosts, error_reason=pl.lit("target_connect_unknown_error").cast(pl.Categorical))
     )
-    return pl.concat([base, hostile]).sort("timestamp")
+    return pl.concat([base, worked, failed]).sort("timestamp")
 
 
 class _Collect(logging.Handler):
@@ -180,6 +181,29 @@ def test_hostile_host_names_show_as_text(built: dict[str, Any]) -> None:
     assert not [tag for tag, attrs in parser.tags if "onerror" in attrs]
 
 
+def _mentions(strings: list[str]) -> dict[str, list[str]]:
+    """For each hostile name, the strings that mention its domain's tail (".quote.example")."""
+    tails = {name: "." + domain for domain, name in HOSTILE_DOMAINS.items() if len(name) < 60}
+    return {name: [s for s in strings if tail in s] for name, tail in tails.items()}
+
+
+def test_every_route_escapes_data_exactly_once(built: dict[str, Any]) -> None:
+    # Markdown (alerts, findings), Great Tables and the drill-downs' captions: once the page is
+    # parsed (entities decoded once, as a browser does), every mention reads exactly as the data.
+    page = built["html"]
+    parser = _Tags()
+    parser.feed(page)
+    strings = parser.text + [v for _, attrs in parser.tags for v in attrs.values()]
+    alerts = page[page.index(">Alerts<") : page.index(">Latency<")]
+    for name, mentions in _mentions(strings).items():
+        assert mentions, f"{name!r} is not shown at all"
+        assert all(name in m for m in mentions), [m for m in mentions if name not in m]
+    said = _Tags()
+    said.feed(alerts)
+    assert any(QUOTED in text for text in said.text)  # the alert names the failing host, escaped once
+    assert "&amp;amp;" not in page and "&amp;lt;" not in page and "&amp;#x27;" not in page
+
+
 def test_index_lists_the_report_with_headline_numbers(built: dict[str, Any]) -> None:
     index = built["result"].index_path.read_text(encoding="utf-8")
     summary = built["result"].summary
@@ -195,6 +219,8 @@ def test_chromium_opens_it_offline_without_errors(built: dict[str, Any], chromiu
     assert len(visit.images) == 6  # five charts and one incident drill-down
     assert all(complete and width > 0 and height > 0 for complete, width, height in visit.images)
     assert all(name in visit.text for name in HOSTILE[:3])  # the browser shows them as text
+    lines = visit.text.splitlines()
+    assert all(name in line for name, found in _mentions(lines).items() for line in found)
     assert "rows/s" not in visit.text and "rows [" not in visit.text  # no load bar from the kernel
 
 

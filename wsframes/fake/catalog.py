@@ -62,7 +62,7 @@ HOW_TO_FIX: Final[dict[str, str]] = {
 HOSTILE_DOMAINS: Final[dict[str, str]] = {
     "evil.example": "<script>alert(1)</script>.evil.example",
     "img.example": '<img src=x onerror="alert(document.domain)">.img.example',
-    "quote.example": "it's-\"quoted\"&amp;.quote.example",
+    "quote.example": "it's-\"quoted\"&<b>.quote.example",  # all five of & < > " ' raw
     "long.example": ".".join(["x" * 63] * 4) + ".long.example",
 }
 
