@@ -8,7 +8,9 @@ exits 3 on it, see :mod:`wsframes.cli.report`).
 
 from __future__ import annotations
 
-from wsframes.report.data import ReportData
+import polars as pl
+
+from wsframes.report.data import ReportData, collect, count_rows
 from wsframes.report.render import local
 
 __all__ = ["NO_DATA_TITLE", "NO_SUCCESS_TITLE", "no_data_alerts"]
@@ -26,11 +28,11 @@ def no_data_alerts(data: ReportData, *, tz: str = "UTC") -> list[tuple[str, str,
     period was loaded, how many requests it had: the contrast is what tells an outage from a
     plan that was always idle.
     """
-    if data.current.height:
+    if data.coverage.rows:
         return _nothing_succeeded(data, tz)
     detail = f"no requests at all in {local(data.start, tz)} → {local(data.end, tz)}"
     if data.previous is not None:
-        detail += f"; the previous period had {data.previous.height:,}"
+        detail += f"; the previous period had {count_rows(data.previous):,}"
     detail += (
         ". A stopped client, a wrong plan id or a key that sees no plan all look like this; "
         "every number below is empty, not healthy."
@@ -40,8 +42,8 @@ def no_data_alerts(data: ReportData, *, tz: str = "UTC") -> list[tuple[str, str,
 
 def _nothing_succeeded(data: ReportData, tz: str) -> list[tuple[str, str, str]]:
     """Every request failed: uniformly bad hours raise no spike, yet this is no quiet period."""
-    failed = int(data.current["error_reason"].is_not_null().sum())
-    if failed < data.current.height:
+    failed = int(collect(data.current.select(pl.col("error_reason").is_not_null().sum())).item())
+    if failed < data.coverage.rows:
         return []
     detail = (
         f"all {failed:,} requests in {local(data.start, tz)} → {local(data.end, tz)} failed; "

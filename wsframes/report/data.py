@@ -1,8 +1,13 @@
 """What the report notebook reads: the period's activity (and the previous period's), prepared.
 
-Runs inside the kernel. Data comes from a Parquet file (``data_path``) or from the API through
-:func:`wsframes.loader.load_activity`, which reads ``WEBSHARE_API_KEY`` from the environment: the
-key is never a notebook parameter.
+Runs inside the kernel. Data comes from Parquet files (``data_path``), an archive, or the API
+through :func:`wsframes.loader.load_activity`, which reads ``WEBSHARE_API_KEY`` from the
+environment: the key is never a notebook parameter.
+
+Files and archives are never read into memory whole: the periods are lazy scans of the window,
+and each section collects only its result (:func:`collect`, Polars' streaming engine), so a
+report's memory follows the groups it shows (domains, hours, codes) and the columns one section
+needs, not every row (issue 19).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -23,10 +28,14 @@ from wsframes._config import Config
 from wsframes.errors import ConfigurationError
 from wsframes.schema import empty_activity
 
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
 __all__ = [
     "Coverage",
     "ReportData",
     "anonymize_clients",
+    "collect",
+    "count_rows",
     "coverage",
     "keep_report_data",
     "load_report_data",
@@ -45,6 +54,7 @@ class Coverage:
     first: datetime | None
     last: datetime | None
     missing_edges: list[str] = field(default_factory=list)
+    rows: int = 0  # records in the window
 
     @property
     def complete(self) -> bool:
@@ -54,15 +64,25 @@ class Coverage:
 
 @dataclass(frozen=True)
 class ReportData:
-    """The frames and facts a report is built from."""
+    """The periods (lazy scans of their windows) and the facts a report is built from."""
 
-    current: pl.DataFrame
-    previous: pl.DataFrame | None
+    current: pl.LazyFrame
+    previous: pl.LazyFrame | None
     start: datetime
     end: datetime
     previous_start: datetime | None
     coverage: Coverage
     source: str
+
+
+def collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """*frame* computed, by Polars' streaming engine: a scan is read in batches, never whole."""
+    return frame.lazy().collect(engine="streaming")
+
+
+def count_rows(frame: pl.DataFrame | pl.LazyFrame | None) -> int:
+    """Records in *frame* (0 for None)."""
+    return 0 if frame is None else int(collect(frame.lazy().select(pl.len())).item())
 
 
 def utc_timestamps(dtype: pl.DataType) -> pl.Expr:
@@ -78,7 +98,7 @@ def scan_parquet(target: str | os.PathLike[str]) -> pl.LazyFrame:
     return pl.scan_parquet(os.fspath(target), hive_partitioning=False)
 
 
-def anonymize_clients(frame: pl.DataFrame, *, key: bytes | None = None) -> pl.DataFrame:
+def anonymize_clients(frame: Frame, *, key: bytes | None = None) -> Frame:
     """Replace ``client_address`` with a keyed pseudonym (``client-`` + 10 hex digits).
 
     Within one call the same address always gets the same pseudonym, so per-client tables still
@@ -102,20 +122,19 @@ def anonymize_clients(frame: pl.DataFrame, *, key: bytes | None = None) -> pl.Da
         key = secrets.token_bytes(32) if not salt else salt.encode()
     # blake2b keys are at most 64 bytes: derive one from a secret of any length.
     digest_key = hashlib.blake2b(key, digest_size=32, person=b"wsframes-anon").digest()
-    column = frame["client_address"].cast(pl.String)
+    column = pl.col("client_address").cast(pl.String)
     # Hash each distinct address once: a week has millions of rows but few clients.
+    clients = collect(frame.lazy().select(column.unique().drop_nulls()))["client_address"]
     mapping = {
         addr: "client-" + hashlib.blake2b(addr.encode(), key=digest_key, digest_size=5).hexdigest()
-        for addr in column.unique().drop_nulls().to_list()
+        for addr in clients.to_list()
     }
-    dtype = frame.schema["client_address"]
-    return frame.with_columns(
-        pl.Series("client_address", column.replace_strict(mapping, default=None)).cast(dtype)
-    )
+    dtype = frame.lazy().collect_schema()["client_address"]
+    return frame.with_columns(column.replace_strict(mapping, default=None).cast(dtype))
 
 
 def coverage(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     start: datetime,
     end: datetime,
     *,
@@ -131,11 +150,15 @@ def coverage(
     much of the window's start had passed the API's 90-day retention when it was read.
     """
     hours = max(1, int((end - start) / timedelta(hours=1)))
-    if frame.is_empty() and not exact:  # the critical no-data alert (report.coverage) says it
+    ts = pl.col("timestamp")
+    facts = frame.lazy().select(
+        pl.len().alias("rows"), ts.min().alias("first"), ts.max().alias("last"),
+        ts.dt.truncate("1h").n_unique().alias("hours"),
+    )  # fmt: skip
+    rows, first, last, with_data = collect(facts).row(0)
+    if not rows and not exact:  # the critical no-data alert (report.coverage) says it
         return Coverage(hours, 0, None, None, [])
-    ts = frame["timestamp"]
-    first, last = ts.min(), ts.max()
-    with_data = ts.dt.truncate("1h").n_unique()
+    with_data = with_data if rows else 0
     missing = []
     if expired > timeutil.RETENTION_SLACK:
         lost = _span(expired)
@@ -154,6 +177,7 @@ def coverage(
         first if isinstance(first, datetime) else None,
         last if isinstance(last, datetime) else None,
         missing,
+        rows,
     )
 
 
@@ -193,8 +217,8 @@ def keep_report_data(data: ReportData, path: str) -> None:
     from wsframes._atomic import atomic_write
 
     parts = [data.previous, data.current] if data.previous is not None else [data.current]
-    frame = pl.concat(parts)
-    atomic_write(Path(path), frame.write_parquet)
+    frame = pl.concat([p.lazy() for p in parts])
+    atomic_write(Path(path), lambda tmp: frame.sink_parquet(tmp))
 
 
 def load_report_data(
@@ -224,15 +248,14 @@ def load_report_data(
                 f"the report's data file {data_path!r} is not in {os.getcwd()!r}: run the notebook "
                 "in the folder it was written to (the file sits beside it), or rebuild the report."
             )
-        scan = scan_parquet(data_path)
+        scan = scan_parquet(os.path.abspath(data_path))  # read lazily: later, maybe from elsewhere
         ts = utc_timestamps(scan.collect_schema()["timestamp"])
-        window = pl.col("timestamp").is_between(first, hi, closed="left")
-        frame = scan.with_columns(ts).filter(window).collect()
+        frame: pl.LazyFrame = scan.with_columns(ts)
     elif archive is not None:  # offline and exact: the manifest says the window is covered
         from wsframes.archive.scan import scan_activity
 
         subuser = (settings or {}).get("subuser")
-        frame = scan_activity(archive, first, hi, plan_id=plan_id, subuser=subuser).collect()
+        frame = scan_activity(archive, first, hi, plan_id=plan_id, subuser=subuser)
         loaded_at = hi
     else:
         from wsframes.loader import Client  # only this path needs the network stack
@@ -241,18 +264,18 @@ def load_report_data(
         expired = max(timedelta(0), min(readable, hi) - lo)
         # The loader itself moves a start at the floor up to RETENTION_SLACK inside it.
         if readable + timeutil.RETENTION_SLACK >= hi:  # the window expired while waiting
-            frame = empty_activity()
+            frame = empty_activity().lazy()
         else:
             with Client(Config(**(settings or {}))) as client:
                 # progress=True: a bar when the notebook is rerun by hand; while a report is
                 # built the kernel relays it to the builder's terminal (api.progress.RELAY_ENV).
-                frame = client.activity(readable, hi, plan_id=plan_id, progress=True)
+                frame = client.activity(readable, hi, plan_id=plan_id, progress=True).lazy()
         loaded_at = timeutil.utc_now()
     if anonymize:
         frame = anonymize_clients(frame)
-    frame = frame.sort("timestamp")
-    current = frame.filter(pl.col("timestamp") >= lo)
-    previous = frame.filter(pl.col("timestamp") < lo) if compare_previous else None
+    ts = pl.col("timestamp")
+    current = frame.filter(ts.is_between(lo, hi, closed="left"))
+    previous = frame.filter(ts.is_between(first, lo, closed="left")) if compare_previous else None
     return ReportData(
         current=current,
         previous=previous,

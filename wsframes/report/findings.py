@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from wsframes.report.coverage import no_data_alerts
-from wsframes.report.data import ReportData
+from wsframes.report.data import ReportData, collect
 from wsframes.report.gaps import interior_gaps
 from wsframes.report.incidents import drilldown_png, incident_alerts
 from wsframes.report.render import alert_item_html, local
@@ -56,7 +56,7 @@ class Alert:
         return self.level
 
 
-def headline(frame: pl.DataFrame) -> dict[str, Any]:
+def headline(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     """Requests, successes, success rate, bytes and p50/p95/p99 of every phase, in seconds.
 
     >>> import polars as pl
@@ -74,7 +74,7 @@ def headline(frame: pl.DataFrame) -> dict[str, Any]:
     for column, phase in PHASES:
         for q in (50, 95, 99):
             exprs.append(pl.col(column).quantile(q / 100, interpolation="linear").alias(f"{phase}_p{q}"))
-    out = frame.select(exprs).row(0, named=True)
+    out = collect(frame.lazy().select(exprs)).row(0, named=True)
     out["success_rate"] = out["successes"] / out["requests"] if out["requests"] else None
     return out
 
@@ -105,7 +105,7 @@ def _guarded(name: str, check: Callable[[], list[Alert]]) -> list[Alert]:
                       f"{why}); the other alerts are sound. Please report it.")]
 
 
-def alerts_html(alerts: list[Alert], frame: pl.DataFrame, *, tz: str = "UTC") -> str:
+def alerts_html(alerts: list[Alert], frame: pl.DataFrame | pl.LazyFrame, *, tz: str = "UTC") -> str:
     """The Alerts section: one escaped item per alert, incidents with their drill-down figure."""
     if not alerts:
         return (
@@ -118,7 +118,7 @@ def alerts_html(alerts: list[Alert], frame: pl.DataFrame, *, tz: str = "UTC") ->
     return f"<ul class=ws-alerts>{items}</ul><style>.ws-drill{{max-width:100%;margin-top:6px}}</style>"
 
 
-def _figure(alert: Alert, frame: pl.DataFrame, tz: str) -> str | None:
+def _figure(alert: Alert, frame: pl.DataFrame | pl.LazyFrame, tz: str) -> str | None:
     return drilldown_png(frame, alert.incident, tz=tz) if alert.incident else None
 
 
@@ -142,8 +142,8 @@ def _gaps(data: ReportData, tz: str) -> list[Alert]:
     ]
 
 
-def _unknown_codes(frame: pl.DataFrame) -> list[Alert]:
-    counts = (
+def _unknown_codes(frame: pl.LazyFrame) -> list[Alert]:
+    counts = collect(
         frame.group_by(pl.col("error_reason").cast(pl.String)).len().drop_nulls().sort("len", descending=True)
     )
     unknown = [(c, n) for c, n in counts.iter_rows() if describe_error(c).category == "unknown"]

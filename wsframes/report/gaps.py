@@ -55,7 +55,9 @@ class Gap:
         return int((self.end - self.start) / timedelta(hours=1))
 
 
-def interior_gaps(frame: pl.DataFrame, start: datetime, end: datetime, *, tz: str = "UTC") -> list[Gap]:
+def interior_gaps(
+    frame: pl.DataFrame | pl.LazyFrame, start: datetime, end: datetime, *, tz: str = "UTC"
+) -> list[Gap]:
     """The gaps (see the module docstring) of *frame* inside ``[start, end)``, oldest first.
 
     >>> from datetime import UTC
@@ -66,9 +68,10 @@ def interior_gaps(frame: pl.DataFrame, start: datetime, end: datetime, *, tz: st
     >>> [(g.start.isoformat(), g.hours, g.expected) for g in interior_gaps(df, t0, t0 + timedelta(days=7))]
     [('2026-11-04T02:00:00+00:00', 6, 180.0)]
     """
-    if frame.is_empty():
+    hourly = frame.lazy().group_by(pl.col("timestamp").dt.truncate("1h").alias("t")).agg(pl.len().alias("n"))
+    counts = hourly.collect(engine="streaming")
+    if counts.is_empty():
         return []
-    counts = frame.group_by(pl.col("timestamp").dt.truncate("1h").alias("t")).agg(pl.len().alias("n"))
     first = datetime.fromtimestamp(start.timestamp() // 3600 * 3600, start.tzinfo)
     runs = seasonal_gaps(
         counts,

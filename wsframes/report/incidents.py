@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from wsframes.analysis.incidents import AND, find_incidents
+from wsframes.report.data import collect, count_rows
 from wsframes.report.render import local
 
 __all__ = ["MINOR_REQUESTS", "MIN_P95_REQUESTS", "drilldown_png", "incident_alerts"]
@@ -51,21 +52,23 @@ _GENERIC_ADVICE = (
 
 
 def incident_alerts(
-    frame: pl.DataFrame, *, baseline: pl.DataFrame | None = None, tz: str = "UTC"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    baseline: pl.DataFrame | pl.LazyFrame | None = None,
+    tz: str = "UTC",
 ) -> list[dict[str, Any]]:
     """Incidents of *frame* as alert fields: ``level``, ``title``, ``detail`` and the ``incident`` row.
 
     Traffic gaps are left to :mod:`wsframes.report.gaps` (the window's own coverage rule).
     """
-    if frame.is_empty():
+    if not count_rows(frame):
         return []
-    found = find_incidents(
-        frame, baseline=baseline if baseline is not None and baseline.height else None, tz=tz
-    )
-    assert isinstance(found, pl.DataFrame)
+    reference = baseline.lazy() if baseline is not None and count_rows(baseline) else None
+    compared = reference is not None
+    found = collect(find_incidents(frame.lazy(), baseline=reference, tz=tz))
     out = []
     for row in found.filter(pl.col("kind") != "traffic_gap").iter_rows(named=True):
-        level, title, detail = _sentence(row, tz, compared=baseline is not None and baseline.height > 0)
+        level, title, detail = _sentence(row, tz, compared=compared)
         out.append({"level": level, "title": title, "detail": detail, "incident": row})
     return out
 
@@ -133,13 +136,16 @@ def _phase(row: dict[str, Any]) -> str:
     return str(row["metric"]).removesuffix("_duration_p95")
 
 
-def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, float, str, bool]:
+def _context(
+    frame: pl.DataFrame | pl.LazyFrame, row: dict[str, Any]
+) -> tuple[pl.DataFrame, float, str, bool]:
     """The segment's metric per bucket from half a day (or the incident's length) before to after it.
 
     A p95 needs :data:`MIN_P95_REQUESTS` per bucket: for a small segment the buckets widen (1, 3,
     6, 24 hours) until most of them hold that many, and smaller ones are left out.
     """
-    span = (row["end"] or frame["timestamp"].max()) - row["start"]
+    frame = frame.lazy()
+    span = (row["end"] or collect(frame.select(pl.col("timestamp").max())).item()) - row["start"]
     pad = max(timedelta(hours=12), span)
     inside = pl.col("timestamp").is_between(row["start"] - pad, (row["end"] or row["start"]) + pad)
     dim, value = row["dimension"], row["value"]
@@ -147,9 +153,9 @@ def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, fl
     rows = frame.filter(inside & seg)
     if row["kind"] == "latency_regression":
         for hours in (1, 3, 6, 24):
-            out = rows.group_by(pl.col("timestamp").dt.truncate(f"{hours}h").alias("time")).agg(
+            out = collect(rows.group_by(pl.col("timestamp").dt.truncate(f"{hours}h").alias("time")).agg(
                 pl.len().alias("n"), pl.col(f"{_phase(row)}_duration").quantile(0.95).alias("value")
-            )
+            ))
             typical: Any = out["n"].median()
             if (typical or 0) >= MIN_P95_REQUESTS:
                 break
@@ -160,12 +166,12 @@ def _context(frame: pl.DataFrame, row: dict[str, Any]) -> tuple[pl.DataFrame, fl
         failed = (pl.col("error_reason").cast(pl.String) == value).fill_null(False)
     else:
         failed = pl.col("error_reason").is_not_null()
-    out = part.agg(failed.mean().alias("value")).sort("time")
+    out = collect(part.agg(failed.mean().alias("value")).sort("time"))
     label = "share failing with this code" if dim == "error_reason" else "share of requests failed"
     return out, row["expected"], label, True
 
 
-def drilldown_png(frame: pl.DataFrame, incident: dict[str, Any], *, tz: str = "UTC") -> str:
+def drilldown_png(frame: pl.DataFrame | pl.LazyFrame, incident: dict[str, Any], *, tz: str = "UTC") -> str:
     """The incident's drill-down figure as a base64 PNG (small enough to sit beside its sentence)."""
     import matplotlib.pyplot as plt
 

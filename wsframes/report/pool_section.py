@@ -32,6 +32,7 @@ from wsframes._config import Config
 from wsframes.analysis.pool import client_audit, enrich, pool_health
 from wsframes.analysis.replacement import replacement_plan
 from wsframes.errors import ConfigurationError, WsframesError
+from wsframes.report.data import collect, count_rows
 from wsframes.report.render import table_html
 
 __all__ = ["PoolInputs", "check_allowed_clients", "load_pool", "pool_section_html"]
@@ -138,8 +139,8 @@ def _table(frame: pl.DataFrame, table_id: str) -> str:
     return table_html(shown, formats=formats, headers=_HEADERS, table_id=table_id) + tail
 
 
-def _health(df: pl.DataFrame, by: Sequence[str], table_id: str, *, min_requests: int = 30) -> str:
-    health = pool_health(df, by=list(by), min_requests=min_requests)
+def _health(df: pl.LazyFrame, by: Sequence[str], table_id: str, *, min_requests: int = 30) -> str:
+    health = collect(pool_health(df, by=list(by), min_requests=min_requests))
     health = health.with_columns(pl.col(c).cast(pl.String) for c in by if c in ("proxy_asn",))
     return _table(health.select(*by, *_HEALTH), table_id)
 
@@ -148,19 +149,20 @@ def _h(level: int, text: str) -> str:
     return f"<h{level}>{html.escape(text)}</h{level}>"
 
 
-def _breakdowns(df: pl.DataFrame) -> list[str]:
+def _breakdowns(df: pl.LazyFrame) -> list[str]:
     """Per plan and per sub-user, when the data holds several of them."""
     parts = []
+    names = df.collect_schema().names()
     for column, title in (("plan_id", "By plan"), ("subuser_id", "By sub-user")):
-        if column in df.columns and df[column].n_unique() > 1:
+        if column in names and collect(df.select(pl.col(column).n_unique())).item() > 1:
             parts += [_h(3, title), _health(df, [column], f"ws-pool-{column}", min_requests=1)]
     return parts
 
 
-def _clients(df: pl.DataFrame, allowed: Sequence[str] | None) -> list[str]:
+def _clients(df: pl.LazyFrame, allowed: Sequence[str] | None) -> list[str]:
     if not allowed:
         return []
-    audit = client_audit(df, allowed=list(allowed))
+    audit = collect(client_audit(df, allowed=list(allowed)))
     outside = audit.filter(~pl.col("allowed")).select("client_address", "requests", "bytes",
                                                        "stale_list_attempts", "first_seen", "last_seen")
     head = _h(3, "Clients outside the allow-list")
@@ -172,7 +174,7 @@ def _clients(df: pl.DataFrame, allowed: Sequence[str] | None) -> list[str]:
             _table(outside, "ws-pool-clients")]
 
 
-def _advice(df: pl.DataFrame, pool: PoolInputs) -> list[str]:
+def _advice(df: pl.LazyFrame, pool: PoolInputs) -> list[str]:
     assert pool.proxies is not None
     plan = replacement_plan(df, pool.proxies, replaced=pool.replaced)
     head = _h(3, "Suggested replacement (dry run)")
@@ -190,13 +192,14 @@ def _advice(df: pl.DataFrame, pool: PoolInputs) -> list[str]:
             f'<pre class="ws-json" id="ws-pool-replace">{body}</pre>']
 
 
-def pool_section_html(df: pl.DataFrame, pool: PoolInputs, *,
+def pool_section_html(df: pl.DataFrame | pl.LazyFrame, pool: PoolInputs, *,
                       allowed_clients: Sequence[str] | None = None) -> str:
     """The whole section as HTML (escaped; tables capped at :data:`MAX_ROWS` rows)."""
     parts: list[str] = []
-    if df.height == 0:
+    df = df.lazy()
+    if not count_rows(df):
         return "<p>No activity in this period, so there is no pool to rate.</p>"
-    residential = df["proxy_address"].null_count() == df.height
+    residential = bool(collect(df.select(pl.col("proxy_address").is_null().all())).item())
     if residential:
         parts.append("<p>This is a residential plan: its requests carry no proxy address, so "
                      "proxies, ranges and ASNs cannot be rated. Health by gateway (the proxy "

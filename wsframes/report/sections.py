@@ -15,7 +15,7 @@ import polars as pl
 
 from wsframes._version import __version__
 from wsframes.analysis.errors import top_offenders
-from wsframes.report.data import ReportData
+from wsframes.report.data import ReportData, collect, count_rows
 from wsframes.report.findings import PHASES, Alert
 from wsframes.report.index import SUMMARY_MIME
 from wsframes.report.render import Card, Format, fmt_bytes, fmt_pct, fmt_seconds, local, table_html
@@ -93,9 +93,8 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
     )
 
 
-def _offenders(frame: pl.DataFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
-    top = top_offenders(frame, by=column, n=n, sort_by=sort_by, metric="request_duration")
-    assert isinstance(top, pl.DataFrame)
+def _offenders(frame: pl.LazyFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
+    top = collect(top_offenders(frame, by=column, n=n, sort_by=sort_by, metric="request_duration"))
     interval = pl.format(
         "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
     )
@@ -114,9 +113,10 @@ _TOP_FORMATS: dict[str, Format] = {"error_rate": "percent", "p95 request": "seco
 _TOP_HEADERS = {"error_rate": "error rate"}
 
 
-def top_html(frame: pl.DataFrame, *, n: int = 10) -> str:
+def top_html(frame: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> str:
     """Busiest domains, proxies and clients; host names with most failures (all escaped)."""
-    residential = frame["proxy_address"].null_count() == frame.height
+    frame = frame.lazy()
+    residential = bool(collect(frame.select(pl.col("proxy_address").is_null().all())).item())
     proxies = "listen_address" if residential else "proxy_address"
     sections = [
         ("Busiest domains", "domain", "requests"),
@@ -192,8 +192,8 @@ def footer_facts(
         "Time zone": tz,
         "Data source": data.source + (f" ({Path(data_path).name})" if data_path else ""),
         "Coverage": covered + ("" if cov.complete else " — " + "; ".join(cov.missing_edges)),
-        "Rows": f"{data.current.height:,} in this period"
-        + (f", {data.previous.height:,} in the previous one" if data.previous is not None else ""),
+        "Rows": f"{data.coverage.rows:,} in this period"
+        + (f", {count_rows(data.previous):,} in the previous one" if data.previous is not None else ""),
         "wsframes version": __version__,
         "Parameters": f"plan_id={plan_id}, tz={tz}, compare_previous={compare_previous}, "
         f"anonymize_clients={anonymize_clients}",

@@ -129,7 +129,7 @@ def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Th
         pl.col("error_reason").is_not_null().alias("failed"),
         *slow_flags(slow_after),
         *[encoded(c) for c in (*_RAW, ERROR_REASON)],
-    ).collect()
+    ).collect(engine="streaming")  # batch by batch: a scan's text columns never sit in memory whole
 
 
 def _burst_weights(ts: pl.Series) -> pl.Series:
