@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from wsframes.analysis.incidents import AND, find_incidents
+from wsframes.analysis.incidents._cells import with_derived
 from wsframes.report.data import collect, count_rows
 from wsframes.report.render import local
 
@@ -144,7 +145,7 @@ def _context(
     A p95 needs :data:`MIN_P95_REQUESTS` per bucket: for a small segment the buckets widen (1, 3,
     6, 24 hours) until most of them hold that many, and smaller ones are left out.
     """
-    frame = frame.lazy()
+    frame = with_derived(frame.lazy())  # a segment may be a derived column (proxy_net)
     span = (row["end"] or collect(frame.select(pl.col("timestamp").max())).item()) - row["start"]
     pad = max(timedelta(hours=12), span)
     inside = pl.col("timestamp").is_between(row["start"] - pad, (row["end"] or row["start"]) + pad)

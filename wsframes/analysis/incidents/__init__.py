@@ -447,8 +447,11 @@ def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Slower phases of one segment at one time are one slowdown: the one phase that slowed when
     only one did (the request time merely follows it), else the request time."""
     new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
+    starts = {r["start"] for r in rows if r["kind"] == "new_error_code"}
+    # The account's failures rising when a new code appears are that code, said once.
     rows = [r for r in rows
-            if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)]
+            if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
+            and not (r["kind"] == "error_burst" and r["dimension"] == ALL and r["start"] in starts)]
     slow = [r for r in rows if r["kind"] == "latency_regression"]
 
     def kept(r: dict[str, Any]) -> bool:
