@@ -42,7 +42,7 @@ import polars as pl
 from wsframes.errors import ConfigurationError
 from wsframes.fake.catalog import HOW_TO_FIX
 
-__all__ = ["INCIDENT_KINDS", "Incident", "plant"]
+__all__ = ["INCIDENT_KINDS", "Incident", "fail", "plant"]
 
 INCIDENT_KINDS = ("error_burst", "latency_regression", "traffic_gap", "new_error_code")
 _DEFAULT_SIZE = {"error_burst": 0.6, "latency_regression": 4.0, "traffic_gap": 0.0, "new_error_code": 0.05}
@@ -142,10 +142,10 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
             for c in ("handshake_duration", "tunnel_duration", "request_duration")
         )
     hit = window & pl.Series(rng.random(frame.height) < inc.effect)
-    return _fail(frame, hit, inc.code)
+    return fail(frame, hit, inc.code)
 
 
-def _fail(frame: pl.DataFrame, hit: pl.Expr, code: str) -> pl.DataFrame:
+def fail(frame: pl.DataFrame, hit: pl.Expr, code: str) -> pl.DataFrame:
     """Rows where *hit* fail with *code* the way the API logs a failure before the tunnel."""
     fix = HOW_TO_FIX.get(code, _NEW_CODE_FIX)
     blank = ["tunnel_duration", "proxy_port"]

@@ -1,0 +1,213 @@
+"""Generated weeks with known truth: the acceptance test of the report's alerts (issue 18).
+
+:func:`draw_scenario` composes, from a seed, a realistic stretch of traffic and its ground truth:
+
+- volume 30-3,000 requests an hour (log-uniform), 1-4 weeks, a display time zone;
+- the generator's daily wave, plus a weekly one (weekends carry 50-100% of weekday traffic);
+- over-dispersion: each hour's failure share is drawn from a Beta around the usual share with
+  dispersion 50-200 (real hours vary more than binomial), by thinning that hour's successes or
+  failures, so every row stays a real generated row;
+- 0-3 incidents from every kind, on every segment the fake can plant (the account, a domain,
+  a host name, a proxy address and its /24, a client, a listen address; error codes through
+  ``new_error_code``), latency per phase, each at or above the documented minimum effects
+  (:data:`MINIMUM`) and on a segment busy enough to show it;
+- half of the scenarios with a previous period (the week before) to compare with.
+
+:func:`judge` matches what was found against what was planted: a planted incident is detected
+when an incident of its kind names its segment and starts within one bucket of it; anything else
+found is a false alarm. ``scripts/soak_scenarios.py`` runs hundreds of seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from wsframes.fake.generate import generate_activity
+from wsframes.fake.incidents import Incident, fail, plant
+
+__all__ = ["MINIMUM", "Scenario", "draw_scenario", "judge", "over_disperse"]
+
+#: The smallest change each kind is planted with, and the busiest share a "segment" may hold.
+MINIMUM: dict[str, Any] = {
+    "error_burst": {"size": 0.6, "hours": 4, "segment_per_hour": 15},
+    "latency_regression": {"size": 4.0, "hours": 12, "segment_per_hour": 15},
+    "traffic_gap": {"hours": 6, "expected": 60},
+    "new_error_code": {"size": 0.1, "hours": 24},
+    "max_segment_share": 0.5,
+}
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
+DIMENSIONS = ("domain", "hostname", "proxy_address", "proxy_net", "client_address", "listen_address")
+END = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday: the periods are whole weeks
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A generated period (and maybe the one before it) with the incidents planted in it."""
+
+    seed: int
+    per_hour: int
+    weeks: int
+    tz: str
+    dispersion: float
+    weekend: float
+    incidents: tuple[Incident, ...]
+    previous: bool
+    start: datetime
+    end: datetime
+    frame: pl.DataFrame  # both periods, incidents planted
+
+    @property
+    def current(self) -> pl.DataFrame:
+        return self.frame.filter(pl.col("timestamp") >= self.start)
+
+    @property
+    def baseline(self) -> pl.DataFrame | None:
+        return self.frame.filter(pl.col("timestamp") < self.start) if self.previous else None
+
+
+def draw_scenario(seed: int, *, max_records: int | None = None) -> Scenario:
+    """The scenario of *seed* (same seed, same scenario); *max_records* caps the volume."""
+    rng = np.random.default_rng([seed, 0x5CE])
+    weeks = int(rng.integers(1, 5))
+    per_hour = int(np.exp(rng.uniform(np.log(30), np.log(3000))))
+    previous = bool(rng.random() < 0.5)
+    hours = weeks * 7 * 24 * (2 if previous else 1)
+    if max_records is not None:
+        per_hour = max(30, min(per_hour, max_records // hours))
+    start = END - timedelta(weeks=weeks)
+    first = start - timedelta(weeks=weeks) if previous else start
+    weekend, dispersion = float(rng.uniform(0.5, 1.0)), float(rng.uniform(50, 200))
+    frame = generate_activity(int(per_hour * hours * 1.15), start=first, end=END, seed=seed)
+    frame = over_disperse(_weekly(frame, weekend, rng), dispersion, rng)
+    incidents = _incidents(frame.filter(pl.col("timestamp") >= start), start, rng)
+    return Scenario(seed, per_hour, weeks, str(rng.choice(ZONES)), dispersion, weekend,
+                    tuple(incidents), previous, start, END, plant(frame, incidents, seed=seed))  # fmt: skip
+
+
+def _weekly(frame: pl.DataFrame, weekend: float, rng: np.random.Generator) -> pl.DataFrame:
+    keep = np.where(frame["timestamp"].dt.weekday().to_numpy() >= 6, weekend, 1.0)
+    return frame.filter(pl.Series(rng.random(frame.height) < keep))
+
+
+def over_disperse(frame: pl.DataFrame, dispersion: float, rng: np.random.Generator) -> pl.DataFrame:
+    """Each hour's failure share drawn from Beta(mean = the usual share, a + b = *dispersion*).
+
+    An hour above its usual share gets successes turned into failures (codes drawn from the
+    period's mix, logged as the API logs them); an hour below loses some failures. Volume stays.
+    """
+    failed = frame["error_reason"].is_not_null().to_numpy()
+    hour = frame["timestamp"].dt.truncate("1h").rank("dense").to_numpy() - 1
+    mean = float(failed.mean()) if len(failed) else 0.0
+    if not 0 < mean < 1:
+        return frame
+    target = rng.beta(mean * dispersion, (1 - mean) * dispersion, size=int(hour.max()) + 1)
+    n = np.bincount(hour).astype(float)
+    n_fail = np.bincount(hour, weights=failed)
+    flip = np.clip((target * n - n_fail) / np.maximum(n - n_fail, 1), 0, 1)[hour]
+    keep_fail = np.clip((n - n_fail) * target / np.maximum((1 - target) * n_fail, 1e-9), 0, 1)[hour]
+    u = rng.random(frame.height)
+    codes = frame["error_reason"].drop_nulls().cast(pl.String).value_counts().sort("error_reason")
+    shares = (codes["count"] / codes["count"].sum()).to_numpy()
+    drawn = rng.choice(codes["error_reason"].to_numpy(), size=frame.height, p=shares)
+    for code in codes["error_reason"]:
+        frame = fail(frame, pl.lit(pl.Series(~failed & (u < flip) & (drawn == code))), code)
+    return frame.filter(pl.Series(~failed | (u < keep_fail)))
+
+
+def _busy_values(frame: pl.DataFrame, dimension: str, per_hour: float, hours: float) -> list[str]:
+    """Values of *dimension* with at least *per_hour* requests an hour and at most the max share."""
+    counts = frame.group_by(_column(dimension).alias("v")).len().drop_nulls()
+    limit = MINIMUM["max_segment_share"] * frame.height
+    busy = counts.filter((pl.col("len") >= per_hour * hours) & (pl.col("len") <= limit))
+    return sorted(busy["v"].to_list())
+
+
+def _incidents(current: pl.DataFrame, start: datetime, rng: np.random.Generator) -> list[Incident]:
+    """0-3 incidents in separate days of the current period, each meeting :data:`MINIMUM`."""
+    hours = (END - start) / timedelta(hours=1)
+    # Every other day, so that no two incidents overlap (a slowdown lasts up to 24 hours).
+    days = rng.permutation(np.arange(1, int(hours // 24) - 1, 2))[: int(rng.integers(0, 4))]
+    out: list[Incident] = []
+    for day in days:
+        kind = str(rng.choice(["error_burst", "latency_regression", "traffic_gap", "new_error_code"]))
+        at = start + timedelta(days=int(day), hours=int(rng.integers(0, 12)))
+        rule = MINIMUM[kind]
+        length = float(rule["hours"] * rng.uniform(1, 2))
+        if kind == "traffic_gap":
+            if current.height / hours * rule["hours"] >= rule["expected"]:
+                out.append(Incident(kind, at, hours=length))
+            continue
+        if kind == "new_error_code":
+            if not any(i.kind == kind for i in out):
+                out.append(Incident(kind, at, hours=length, code="upstream_tls_failure",
+                                    size=float(rng.uniform(rule["size"], 0.3))))  # fmt: skip
+            continue
+        dimension = str(rng.choice(DIMENSIONS))
+        values = _busy_values(current, dimension, rule["segment_per_hour"], hours)
+        segment = (dimension, str(rng.choice(values))) if values else (None, None)
+        phase = str(rng.choice(["handshake", "tunnel", "all"])) if kind == "latency_regression" else "all"
+        out.append(Incident(kind, at, hours=length, dimension=segment[0], value=segment[1],
+                            size=float(rule["size"] * rng.uniform(1, 1.5)),
+                            phase=None if phase == "all" else phase))  # fmt: skip
+    return out
+
+
+def judge(
+    found: pl.DataFrame, scenario: Scenario, *, bucket: timedelta = timedelta(hours=1)
+) -> dict[str, list[Any]]:
+    """``detected`` and ``missed`` planted incidents, and ``false``: found rows nobody planted.
+
+    A segment named differently but holding the same requests (a proxy and the one listen
+    address it is reached by) is the planted one: at least :data:`SAME_ROWS` of either's
+    requests in the window belong to the other.
+    """
+    rows = found.to_dicts()
+    matched: set[int] = set()
+    detected, missed = [], []
+    for inc in scenario.incidents:
+        hit = next(
+            (i for i, r in enumerate(rows) if i not in matched and _matches(r, inc, scenario, bucket)), None
+        )
+        if hit is None:
+            missed.append(inc)
+        else:
+            matched.add(hit)
+            detected.append(inc)
+    false = [r for i, r in enumerate(rows) if i not in matched]
+    return {"detected": detected, "missed": missed, "false": false}
+
+
+#: Share of requests two segments must have in common to be the same place.
+SAME_ROWS = 0.8
+
+
+def _matches(row: dict[str, Any], inc: Incident, scenario: Scenario, bucket: timedelta) -> bool:
+    kinds = {"new_error_code": ("new_error_code", "error_burst")}.get(inc.kind, (inc.kind,))
+    if row["kind"] not in kinds or abs(row["start"] - inc.start) > bucket:
+        return False
+    if inc.kind == "latency_regression" and inc.phase and row["metric"] != f"{inc.phase}_duration_p95":
+        return False
+    if inc.kind == "new_error_code":
+        return bool(row["value"] == inc.code)
+    if inc.dimension is None:  # the account, or the one code its failures carry
+        return row["dimension"] == "all" or (row["dimension"], row["value"]) == ("error_reason", inc.code)
+    if (row["dimension"], row["value"]) == (inc.dimension, inc.value):
+        return True
+    if row["dimension"] in ("all", "error_reason") or " & " in row["dimension"]:
+        return False
+    window = scenario.current.filter(pl.col("timestamp").is_between(inc.start, inc.end, closed="left"))
+    mine = window.select(_column(str(inc.dimension)) == inc.value).to_series().fill_null(False)
+    theirs = window.select(_column(row["dimension"]) == row["value"]).to_series().fill_null(False)
+    both = int((mine & theirs).sum())
+    return both >= SAME_ROWS * max(int(mine.sum()), int(theirs.sum()), 1)
+
+
+def _column(dimension: str) -> pl.Expr:
+    if dimension == "proxy_net":
+        return pl.col("proxy_address").cast(pl.String).str.replace(r"\.\d+$", ".0/24")
+    return pl.col(dimension).cast(pl.String)
