@@ -42,7 +42,7 @@ import polars as pl
 from wsframes.errors import ConfigurationError
 from wsframes.fake.catalog import HOW_TO_FIX
 
-__all__ = ["INCIDENT_KINDS", "Incident", "fail", "plant"]
+__all__ = ["INCIDENT_KINDS", "Incident", "fail", "plant", "segment_column"]
 
 INCIDENT_KINDS = ("error_burst", "latency_regression", "traffic_gap", "new_error_code")
 _DEFAULT_SIZE = {"error_burst": 0.6, "latency_regression": 4.0, "traffic_gap": 0.0, "new_error_code": 0.05}
@@ -104,6 +104,14 @@ class Incident:
         return _DEFAULT_SIZE[self.kind] if self.size is None else self.size
 
 
+def segment_column(column: str) -> pl.Expr:
+    """An incident dimension as text; ``proxy_net`` is a proxy's /24 ("a.b.c.0/24"), derived from
+    ``proxy_address`` as the analysis does."""
+    if column == "proxy_net":
+        return pl.col("proxy_address").cast(pl.String).str.replace(r"\.\d+$", ".0/24")
+    return pl.col(column).cast(pl.String)
+
+
 def plant(frame: pl.DataFrame, incidents: Sequence[Incident], *, seed: int) -> pl.DataFrame:
     """Apply *incidents* to a generated frame, in order, deterministically for *seed*."""
     rng = np.random.default_rng([seed, 0x1C1D])
@@ -120,13 +128,7 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
     end = inc.end if inc.kind != "new_error_code" else ts.max() + timedelta(microseconds=1)
     window = (ts >= inc.start) & (ts < end)
     for column, value in inc.segment:
-        # proxy_net is a proxy's /24 ("a.b.c.0/24"), derived from proxy_address as the analysis does.
-        col = (
-            pl.col("proxy_address").cast(pl.String).str.replace(r"\.\d+$", ".0/24")
-            if column == "proxy_net"
-            else pl.col(column).cast(pl.String)
-        )
-        window = window & (col == value)
+        window = window & (segment_column(column) == value)
     if inc.kind == "traffic_gap":
         return frame.filter(~window)
     if inc.kind == "latency_regression" and inc.phase is not None:

@@ -5,8 +5,8 @@
 - volume 30-3,000 requests an hour (log-uniform), 1-4 weeks, a display time zone;
 - the generator's daily wave, plus a weekly one (weekends carry 50-100% of weekday traffic);
 - over-dispersion: each hour's failure share is drawn from a Beta around the usual share with
-  dispersion 50-200 (real hours vary more than binomial), by thinning that hour's successes or
-  failures, so every row stays a real generated row;
+  dispersion 50-200 (real hours vary more than binomial): successes turned into failures as the
+  API logs them, or failures dropped, so the volume stays;
 - 0-3 incidents from every kind, on every segment the fake can plant (the account, a domain,
   a host name, a proxy address and its /24, a client, a listen address; error codes through
   ``new_error_code``), latency per phase, each at or above the documented minimum effects
@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from wsframes.fake.generate import generate_activity
-from wsframes.fake.incidents import Incident, fail, plant
+from wsframes.fake.incidents import Incident, fail, plant, segment_column
 
 __all__ = ["MINIMUM", "Scenario", "draw_scenario", "judge", "over_disperse"]
 
@@ -121,7 +121,7 @@ def over_disperse(frame: pl.DataFrame, dispersion: float, rng: np.random.Generat
 
 def _busy_values(frame: pl.DataFrame, dimension: str, per_hour: float, hours: float) -> list[str]:
     """Values of *dimension* with at least *per_hour* requests an hour and at most the max share."""
-    counts = frame.group_by(_column(dimension).alias("v")).len().drop_nulls()
+    counts = frame.group_by(segment_column(dimension).alias("v")).len().drop_nulls()
     limit = MINIMUM["max_segment_share"] * frame.height
     busy = counts.filter((pl.col("len") >= per_hour * hours) & (pl.col("len") <= limit))
     return sorted(busy["v"].to_list())
@@ -201,13 +201,7 @@ def _matches(row: dict[str, Any], inc: Incident, scenario: Scenario, bucket: tim
     if row["dimension"] in ("all", "error_reason") or " & " in row["dimension"]:
         return False
     window = scenario.current.filter(pl.col("timestamp").is_between(inc.start, inc.end, closed="left"))
-    mine = window.select(_column(str(inc.dimension)) == inc.value).to_series().fill_null(False)
-    theirs = window.select(_column(row["dimension"]) == row["value"]).to_series().fill_null(False)
+    mine = window.select(segment_column(str(inc.dimension)) == inc.value).to_series().fill_null(False)
+    theirs = window.select(segment_column(row["dimension"]) == row["value"]).to_series().fill_null(False)
     both = int((mine & theirs).sum())
     return both >= SAME_ROWS * max(int(mine.sum()), int(theirs.sum()), 1)
-
-
-def _column(dimension: str) -> pl.Expr:
-    if dimension == "proxy_net":
-        return pl.col("proxy_address").cast(pl.String).str.replace(r"\.\d+$", ".0/24")
-    return pl.col(dimension).cast(pl.String)
