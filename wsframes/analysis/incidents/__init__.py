@@ -279,7 +279,9 @@ def _test(
         # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
         found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(events=pl.lit(events)))
-        units[events], tested = unit, tested + m
+        # Kept for refining edges and explaining clusters: only the columns those read.
+        units[events] = unit.select("dimension", "value", "t", "n", "k", "expected", "p0")
+        tested += m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
     return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units
