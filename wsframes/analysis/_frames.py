@@ -95,7 +95,11 @@ def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
     if engine is not None:
         kind = Kind(engine.name, engine.convert)
         kind.engine = engine
-        return _timestamps(engine.polars(), func=func, eager=False), kind
+        # Engines name UTC their own way (DuckDB: "Etc/UTC"); comparisons need Polars' "UTC".
+        lf = engine.polars()
+        if isinstance(lf.collect_schema().get("timestamp"), pl.Datetime):
+            lf = lf.with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
+        return _timestamps(lf, func=func, eager=False), kind
     raise ConfigurationError(
         f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
         f"(e.g. from wsframes.load_activity), or a lazy frame of another engine (a DuckDB relation, "

@@ -66,11 +66,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import FrameLike, as_lazy, check_every, finish, require_columns
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import (
@@ -173,11 +175,12 @@ def find_incidents(
     tz, step = check_tz(tz).key, _step(every)
     if not 0 < false_alarm_rate < 0.5:
         raise ConfigurationError(f"false_alarm_rate must be in (0, 0.5), not {false_alarm_rate!r}.")
-    base_lf = None
+    base_lf, base_engine = None, None
     if baseline is not None:
-        base_lf, _ = as_lazy(baseline, func="find_incidents")
+        base_lf, base_kind = as_lazy(baseline, func="find_incidents")
+        base_engine = base_kind.engine
         require_columns(base_lf, _NEEDED, func="find_incidents")
-    out = _find(lf, base_lf, tz=tz, step=step, alpha=false_alarm_rate)
+    out = _find(lf, base_lf, tz=tz, step=step, alpha=false_alarm_rate, engines=(kind.engine, base_engine))
     return finish(out.lazy(), kind)
 
 
@@ -198,7 +201,13 @@ def _step(every: str | timedelta) -> timedelta:
 
 
 def _find(
-    lf: pl.LazyFrame, base: pl.LazyFrame | None, *, tz: str, step: timedelta, alpha: float
+    lf: pl.LazyFrame,
+    base: pl.LazyFrame | None,
+    *,
+    tz: str,
+    step: timedelta,
+    alpha: float,
+    engines: tuple[EngineFrame | None, EngineFrame | None] = (None, None),
 ) -> pl.DataFrame:
     reference_lf = base if base is not None else lf
     p95s = reference_lf.select(
@@ -208,8 +217,9 @@ def _find(
     if slow_after["s"] is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
-    current = cells(lf, every=step, tz=tz, slow_after=slow_after)
-    previous = cells(base, every=step, tz=tz, slow_after=slow_after) if base is not None else None
+    count = partial(cells, every=step, tz=tz, slow_after=slow_after)
+    current = count(lf, engine=engines[0])
+    previous = None if base is None else count(base, engine=engines[1])
     level = alpha * 0.8
     tested, units = _test(current, previous, step, tz)
     found: list[dict[str, Any]] = []

@@ -11,12 +11,16 @@ never touch the raw rows again except for a few candidate segments.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
+from wsframes.analysis._engines import EngineFrame, to_engine
 from wsframes.analysis._frames import time_bucket
 
 #: Dimensions searched for the segment that explains an incident, most readable first: on a tie
@@ -45,6 +49,14 @@ Thresholds = Mapping[str, float | None]
 MIN_KEPT_REQUESTS = 20
 
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
+_COUNTS = ("n", "f", *PHASES)
+_UTC = pl.Datetime("us", "UTC")
+#: A request's whole weight, in integer units: weights of bursts up to 16 (and most sizes
+#: beyond) are exact, so the counts are integer sums, the same in any order on any engine.
+_WHOLE = 720_720
+_ALL_DIMS = (None, *_RAW, ERROR_REASON)
+#: The counts of one dimension from any engine, before :func:`_assemble`.
+_TEXT_CELL = {"b": pl.Int64, "value": pl.String, **dict.fromkeys(_COUNTS, pl.Int64)}
 #: Keys pack a bucket (or a dimension) above a 32-bit value code.
 _HIGH = 1 << 32
 
@@ -122,7 +134,7 @@ def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Th
 
 
 def _burst_weights(ts: pl.Series) -> pl.Series:
-    """1 / (records sharing the timestamp).
+    """1 / (records sharing the timestamp), in units of 1 / :data:`_WHOLE`.
 
     Records sharing a timestamp are one burst from one client to one target: they succeed or
     fail together far more than independent requests do, so a burst counts as one trial (its
@@ -132,8 +144,8 @@ def _burst_weights(ts: pl.Series) -> pl.Series:
     values = ts.to_numpy()
     if len(values) and bool(np.all(values[1:] >= values[:-1])):
         run = np.cumsum(np.r_[True, values[1:] != values[:-1]]) - 1
-        return pl.Series("w", 1.0 / np.bincount(run)[run])
-    return ts.to_frame("ts").select((1.0 / pl.len().over("ts")).alias("w")).to_series()
+        return pl.Series("w", _WHOLE // np.bincount(run)[run])
+    return ts.to_frame("ts").select((_WHOLE // pl.len().over("ts")).cast(pl.Int64).alias("w")).to_series()
 
 
 def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) -> pl.LazyFrame:
@@ -156,7 +168,14 @@ def _values(narrow: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFra
     )
 
 
-def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.DataFrame:
+def cells(
+    lf: pl.LazyFrame,
+    *,
+    every: timedelta,
+    tz: str,
+    slow_after: Thresholds,
+    engine: EngineFrame | None = None,
+) -> pl.DataFrame:
     """Requests ``n``, failures ``f`` and slow requests per phase (``s`` request, ``sh``
     handshake, ``st`` tunnel: see :data:`PHASES`) per bucket ``t`` and segment.
 
@@ -164,7 +183,11 @@ def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thre
     segment has an integer id ``sid``. Rows of dimension ``error_reason`` count that code's
     failures in ``f`` and every request of the bucket in ``n`` (a code's share of all
     requests), with the slow counts null. Segments of fewer than :data:`MIN_KEPT_REQUESTS` are left out.
+    When *lf* reads another *engine*'s frame, that engine counts (:func:`_engine_cells`).
     """
+    block = _block(every)
+    if engine is not None and block is not None:
+        return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
     narrow = _narrow(lf, every=every, tz=tz, slow_after=slow_after)
     narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts")
     schema = narrow.schema
@@ -177,67 +200,122 @@ def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thre
         ]
     )
     del narrow
-    counts = dict(zip(dims, frames[: len(dims)], strict=True))
-    return _assemble(counts, dict(zip(coded, frames[len(dims) :], strict=True)))
+    texts = dict(zip(coded, frames[len(dims) :], strict=True))
+    counts = zip(dims, frames[: len(dims)], strict=True)
+    return _assemble({d: _decoded(c, d, texts.get(d or "")) for d, c in counts})
 
 
-def _split(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
-    return frame.select(
-        pl.lit(dimension).alias("dimension"),
-        (pl.col("key") % _HIGH).alias("code"),
-        (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"),
-        "n",
-        "f",
-        *PHASES,
+def _engine_cells(
+    engine: EngineFrame, block: int, *, every: timedelta, tz: str, slow_after: Thresholds
+) -> pl.DataFrame:
+    """:func:`cells` counted inside another engine (DuckDB, Spark...): only the cells leave it.
+
+    The engine numbers each row's block of time (:func:`_block`, whole minutes from the epoch,
+    which no time zone's offset splits) and joins a small calendar of blocks to bucket starts
+    that Polars computed with :func:`time_bucket`, so the buckets are Polars' own in any zone.
+    Burst weights are a window count over ``timestamp``, as in :func:`_burst_weights`.
+    """
+    rows = engine.nw.with_columns(blk=_epoch_seconds(engine) // (block // 1_000_000))
+    span = rows.select(nw.col("blk").min().alias("lo"), nw.col("blk").max().alias("hi"))
+    lo, hi = span.collect(backend="polars").to_native().row(0)
+    if lo is None:
+        return _assemble({d: pl.DataFrame(schema=_TEXT_CELL) for d in _ALL_DIMS})
+    calendar = pl.select(blk=pl.int_range(lo, hi + 1, dtype=pl.Int64)).with_columns(
+        timestamp=pl.from_epoch(pl.col("blk") * block, time_unit="us").dt.replace_time_zone("UTC")
     )
+    calendar = calendar.select("blk", b=time_bucket(every, tz).dt.epoch("s"))
+    weight = nw.lit(_WHOLE) // nw.len().over("timestamp")
+    flags = [
+        (nw.col(col).cast(nw.Float64) > slow_after[key]).fill_null(False).alias(key)
+        if slow_after.get(key) is not None else nw.lit(False).alias(key)
+        for key, col in PHASES.items()
+    ]
+    # One pass: the rows unpivoted into (dimension, value) pairs, so the window count and the
+    # calendar join run once, not once per dimension. Error codes count failures only.
+    marked = rows.select(
+        "blk",
+        weight.alias("w"),
+        (~nw.col("error_reason").is_null()).alias("failed"),
+        *flags,
+        *(nw.col(d).cast(nw.String) for d in (*_RAW, ERROR_REASON)),
+    ).join(nw.from_native(to_engine(calendar, engine)), on="blk")
+    sums = [
+        nw.col("w").sum().alias("n"),
+        *(nw.when(nw.col(k)).then(nw.col("w")).otherwise(0).sum().alias(k) for k in ("failed", *PHASES)),
+    ]
+    account = _collect(marked.group_by("b").agg(*sums)).with_columns(value=pl.lit(ALL))
+    pairs = marked.unpivot(
+        [*_RAW, ERROR_REASON], index=["b", "w", "failed", *PHASES], variable_name="dimension"
+    ).filter(~nw.col("value").is_null() & ((nw.col("dimension") != ERROR_REASON) | nw.col("failed")))
+    counted = _collect(pairs.group_by("dimension", "b", "value").agg(*sums)).rename({"failed": "f"})
+    parts = {d: counted.filter(pl.col("dimension") == d) for d in _ALL_DIMS if d}
+    return _assemble({None: account.rename({"failed": "f"}), **parts})
 
 
-def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    columns = ["dimension", "code", "value", "b", "n", "f", *PHASES]
-    parts = []
-    for dim in _RAW:
-        part = _split(counts[dim], dim)
-        if dim in texts:
-            part = part.join(texts[dim], on="code", how="left")
-        else:
-            part = part.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String))
-        parts.append(part.select(columns))
-        if dim == "proxy_address":
-            parts.append(_nets(part).select(columns))
-    every = counts[None].select(
-        pl.lit(ALL).alias("dimension"),
-        pl.lit(0, pl.UInt64).alias("code"),
-        pl.lit(ALL).alias("value"),
-        pl.col("key").cast(pl.Int64).alias("b"),
-        "n",
-        "f",
-        *PHASES,
-    )
-    segments = pl.concat(parts, how="vertical_relaxed").filter(
-        pl.col("n").sum().over("dimension", "code") >= MIN_KEPT_REQUESTS
+def _epoch_seconds(engine: EngineFrame) -> nw.Expr:
+    """Each row's ``timestamp`` in whole seconds since the epoch, as the engine can say it."""
+    if engine.nw.implementation is nw.Implementation.DUCKDB:
+        epoch = nw.lit(datetime(1970, 1, 1, tzinfo=UTC))
+        return (nw.col("timestamp") - epoch).dt.total_microseconds() // 1_000_000
+    return nw.col("timestamp").cast(nw.Int64)  # Spark and SQL engines: a timestamp as an integer
+
+
+def _block(every: timedelta) -> int | None:
+    """Microseconds of the engine's time blocks: whole minutes dividing the bucket, at most 15
+    (every zone's offset from UTC is a multiple of 15 minutes, so a block never straddles
+    buckets); None for buckets of fractional minutes.
+    """
+    minutes = every // timedelta(minutes=1)
+    return math.gcd(minutes, 15) * 60_000_000 if minutes and not every % timedelta(minutes=1) else None
+
+
+def _collect(frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+    out: pl.DataFrame = frame.collect(backend="polars").to_native()
+    return out
+
+
+def _decoded(counts: pl.DataFrame, dimension: str | None, texts: pl.DataFrame | None) -> pl.DataFrame:
+    """Key-coded counts as text cells ``b, value, n, f, s, sh, st`` (the account's have no value)."""
+    if dimension is None:
+        return counts.select(pl.col("key").cast(pl.Int64).alias("b"), pl.lit(ALL).alias("value"), *_COUNTS)
+    b, code = (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"), (pl.col("key") % _HIGH).alias("code")
+    split = counts.select(b, code, *_COUNTS)
+    if texts is None:  # an integer column: its code is the value
+        return split.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String)).drop("code")
+    return split.join(texts, on="code", how="left").drop("code")
+
+
+def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
+    """The cells from text cells ``b`` (bucket start, epoch seconds), ``value``, counts per dimension.
+
+    *parts* holds the account (key None), every raw dimension and the error codes, from
+    whichever engine counted them; the /24s are summed here from the proxies.
+    """
+    columns = ["dimension", "value", "b", "n", "f", *PHASES]
+    labelled = {d: part.with_columns(dimension=pl.lit(d)).select(columns) for d, part in parts.items() if d}
+    every = parts[None].with_columns(dimension=pl.lit(ALL)).select(columns)
+    nets = _nets(labelled["proxy_address"]).select(columns)
+    segments = pl.concat([*(labelled[d] for d in _RAW), nets], how="vertical_relaxed").filter(
+        pl.col("n").sum().over("dimension", "value") >= MIN_KEPT_REQUESTS
     )
     codes = (
-        _split(counts[ERROR_REASON], ERROR_REASON)
-        .join(texts[ERROR_REASON], on="code", how="left")
+        labelled[ERROR_REASON]
         .drop("n", *PHASES)
         .join(every.select("b", "n"), on="b")
         .with_columns(pl.lit(None, pl.Float64).alias(k) for k in PHASES)
     )
-    out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed")
-    # The segment id: the dimension's rank in the high bits, the value's code in the low ones.
+    out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed").drop_nulls("value")
+    # The segment id: the dimension's rank in the high bits, the value's rank in the low ones.
     rank = {d: i for i, d in enumerate((ALL, *DIMENSIONS, ERROR_REASON))}
     dim_rank = pl.col("dimension").replace_strict(rank, return_dtype=pl.Int64)
     # Categorical text: the cells are copied through every test, and codes are 8 bytes a row
     # where names held as strings cost 50 or more.
     return out.select(
         pl.col("dimension", "value").cast(pl.Categorical),
-        pl.from_epoch("b", time_unit="s")
-        .dt.replace_time_zone("UTC")
-        .cast(pl.Datetime("us", "UTC"))
-        .alias("t"),
-        *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", *PHASES)],
-        sid=dim_rank * _HIGH + pl.col("code").cast(pl.Int64),
-    ).drop_nulls("value")
+        pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(_UTC).alias("t"),
+        *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _COUNTS],
+        sid=dim_rank * _HIGH + pl.col("value").rank("dense").over("dimension").cast(pl.Int64),
+    )
 
 
 def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
@@ -247,8 +325,5 @@ def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
         proxies.filter(pl.col("value").str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .group_by(pl.col("b"), net.alias("value"))
         .agg(pl.col("n", "f", *PHASES).sum())
-        .with_columns(
-            dimension=pl.lit("proxy_net"),
-            code=pl.col("value").rank("dense").cast(pl.UInt64),
-        )
+        .with_columns(dimension=pl.lit("proxy_net"))
     )
