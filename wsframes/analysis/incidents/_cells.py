@@ -248,8 +248,9 @@ def _engine_cells(
         [*_RAW, ERROR_REASON], index=["b", "w", "failed", *PHASES], variable_name="dimension"
     ).filter(~nw.col("value").is_null() & ((nw.col("dimension") != ERROR_REASON) | nw.col("failed")))
     counted = _collect(pairs.group_by("dimension", "b", "value").agg(*sums)).rename({"failed": "f"})
-    parts = {d: counted.filter(pl.col("dimension") == d) for d in _ALL_DIMS if d}
-    return _assemble({None: account.rename({"failed": "f"}), **parts})
+    parts: dict[str | None, pl.DataFrame] = {None: account.rename({"failed": "f"})}
+    parts.update({d: counted.filter(pl.col("dimension") == d) for d in _ALL_DIMS if d})
+    return _assemble(parts)
 
 
 def _epoch_seconds(engine: EngineFrame) -> nw.Expr:
