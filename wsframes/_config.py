@@ -2,7 +2,9 @@
 
 ``Client``, ``load_activity``, ``sync``, ``build_report`` and the CLI all take a ``config=`` and
 build their HTTP stack from it, so a setting cannot be dropped on one path. Keyword overrides
-(``Client(page_size=500)``) are applied with :meth:`Config.replace`, which validates again.
+(``Client(page_size=500)``) are applied with :meth:`Config.replace`, which validates again. The
+origin is checked here too (:func:`resolve_base_url`), so :mod:`wsframes.api` builds on this
+module and never the other way round.
 
 >>> cfg = Config(api_key="sk-secret", connections=4)
 >>> "sk-secret" in repr(cfg)
@@ -14,18 +16,26 @@ False
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypedDict
+from urllib.parse import urlsplit, urlunsplit
 
 from wsframes._validate import check_int, check_progress, check_seconds
 from wsframes.errors import ConfigurationError
 
-__all__ = ["DEFAULT_RATE_LIMITS", "MAX_PAGE_SIZE", "Config", "ConfigOverrides", "configure"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_RATE_LIMITS", "MAX_PAGE_SIZE", "Config", "ConfigOverrides",
+           "configure", "resolve_base_url"]
 
 MAX_PAGE_SIZE = 100_000
+DEFAULT_BASE_URL = "https://proxy.webshare.io"
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+log = logging.getLogger("wsframes.api")
 
 #: Documented per-minute limits of the endpoint groups other than the general API (see
 #: ``Config.rate_limits``); the general API's 240 is ``Config.requests_per_minute``.
@@ -81,8 +91,6 @@ class Config:
         if self.api_key is not None and not isinstance(self.api_key, str):
             raise ConfigurationError("api_key must be a string (or None for WEBSHARE_API_KEY).")
         if self.base_url is not None:
-            from wsframes.api.config import resolve_base_url  # checks and normalises the origin
-
             object.__setattr__(self, "base_url", resolve_base_url(self.base_url))
         check_seconds("timeout", self.timeout, zero_ok=False)
         for name in ("backoff", "max_backoff", "max_retry_after"):
@@ -155,3 +163,64 @@ def configure(config: Config | None, overrides: Mapping[str, Any]) -> Config:
     if config is not None and not isinstance(config, Config):
         raise ConfigurationError(f"config must be a wsframes.Config, got {type(config).__name__}.")
     return (config or Config()).replace(**overrides)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The API origin from the argument, else ``WEBSHARE_BASE_URL``, else the public API.
+
+    Plain ``http://`` is refused unless the host is loopback (the fake API, a local tunnel).
+
+    >>> resolve_base_url("http://127.0.0.1:8765/")
+    'http://127.0.0.1:8765'
+    >>> resolve_base_url("https://proxy.webshare.io/api/v2/")  # logged, then dropped
+    'https://proxy.webshare.io'
+    """
+    url = base_url if base_url is not None else os.environ.get("WEBSHARE_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(url, str):
+        raise ConfigurationError(f"base_url must be a string such as {DEFAULT_BASE_URL!r}.")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url {url!r} is not an http(s) origin; use e.g. {DEFAULT_BASE_URL!r} or "
+            "'http://127.0.0.1:8765' (set with base_url=... or WEBSHARE_BASE_URL)."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(
+            f"base_url must be scheme + host[:port] only (no credentials, query or fragment), got {url!r}."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"Refusing plain http:// to {parts.hostname!r}: the API key would travel unencrypted. "
+            "Use https://, or http:// only towards a loopback host (127.0.0.1, ::1, localhost)."
+        )
+    return urlunsplit((parts.scheme, parts.netloc, _origin_path(url, parts.path), "", ""))
+
+
+_API_PREFIX = re.compile(r"^/api(?:/v\d+)?/?$")
+
+
+def _origin_path(url: str, path: str) -> str:
+    """The base URL is an origin: every request path starts with ``/api/v2/`` already.
+
+    A pasted ``.../api/v2/`` is dropped with a log line (it would give 404s on
+    ``/api/v2/api/v2/...``); any other path is refused rather than guessed at.
+    """
+    if path in ("", "/"):
+        return ""
+    if _API_PREFIX.match(path):
+        log.warning("base_url %r: dropped the path %r (wsframes adds /api/v2/... itself); using %r",
+                    url, path, url[: url.index(path)] if path in url else url)
+        return ""
+    raise ConfigurationError(
+        f"base_url must be an origin (scheme + host[:port]) such as {DEFAULT_BASE_URL!r}, got {url!r} "
+        f"with the path {path!r}; check base_url=... or WEBSHARE_BASE_URL."
+    )

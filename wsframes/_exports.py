@@ -1,32 +1,25 @@
 """The public names of :mod:`wsframes`, each with the module that defines it: the one table.
 
-The facade builds ``__all__`` and its lazy imports from it, and :mod:`wsframes.namespace` finds
-the ``.ws`` methods among its ``wsframes.analysis`` names. A new public name is one entry here
-(plus its ``X as X`` line in the facade's ``TYPE_CHECKING`` block, for static checkers).
+The table is the facade's stub, ``wsframes/__init__.pyi``: one ``from <module> import <name> as
+<name>`` line per name, which type checkers read as the package. This module reads the same lines
+for the facade's ``__all__`` and lazy imports and for the ``.ws`` methods
+(:mod:`wsframes.namespace`), so a new public name is one line there, seen by all four.
 """
 
 from __future__ import annotations
 
-_BY_MODULE = {
-    "wsframes": "load_activity",
-    "wsframes._version": "__version__",
-    "wsframes.schema": "ACTIVITY_SCHEMA ERROR_CATALOGUE describe_error empty_activity",
-    "wsframes.errors": "APIError ArchiveError AuthenticationError BadRequestError ConfigurationError "
-    "DamagedFileError IncompleteDataError PermissionDeniedError RateLimitError ReportError ServerError "
-    "TransportError WsframesError",
-    "wsframes._config": "Config ConfigOverrides",
-    "wsframes.loader": "Client",
-    "wsframes.frames": "to_pandas",
-    "wsframes.archive": "sync scan_activity archive_status check_completeness",
-    "wsframes.report": "build_report build_demo_report",
-    "wsframes.fake": "FakeWebshare generate_activity",
-    "wsframes.pool": "load_proxies load_replaced_proxies load_error_reasons",
-    "wsframes.analysis": "PeriodComparison QuantileSketch ReplacementPlan apdex "
-    "bandwidth_by client_audit compare_periods enrich error_rate_over_time error_taxonomy "
-    "estimated_concurrency find_incidents hourly_profile latency_ccdf latency_histogram "
-    "latency_over_time latency_summary pool_health replacement_plan slo_attainment "
-    "top_offenders traffic_over_time wilson_interval",
-}
+import ast
+from pathlib import Path
+
+__all__ = ["EXPORTS"]
+
+
+def _read_table(stub: Path) -> dict[str, str]:
+    """Name -> module of every ``X as X`` import in *stub* (the re-export form, in stub order)."""
+    return {alias.name: node.module for node in ast.parse(stub.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.ImportFrom) and node.module
+            for alias in node.names if alias.asname == alias.name}
+
 
 #: Public name -> the module that defines it (imported on first attribute access).
-EXPORTS = {name: module for module, names in _BY_MODULE.items() for name in names.split()}
+EXPORTS = _read_table(Path(__file__).with_name("__init__.pyi"))

@@ -1,14 +1,14 @@
-"""Load Webshare activity as a typed Polars frame: :class:`Client` and :func:`load_activity`.
+"""Load Webshare activity as a typed Polars frame: :class:`Client`.
 
 :class:`Client` holds one keep-alive session, its rate limits and a small pool of worker
-threads for repeated use; :func:`load_activity` makes one for a single load. Both take a
+threads for repeated use; ``wsframes.load_activity`` makes one for a single load. It takes a
 :class:`~wsframes.Config` (and keyword overrides of its fields). Every input is checked before
 the first request, and a load returns every record of the half-open window ``[start, end)``
 exactly once, ascending by time, or raises: see :mod:`wsframes._engine` for how a window is cut
 into concurrent exact slices, and :mod:`wsframes.api.activity` for the cursor.
 
 This module knows nothing of the archive: ``wsframes.load_activity(archive=...)`` dispatches
-above both, in the package facade.
+above both, in :mod:`wsframes._load`.
 
 Example (against the embedded fake API)::
 
@@ -42,7 +42,7 @@ from wsframes.errors import ConfigurationError
 from wsframes.frames import hourly_stats_frame, parse_download_csv
 from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
 
-__all__ = ["Client", "load_activity"]
+__all__ = ["Client"]
 
 log = logging.getLogger("wsframes.loader")
 
@@ -280,28 +280,3 @@ class Client:
         token = get_download_token(self._http)
         return parse_download_csv(download_activity_csv(self._http, token, params))
 
-
-def load_activity(
-    start: TimeLike,
-    end: TimeLike | None = None,
-    *,
-    config: Config | None = None,
-    plan_id: int | Sequence[int] | None = None,
-    search: str | None = None,
-    error_reason: str | None = None,
-    min_bytes: int | None = None,
-    max_bytes: int | None = None,
-    verification_category: str | None = None,
-    **settings: Unpack[ConfigOverrides],
-) -> pl.DataFrame:
-    """Load every activity record in ``[start, end)`` as a typed, ascending Polars frame.
-
-    A one-shot :meth:`Client.activity` (see there for the filters); *config* and *settings*
-    as for :class:`Client` (e.g. ``requests_per_minute=None`` against a local server).
-    ``wsframes.load_activity`` adds ``archive=``.
-    """
-    with Client(config, **settings) as client:
-        return client.activity(
-            start, end, plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
-            max_bytes=max_bytes, verification_category=verification_category,
-        )

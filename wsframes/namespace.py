@@ -64,11 +64,10 @@ def helper_names() -> dict[str, Callable[..., Any]]:
 
     Computed on first use (not at ``import wsframes``, which stays light) and cached.
     """
-    import wsframes
-
     found: dict[str, Callable[..., Any]] = {}
+    analysis = importlib.import_module(_HELPER_MODULE)
     for name, module in EXPORTS.items():
-        obj = getattr(wsframes, name) if module == _HELPER_MODULE else None
+        obj = getattr(analysis, name) if module == _HELPER_MODULE else None
         if takes_frame_first(obj):  # loaders, archive and report entry points take no frame
             found[name] = obj  # type: ignore[assignment]
     plots = importlib.import_module(_PLOTS_MODULE)

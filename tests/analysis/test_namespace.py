@@ -161,7 +161,7 @@ def test_a_helper_added_to_the_package_later_appears_by_itself(
         )
 
     pool_size.__module__ = "wsframes.analysis.pool"  # as if defined there by another module
-    monkeypatch.setattr(wsframes, "pool_size", pool_size, raising=False)
+    monkeypatch.setattr(wsframes.analysis, "pool_size", pool_size, raising=False)
     monkeypatch.setitem(EXPORTS, "pool_size", "wsframes.analysis")  # its one line in the table
     helper_names.cache_clear()
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.conftest import KEY, canned_client, canonical, hours_ago, in_window, make_client
 from wsframes import load_activity
-from wsframes.api.config import resolve_base_url
+from wsframes._config import resolve_base_url
 from wsframes.errors import (
     AuthenticationError,
     BadRequestError,

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.api.conftest import KEY
-from wsframes.api.config import resolve_base_url
+from wsframes._config import resolve_base_url
 from wsframes.errors import ConfigurationError, TransportError
 from wsframes.loader import Client
 

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from wsframes.api.config import resolve_base_url
+from wsframes._config import resolve_base_url
 from wsframes.cli import main
 from wsframes.errors import ConfigurationError
 from wsframes.fake import FakeWebshare

@@ -33,3 +33,7 @@ assert_type(wsf.latency_summary(relation, by="domain"), duckdb.DuckDBPyRelation)
 # Typical use: the result's own methods are known to the checker (no Any leaks into user code).
 worst: list[str] = wsf.top_offenders(eager, n=3)["domain"].cast(pl.String).to_list()
 rows: int = wsf.error_rate_over_time(lazy, every="1d").collect().height
+
+
+def load_a_window() -> None:  # never called: a load needs a server
+    assert_type(wsf.load_activity("7d", archive="archive", plan_id=1, page_size=500), pl.DataFrame)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from wsframes.api.activity import ActivityCursor, ActivityFilters, PageInfo
 from wsframes.api.client import HttpClient
-from wsframes.api.config import DEFAULT_BASE_URL, redact_url, resolve_api_key, resolve_base_url
+from wsframes.api.config import redact_url, resolve_api_key
 from wsframes.api.limiter import GENERAL, RateLimits, SlidingWindowLimiter
 
 __all__ = [
-    "DEFAULT_BASE_URL",
     "GENERAL",
     "ActivityCursor",
     "ActivityFilters",
@@ -22,5 +21,4 @@ __all__ = [
     "SlidingWindowLimiter",
     "redact_url",
     "resolve_api_key",
-    "resolve_base_url",
 ]

@@ -28,14 +28,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import requests
 import requests.adapters
 
+from wsframes._config import Config, resolve_base_url
 from wsframes._version import __version__
-from wsframes.api.config import guard_third_party_logs, redact_url, resolve_api_key, resolve_base_url
+from wsframes.api.config import guard_third_party_logs, redact_url, resolve_api_key
 from wsframes.api.limiter import GENERAL, RateLimits
 from wsframes.errors import (
     APIError,
@@ -46,9 +47,6 @@ from wsframes.errors import (
     ServerError,
     TransportError,
 )
-
-if TYPE_CHECKING:
-    from wsframes._config import Config
 
 __all__ = ["HttpClient"]
 
@@ -154,8 +152,6 @@ class HttpClient:
 
     def __init__(self, config: Config | None = None, *, limits: RateLimits | None = None,
                  **settings: Any) -> None:
-        from wsframes._config import Config  # the settings object builds on this package's checks
-
         cfg = (config or Config()).replace(**settings)
         self.config = cfg
         self.base_url = resolve_base_url(cfg.base_url)

@@ -1,7 +1,7 @@
 """What the report notebook reads: the period's activity (and the previous period's), prepared.
 
 Runs inside the kernel. Data comes from Parquet files (``data_path``), an archive, or the API
-through :func:`wsframes.loader.load_activity`, which reads ``WEBSHARE_API_KEY`` from the
+through :class:`wsframes.loader.Client`, which reads ``WEBSHARE_API_KEY`` from the
 environment: the key is never a notebook parameter.
 
 Files and archives are never read into memory whole: the periods are lazy scans of the window,
