@@ -25,7 +25,7 @@ _BY_MODULE = {
     "bandwidth_by client_audit compare_periods enrich error_rate_over_time error_taxonomy "
     "estimated_concurrency find_incidents hourly_profile latency_ccdf latency_histogram "
     "latency_over_time latency_summary pool_health replacement_plan slo_attainment "
-    "top_offenders traffic_over_time wilson_interval",
+    "standing_problems top_offenders traffic_over_time wilson_interval",
 }
 
 #: Public name -> the module that defines it (imported on first attribute access).
