@@ -29,6 +29,7 @@ from wsframes.analysis import latency_summary as latency_summary
 from wsframes.analysis import pool_health as pool_health
 from wsframes.analysis import replacement_plan as replacement_plan
 from wsframes.analysis import slo_attainment as slo_attainment
+from wsframes.analysis import standing_problems as standing_problems
 from wsframes.analysis import top_offenders as top_offenders
 from wsframes.analysis import traffic_over_time as traffic_over_time
 from wsframes.analysis import wilson_interval as wilson_interval

@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 # arguments gets an entry here.
 EXTRA_FRAMES: dict[str, str] = {
     "compare_periods": "later", "enrich": "proxies", "replacement_plan": "proxies",
+    "standing_problems": "later",
 }
 REQUIRED_KW: dict[str, dict[str, Any]] = {"apdex": {"threshold": 0.5}, "slo_attainment": {"threshold": 0.3}}
 

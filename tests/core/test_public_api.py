@@ -25,7 +25,7 @@ PINNED = {
     "PeriodComparison", "QuantileSketch", "apdex", "bandwidth_by", "compare_periods",
     "error_rate_over_time", "error_taxonomy", "estimated_concurrency", "find_incidents", "hourly_profile",
     "latency_ccdf", "latency_histogram", "latency_over_time", "latency_summary",
-    "slo_attainment", "top_offenders", "traffic_over_time", "wilson_interval",
+    "slo_attainment", "standing_problems", "top_offenders", "traffic_over_time", "wilson_interval",
     # the proxy pool
     "load_proxies", "load_replaced_proxies", "load_error_reasons", "enrich", "pool_health",
     "replacement_plan", "ReplacementPlan", "client_audit",

@@ -29,6 +29,7 @@ HOSTILE = list(HOSTILE_DOMAINS.values())
 QUOTED = HOSTILE_DOMAINS["quote.example"]
 SECTIONS = [
     "Alerts",
+    "Standing problems",
     "Latency",
     "Percentiles over time",
     "Errors",

@@ -52,6 +52,7 @@ def _sections(data: ReportData) -> dict[str, object]:
         "previous": headline(prev) if prev is not None else None,
         "alerts": [(a.level, a.title, a.detail) for a in alerts],
         "alerts html": alerts_html(alerts, df, tz="Europe/Berlin"),
+        "standing": sections.standing_html(df, prev),
         "ccdf": [collect(latency_ccdf(df, metric=c)).rows() for c, _ in PHASES],
         "over time": collect(latency_over_time(df, every="1h", tz="Europe/Berlin")).rows(),
         "taxonomy": sections.taxonomy_html(collect(error_taxonomy(df))),

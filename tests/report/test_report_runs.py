@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 from wsframes.cli import main
 from wsframes.errors import ConfigurationError, ReportError
 from wsframes.fake import generate_activity
+from wsframes.fake.catalog import universe
 from wsframes.report import build_report, demo
 from wsframes.report.builder import _packaged_template
 from wsframes.report.index import SUMMARY_MIME
@@ -203,6 +204,10 @@ def test_cli_demo_leaves_a_finished_report(
     page = html_file.read_text(encoding="utf-8")
     assert "Error burst" in page  # the demo's incidents are found and shown first
     assert page.index("Error burst") < page.index(">Latency<")
+    # The demo's failure-prone target fails ~46% all week and the week before: a standing problem.
+    standing = page[page.index(">Standing problems<") : page.index(">Latency<")]
+    chronic = str(universe().domains[universe().slow][0])
+    assert f">{chronic}<" in standing and "yes (" in standing
     nb = json.loads(html_file.with_suffix(".ipynb").read_text(encoding="utf-8"))
     assert all(c.get("outputs") is not None for c in nb["cells"] if c["cell_type"] == "code")
     visit = chromium_visit(html_file)

@@ -26,6 +26,8 @@ Beyond those, column by column:
   ``requests`` (gaps, new codes) a count; ``explained_share`` is the fraction of the
   account-wide excess inside the segment;
   ``Incidents(frame)`` shows the frame as a readable table in Jupyter;
+- ``standing_problems``: ``excess_failed`` failures beyond the rest's rate (a count, not whole),
+  ``rest_error_rate`` and ``share_of_failures`` fractions, ``also_previous`` true/false/null (unknown);
 - ``enrich`` adds ``proxy_asn`` (an AS number), ``proxy_subnet_24`` (text, ``"198.19.1.0/24"``)
   and ``proxy_replaced_at`` (UTC instant); ``pool_health``: ``error_rate`` and
   ``pool_error_rate`` fractions, ``p50``/``p95``/``p99`` seconds of successful requests (null
@@ -43,7 +45,7 @@ Every frame function is also a method of the frame: ``df.ws.error_taxonomy(by="d
 =========================  ===============================================================
 latency                    latency_summary, latency_histogram, latency_ccdf, latency_over_time
 service levels             slo_attainment, apdex
-errors                     error_taxonomy, error_rate_over_time, top_offenders
+errors                     error_taxonomy, error_rate_over_time, top_offenders, standing_problems
 traffic                    traffic_over_time, hourly_profile, bandwidth_by, estimated_concurrency
 change                     compare_periods (-> PeriodComparison)
 the proxy pool             enrich, pool_health, replacement_plan, client_audit
@@ -57,7 +59,13 @@ from __future__ import annotations
 from wsframes.analysis._display import Incidents
 from wsframes.analysis._frames import outcome_expr, wilson_interval
 from wsframes.analysis.compare import PeriodComparison, compare_periods
-from wsframes.analysis.errors import catalogue_frame, error_rate_over_time, error_taxonomy, top_offenders
+from wsframes.analysis.errors import (
+    catalogue_frame,
+    error_rate_over_time,
+    error_taxonomy,
+    standing_problems,
+    top_offenders,
+)
 from wsframes.analysis.incidents import find_incidents
 from wsframes.analysis.latency import latency_ccdf, latency_histogram, latency_over_time, latency_summary
 from wsframes.analysis.pool import client_audit, enrich, pool_health
@@ -90,6 +98,7 @@ __all__ = [
     "pool_health",
     "replacement_plan",
     "slo_attainment",
+    "standing_problems",
     "top_offenders",
     "traffic_over_time",
     "wilson_interval",

@@ -13,6 +13,7 @@ is kept and labelled ``unknown``, never dropped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import polars as pl
@@ -34,10 +35,18 @@ from wsframes.analysis._frames import (
     wilson_interval,
 )
 from wsframes.analysis._pushdown import engine_keys, error_counts
+from wsframes.analysis.pool import subnets
 from wsframes.errors import ConfigurationError
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
 
-__all__ = ["catalogue_frame", "error_rate_over_time", "error_taxonomy", "top_offenders"]
+__all__ = [
+    "STANDING_DIMENSIONS",
+    "catalogue_frame",
+    "error_rate_over_time",
+    "error_taxonomy",
+    "standing_problems",
+    "top_offenders",
+]
 
 _OFFENDER_SORTS = ("failed", "error_rate", "ci_low", "requests", "bytes", "p95")
 
@@ -249,3 +258,204 @@ def top_offenders(
         [sort_by, "requests", *names], descending=[True, True] + [False] * len(names), nulls_last=True
     )
     return finish(out.head(n) if n is not None else out, kind)
+
+
+# -- standing problems ---------------------------------------------------------------------------
+#: Where :func:`standing_problems` looks, in reading order. ``proxy_subnet_24`` is derived from
+#: ``proxy_address`` when the frame lacks it; ``proxy_asn`` and ``proxy_country`` exist only after
+#: :func:`~wsframes.analysis.enrich` and are skipped without it.
+STANDING_DIMENSIONS = (
+    "domain", "hostname", "proxy_address", "proxy_subnet_24", "proxy_asn", "proxy_country", "client_address",
+)
+_SEGMENT_SUMS = ("requests", "failed", "bytes", "failed_bytes")
+
+
+def _segment_counts(lf: pl.LazyFrame, column: str, parent: pl.Expr) -> pl.LazyFrame:
+    failed = pl.col("error_reason").is_not_null()
+    return lf.group_by(pl.col(column).cast(pl.String).alias("value")).agg(
+        pl.len().cast(pl.Int64).alias("requests"),
+        failed.sum().cast(pl.Int64).alias("failed"),
+        pl.col("bytes").sum().cast(pl.Int64).alias("bytes"),
+        pl.col("bytes").filter(failed).sum().cast(pl.Int64).alias("failed_bytes"),
+        parent.alias("parent"),
+    )
+
+
+def _segments(lf: pl.LazyFrame, dimensions: Sequence[str]) -> pl.LazyFrame:
+    """``dimension, value, parent`` and the sums of every segment, stacked; a null value is no segment.
+
+    ``parent`` is a host name's domain (null elsewhere), so that a host of a listed domain can be
+    left to its domain.
+    """
+    schema = lf.collect_schema()
+    none = pl.lit(None, pl.String)
+    parts = []
+    for dim in dimensions:
+        if dim in schema:
+            domain = pl.col("domain").cast(pl.String).first()
+            counts = _segment_counts(lf, dim, domain if dim == "hostname" and "domain" in schema else none)
+        else:  # the /24 from each proxy's sums: one string edit per proxy, not per row
+            subnet = pl.col("value").map_batches(subnets, return_dtype=pl.String)
+            counts = (
+                _segment_counts(lf, "proxy_address", none)
+                .group_by(subnet)
+                .agg(pl.col(_SEGMENT_SUMS).sum(), pl.col("parent").first())
+            )
+        named = counts.select(pl.lit(dim).alias("dimension"), pl.all())
+        parts.append(named.filter(pl.col("value").is_not_null()))
+    return pl.concat(parts, how="vertical")
+
+
+def _binomial_sf(failed: str, requests: str, rate: str) -> pl.Expr:
+    """P(X >= failed) for X ~ Binomial(requests, rate): the exact one-sided p-value."""
+    from scipy.stats import binom
+
+    def tail(s: pl.Series) -> pl.Series:
+        k, n, p = (s.struct.field(f).to_numpy() for f in (failed, requests, rate))
+        return pl.Series(binom.sf(k - 1, n, p), dtype=pl.Float64)
+
+    return pl.struct(failed, requests, rate).map_batches(tail, return_dtype=pl.Float64)
+
+
+def _judged(seg: pl.LazyFrame, *, min_requests: int, min_ratio: float) -> pl.LazyFrame:
+    """Segments with enough requests and the effect, with the rest's rate and the p-value."""
+    total = pl.col("requests").sum().over("dimension")
+    rest_failed = pl.col("failed").sum().over("dimension") - pl.col("failed")
+    rest_rate, rate = pl.col("rest_error_rate"), pl.col("error_rate")
+    return (
+        seg.with_columns(
+            (pl.col("failed") / pl.col("requests")).alias("error_rate"),
+            (rest_failed / (total - pl.col("requests"))).alias("rest_error_rate"),
+        )
+        .filter((pl.col("requests") >= min_requests) & rest_rate.is_not_nan() & rest_rate.is_not_null())
+        .with_columns(_binomial_sf("failed", "requests", "rest_error_rate").alias("p_value"))
+        .with_columns(
+            pl.len().alias("tests"),
+            ((rate > rest_rate) & (rate >= min_ratio * rest_rate)).alias("_effect"),
+        )
+    )
+
+
+def standing_problems(
+    df: Frame,
+    previous: Frame | None = None,
+    *,
+    dimensions: Sequence[str] | None = None,
+    min_requests: int = 100,
+    min_ratio: float = 2.0,
+    alpha: float = 0.01,
+) -> Frame:
+    """Segments failing far more than the rest of the pool over the whole period, costliest first.
+
+    :func:`~wsframes.analysis.find_incidents` says what *changed*; this says what is chronically
+    bad: a domain that fails half its requests all week, and did the week before, raises no
+    incident, yet costs traffic. Each value of each dimension (domain, host, proxy, /24, ASN,
+    country, client; see :data:`STANDING_DIMENSIONS`) with at least *min_requests* requests is
+    tested against the rest of its dimension (every other value) with a one-sided exact binomial
+    test. The tests share one false-alarm budget, Bonferroni over all of them, so a healthy pool
+    lists nothing with probability at least ``1 - alpha``; a segment is listed when its adjusted
+    p-value is below *alpha* and it fails at least *min_ratio* times as often as the rest. Too few
+    requests cannot reach significance (the funnel limit) and below *min_requests* nothing is
+    tested; the effect floor keeps a busy segment 10% worse than the rest out of a list of things
+    far worse. Failures cluster in time (bursts), so the test overstates the evidence of a segment
+    with one burst; such a segment is listed only if the burst alone doubles its period's rate, and
+    the alerts then say when it began. A host name whose domain is listed is left out (the same
+    failures, said once); a bad host of a domain that is otherwise fine is listed.
+
+    Parameters
+    ----------
+    df : activity of the period (Polars eager or lazy, or pandas; the same kind is returned).
+        Only per-segment sums are collected: lazy in, lazy out.
+    previous : activity of the period before, to say whether each problem was already there.
+    dimensions : columns to look in (default: those of :data:`STANDING_DIMENSIONS` the frame has).
+    min_requests : segments with fewer requests are not tested (nor counted in the budget).
+    min_ratio : how many times the rest's failure rate a segment's must be at least.
+    alpha : the family-wise false-alarm budget of the call.
+
+    Returns
+    -------
+    ``dimension, value, requests, failed, error_rate, rest_error_rate, excess_failed, bytes,
+    failed_bytes, share_of_failures, p_adjusted, previous_requests, previous_error_rate,
+    also_previous``, by ``excess_failed`` (failures beyond the rest's rate: the cost) descending.
+    ``share_of_failures`` is the segment's share of its dimension's failed requests; ``bytes`` all
+    it transferred and ``failed_bytes`` those of its failed requests. ``also_previous`` is true
+    when the previous period passes the same test (budget shared by the listed segments), false
+    when it does not, null without *previous* or with fewer than *min_requests* there.
+    """
+    lf, kind = as_lazy(df, func="standing_problems")
+    chosen = _standing_dimensions(lf, dimensions)
+    _check_standing(min_requests, min_ratio, alpha)
+    share = pl.col("failed") / pl.col("failed").sum().over("dimension")
+    listed = (
+        _judged(_segments(lf, chosen).with_columns(share.alias("share_of_failures")),
+                min_requests=min_requests, min_ratio=min_ratio)
+        .with_columns(pl.min_horizontal(pl.col("p_value") * pl.col("tests"), 1.0).alias("p_adjusted"))
+        .filter(pl.col("_effect") & (pl.col("p_adjusted") < alpha))
+        .with_columns(excess_failed=pl.col("failed") - pl.col("requests") * pl.col("rest_error_rate"))
+    )
+    # A host of a listed domain is left to its domain: the same failures, said once.
+    domains = listed.filter(pl.col("dimension") == "domain").select(pl.col("value").alias("parent"))
+    listed = listed.join(domains, on="parent", how="anti")
+    listed = _with_previous(
+        listed, previous, chosen, alpha=alpha, min_requests=min_requests, min_ratio=min_ratio
+    )
+    out = listed.sort(["excess_failed", "dimension", "value"], descending=[True, False, False]).select(
+        "dimension", "value", "requests", "failed", "error_rate", "rest_error_rate", "excess_failed", "bytes",
+        "failed_bytes", "share_of_failures", "p_adjusted", "previous_requests", "previous_error_rate",
+        "also_previous",
+    )
+    return finish(out, kind)
+
+
+def _with_previous(
+    listed: pl.LazyFrame, previous: Frame | None, dimensions: list[str], *,
+    alpha: float, min_requests: int, min_ratio: float,
+) -> pl.LazyFrame:
+    """The previous period's requests and rate of each listed segment, and whether it was listed too."""
+    if previous is None:
+        return listed.with_columns(
+            pl.lit(None, pl.Int64).alias("previous_requests"),
+            pl.lit(None, pl.Float64).alias("previous_error_rate"),
+            pl.lit(None, pl.Boolean).alias("also_previous"),
+        )
+    before, _ = as_lazy(previous, func="standing_problems")
+    # Every segment of the previous period counts towards the rest's rate; only listed ones are tested.
+    usable = set(_standing_dimensions(before, None)) | set(before.collect_schema())
+    seg = _segments(before, [d for d in dimensions if d in usable])
+    judged = _judged(seg, min_requests=min_requests, min_ratio=min_ratio).join(
+        listed.select("dimension", "value"), on=["dimension", "value"], how="semi"
+    )
+    # The budget is shared by the listed segments (the hypotheses asked of the previous period).
+    was = pl.col("_effect") & (pl.col("p_value") * pl.len() < alpha)
+    verdicts = judged.select("dimension", "value", was.alias("also_previous"))
+    rates = seg.select(
+        "dimension", "value", pl.col("requests").alias("previous_requests"),
+        (pl.col("failed") / pl.col("requests")).alias("previous_error_rate"),
+    )
+    enough = pl.col("previous_requests").fill_null(0) >= min_requests
+    return (
+        listed.join(rates, on=["dimension", "value"], how="left")
+        .join(verdicts, on=["dimension", "value"], how="left")
+        .with_columns(pl.when(enough).then(pl.col("also_previous").fill_null(False)).alias("also_previous"))
+    )
+
+
+def _standing_dimensions(lf: pl.LazyFrame, dimensions: Sequence[str] | None) -> list[str]:
+    require_columns(lf, ["error_reason", "bytes"], func="standing_problems")
+    schema = lf.collect_schema()
+    derivable = {"proxy_subnet_24"} if "proxy_address" in schema else set()
+    if dimensions is None:
+        return [d for d in STANDING_DIMENSIONS if d in schema or d in derivable]
+    chosen = [dimensions] if isinstance(dimensions, str) else list(dimensions)
+    require_columns(lf, [d for d in chosen if d not in derivable], func="standing_problems")
+    if not chosen:
+        raise ConfigurationError("standing_problems() needs at least one dimension to look in.")
+    return chosen
+
+
+def _check_standing(min_requests: int, min_ratio: float, alpha: float) -> None:
+    check_min_requests(min_requests)
+    if isinstance(min_ratio, bool) or not isinstance(min_ratio, int | float) or not min_ratio >= 1:
+        raise ConfigurationError(f"min_ratio={min_ratio!r} must be at least 1 (times the rest's rate).")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ConfigurationError(f"alpha={alpha!r} must be a probability in (0, 1).")
