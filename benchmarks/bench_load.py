@@ -22,8 +22,8 @@ The requests of one load are counted: activity pages against ``ceil(records / pa
 Every 429 the server sent is counted and printed (goal: zero).
 
 Peak memory of a default load (8 slices at once) and of a sequential one (``connections=1``) is
-measured in fresh child processes: after imports and a warm-up load of the last 48 hours (many
-pages: it starts the worker threads and their allocator arenas), ``echo 5 >
+measured in fresh child processes: after imports and a warm-up load of the same window (it
+starts every worker thread and its allocator arena: a shorter load may slice less), ``echo 5 >
 /proc/self/clear_refs`` resets the RSS high-water mark, the load runs, and the peak is
 ``VmHWM - VmRSS(before)`` from ``/proc/self/status``, compared with the final frame's
 ``estimated_size()``. Linux only.
@@ -118,7 +118,7 @@ def measure_memory(base_url: str, lo: str, hi: str, connections: int, conn: Conn
 
     settings: dict[str, Any] = {"api_key": KEY, "base_url": base_url, "progress": False,
                                 "connections": connections}
-    warm = load_activity(datetime.fromisoformat(hi) - timedelta(hours=48), hi, **settings)
+    warm = load_activity(lo, hi, **settings)
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset VmHWM to the current RSS
     before = _status("VmRSS")
