@@ -1,11 +1,14 @@
 """The load engine: one window as concurrent exact slices, assembled in time order.
 
-1. The newest page of the whole window and the hourly ``/api/v2/stats/`` of the window go out
-   together. If that page holds the whole window, the load is done (one round trip).
+1. The newest page of the whole window is read. If it holds the whole window, the load is done
+   (one request).
 2. Otherwise the page's count says exactly how many records remain; the rest of the window
    (down to the page's oldest timestamp, inclusive: that tie group is re-read whole) is split
-   into at most ``connections`` disjoint slices of about equal record counts (the stats hours
-   weigh them) and each slice is paged by its own exact cursor, all at once, over the client's
+   into at most ``connections`` disjoint slices (the stats hours weigh them), each planned a
+   little short of whole pages so that slicing costs at most 5 % more requests than there are
+   pages (:func:`slice_sizes`; a few pages are one slice, with no further request). Slices are
+   cut where the hourly ``/api/v2/stats/`` of the rest put them (one request, the only one
+   beyond the pages) and each is paged by its own exact cursor, all at once, over the client's
    keep-alive pool. Pages are decoded on the thread that fetched them.
 3. Each cursor checks its slice against its own first ``count``; the slices' counts plus the
    first page's kept rows must equal the first ``count``. Any mismatch raises
@@ -32,11 +35,13 @@ from wsframes.api.stats import get_hourly_stats
 from wsframes.errors import IncompleteDataError, WsframesError
 from wsframes.frames import assemble_pages, hourly_stats_frame, parse_activity_page
 
-__all__ = ["decode_activity_page", "load_window", "page_info"]
+__all__ = ["decode_activity_page", "load_window", "page_info", "slice_sizes"]
 
 log = logging.getLogger("wsframes.loader")
 
 _HOUR_US = 3_600_000_000
+_SPARE = 0.05  # requests a sliced load may spend beyond one per page, as a share of its pages
+_SLACK = 8  # a slice leaves room for at least 1/8 page of error in its estimated edges
 Pages = list[pl.DataFrame]
 
 
@@ -112,9 +117,7 @@ def load_window(http: HttpClient, executor: ThreadPoolExecutor | None, *, lo_us:
         pages, total = load.run_slice(lo_us, hi_us)
         on_rows(0, total)
         return assemble_pages(pages)
-    first = executor.submit(load.cursor(lo_us, hi_us).first_page)
-    stats = executor.submit(_weights, http, lo_us, hi_us, filters.plan_id)
-    info, page = first.result()
+    info, page = load.cursor(lo_us, hi_us).first_page()
     on_rows(0, info.count)
     if info.size == info.count:  # one page holds the window
         on_rows(info.size, info.count)
@@ -127,8 +130,9 @@ def load_window(http: HttpClient, executor: ThreadPoolExecutor | None, *, lo_us:
     keep = info.size - info.oldest_run
     on_rows(keep, info.count)
     rest = info.count - keep
-    n = min(connections, math.ceil(rest / page_size))
-    slices = plan_slices(lo_us, info.oldest_us, n, _result_or_empty(stats))
+    sizes = slice_sizes(rest, info.count, page_size, connections)
+    weights = _weights(http, lo_us, hi_us, filters.plan_id) if len(sizes) > 1 else []
+    slices = plan_slices(lo_us, info.oldest_us, sizes, weights)
     results = _run_all(executor, load, slices)
     counted = sum(total for _, total in results)
     if counted != rest:
@@ -140,6 +144,25 @@ def load_window(http: HttpClient, executor: ThreadPoolExecutor | None, *, lo_us:
     ordered = [_newest(page, keep)] + [p for pages, _ in reversed(results) for p in pages]
     log.debug("%d records in %d slices, %d pages", info.count, len(slices), len(ordered))
     return assemble_pages(ordered)
+
+
+def slice_sizes(rest: int, total: int, page_size: int, connections: int) -> list[float]:
+    """Records to plan in each slice (oldest first) for the *rest* of a window of *total*.
+
+    A slice costs whole pages, so each is planned short of its pages by the same margin, at
+    least ``1 / _SLACK`` of a page: an estimate of its edges off by less costs no extra request.
+    As many slices as there are connections while the load stays within its budget: what one
+    cursor would need, or ``_SPARE`` more than the window's pages if that is more. A window of a
+    few pages is one slice, read on from the first page.
+    """
+    per_page = max(page_size - 1, 1)  # a page but the last keeps all but its oldest timestamp
+    budget = max(math.ceil(rest / per_page), math.floor(math.ceil(total / page_size) * (1 + _SPARE)) - 1)
+    for n in range(min(connections, budget), 1, -1):
+        pages = math.ceil((rest + n * page_size / _SLACK) / per_page)
+        if pages <= budget:
+            margin = (pages * per_page - rest) / n
+            return [(pages // n + (k < pages % n)) * per_page - margin for k in range(n)]
+    return [float(rest)]
 
 
 def _run_all(executor: ThreadPoolExecutor, load: _Load, slices: list[tuple[int, int]]
@@ -165,16 +188,14 @@ def _first_error(failed: list[Future[tuple[Pages, int]]]) -> BaseException:
 
 
 def _weights(http: HttpClient, lo_us: int, hi_us: int, plan_id: int | None) -> list[Weight]:
-    """Hourly request totals of the window: how to balance the slices (one request)."""
-    hours = hourly_stats_frame(get_hourly_stats(http, lo_us, hi_us, plan_id=plan_id))
-    return [(to_micros(ts), to_micros(ts) + _HOUR_US - 1, float(total or 0))
-            for ts, total in zip(hours["timestamp"], hours["requests_total"], strict=True)]
+    """Hourly request totals of the window: where to cut the slices (one request).
 
-
-def _result_or_empty(stats: Future[list[Weight]]) -> list[Weight]:
-    """The stats only balance the slices: without them, slices of equal length are still exact."""
+    The stats only place the cuts: without them, slices cut by time alone are still exact.
+    """
     try:
-        return stats.result()
+        hours = hourly_stats_frame(get_hourly_stats(http, lo_us, hi_us, plan_id=plan_id))
     except WsframesError as exc:
         log.info("hourly stats unavailable (%s); slicing the window by time only", exc)
         return []
+    return [(to_micros(ts), to_micros(ts) + _HOUR_US - 1, float(total or 0))
+            for ts, total in zip(hours["timestamp"], hours["requests_total"], strict=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -10,7 +11,8 @@ import pytest
 
 import wsframes._engine as engine
 from tests.api.conftest import KEY, canonical, hours_ago, make_client
-from wsframes.api.activity import to_micros
+from wsframes._engine import slice_sizes
+from wsframes.api.activity import ACTIVITY_PATH, to_micros
 from wsframes.api.slices import plan_slices
 from wsframes.fake import FakeWebshare, generate_activity
 from wsframes.schema import ACTIVITY_SCHEMA
@@ -75,10 +77,54 @@ def test_slices_are_balanced_by_the_hourly_counts():
     hour = 3_600_000_000
     # 90 % of the records in the last of ten hours: most slices must fall inside that hour.
     weights = [(k * hour, (k + 1) * hour - 1, 10.0) for k in range(9)] + [(9 * hour, 10 * hour - 1, 810.0)]
-    slices = plan_slices(0, 10 * hour - 1, 4, weights)
+    slices = plan_slices(0, 10 * hour - 1, [1, 1, 1, 1], weights)
     assert slices[0][0] == 0 and slices[-1][1] == 10 * hour - 1
     assert all(a <= b and b + 1 == c for (a, b), (c, _) in itertools.pairwise(slices))
     assert sum(a >= 9 * hour for a, _ in slices) == 3
+
+
+def _served_pages(records: int, connections: int) -> tuple[int, int, int]:
+    """A week of *records* loaded on pages of 200: (activity requests, other requests, slices)."""
+    lo, hi = hours_ago(24 * 8), hours_ago(24)
+    plan = generate_activity(records, start=lo, end=hi, seed=4)
+    with FakeWebshare(KEY, plans={1: plan}) as fake, \
+            make_client(fake, page_size=200, connections=connections) as client:
+        df = client.activity(lo, hi)
+        sent = client.request_count
+    assert df.equals(fake.truth())
+    pages = [r for r in fake.requests if r.path == ACTIVITY_PATH]
+    return len(pages), sent - len(pages), len({r.params["timestamp__gte"] for r in pages})
+
+
+def test_a_long_load_sends_at_most_five_percent_more_requests_than_pages():
+    pages, others, slices = _served_pages(10_000, connections=8)
+    assert pages <= math.floor(math.ceil(10_000 / 200) * 1.05)
+    assert others == 1  # the hourly stats that place the cuts
+    assert slices == 8  # each slice starts at its own instant
+
+
+def test_a_window_of_a_few_pages_is_read_sequentially():
+    """990 records: five pages and a little more for the tie groups cut at page edges (each
+    re-read whole); slices would cost one more page each, and the stats one more request."""
+    pages, others, slices = _served_pages(990, connections=8)
+    assert slices == 1
+    assert (pages, others) == (_served_pages(990, connections=1)[0], 0)  # as one cursor, no stats
+    assert _served_pages(150, connections=8) == (1, 0, 1)  # a window on one page: one request
+
+
+@pytest.mark.parametrize("page_size", [50, 1000])
+def test_slices_leave_room_for_error_within_the_request_budget(page_size):
+    per_page = page_size - 1  # pages but the last drop their oldest timestamp (re-read next)
+    for total in range(page_size + 1, 90 * page_size, page_size // 7):
+        rest = total - per_page
+        sizes = slice_sizes(rest, total, page_size, 8)
+        pages = [math.ceil(size / per_page) for size in sizes]
+        assert sum(sizes) == pytest.approx(rest)
+        assert 1 + sum(pages) <= max(math.floor(math.ceil(total / page_size) * 1.05),
+                                     1 + math.ceil(rest / per_page))  # or what one cursor costs
+        if len(sizes) > 1:
+            assert min(p * per_page - size for p, size in zip(pages, sizes, strict=True)) >= page_size / 8
+        assert len(sizes) == 8 or total < 60 * page_size  # long loads use every connection
 
 
 def test_progress_counts_every_record_across_slices(fake, window, monkeypatch):

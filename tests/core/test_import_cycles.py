@@ -1,13 +1,16 @@
 """No import cycles in the package: the layers only import downwards.
 
-Two graphs, built with :mod:`ast` over ``wsframes/`` (``if TYPE_CHECKING:`` blocks are skipped):
+Two graphs, built with :mod:`ast` over ``wsframes/`` (``if TYPE_CHECKING:`` blocks are skipped,
+their ``else:`` runs). Importing ``wsframes.a.b`` first runs ``wsframes/__init__.py`` and
+``wsframes/a/__init__.py``, so an import is an edge to every parent package too, except the
+importer's own parents (already running when it runs):
 
 * module-level imports: what runs when a module is imported; a cycle there breaks depending on
   which module is imported first;
 * every import, deferred ones inside functions included: a deferred import only hides a cycle
-  (as between the loader and the archive once). Edges *to* the root package are left out of
-  this one: importing any submodule imports ``wsframes`` first anyway, and the facade's own
-  deferred imports (``load_activity(archive=...)``) are what it is there for.
+  (as between the loader and the archive once). The root package is every module's parent, so
+  no edge leads to it, and the facade's own deferred imports (``load_activity(archive=...)``)
+  are what it is there for.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def _walk(nodes: list[ast.stmt], deferred: bool):
     """Statements to scan: module level only, or everything (deferred imports too)."""
     for node in nodes:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from _walk(node.orelse, deferred)
             continue
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and not deferred:
             continue
@@ -59,6 +63,14 @@ def _top_level_imports(tree: ast.Module, name: str, is_package: bool,
     return {m for m in found if m == "wsframes" or m.startswith("wsframes.")}
 
 
+def _with_parents(imports: set[str], name: str) -> set[str]:
+    """Each import and the packages it runs first, less *name* and its own parents."""
+    parts = [m.split(".") for m in imports]
+    every = {".".join(p[:k]) for p in parts for k in range(1, len(p) + 1)}
+    mine = name.split(".")
+    return every - {".".join(mine[:k]) for k in range(1, len(mine) + 1)}
+
+
 def _graph(deferred: bool = False) -> dict[str, set[str]]:
     modules = {_module_name(p): p for p in ROOT.rglob("*.py")}
     known = frozenset(modules)
@@ -66,8 +78,7 @@ def _graph(deferred: bool = False) -> dict[str, set[str]]:
     for name, path in modules.items():
         tree = ast.parse(path.read_text())
         imports = _top_level_imports(tree, name, path.name == "__init__.py", known, deferred)
-        skip = {name, "wsframes"} if deferred else {name}
-        graph[name] = {m for m in imports if m in modules and m not in skip}
+        graph[name] = {m for m in _with_parents(imports, name) if m in modules}
     return graph
 
 
@@ -105,6 +116,12 @@ def test_no_import_cycles_even_through_deferred_imports():
     assert "wsframes.loader" in graph["wsframes.archive.sync"]  # deferred edges are seen
     cycle = _cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_an_import_runs_its_parent_packages_but_not_the_importers():
+    assert _with_parents({"wsframes.a.b"}, "wsframes.x") == {"wsframes.a", "wsframes.a.b"}
+    assert _with_parents({"wsframes.a.b"}, "wsframes.a.c") == {"wsframes.a.b"}
+    assert "wsframes.api" in _graph(deferred=True)["wsframes._config"]  # via wsframes.api.config
 
 
 def test_the_walk_finds_a_cycle_when_there_is_one():

@@ -1,14 +1,16 @@
-"""Splitting a window into disjoint time slices of about equal record counts.
+"""Splitting a window into disjoint time slices of given record counts.
 
 Bounds are integer microseconds, inclusive (the API's form), so slices ``[a, b]`` and ``[b + 1, c]``
 share no instant: every record, and every tie group of equal timestamps, falls in exactly one
 slice. Weights come from the hourly ``/api/v2/stats/`` totals (one request for any window),
-spread evenly inside each hour; without weights the slices are of equal length.
+spread evenly inside each hour; without weights the records are taken as even in time.
 
->>> plan_slices(0, 99, 2)
+>>> plan_slices(0, 99, [1, 1])
 [(0, 49), (50, 99)]
->>> plan_slices(0, 99, 2, [(0, 0, 10), (50, 99, 30)])  # the later half holds 3/4 of the records
+>>> plan_slices(0, 99, [1, 1], [(0, 0, 10), (50, 99, 30)])  # the later half holds 3/4 of the records
 [(0, 65), (66, 99)]
+>>> plan_slices(0, 99, [3, 1])  # the older slice holds 3/4 of them
+[(0, 74), (75, 99)]
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ __all__ = ["plan_slices"]
 Weight = tuple[int, int, float]  # (first µs, last µs, records) of one stats hour, inclusive
 
 
-def plan_slices(lo: int, hi: int, n: int, weights: Sequence[Weight] = ()) -> list[tuple[int, int]]:
-    """At most *n* disjoint inclusive slices covering ``[lo, hi]``, ascending, each non-empty."""
-    n = max(1, min(n, hi - lo + 1))
+def plan_slices(lo: int, hi: int, sizes: Sequence[float], weights: Sequence[Weight] = ()
+                ) -> list[tuple[int, int]]:
+    """Disjoint inclusive slices covering ``[lo, hi]``, ascending, each non-empty, holding about
+    *sizes* records each (oldest first; only their proportions matter). Fewer when ``[lo, hi]``
+    has fewer instants than *sizes*."""
     clipped = [(max(a, lo), min(b, hi), w * _overlap(a, b, lo, hi)) for a, b, w in weights]
     clipped = [(a, b, w) for a, b, w in clipped if a <= b and w > 0]
     total = sum(w for _, _, w in clipped)
@@ -32,8 +36,9 @@ def plan_slices(lo: int, hi: int, n: int, weights: Sequence[Weight] = ()) -> lis
     acc = 0.0
     pieces = iter(sorted(clipped))
     a, b, w = next(pieces)
-    for k in range(1, n):
-        target = total * k / n
+    share = total / sum(sizes)
+    for k in range(1, len(sizes)):
+        target = share * sum(sizes[:k])
         while acc + w < target:
             acc += w
             a, b, w = next(pieces)
