@@ -2,5 +2,5 @@
 
 This package speaks HTTP and JSON only; it knows nothing of frames (decoding a page into a
 frame is injected by :mod:`wsframes.loader`). Import its modules directly: this file imports
-nothing, so ``wsframes._config`` can use ``wsframes.api.config`` without running the client.
+nothing, so importing one of its modules never runs the others.
 """
