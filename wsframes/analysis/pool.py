@@ -250,6 +250,14 @@ def timed(metric: str, rows: pl.Expr | None = None) -> pl.Expr:
     return pl.col(metric).cast(pl.Float64).filter(ok if rows is None else ok & rows)
 
 
+def held_quantile(metric: str, q: float) -> pl.Expr:
+    """The *q* quantile of :func:`timed` *metric*, null where the group does not hold it
+    (:func:`min_points`): the ``p50``/``p95``/``p99`` of :func:`pool_health` and
+    :func:`~wsframes.analysis.errors.top_offenders`."""
+    ok = timed(metric)
+    return pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
+
+
 def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
     """Add ``_pool_p95``: the :data:`SLOW_QUANTILE` of :func:`timed` *metric* over the rows of *pool*."""
     return lf.with_columns(timed(metric, pool).quantile(SLOW_QUANTILE, "linear").alias("_pool_p95"))
@@ -342,16 +350,12 @@ def pool_health(
     names = key_names(lf, keys)
     check_min_requests(min_requests)
     check_alpha(alpha)
-    ok = timed(metric)
-    quantiles = [
-        pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
-        for q in HEALTH_QUANTILES
-    ]
     # Rows without a key (no proxy_address: failures before any proxy was chosen) are listed but
     # neither rated nor part of the pool's figures.
     stats = with_pool_p95(lf, metric, pl.all_horizontal(k.is_not_null() for k in keys)).group_by(keys).agg(
         pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
-        pl.col("bytes").sum().alias("bytes"), *quantiles, *slow_aggs(metric))
+        pl.col("bytes").sum().alias("bytes"), *(held_quantile(metric, q) for q in HEALTH_QUANTILES),
+        *slow_aggs(metric))
     low, high = wilson_interval("failed", "requests", confidence=confidence)
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
     pool = pl.col("failed").filter(keyed).sum() / pl.col("requests").filter(keyed).sum()

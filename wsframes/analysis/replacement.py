@@ -36,10 +36,10 @@ from wsframes.analysis.pool import (
     check_alpha,
     enrich,
     failure_expr,
+    held_quantile,
     min_timed,
     slow_aggs,
     slow_p_value,
-    timed,
     with_pool_p95,
 )
 from wsframes.errors import ConfigurationError
@@ -106,7 +106,6 @@ def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str, metric: str
     every level, stacked (value as text); the pool's p95 is over the first level's rows."""
     failed = failure_expr(failures)
     lf = with_pool_p95(lf, metric, pl.col(LEVELS[levels[0]][0]).is_not_null())
-    ok = timed(metric)
     parts = []
     for level in levels:
         column = LEVELS[level][0]
@@ -114,7 +113,7 @@ def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str, metric: str
                      .group_by(pl.col(column).cast(pl.String).alias("value"))
                      .agg(pl.len().cast(pl.Int64).alias("requests"),
                           failed.sum().cast(pl.Int64).alias("failed"),
-                          ok.quantile(SLOW_QUANTILE, "linear").alias("p95"), *slow_aggs(metric))
+                          held_quantile(metric, SLOW_QUANTILE), *slow_aggs(metric))
                      .with_columns(pl.lit(level).alias("level")))
     return pl.concat(pl.collect_all(parts)).select("level", "value", "requests", "failed", "timed", "slow",
                                                    "p95", "pool_p95")
@@ -195,7 +194,6 @@ def _evidence(tested: pl.DataFrame, totals: tuple[int, int], min_requests: int,
         (pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
         pl.Series("rest_error_rate", rest_rate),
         pl.when(pl.Series(judged)).then(pl.col("slow") / pl.col("timed")).alias("slow_share"),
-        pl.when(pl.Series(judged)).then(pl.col("p95")).alias("p95"),
         pl.Series("p_value", p), pl.Series("p_adjusted", np.minimum(p * max(tests, 1), 1.0)),
     )
     columns = ["level", "value", "reason", "requests", "failed", "error_rate", "ci_low", "ci_high",
