@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from wsframes.analysis._frames import Frame, as_lazy, require_columns, wilson_interval
+from wsframes.analysis._frames import Frame, as_lazy, check_min_requests, require_columns, wilson_interval
 from wsframes.analysis.pool import (
     ENRICH_COLUMNS,
     SLOW_QUANTILE,
@@ -95,12 +95,6 @@ def _levels(levels: Sequence[str]) -> list[str]:
     return chosen
 
 
-def _check(alpha: float, min_requests: int) -> None:
-    check_alpha(alpha)
-    if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
-        raise ConfigurationError(f"min_requests must be a positive int, got {min_requests!r}.")
-
-
 def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str, metric: str) -> pl.DataFrame:
     """requests/failures and speed (see :func:`~wsframes.analysis.pool.slow_aggs`) per value of
     every level, stacked (value as text); the pool's p95 is over the first level's rows."""
@@ -152,7 +146,8 @@ def replacement_plan(
         ``candidates`` with the evidence, ``bodies`` (dry-run JSON), never sent anywhere.
     """
     chosen = _levels(levels)
-    _check(alpha, min_requests)
+    check_alpha(alpha)
+    check_min_requests(min_requests)
     lf, _ = as_lazy(df, func="replacement_plan")
     require_columns(lf, ["proxy_address", "error_reason", metric], func="replacement_plan")
     if any(c not in lf.collect_schema() for c in ENRICH_COLUMNS):
