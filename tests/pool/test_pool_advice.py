@@ -65,9 +65,10 @@ def test_plan_finds_a_bad_range_and_a_bad_proxy() -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_a_healthy_pool_is_neither_proposed_nor_rated_slow(seed: int) -> None:
-    """The fake's times are lognormal with a heavy tail and slow domains: natural variation that
-    the false-alarm budget must absorb, at every level, for failures and speed alike."""
+def test_a_healthy_pool_is_rated_in_line_and_nothing_is_proposed(seed: int) -> None:
+    """The fake's times are lognormal with a heavy tail and slow domains, its failures binomial:
+    natural variation that the false-alarm budget must absorb, at every level, for failures and
+    speed alike (per-group 95% intervals called one proxy in 40 worse or better by chance)."""
     df, px, rp = _pool(seed)
     plan = replacement_plan(df, px, replaced=rp)
     assert plan.candidates.height == 0 and plan.bodies == []
@@ -75,7 +76,7 @@ def test_a_healthy_pool_is_neither_proposed_nor_rated_slow(seed: int) -> None:
     rich = enrich(df, px, rp)
     for by in ("proxy_address", "proxy_subnet_24", "proxy_asn", "proxy_country"):
         health = pool_health(rich, by=by)
-        assert "slower than pool" not in health["verdict"].to_list(), by
+        assert set(health["verdict"]) <= {"in line with pool", "not rated (no key)", "insufficient data"}, by
         assert health["slow_share"].drop_nulls().len() > 0, by  # judged, and found as fast as the pool
 
 

@@ -237,6 +237,19 @@ def binomial_sf(k: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray,
     return np.asarray(binom.sf(np.asarray(k, dtype=np.float64) - 1, n, p), dtype=np.float64)
 
 
+def failure_p_value(side: str) -> pl.Expr:
+    """The failure test, per row of ``failed``, ``requests`` and ``rest_error_rate`` (the rest of
+    the pool's): P(at least ``failed`` of ``requests``) at the rest's rate for *side* ``"worse"``,
+    P(at most) for ``"better"``; exact, one-sided, 1 where there is no rest to compare with."""
+    def tail(s: pl.Series) -> pl.Series:
+        k, n, p = (s.struct.field(c).cast(pl.Float64).to_numpy()
+                   for c in ("failed", "requests", "rest_error_rate"))
+        p_ = np.nan_to_num(p)
+        value = binomial_sf(k, n, p_) if side == "worse" else binom.cdf(k, n, p_)
+        return pl.Series(np.where(np.isnan(p), 1.0, value))
+    return pl.struct("failed", "requests", "rest_error_rate").map_batches(tail, return_dtype=pl.Float64)
+
+
 def check_alpha(alpha: float) -> None:
     """Validate a false-alarm budget: a probability strictly between 0 and 1."""
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
@@ -327,21 +340,24 @@ def pool_health(
         where the group has enough of them (:func:`min_points`: 20, 200, 1000); else null.
         It is also the time the slow test reads.
     failures : ``"all"`` failed requests, or ``"proxy"`` (see :func:`failure_expr`).
-    confidence : level of the Wilson intervals.
-    alpha : false-alarm budget of the slow verdicts, shared by every group tested (Bonferroni),
-        as in :func:`~wsframes.analysis.replacement.replacement_plan`.
+    confidence : level of the Wilson intervals (shown; the verdicts come from the tests).
+    alpha : false-alarm budget of the verdicts, shared by every test of the call (Bonferroni),
+        as in :func:`~wsframes.analysis.replacement.replacement_plan`: on a healthy pool, any
+        group is called worse or slower at most ~1% of the time.
 
     Returns
     -------
     ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p50, p95, p99, slow_share,
     pool_error_rate, pool_p95, verdict``. Rows with a null key (failures before a proxy was
     chosen have no ``proxy_address``) form a row with verdict ``"not rated (no key)"``, outside
-    the pool's figures. Otherwise ``"worse than pool"`` when the interval's low end is above the
-    pool's rate; ``"slower than pool"`` when more of its successful requests than chance allows
-    took longer than the pool's p95 (``pool_p95``; ``slow_share`` is their share, 5% for a group
-    as fast as the pool; a one-sided exact binomial test, judged only where the group holds its
-    own p95, :func:`min_timed`); ``"better than pool"`` when the interval's high end is below
-    the pool's rate; else ``"in line with pool"``. Worst first.
+    the pool's figures; groups under *min_requests* are ``"insufficient data"``. The others are
+    tested as :func:`~wsframes.analysis.replacement.replacement_plan` tests them:
+    ``"worse than pool"`` when its failures are improbably many at the rest of the pool's rate
+    (one-sided exact binomial test); ``"slower than pool"`` when improbably many of its
+    successful requests took longer than the pool's p95 (``pool_p95``; ``slow_share`` is their
+    share, 5% for a group as fast as the pool; judged only where the group holds its own p95,
+    :func:`min_timed`); ``"better than pool"`` when its failures are improbably few; else
+    ``"in line with pool"``. Worst first.
     """
     lf, kind = as_lazy(df, func="pool_health")
     keys = ranking_keys(by, default="proxy_address", func="pool_health")
@@ -358,17 +374,20 @@ def pool_health(
         *slow_aggs(metric))
     low, high = wilson_interval("failed", "requests", confidence=confidence)
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
-    pool = pl.col("failed").filter(keyed).sum() / pl.col("requests").filter(keyed).sum()
-    judged = keyed & (pl.col("requests") >= min_requests) & (pl.col("timed") >= min_timed(min_requests))
-    slower = judged & (slow_p_value() * judged.sum() < alpha)  # Bonferroni over the groups judged
+    total, failed = pl.col("requests").filter(keyed).sum(), pl.col("failed").filter(keyed).sum()
+    rest = ((failed - pl.col("failed")) / (total - pl.col("requests"))).fill_nan(None)
+    rated = keyed & (pl.col("requests") >= min_requests)
+    judged = rated & (pl.col("timed") >= min_timed(min_requests))
+    tests = rated.sum() + judged.sum()  # one Bonferroni budget over every test, as replacement_plan
+    beyond = {side: rated & (failure_p_value(side) * tests < alpha) for side in ("worse", "better")}
     verdict = (pl.when(~keyed).then(pl.lit("not rated (no key)"))
                .when(pl.col("requests") < min_requests).then(pl.lit("insufficient data"))
-               .when(pl.col("ci_low") > pl.col("pool_error_rate")).then(pl.lit("worse than pool"))
-               .when(slower).then(pl.lit("slower than pool"))
-               .when(pl.col("ci_high") < pl.col("pool_error_rate")).then(pl.lit("better than pool"))
+               .when(beyond["worse"]).then(pl.lit("worse than pool"))
+               .when(judged & (slow_p_value() * tests < alpha)).then(pl.lit("slower than pool"))
+               .when(beyond["better"]).then(pl.lit("better than pool"))
                .otherwise(pl.lit("in line with pool")))
     out = (stats.with_columns((pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
-                              pool.alias("pool_error_rate"),
+                              (failed / total).alias("pool_error_rate"), rest.alias("rest_error_rate"),
                               pl.when(judged).then(pl.col("slow") / pl.col("timed")).alias("slow_share"))
            .with_columns(verdict.alias("verdict"))
            .sort([pl.col("verdict").replace_strict(_VERDICT_ORDER, return_dtype=pl.UInt8), "ci_low",

@@ -32,10 +32,10 @@ from wsframes.analysis._frames import Frame, as_lazy, check_min_requests, requir
 from wsframes.analysis.pool import (
     ENRICH_COLUMNS,
     SLOW_QUANTILE,
-    binomial_sf,
     check_alpha,
     enrich,
     failure_expr,
+    failure_p_value,
     held_quantile,
     min_timed,
     slow_aggs,
@@ -170,13 +170,9 @@ def _evidence(tested: pl.DataFrame, totals: tuple[int, int], min_requests: int,
     speed test is judged only where the group holds its own p95. ``p_value`` is the group's
     most significant test, ``reason`` names those within the budget.
     """
-    rest_n = totals[0] - tested["requests"].to_numpy()
-    rest_x = totals[1] - tested["failed"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rest_rate = np.where(rest_n > 0, rest_x / np.maximum(rest_n, 1), np.nan)
-    worse = tested["failed"].to_numpy() / np.maximum(tested["requests"].to_numpy(), 1) > rest_rate
-    p_failed = np.where(worse, binomial_sf(tested["failed"].to_numpy(), tested["requests"].to_numpy(),
-                                           np.nan_to_num(rest_rate)), 1.0)
+    rest = ((totals[1] - pl.col("failed")) / (totals[0] - pl.col("requests"))).fill_nan(None)
+    tested = tested.with_columns(rest.alias("rest_error_rate"))
+    p_failed = tested.select(failure_p_value("worse")).to_series().to_numpy()
     judged = (tested["timed"] >= min_timed(min_requests)).to_numpy()
     p_slow = np.where(judged, tested.select(slow_p_value()).to_series().to_numpy(), 1.0)
     tests = tested.height + int(judged.sum())
@@ -187,7 +183,6 @@ def _evidence(tested: pl.DataFrame, totals: tuple[int, int], min_requests: int,
     evidence = tested.with_columns(
         pl.Series("reason", reason.tolist(), dtype=pl.String),
         (pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
-        pl.Series("rest_error_rate", rest_rate),
         pl.when(pl.Series(judged)).then(pl.col("slow") / pl.col("timed")).alias("slow_share"),
         pl.Series("p_value", p), pl.Series("p_adjusted", np.minimum(p * max(tests, 1), 1.0)),
     )
