@@ -52,7 +52,7 @@ from wsframes.analysis._frames import (
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ERROR_CATALOGUE
 
-__all__ = ["ENRICH_COLUMNS", "binomial_sf", "client_audit", "enrich", "pool_health"]
+__all__ = ["ENRICH_COLUMNS", "client_audit", "enrich", "pool_health"]
 
 #: The columns :func:`enrich` adds, in order.
 ENRICH_COLUMNS = ("proxy_country", "proxy_city", "proxy_asn", "proxy_asn_name", "proxy_subnet_24",
