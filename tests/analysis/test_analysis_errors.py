@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsframes.analysis import error_rate_over_time, error_taxonomy, top_offenders, wilson_interval
+from wsframes.analysis import (
+    error_rate_over_time,
+    error_taxonomy,
+    pool_health,
+    top_offenders,
+    wilson_interval,
+)
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
 
 from .conftest import T0
@@ -126,16 +132,20 @@ def test_error_rate_over_time_buckets_in_the_requested_zone(activity: Builder) -
 
 
 def test_top_offenders_ranks_and_attaches_volume_bytes_and_p95(activity: Builder) -> None:
-    domains = ["bad.com"] * 10 + ["good.com"] * 30 + ["rare.com"]
-    errors = ["target_connect_unknown_error"] * 6 + [None] * 4 + [None] * 29 + ["x"] + ["x"]
-    hs = [float(i) for i in range(10)] + [0.1] * 31
-    df = activity(domain=domains, error_reason=errors, handshake_duration=hs, bytes=[10] * 41)
-    out = top_offenders(df, n=2, min_requests=2)
+    domains = ["bad.com"] * 10 + ["good.com"] * 230 + ["rare.com"]
+    errors = ["target_connect_unknown_error"] * 6 + [None] * 4 + [None] * 200 + ["x"] * 30 + ["x"]
+    seconds = [float(i) for i in range(10)] + [float(i) for i in range(200)] + [999.0] * 30 + [0.1]
+    df = activity(domain=domains, error_reason=errors, request_duration=seconds, bytes=[10] * 241)
+    out = top_offenders(df, n=2, min_requests=2, sort_by="error_rate")
     assert out.columns == ["domain", "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95"]
-    first = out.row(0, named=True)
-    assert (first["domain"], first["requests"], first["failed"], first["bytes"]) == ("bad.com", 10, 6, 100)
-    assert first["p95"] == pytest.approx(8.55)
     assert out["domain"].to_list() == ["bad.com", "good.com"]  # rare.com is below min_requests
+    first, second = out.rows(named=True)
+    assert (first["domain"], first["requests"], first["failed"], first["bytes"]) == ("bad.com", 10, 6, 100)
+    assert first["p95"] is None  # 4 successful requests do not hold a p95
+    # Over the 200 successful requests only (the failures' 999 s are when they gave up), as in
+    # pool_health: one column, one meaning.
+    assert second["p95"] == pytest.approx(189.05)
+    assert pool_health(df, by="domain").filter(pl.col("domain") == "good.com")["p95"].item() == second["p95"]
 
 
 def test_error_rate_over_time_can_list_quiet_buckets(activity: Builder) -> None:

@@ -81,8 +81,9 @@ def test_a_timedelta_threshold_means_the_same_as_seconds(activity: Builder) -> N
     [
         lambda d, m: wa.top_offenders(d, min_requests=m),
         lambda d, m: wa.pool_health(d, min_requests=m),
+        lambda d, m: wa.replacement_plan(d, d.select("proxy_address"), min_requests=m),
     ],
-    ids=["top_offenders", "pool_health"],
+    ids=["top_offenders", "pool_health", "replacement_plan"],
 )
 def test_min_requests_must_be_a_whole_number_of_at_least_one(
     activity: Builder, call: Callable[..., Any], min_requests: Any

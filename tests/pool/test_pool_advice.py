@@ -6,11 +6,13 @@ import ipaddress
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
 from wsframes import ConfigurationError, client_audit, enrich, pool_health, replacement_plan
 from wsframes.fake.generate import generate_activity
+from wsframes.fake.incidents import Incident
 from wsframes.fake.proxies import POOL, plant_failures, proxy_list_records, replaced_records
 from wsframes.pool import proxies_frame, replaced_frame
 
@@ -20,8 +22,8 @@ BAD_RANGE = [p.address for p in POOL if p.address.startswith("198.19.4.")]
 BAD_PROXY = "198.19.2.24"
 
 
-def _pool(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    df = generate_activity(20_000, start=NOW - timedelta(days=7), end=NOW, seed=seed)
+def _pool(seed: int, incidents: list[Incident] | None = None) -> tuple[pl.DataFrame, ...]:
+    df = generate_activity(20_000, start=NOW - timedelta(days=7), end=NOW, seed=seed, incidents=incidents)
     px = proxies_frame(proxy_list_records(df, "direct", now_us=0, tz="UTC"))
     return df, px, replaced_frame(replaced_records(df, tz="UTC"))
 
@@ -63,10 +65,62 @@ def test_plan_finds_a_bad_range_and_a_bad_proxy() -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_plan_proposes_nothing_on_a_healthy_pool(seed: int) -> None:
+def test_a_healthy_pool_is_rated_in_line_and_nothing_is_proposed(seed: int) -> None:
+    """The fake's times are lognormal with a heavy tail and slow domains, its failures binomial:
+    natural variation that the false-alarm budget must absorb, at every level, for failures and
+    speed alike (per-group 95% intervals called one proxy in 40 worse or better by chance)."""
     df, px, rp = _pool(seed)
     plan = replacement_plan(df, px, replaced=rp)
     assert plan.candidates.height == 0 and plan.bodies == []
+    assert plan.tests > 2 * 40  # every proxy was tested for speed as well as failures
+    rich = enrich(df, px, rp)
+    for by in ("proxy_address", "proxy_subnet_24", "proxy_asn", "proxy_country"):
+        health = pool_health(rich, by=by)
+        assert set(health["verdict"]) <= {"in line with pool", "not rated (no key)", "insufficient data"}, by
+        assert health["slow_share"].drop_nulls().len() > 0, by  # judged, and found as fast as the pool
+
+
+def test_a_slow_proxy_is_rated_slower_and_proposed_with_its_evidence() -> None:
+    """Every time through one proxy 1.7x as long, its failures as usual: the pool's latency
+    problem that a failure-only rating called "in line with pool"."""
+    week = Incident("latency_regression", NOW - timedelta(days=7), hours=7 * 24, dimension="proxy_address",
+                    value=BAD_PROXY, size=1.7)
+    df, px, rp = _pool(seed=11, incidents=[week])
+    row = pool_health(df).filter(pl.col("proxy_address") == BAD_PROXY).row(0, named=True)
+    assert row["verdict"] == "slower than pool"
+    assert row["p95"] > 1.5 * row["pool_p95"] and row["slow_share"] > 0.08
+    assert row["ci_low"] < row["pool_error_rate"] < row["ci_high"]  # it does not fail more
+    plan = replacement_plan(df, px, replaced=rp)
+    assert plan.candidates.select("level", "value", "reason").rows() == [("proxy", BAD_PROXY, "slow")]
+    evidence = plan.candidates.row(0, named=True)
+    assert evidence["slow_share"] == row["slow_share"] and evidence["p95"] == row["p95"]
+    assert evidence["pool_p95"] == row["pool_p95"] and evidence["p_adjusted"] < plan.alpha
+    assert plan.bodies[0]["to_replace"] == {"type": "ip_address", "ip_addresses": [BAD_PROXY]}
+
+
+def _lognormal_pool(slow: dict[str, int]) -> pl.DataFrame:
+    """40 proxies of 400 successful requests with lognormal times, plus *slow* proxies (address ->
+    requests) whose every request takes three times as long."""
+    rng = np.random.default_rng(5)
+    sizes = {f"10.0.{i}.1": 400 for i in range(40)} | slow
+    address = [a for a, n in sizes.items() for _ in range(n)]
+    seconds = rng.lognormal(np.log(0.8), 0.5, len(address))
+    seconds *= np.where(pl.Series(address).is_in(list(slow)).to_numpy(), 3.0, 1.0)
+    return pl.DataFrame({"proxy_address": address, "bytes": 1, "request_duration": seconds}).with_columns(
+        error_reason=pl.lit(None, dtype=pl.String))
+
+
+def test_speed_is_judged_only_where_a_group_holds_its_own_p95() -> None:
+    df = _lognormal_pool({"10.9.0.1": 150, "10.9.0.2": 250})  # under and over the 200 timed requests
+    verdict = dict(pool_health(df).select("proxy_address", "verdict").iter_rows())
+    assert verdict["10.9.0.2"] == "slower than pool"
+    assert verdict["10.9.0.1"] == "in line with pool"  # three times as slow, but too few to judge
+    row = pool_health(df).filter(pl.col("proxy_address") == "10.9.0.1").row(0, named=True)
+    assert row["slow_share"] is None and row["p95"] is None
+    listed = pl.DataFrame({"proxy_address": df["proxy_address"].unique().sort()})
+    plan = replacement_plan(df, listed, levels=["proxy"])
+    assert plan.candidates["value"].to_list() == ["10.9.0.2"]
+    assert plan.tests == 42 + 41  # every proxy for failures, the 41 holding a p95 for speed too
 
 
 def test_plan_checks_its_arguments() -> None:

@@ -35,7 +35,7 @@ from wsframes.analysis._frames import (
     wilson_interval,
 )
 from wsframes.analysis._pushdown import engine_keys, error_counts
-from wsframes.analysis.pool import subnets
+from wsframes.analysis.pool import held_quantile, subnets
 from wsframes.errors import ConfigurationError
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
 
@@ -211,16 +211,19 @@ def top_offenders(
     n: int | None = 20,
     sort_by: str = "failed",
     min_requests: int = 1,
-    metric: str = "handshake_duration",
+    metric: str = "request_duration",
     confidence: float = 0.95,
 ) -> Frame:
     """The values of *by* (domain, hostname, proxy_address, client_address, port...) that fail most.
 
     Columns: ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p95`` (p95 of
-    *metric*, seconds). Values with fewer than *min_requests* requests are left out; the rest are
-    sorted by *sort_by* (largest first; ``"ci_low"`` ranks by the interval's conservative end)
-    and cut to the first *n* (``None`` keeps all). A null value (e.g. no domain) is its own row.
-    To grade proxies against the pool's rate, use :func:`pool_health`.
+    *metric* over successful requests, seconds, null where fewer than 200 hold it). Values with
+    fewer than *min_requests* requests are left out; the rest are sorted by *sort_by* (largest
+    first; ``"ci_low"`` ranks by the interval's conservative end) and cut to the first *n*
+    (``None`` keeps all). A null value (e.g. no domain) is its own row.
+
+    This ranks; :func:`~wsframes.analysis.pool.pool_health` judges: it grades groups of the pool
+    against the pool (failures and speed), with these columns meaning the same.
 
     Parameters
     ----------
@@ -230,7 +233,7 @@ def top_offenders(
     n : rows to keep (``None``: all).
     sort_by : ``failed`` (default), ``error_rate``, ``ci_low``, ``requests``, ``bytes`` or ``p95``.
     min_requests : leave out values with fewer requests (their rates are noise).
-    metric : duration whose p95 is attached.
+    metric : duration whose p95 is attached (``handshake_duration``, ``tunnel_duration``...).
     confidence : level of the Wilson intervals (default 0.95).
     """
     lf, kind = as_lazy(df, func="top_offenders")
@@ -249,7 +252,7 @@ def top_offenders(
             pl.len().cast(pl.UInt32).alias("requests"),
             failed_expr().sum().alias("failed"),
             pl.col("bytes").sum().alias("bytes"),
-            pl.col(metric).quantile(0.95, "linear").alias("p95"),
+            held_quantile(metric, 0.95),
         )
         .with_columns(_rate_columns(confidence))
         .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")

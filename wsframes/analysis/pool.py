@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+from scipy.stats import binom
 
 from wsframes.analysis._frames import (
     ByLike,
@@ -215,13 +216,87 @@ def _all_null_addresses(lf: pl.LazyFrame) -> bool:
 # -- health --------------------------------------------------------------------------------------
 #: Quantiles reported, each only where the group holds enough points (see :func:`min_points`).
 HEALTH_QUANTILES = (0.5, 0.95, 0.99)
-_VERDICT_ORDER = {"worse than pool": 0, "in line with pool": 1, "better than pool": 2, "insufficient data": 3,
-                  "not rated (no key)": 4}
+#: A request is slow above the pool's p95: a healthy group has 5% of its timed requests there.
+SLOW_QUANTILE = 0.95
+_VERDICT_ORDER = {"worse than pool": 0, "slower than pool": 1, "in line with pool": 2, "better than pool": 3,
+                  "insufficient data": 4, "not rated (no key)": 5}
 
 
 def min_points(q: float) -> int:
     """Points a sample needs before its *q* quantile is reported: ten beyond it (p95: 200)."""
     return math.ceil(10 / (1 - q) - 1e-9) if q < 1 else 10**9
+
+
+def binomial_sf(k: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray,
+                p: Sequence[float] | np.ndarray | float) -> np.ndarray:
+    """P(X >= k) for X ~ Binomial(n, p), exact.
+
+    >>> [round(float(v), 6) for v in binomial_sf([0, 3, 5], [5, 5, 5], [0.5, 0.5, 0.5])]
+    [1.0, 0.5, 0.03125]
+    """
+    return np.asarray(binom.sf(np.asarray(k, dtype=np.float64) - 1, n, p), dtype=np.float64)
+
+
+def failure_p_value(side: str) -> pl.Expr:
+    """The failure test, per row of ``failed``, ``requests`` and ``rest_error_rate`` (the rest of
+    the pool's): P(at least ``failed`` of ``requests``) at the rest's rate for *side* ``"worse"``,
+    P(at most) for ``"better"``; exact, one-sided, 1 where there is no rest to compare with."""
+    def tail(s: pl.Series) -> pl.Series:
+        k, n, p = (s.struct.field(c).cast(pl.Float64).to_numpy()
+                   for c in ("failed", "requests", "rest_error_rate"))
+        p_ = np.nan_to_num(p)
+        value = binomial_sf(k, n, p_) if side == "worse" else binom.cdf(k, n, p_)
+        return pl.Series(np.where(np.isnan(p), 1.0, value))
+    return pl.struct("failed", "requests", "rest_error_rate").map_batches(tail, return_dtype=pl.Float64)
+
+
+def check_alpha(alpha: float) -> None:
+    """Validate a false-alarm budget: a probability strictly between 0 and 1."""
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ConfigurationError(f"alpha must be a probability in (0, 1), got {alpha!r}.")
+
+
+def timed(metric: str, rows: pl.Expr | None = None) -> pl.Expr:
+    """*metric* over successful requests (of *rows*): the times health and speed are judged on
+    (a failure's time says when it gave up, not how fast the proxy is)."""
+    ok = pl.col("error_reason").is_null()
+    return pl.col(metric).cast(pl.Float64).filter(ok if rows is None else ok & rows)
+
+
+def held_quantile(metric: str, q: float) -> pl.Expr:
+    """The *q* quantile of :func:`timed` *metric*, null where the group does not hold it
+    (:func:`min_points`): the ``p50``/``p95``/``p99`` of :func:`pool_health` and
+    :func:`~wsframes.analysis.errors.top_offenders`."""
+    ok = timed(metric)
+    return pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
+
+
+def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
+    """Add ``_pool_p95``: the :data:`SLOW_QUANTILE` of :func:`timed` *metric* over the rows of *pool*."""
+    return lf.with_columns(timed(metric, pool).quantile(SLOW_QUANTILE, "linear").alias("_pool_p95"))
+
+
+def slow_aggs(metric: str) -> list[pl.Expr]:
+    """Per group (of a frame :func:`with_pool_p95` prepared): successful requests with a time
+    (``timed``), those above the pool's p95 (``slow``), and that p95 (``pool_p95``)."""
+    ok = timed(metric)
+    threshold = pl.col("_pool_p95").first()
+    return [ok.count().cast(pl.Int64).alias("timed"), (ok > threshold).sum().cast(pl.Int64).alias("slow"),
+            threshold.alias("pool_p95")]
+
+
+def min_timed(min_requests: int) -> int:
+    """Timed requests a group needs before it is judged slow: enough to hold its own p95 (200)."""
+    return max(min_requests, min_points(SLOW_QUANTILE))
+
+
+def slow_p_value() -> pl.Expr:
+    """The slow test, per row of ``slow`` and ``timed``: P(at least ``slow`` of ``timed`` above the
+    pool's p95) if the group is as fast as the pool, i.e. Binomial(timed, 5%). One-sided: only
+    slower is news."""
+    return pl.struct("slow", "timed").map_batches(lambda s: pl.Series(binomial_sf(
+        s.struct.field("slow").to_numpy(), s.struct.field("timed").to_numpy(), 1 - SLOW_QUANTILE)),
+        return_dtype=pl.Float64)
 
 
 def failure_expr(failures: str) -> pl.Expr:
@@ -247,11 +322,12 @@ def pool_health(
     metric: str = "request_duration",
     failures: str = "all",
     confidence: float = 0.95,
+    alpha: float = 0.01,
 ) -> Frame:
-    """Grade each proxy (or country, ASN, /24...) against the pool's error rate, worst first.
+    """Grade each proxy (or country, ASN, /24...) against the pool's error rate and speed, worst first.
 
     :func:`top_offenders` ranks any column's values by their failures; this compares each group
-    with the rest of the pool, beyond chance.
+    with the pool, beyond chance.
 
     Parameters
     ----------
@@ -262,17 +338,26 @@ def pool_health(
         failed, is not a dead proxy).
     metric : the duration whose p50/p95/p99 are given, over successful requests, each only
         where the group has enough of them (:func:`min_points`: 20, 200, 1000); else null.
+        It is also the time the slow test reads.
     failures : ``"all"`` failed requests, or ``"proxy"`` (see :func:`failure_expr`).
-    confidence : level of the Wilson intervals.
+    confidence : level of the Wilson intervals (shown; the verdicts come from the tests).
+    alpha : false-alarm budget of the verdicts, shared by every test of the call (Bonferroni),
+        as in :func:`~wsframes.analysis.replacement.replacement_plan`: on a healthy pool, any
+        group is called worse or slower at most ~1% of the time.
 
     Returns
     -------
-    ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p50, p95, p99,
-    pool_error_rate, verdict``. Rows with a null key (failures before a proxy was chosen have no
-    ``proxy_address``) form a row with verdict ``"not rated (no key)"``, outside the pool's rate.
-    Otherwise ``"worse than pool"`` when the interval's low end is above the
-    pool's rate, ``"better than pool"`` when its high end is below, else ``"in line with pool"``;
-    worst first.
+    ``<by...>, requests, failed, error_rate, ci_low, ci_high, bytes, p50, p95, p99, slow_share,
+    pool_error_rate, pool_p95, verdict``. Rows with a null key (failures before a proxy was
+    chosen have no ``proxy_address``) form a row with verdict ``"not rated (no key)"``, outside
+    the pool's figures; groups under *min_requests* are ``"insufficient data"``. The others are
+    tested as :func:`~wsframes.analysis.replacement.replacement_plan` tests them:
+    ``"worse than pool"`` when its failures are improbably many at the rest of the pool's rate
+    (one-sided exact binomial test); ``"slower than pool"`` when improbably many of its
+    successful requests took longer than the pool's p95 (``pool_p95``; ``slow_share`` is their
+    share, 5% for a group as fast as the pool; judged only where the group holds its own p95,
+    :func:`min_timed`); ``"better than pool"`` when its failures are improbably few; else
+    ``"in line with pool"``. Worst first.
     """
     lf, kind = as_lazy(df, func="pool_health")
     keys = ranking_keys(by, default="proxy_address", func="pool_health")
@@ -280,31 +365,36 @@ def pool_health(
     require_columns(lf, ["error_reason", "bytes", metric], func="pool_health")
     names = key_names(lf, keys)
     check_min_requests(min_requests)
-    ok = pl.col(metric).cast(pl.Float64).filter(pl.col("error_reason").is_null())
-    quantiles = [
-        pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
-        for q in HEALTH_QUANTILES
-    ]
-    stats = lf.group_by(keys).agg(
-        pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
-        pl.col("bytes").sum().alias("bytes"), *quantiles)
-    low, high = wilson_interval("failed", "requests", confidence=confidence)
+    check_alpha(alpha)
     # Rows without a key (no proxy_address: failures before any proxy was chosen) are listed but
-    # neither rated nor part of the pool's rate.
+    # neither rated nor part of the pool's figures.
+    stats = with_pool_p95(lf, metric, pl.all_horizontal(k.is_not_null() for k in keys)).group_by(keys).agg(
+        pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
+        pl.col("bytes").sum().alias("bytes"), *(held_quantile(metric, q) for q in HEALTH_QUANTILES),
+        *slow_aggs(metric))
+    low, high = wilson_interval("failed", "requests", confidence=confidence)
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
-    pool = pl.col("failed").filter(keyed).sum() / pl.col("requests").filter(keyed).sum()
+    total, failed = pl.col("requests").filter(keyed).sum(), pl.col("failed").filter(keyed).sum()
+    rest = ((failed - pl.col("failed")) / (total - pl.col("requests"))).fill_nan(None)
+    rated = keyed & (pl.col("requests") >= min_requests)
+    judged = rated & (pl.col("timed") >= min_timed(min_requests))
+    tests = rated.sum() + judged.sum()  # one Bonferroni budget over every test, as replacement_plan
+    beyond = {side: rated & (failure_p_value(side) * tests < alpha) for side in ("worse", "better")}
     verdict = (pl.when(~keyed).then(pl.lit("not rated (no key)"))
                .when(pl.col("requests") < min_requests).then(pl.lit("insufficient data"))
-               .when(pl.col("ci_low") > pl.col("pool_error_rate")).then(pl.lit("worse than pool"))
-               .when(pl.col("ci_high") < pl.col("pool_error_rate")).then(pl.lit("better than pool"))
+               .when(beyond["worse"]).then(pl.lit("worse than pool"))
+               .when(judged & (slow_p_value() * tests < alpha)).then(pl.lit("slower than pool"))
+               .when(beyond["better"]).then(pl.lit("better than pool"))
                .otherwise(pl.lit("in line with pool")))
     out = (stats.with_columns((pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
-                              pool.alias("pool_error_rate"))
+                              (failed / total).alias("pool_error_rate"), rest.alias("rest_error_rate"),
+                              pl.when(judged).then(pl.col("slow") / pl.col("timed")).alias("slow_share"))
            .with_columns(verdict.alias("verdict"))
            .sort([pl.col("verdict").replace_strict(_VERDICT_ORDER, return_dtype=pl.UInt8), "ci_low",
                   "requests", *names], descending=[False, True, True, *[False] * len(names)], nulls_last=True)
            .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes",
-                   *(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES), "pool_error_rate", "verdict"))
+                   *(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES), "slow_share", "pool_error_rate",
+                   "pool_p95", "verdict"))
     return finish(out, kind)
 
 

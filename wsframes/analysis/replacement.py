@@ -1,11 +1,14 @@
-"""Replacement advice, never an action: which parts of the pool fail significantly more.
+"""Replacement advice, never an action: which parts of the pool fail more or are slower.
 
 Every proxy, /24, ASN and country with at least ``min_requests`` requests is tested against the
 rest of the pool with a one-sided exact binomial test (is its failure count improbably high if it
-failed at the rest's rate?). The tests share one false-alarm budget: Bonferroni over every test
-of the call, so on a healthy pool the chance that *anything* is proposed is at most ``alpha``
-(default 1%). What is flagged comes with its evidence and the JSON body of Webshare's
-``POST /api/v3/proxy/replace/`` with ``dry_run: true``; wsframes never sends it.
+failed at the rest's rate?). Those that hold their own p95 (200 successful requests,
+:func:`~wsframes.analysis.pool.min_timed`) are also tested for speed, as
+:func:`~wsframes.analysis.pool.pool_health` does: is the count of its successful requests slower
+than the pool's p95 improbably high for Binomial(n, 5%)? Both kinds share one false-alarm budget:
+Bonferroni over every test of the call, so on a healthy pool the chance that *anything* is
+proposed is at most ``alpha`` (default 1%). What is flagged comes with its evidence and the JSON
+body of Webshare's ``POST /api/v3/proxy/replace/`` with ``dry_run: true``; wsframes never sends it.
 
 Body shapes (apidocs.webshare.io, "Create proxy replacement"; official SDK ``proxy_replacements``):
 ``to_replace`` is one of ``{"type": "ip_address", "ip_addresses": [...]}``,
@@ -18,7 +21,6 @@ proxies as it adds, so ``count`` is the number of listed proxies the ``to_replac
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,11 +28,23 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from wsframes.analysis._frames import Frame, as_lazy, require_columns, wilson_interval
-from wsframes.analysis.pool import ENRICH_COLUMNS, enrich, failure_expr
+from wsframes.analysis._frames import Frame, as_lazy, check_min_requests, require_columns, wilson_interval
+from wsframes.analysis.pool import (
+    ENRICH_COLUMNS,
+    SLOW_QUANTILE,
+    check_alpha,
+    enrich,
+    failure_expr,
+    failure_p_value,
+    held_quantile,
+    min_timed,
+    slow_aggs,
+    slow_p_value,
+    with_pool_p95,
+)
 from wsframes.errors import ConfigurationError
 
-__all__ = ["LEVELS", "ReplacementPlan", "binomial_sf", "replacement_plan"]
+__all__ = ["LEVELS", "ReplacementPlan", "replacement_plan"]
 
 #: Level -> (column, ``to_replace`` type, key of its list).
 LEVELS: dict[str, tuple[str, str, str]] = {
@@ -49,15 +63,18 @@ class ReplacementPlan:
     ----------
     candidates : polars.DataFrame
         One row per flagged proxy/range/ASN/country, worst evidence first: ``level, value,
-        requests, failed, error_rate, ci_low, ci_high, rest_error_rate, p_value, p_adjusted,
-        proxies`` (listed proxies it covers).
+        reason`` (``"failures"``, ``"slow"`` or ``"failures, slow"``), ``requests, failed,
+        error_rate, ci_low, ci_high, rest_error_rate``, then the speed: ``slow_share`` (its
+        successful requests slower than the pool's p95: 5% for a group as fast as the pool),
+        ``p95, pool_p95``, then ``p_value`` (its most significant test), ``p_adjusted`` and
+        ``proxies`` (listed proxies it covers).
     bodies : list of dict
         Dry-run request bodies for ``POST /api/v3/proxy/replace/``, one per level with findings,
         most specific first. They are alternatives at different grains (a bad /24 also makes its
         ASN and country worse), not steps to run one after another; a proxy inside a flagged
         range is left to the range's body.
     tests : int
-        How many tests shared the false-alarm budget *alpha*.
+        How many tests (failures and speed) shared the false-alarm budget *alpha*.
     """
 
     candidates: pl.DataFrame
@@ -70,56 +87,6 @@ class ReplacementPlan:
         return json.dumps(self.bodies, indent=2)
 
 
-def _betacf(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Continued fraction of the incomplete beta (modified Lentz), vectorised."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = np.ones_like(x)
-    d = 1.0 - qab * x / qap
-    d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
-    h = d.copy()
-    for m in range(1, 400):
-        m2 = 2 * m
-        even = m * (b - m) * x / ((qam + m2) * (a + m2))
-        odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        for aa in (even, odd):
-            d = 1.0 + aa * d
-            d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
-            c = 1.0 + aa / c
-            c = np.where(np.abs(c) < tiny, tiny, c)
-            h = h * d * c
-        if np.all(np.abs(d * c - 1.0) < 1e-14):
-            break
-    return h
-
-
-def _betainc(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Regularised incomplete beta I_x(a, b) for a, b > 0 and 0 <= x <= 1."""
-    lg = np.vectorize(math.lgamma, otypes=[float])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        front = np.exp(lg(a + b) - lg(a) - lg(b) + a * np.log(x) + b * np.log1p(-x))
-        direct = x < (a + 1.0) / (a + b + 2.0)
-        value = np.where(direct, front * _betacf(a, b, x) / a,
-                         1.0 - front * _betacf(b, a, 1.0 - x) / b)
-    value = np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, value))
-    return np.clip(value, 0.0, 1.0)
-
-
-def binomial_sf(k: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray,
-                p: Sequence[float] | np.ndarray) -> np.ndarray:
-    """P(X >= k) for X ~ Binomial(n, p), exact (regularised incomplete beta).
-
-    >>> [round(float(v), 6) for v in binomial_sf([0, 3, 5], [5, 5, 5], [0.5, 0.5, 0.5])]
-    [1.0, 0.5, 0.03125]
-    """
-    k_, n_, p_ = (np.asarray(v, dtype=np.float64) for v in (k, n, p))
-    out = np.ones(np.broadcast(k_, n_, p_).shape)
-    some = k_ > 0
-    a, b, x = np.broadcast_arrays(np.maximum(k_, 1.0), n_ - k_ + 1.0, p_)
-    tail = _betainc(a.astype(float), np.maximum(b, 1e-9).astype(float), x.astype(float))
-    return np.where(some, np.where(k_ > n_, 0.0, tail), out)
-
-
 def _levels(levels: Sequence[str]) -> list[str]:
     chosen = [levels] if isinstance(levels, str) else list(levels)
     unknown = [lv for lv in chosen if lv not in LEVELS]
@@ -128,25 +95,22 @@ def _levels(levels: Sequence[str]) -> list[str]:
     return chosen
 
 
-def _check(alpha: float, min_requests: int) -> None:
-    if not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ConfigurationError(f"alpha must be a probability in (0, 1), got {alpha!r}.")
-    if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
-        raise ConfigurationError(f"min_requests must be a positive int, got {min_requests!r}.")
-
-
-def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str) -> pl.DataFrame:
-    """requests/failures per value of every level, stacked (value as text)."""
+def _group_stats(lf: pl.LazyFrame, levels: list[str], failures: str, metric: str) -> pl.DataFrame:
+    """requests/failures and speed (see :func:`~wsframes.analysis.pool.slow_aggs`) per value of
+    every level, stacked (value as text); the pool's p95 is over the first level's rows."""
     failed = failure_expr(failures)
+    lf = with_pool_p95(lf, metric, pl.col(LEVELS[levels[0]][0]).is_not_null())
     parts = []
     for level in levels:
         column = LEVELS[level][0]
         parts.append(lf.filter(pl.col(column).is_not_null())
                      .group_by(pl.col(column).cast(pl.String).alias("value"))
                      .agg(pl.len().cast(pl.Int64).alias("requests"),
-                          failed.sum().cast(pl.Int64).alias("failed"))
+                          failed.sum().cast(pl.Int64).alias("failed"),
+                          held_quantile(metric, SLOW_QUANTILE), *slow_aggs(metric))
                      .with_columns(pl.lit(level).alias("level")))
-    return pl.concat(pl.collect_all(parts)).select("level", "value", "requests", "failed")
+    return pl.concat(pl.collect_all(parts)).select("level", "value", "requests", "failed", "timed", "slow",
+                                                   "p95", "pool_p95")
 
 
 def replacement_plan(
@@ -158,8 +122,10 @@ def replacement_plan(
     alpha: float = 0.01,
     min_requests: int = 30,
     failures: str = "proxy",
+    metric: str = "request_duration",
 ) -> ReplacementPlan:
-    """Proxies, /24s, ASNs or countries failing significantly more than the rest of the pool.
+    """Proxies, /24s, ASNs or countries failing significantly more than the rest of the pool, or
+    significantly slower than the pool.
 
     Parameters
     ----------
@@ -168,9 +134,11 @@ def replacement_plan(
         for replacement, and it gives how many proxies each body replaces.
     replaced : past replacements, passed on to :func:`enrich`.
     levels : which groupings to test.
-    alpha : the family-wise false-alarm budget of the whole call (Bonferroni).
+    alpha : the family-wise false-alarm budget of the whole call (Bonferroni over the failure
+        and the speed tests).
     min_requests : groups with fewer requests are not tested (and do not use up the budget).
     failures : ``"proxy"`` (default: failures a replacement could fix) or ``"all"``.
+    metric : the time of the speed test, over successful requests.
 
     Returns
     -------
@@ -178,32 +146,49 @@ def replacement_plan(
         ``candidates`` with the evidence, ``bodies`` (dry-run JSON), never sent anywhere.
     """
     chosen = _levels(levels)
-    _check(alpha, min_requests)
+    check_alpha(alpha)
+    check_min_requests(min_requests)
     lf, _ = as_lazy(df, func="replacement_plan")
-    require_columns(lf, ["proxy_address", "error_reason"], func="replacement_plan")
+    require_columns(lf, ["proxy_address", "error_reason", metric], func="replacement_plan")
     if any(c not in lf.collect_schema() for c in ENRICH_COLUMNS):
         lf = enrich(lf, proxies, replaced)
-    stats = _group_stats(lf, chosen, failures)
+    stats = _group_stats(lf, chosen, failures, metric)
     totals = stats.filter(pl.col("level") == chosen[0]).select(pl.col("requests", "failed").sum()).row(0)
-    tested = stats.filter(pl.col("requests") >= min_requests)
+    evidence, tests = _evidence(stats.filter(pl.col("requests") >= min_requests), totals, min_requests, alpha)
     listed = proxies.filter(pl.col("proxy_address").is_not_null())
-    rest_n = totals[0] - tested["requests"].to_numpy()
-    rest_x = totals[1] - tested["failed"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rest_rate = np.where(rest_n > 0, rest_x / np.maximum(rest_n, 1), np.nan)
-    p = binomial_sf(tested["failed"].to_numpy(), tested["requests"].to_numpy(), np.nan_to_num(rest_rate))
-    m = max(tested.height, 1)
-    low, high = wilson_interval("failed", "requests")
-    evidence = tested.with_columns(
-        (pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
-        pl.Series("rest_error_rate", rest_rate), pl.Series("p_value", p),
-        pl.Series("p_adjusted", np.minimum(p * m, 1.0)),
-    )
-    worse = pl.col("error_rate") > pl.col("rest_error_rate")
-    flagged = evidence.filter((pl.col("p_adjusted") < alpha) & worse)
+    flagged = evidence.filter(pl.col("p_adjusted") < alpha)
     flagged = flagged.with_columns(_covered(listed, flagged).alias("proxies"))
     flagged = flagged.sort("p_value", "level", "value")
-    return ReplacementPlan(flagged, _bodies(flagged, listed), tested.height, float(alpha))
+    return ReplacementPlan(flagged, _bodies(flagged, listed), tests, float(alpha))
+
+
+def _evidence(tested: pl.DataFrame, totals: tuple[int, int], min_requests: int,
+              alpha: float) -> tuple[pl.DataFrame, int]:
+    """Both tests of every tested group, Bonferroni over all of them; and how many there were.
+
+    The failure test compares a group with the rest of the pool (*totals* minus the group); the
+    speed test is judged only where the group holds its own p95. ``p_value`` is the group's
+    most significant test, ``reason`` names those within the budget.
+    """
+    rest = ((totals[1] - pl.col("failed")) / (totals[0] - pl.col("requests"))).fill_nan(None)
+    tested = tested.with_columns(rest.alias("rest_error_rate"))
+    p_failed = tested.select(failure_p_value("worse")).to_series().to_numpy()
+    judged = (tested["timed"] >= min_timed(min_requests)).to_numpy()
+    p_slow = np.where(judged, tested.select(slow_p_value()).to_series().to_numpy(), 1.0)
+    tests = tested.height + int(judged.sum())
+    fails, slow = p_failed * tests < alpha, p_slow * tests < alpha
+    reason = np.where(fails & slow, "failures, slow", np.where(fails, "failures", np.where(slow, "slow", "")))
+    p = np.minimum(p_failed, p_slow)
+    low, high = wilson_interval("failed", "requests")
+    evidence = tested.with_columns(
+        pl.Series("reason", reason.tolist(), dtype=pl.String),
+        (pl.col("failed") / pl.col("requests")).alias("error_rate"), low, high,
+        pl.when(pl.Series(judged)).then(pl.col("slow") / pl.col("timed")).alias("slow_share"),
+        pl.Series("p_value", p), pl.Series("p_adjusted", np.minimum(p * max(tests, 1), 1.0)),
+    )
+    columns = ["level", "value", "reason", "requests", "failed", "error_rate", "ci_low", "ci_high",
+               "rest_error_rate", "slow_share", "p95", "pool_p95", "p_value", "p_adjusted"]
+    return evidence.select(columns), tests
 
 
 def _covered(listed: pl.DataFrame, flagged: pl.DataFrame) -> pl.Series:

@@ -41,7 +41,7 @@ log = logging.getLogger("wsframes.report")
 
 #: Rows shown per table: the section must stay within the report's size budget.
 MAX_ROWS = 10
-_PCT = ("error_rate", "ci_low", "ci_high", "pool_error_rate", "rest_error_rate")
+_PCT = ("error_rate", "ci_low", "ci_high", "pool_error_rate", "rest_error_rate", "slow_share")
 
 
 def _p_value(p: float | None) -> str:
@@ -50,13 +50,14 @@ def _p_value(p: float | None) -> str:
 
 
 _FORMATS: dict[str, Any] = {**dict.fromkeys(_PCT, "percent"), "bytes": "bytes", "p50": "seconds",
-                            "p95": "seconds", "p99": "seconds", "p_adjusted": _p_value}
+                            "p95": "seconds", "p99": "seconds", "pool_p95": "seconds", "p_adjusted": _p_value}
 _HEADERS = {"requests": "requests", "failed": "failed", "error_rate": "error rate",
             "ci_low": "95% low", "ci_high": "95% high", "p95": "p95", "verdict": "verdict",
             "proxy_country": "country", "proxy_asn": "ASN", "proxy_asn_name": "network",
             "proxy_subnet_24": "range", "proxy_address": "proxy", "listen_address": "gateway",
-            "rest_error_rate": "rest of pool", "p_adjusted": "p (adjusted)", "proxies": "proxies"}
-_HEALTH = ["requests", "failed", "error_rate", "ci_low", "ci_high", "p95", "verdict"]
+            "rest_error_rate": "rest of pool", "p_adjusted": "p (adjusted)", "proxies": "proxies",
+            "slow_share": "over pool p95 (5% usual)", "pool_p95": "pool p95", "reason": "why"}
+_HEALTH = ["requests", "failed", "error_rate", "ci_low", "ci_high", "p95", "slow_share", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -180,12 +181,14 @@ def _advice(df: pl.LazyFrame, pool: PoolInputs) -> list[str]:
     head = _h(3, "Suggested replacement (dry run)")
     if not plan.bodies:
         return [head, f"<p>No proxy, range, ASN or country fails significantly more than the rest "
-                f"of the pool ({plan.tests} tests, false-alarm budget {plan.alpha:g}): nothing to "
-                "replace.</p>"]
-    evidence = plan.candidates.select("level", "value", "requests", "failed", "error_rate",
-                                      "rest_error_rate", "p_adjusted", "proxies")
+                f"of the pool or is significantly slower ({plan.tests} tests, false-alarm budget "
+                f"{plan.alpha:g}): nothing to replace.</p>"]
+    evidence = plan.candidates.select("level", "value", "reason", "requests", "failed", "error_rate",
+                                      "rest_error_rate", "slow_share", "p95", "pool_p95", "p_adjusted",
+                                      "proxies")
     body = html.escape(plan.to_json())
-    return [head, "<p>Failing significantly more than the rest of the pool (evidence below). "
+    return [head, "<p>Failing significantly more than the rest of the pool, or slower than it: more "
+            "of its requests than the usual 5% take longer than the pool's p95 (evidence below). "
             "The JSON is the body of Webshare's <code>POST /api/v3/proxy/replace/</code> with "
             "<code>dry_run: true</code>: wsframes never sends it; review it, then send it yourself.</p>",
             _table(evidence, "ws-pool-evidence"),

@@ -73,7 +73,7 @@ import numpy as np
 import polars as pl
 
 from wsframes.analysis._engines import EngineFrame
-from wsframes.analysis._frames import FrameLike, as_lazy, check_every, finish, require_columns
+from wsframes.analysis._frames import Frame, FrameLike, as_lazy, check_every, finish, require_columns
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import (
     ALL,
@@ -127,13 +127,13 @@ _NEEDED = ("timestamp", "error_reason", *PHASES.values(), *(d for d in DIMENSION
 
 
 def find_incidents(
-    df: FrameLike,
+    df: Frame,
     *,
     baseline: FrameLike | None = None,
     tz: str = "UTC",
     every: str | timedelta = "1h",
     false_alarm_rate: float = 0.01,
-) -> FrameLike:
+) -> Frame:
     """Incidents in an activity frame, most requests affected first (method: module docstring).
 
     Parameters
