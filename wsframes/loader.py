@@ -32,6 +32,7 @@ import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
 from wsframes._engine import load_window
+from wsframes._validate import check_plans
 from wsframes.api.activity import ActivityFilters, to_micros, window_params
 from wsframes.api.client import HttpClient
 from wsframes.api.download import download_activity_csv, get_download_token
@@ -190,8 +191,9 @@ class Client:
         :class:`~wsframes.errors.PermissionDeniedError`, an ignored header
         :class:`~wsframes.errors.APIError`; neither returns data.
         """
-        if not (plan_id is None or isinstance(plan_id, int)):
-            return self._plans(start, end, list(plan_id), search=search, error_reason=error_reason,
+        plan_id = check_plans(plan_id)
+        if isinstance(plan_id, list):
+            return self._plans(start, end, plan_id, search=search, error_reason=error_reason,
                                min_bytes=min_bytes, max_bytes=max_bytes,
                                verification_category=verification_category, progress=progress)
         filters = ActivityFilters(
@@ -225,11 +227,8 @@ class Client:
 
     def _plans(self, start: TimeLike, end: TimeLike | None, plans: list[int], **options: Any
                ) -> pl.DataFrame:
-        """Several plans, each loaded exactly, as one ascending frame with a ``plan_id`` column."""
-        if not plans or len(set(plans)) != len(plans) or any(p is None for p in plans):
-            raise ConfigurationError(f"plan_id must list distinct plan ids, got {plans!r}.")
-        for plan in plans:
-            ActivityFilters(plan_id=plan)  # every id is checked before the first request
+        """Several plans (checked by :func:`check_plans`), each loaded exactly, as one ascending
+        frame with a ``plan_id`` column."""
         lo, hi = resolve_window(start, end, now=utc_now())  # one window for every plan
         frames = [self.activity(lo, hi, plan_id=plan, **options)
                   .with_columns(pl.lit(plan, pl.Int64).alias("plan_id")) for plan in plans]

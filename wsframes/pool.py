@@ -24,6 +24,7 @@ from typing import Any, Unpack
 import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
+from wsframes._validate import check_plan_id
 from wsframes.api.activity import to_micros
 from wsframes.api.client import HttpClient
 from wsframes.api.proxies import (
@@ -57,11 +58,6 @@ def _http(config: Config | None, settings: ConfigOverrides) -> tuple[HttpClient,
     """
     cfg = configure(config, settings)
     return HttpClient(cfg), min(cfg.page_size, MAX_LIST_PAGE_SIZE)
-
-
-def _check_plan(plan_id: int | None) -> None:
-    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 0):
-        raise ConfigurationError(f"plan_id must be a non-negative int (see the dashboard), got {plan_id!r}.")
 
 
 def _frame(records: Sequence[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame:
@@ -129,7 +125,7 @@ def load_proxies(
     polars.DataFrame
         One row per proxy, :data:`~wsframes.schema.PROXY_SCHEMA` (no password column).
     """
-    _check_plan(plan_id)
+    check_plan_id(plan_id)
     http, page_size = _http(config, settings)
     try:
         return proxies_frame(get_proxy_list(http, mode=mode, plan_id=plan_id, page_size=page_size))
@@ -149,7 +145,7 @@ def load_replaced_proxies(
     :data:`~wsframes.schema.REPLACED_PROXY_SCHEMA`; pass it to :func:`wsframes.enrich` so rows
     that used a since-replaced address get ``proxy_replaced_at`` and the old address's country.
     """
-    _check_plan(plan_id)
+    check_plan_id(plan_id)
     http, page_size = _http(config, settings)
     try:
         return replaced_frame(get_replaced_proxies(http, plan_id=plan_id, page_size=page_size))
@@ -171,7 +167,7 @@ def load_error_reasons(
     ``connection``) or ``http_status``; ``/api/v2/stats/`` does. Columns:
     :data:`~wsframes.schema.ERROR_REASON_SCHEMA`, most frequent code first.
     """
-    _check_plan(plan_id)
+    check_plan_id(plan_id)
     now = utc_now()
     lo_dt, hi_dt = resolve_window(start, end, now=now)
     lo_dt = RETENTION.clamp(lo_dt, now=now)  # the API's 90-day floor, as for activity

@@ -27,7 +27,7 @@ import nbformat
 import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
-from wsframes._validate import check_seconds
+from wsframes._validate import check_plan_id, check_seconds
 from wsframes.errors import ConfigurationError
 from wsframes.report._io import atomic_replace, atomic_write
 from wsframes.report._kernel import execute
@@ -262,8 +262,7 @@ def _validate(
     check_tz(tz)
     now = now or utc_now()
     check_seconds("cell_timeout", cell_timeout, zero_ok=False)
-    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
-        raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
+    check_plan_id(plan_id)
     if archive is not None and data is not None:
         raise ConfigurationError("give data= (--data) or archive= (--archive), not both.")
     data_path = check_data(data)
