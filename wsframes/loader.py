@@ -41,7 +41,7 @@ from wsframes.api.stats import get_aggregate_stats, get_hourly_stats
 from wsframes.api.subuser import check_subuser_activity
 from wsframes.errors import ConfigurationError
 from wsframes.frames import hourly_stats_frame, parse_download_csv
-from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
+from wsframes.timeutil import TimeLike, clamp_to_retention, resolve_window, utc_now
 
 __all__ = ["Client", "load_activity"]
 
@@ -132,11 +132,11 @@ class Client:
         """Resolve ``[start, end)`` against the API's 90-day floor; inclusive µs bounds.
 
         A start within a minute of the floor (``"90d"``) is moved just inside it: see
-        :class:`wsframes.timeutil.Retention`.
+        :func:`wsframes.timeutil.clamp_to_retention`.
         """
         now = utc_now()
         lo, hi = resolve_window(start, end, now=now)
-        requested, lo = lo, RETENTION.clamp(lo, now=now)
+        requested, lo = lo, clamp_to_retention(lo, now=now)
         if lo >= hi:
             raise ConfigurationError(
                 f"the window ends ({hi.isoformat()}) before the API's 90-day floor; read it from a "

@@ -35,7 +35,7 @@ from wsframes.api.proxies import (
 )
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ERROR_REASON_SCHEMA, PROXY_SCHEMA, REPLACED_PROXY_SCHEMA
-from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
+from wsframes.timeutil import TimeLike, clamp_to_retention, resolve_window, utc_now
 
 __all__ = [
     "error_reasons_frame",
@@ -170,7 +170,7 @@ def load_error_reasons(
     check_plan_id(plan_id)
     now = utc_now()
     lo_dt, hi_dt = resolve_window(start, end, now=now)
-    lo_dt = RETENTION.clamp(lo_dt, now=now)  # the API's 90-day floor, as for activity
+    lo_dt = clamp_to_retention(lo_dt, now=now)  # the API's 90-day floor, as for activity
     if lo_dt >= hi_dt:
         raise ConfigurationError(f"the window ends ({hi_dt.isoformat()}) before the API's 90-day floor.")
     lo, hi = to_micros(lo_dt), to_micros(hi_dt) - 1  # the API's bounds are inclusive

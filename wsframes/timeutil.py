@@ -17,7 +17,6 @@ double-count. The API's inclusive bounds are an implementation detail of :mod:`w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,9 +24,7 @@ from wsframes.errors import ConfigurationError
 
 __all__ = [
     "API_RETENTION",
-    "RETENTION",
     "RETENTION_SLACK",
-    "Retention",
     "TimeLike",
     "check_retention",
     "check_tz",
@@ -35,6 +32,7 @@ __all__ = [
     "parse_duration",
     "resolve_instant",
     "resolve_window",
+    "retention_floor",
     "utc_now",
 ]
 
@@ -43,7 +41,8 @@ API_RETENTION = timedelta(days=90)
 
 #: A start within this much of the 90-day floor means "as far back as the API serves": clocks
 #: move between resolving ``"90d"`` and the request reaching the API, so the floor itself is a
-#: moving target. Such a start is moved just inside the floor instead of being refused.
+#: moving target. Such a start is moved just inside the floor instead of being refused. It is
+#: also the tolerance at the floor (clock skew, request latency) for a day to be fetched again whole.
 RETENTION_SLACK = timedelta(minutes=1)
 
 TimeLike = datetime | date | str
@@ -113,66 +112,41 @@ def resolve_window(
     return lo, hi
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """The one rule for how far back the API serves data: the 90-day floor, its slack, clamping.
+def retention_floor(now: datetime | None = None, margin: timedelta = timedelta(0)) -> datetime:
+    """The oldest instant the API serves at *now* (``now - 90 days``), plus *margin*.
 
-    Every module asks this object (``RETENTION``) instead of computing ``now - 90 days`` itself.
+    The one retention rule: every module asks it rather than computing ``now - 90 days``. Its
+    margins are :data:`RETENTION_SLACK` for a request's start (:func:`clamp_to_retention`, a day
+    still refetchable) and, for hourly stats, one hour (:func:`wsframes.archive.completeness.stats_floor`).
 
-    >>> now = datetime(2026, 11, 26, tzinfo=UTC)
-    >>> RETENTION.floor(now=now).isoformat()
+    >>> retention_floor(datetime(2026, 11, 26, tzinfo=UTC)).isoformat()
     '2026-08-28T00:00:00+00:00'
-    >>> RETENTION.refetchable(now - timedelta(days=89), now=now)
-    True
     """
-
-    period: timedelta = API_RETENTION
-    slack: timedelta = RETENTION_SLACK
-
-    def floor(self, *, now: datetime | None = None) -> datetime:
-        """The oldest instant the API serves at *now*."""
-        return (now or utc_now()) - self.period
-
-    def check(self, start: datetime, *, now: datetime | None = None) -> None:
-        """Raise when *start* is older than the API keeps (less the slack)."""
-        floor = self.floor(now=now)
-        if start < floor - self.slack:
-            raise ConfigurationError(
-                f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves "
-                f"the last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, "
-                "or read older history from a local archive (wsframes.sync / scan_activity)."
-            )
-
-    def clamp(self, start: datetime, *, now: datetime | None = None) -> datetime:
-        """*start*, or just inside the floor when within the slack of it; raises when older."""
-        now = now or utc_now()
-        self.check(start, now=now)
-        return max(start, self.floor(now=now) + self.slack)
-
-    def refetchable(self, start: datetime, *, now: datetime | None = None,
-                    margin: timedelta = timedelta(0)) -> bool:
-        """Whether data from *start* on can still be fetched again (*margin* inside the floor)."""
-        return start >= self.floor(now=now) + margin
-
-
-#: The API's retention rule; use it rather than ``API_RETENTION`` arithmetic.
-RETENTION = Retention()
+    return (now or utc_now()) - API_RETENTION + margin
 
 
 def check_retention(start: datetime, *, now: datetime | None = None) -> None:
-    """Raise when *start* is older than the API keeps activity (see :class:`Retention`)."""
-    RETENTION.check(start, now=now)
+    """Raise when *start* is older than the API keeps activity, less :data:`RETENTION_SLACK`."""
+    floor = retention_floor(now)
+    if start < floor - RETENTION_SLACK:
+        raise ConfigurationError(
+            f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves "
+            f"the last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, "
+            "or read older history from a local archive (wsframes.sync / scan_activity)."
+        )
 
 
 def clamp_to_retention(start: datetime, *, now: datetime | None = None) -> datetime:
-    """The start to request from the API (see :meth:`Retention.clamp`).
+    """The start to request from the API: *start*, or just inside the floor when within the slack
+    of it (see :data:`RETENTION_SLACK`); raises when older.
 
-    >>> from datetime import datetime, timezone
-    >>> now = datetime(2026, 11, 26, tzinfo=timezone.utc)
-    >>> clamp_to_retention(now - API_RETENTION, now=now) == now - API_RETENTION + RETENTION_SLACK
+    >>> now = datetime(2026, 11, 26, tzinfo=UTC)
+    >>> clamp_to_retention(now - API_RETENTION, now=now) == retention_floor(now, RETENTION_SLACK)
     True
     """
-    return RETENTION.clamp(start, now=now)
+    now = now or utc_now()
+    check_retention(start, now=now)
+    return max(start, retention_floor(now, RETENTION_SLACK))
 
 
 def check_tz(tz: str) -> ZoneInfo:

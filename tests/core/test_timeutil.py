@@ -77,3 +77,29 @@ def test_a_start_at_the_floor_means_as_far_back_as_the_api_serves() -> None:
     assert clamp_to_retention(later, now=NOW) == later  # anything younger is left alone
     with pytest.raises(ConfigurationError, match="90 days"):
         clamp_to_retention(floor - 2 * RETENTION_SLACK, now=NOW)
+
+
+def test_every_retention_margin_is_measured_from_the_one_floor() -> None:
+    from wsframes.archive.completeness import stats_floor
+    from wsframes.archive.integrity import refetchable
+    from wsframes.archive.manifest import Manifest
+    from wsframes.archive.sync import plan_gaps
+    from wsframes.timeutil import RETENTION_SLACK, clamp_to_retention, retention_floor
+
+    floor = retention_floor(NOW)
+    assert floor == NOW - timedelta(days=90)
+    assert retention_floor(NOW, RETENTION_SLACK) == floor + RETENTION_SLACK
+    # A day is refetchable from the moment its midnight is a slack inside the floor.
+    midnight = datetime(2026, 9, 1, tzinfo=UTC)
+    assert refetchable(midnight.date(), now=midnight + timedelta(days=90) - RETENTION_SLACK)
+    assert not refetchable(midnight.date(), now=midnight + timedelta(days=90))
+    # Hourly stats start on the first whole hour at least an hour inside the floor.
+    assert stats_floor(NOW) == floor + timedelta(hours=1)
+    assert stats_floor(NOW + timedelta(minutes=1)) == floor + timedelta(hours=2)
+    # sync's clamp is the loader's: a gap starting within the slack of the floor starts where a
+    # direct load would; a load through the archive refuses it instead of trimming the window.
+    near = floor - RETENTION_SLACK / 2
+    (gap,) = plan_gaps(Manifest(), "1", (near, NOW), now=NOW, clamp=True)
+    assert gap == (clamp_to_retention(near, now=NOW), NOW)
+    with pytest.raises(ConfigurationError, match="90 days"):
+        plan_gaps(Manifest(), "1", (near, NOW), now=NOW)

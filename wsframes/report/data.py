@@ -202,7 +202,7 @@ def readable_start(first: datetime, *, now: datetime | None = None) -> datetime:
     >>> readable_start(now - timedelta(days=91), now=now) == now - timedelta(days=90)
     True
     """
-    return max(first, (now or timeutil.utc_now()) - timeutil.API_RETENTION)
+    return max(first, timeutil.retention_floor(now))
 
 
 def keep_report_data(data: ReportData, path: str) -> None:
