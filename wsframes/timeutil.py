@@ -4,6 +4,10 @@ Accepted for an instant: aware datetimes (converted to UTC), naive datetimes (ta
 dates (midnight UTC), ISO-8601 strings (with or without offset, date-only allowed) and relative
 strings counted back from *now*: ``"90s"``, ``"90m"``, ``"24h"``, ``"7d"``, ``"2w"``.
 
+A frame's ``timestamp`` column follows the same rule (:func:`as_utc`, used by the analysis
+helpers and the report alike): aware datetimes are converted to UTC, naive ones are taken as UTC,
+ISO-8601 text (a CSV read back) is parsed, an offset honoured and none meaning UTC.
+
 Windows are half-open ``[start, end)`` everywhere in wsframes, so consecutive windows never
 double-count. The API's inclusive bounds are an implementation detail of :mod:`wsframes.api`.
 
@@ -18,7 +22,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
 
 from wsframes.errors import ConfigurationError
 
@@ -26,6 +33,7 @@ __all__ = [
     "API_RETENTION",
     "RETENTION_SLACK",
     "TimeLike",
+    "as_utc",
     "check_retention",
     "check_tz",
     "clamp_to_retention",
@@ -46,6 +54,7 @@ API_RETENTION = timedelta(days=90)
 RETENTION_SLACK = timedelta(minutes=1)
 
 TimeLike = datetime | date | str
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -156,4 +165,40 @@ def check_tz(tz: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ConfigurationError(
             f"tz={tz!r} is not an IANA time zone; write e.g. 'UTC', 'Europe/Berlin' or 'America/New_York'."
+        ) from None
+
+
+def as_utc(frame: _Frame, *, what: str) -> _Frame:
+    """*frame* with its ``timestamp`` as a UTC datetime, by the module's rule; *what* names the
+    caller in errors (``"traffic_over_time()"``).
+
+    An eager frame's text is parsed at once, so text that is not ISO 8601 is refused here, naming a
+    sample; a lazy frame stays lazy (and fails when collected). A UTC column is left as it is.
+
+    >>> naive = pl.DataFrame({"timestamp": [datetime(2026, 11, 1, 8)]})
+    >>> as_utc(naive, what="doctest")["timestamp"].dtype
+    Datetime(time_unit='us', time_zone='UTC')
+    """
+    dtype = frame.collect_schema().get("timestamp")
+    ts = pl.col("timestamp")
+    if dtype is None or (isinstance(dtype, pl.Datetime) and dtype.time_zone == "UTC"):
+        return frame
+    if isinstance(dtype, pl.Datetime):
+        naive = dtype.time_zone is None
+        return frame.with_columns(ts.dt.replace_time_zone("UTC") if naive else ts.dt.convert_time_zone("UTC"))
+    if not isinstance(dtype, pl.String):
+        raise ConfigurationError(
+            f"{what} needs 'timestamp' as a datetime (UTC), but it is {dtype}; convert it first, "
+            "e.g. pl.col('timestamp').cast(pl.Datetime('us', 'UTC'))."
+        )
+    parse = ts.str.to_datetime(time_zone="UTC", time_unit="us")
+    if isinstance(frame, pl.LazyFrame):
+        return frame.with_columns(parse)
+    try:
+        return frame.with_columns(parse)
+    except pl.exceptions.PolarsError:
+        sample = frame.select(ts.drop_nulls().first()).item()
+        raise ConfigurationError(
+            f"{what} found text timestamps that are not ISO 8601 (e.g. {str(sample)[:40]!r}); parse "
+            "them to UTC datetimes first, e.g. pl.col('timestamp').str.to_datetime(time_zone='UTC')."
         ) from None
