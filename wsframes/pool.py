@@ -34,6 +34,7 @@ from wsframes.api.proxies import (
     get_replaced_proxies,
 )
 from wsframes.errors import ConfigurationError
+from wsframes.frames import TIMESTAMP_FORMAT
 from wsframes.schema import ERROR_REASON_SCHEMA, PROXY_SCHEMA, REPLACED_PROXY_SCHEMA
 from wsframes.timeutil import TimeLike, clamp_to_retention, resolve_window, utc_now
 
@@ -45,9 +46,6 @@ __all__ = [
     "proxies_frame",
     "replaced_frame",
 ]
-
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # "+05:30", "-0800" or "Z", as in wsframes.frames
-
 
 def _http(config: Config | None, settings: ConfigOverrides) -> tuple[HttpClient, int]:
     """The pool loaders' HTTP client and list page size: the same :class:`~wsframes.Config` as every load.
@@ -76,7 +74,7 @@ def _frame(records: Sequence[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame
     )
     try:
         return frame.with_columns(
-            pl.col(n).str.to_datetime(_TS_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
+            pl.col(n).str.to_datetime(TIMESTAMP_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
             else pl.col(n).cast(t, strict=True)
             for n, t in schema.items()
         )
