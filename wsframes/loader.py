@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Unpack
@@ -191,15 +192,18 @@ class Client:
         :class:`~wsframes.errors.PermissionDeniedError`, an ignored header
         :class:`~wsframes.errors.APIError`; neither returns data.
         """
-        plan_id = check_plans(plan_id)
-        if isinstance(plan_id, list):
-            return self._plans(start, end, plan_id, search=search, error_reason=error_reason,
-                               min_bytes=min_bytes, max_bytes=max_bytes,
-                               verification_category=verification_category, progress=progress)
+        plans = check_plans(plan_id)
         filters = ActivityFilters(
-            plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
-            max_bytes=max_bytes, verification_category=verification_category,
+            plan_id=None if isinstance(plans, list) else plans, search=search, error_reason=error_reason,
+            min_bytes=min_bytes, max_bytes=max_bytes, verification_category=verification_category,
         )
+        if isinstance(plans, list):
+            return self._plans(start, end, [replace(filters, plan_id=p) for p in plans], progress)
+        return self._load(start, end, filters, progress)
+
+    def _load(self, start: TimeLike, end: TimeLike | None, filters: ActivityFilters,
+              progress: bool | None) -> pl.DataFrame:
+        """:meth:`activity` for one plan, its filters checked."""
         shown = check_progress(progress)
         lo_us, hi_us, lo, hi = self._window(start, end)
         if self.config.subuser is not None:
@@ -225,13 +229,13 @@ class Client:
         check_subuser_activity(self._http, self._account_http, self.config.subuser,
                                lo_us=lo_us, hi_us=hi_us, filters=filters)
 
-    def _plans(self, start: TimeLike, end: TimeLike | None, plans: list[int], **options: Any
-               ) -> pl.DataFrame:
-        """Several plans (checked by :func:`check_plans`), each loaded exactly, as one ascending
-        frame with a ``plan_id`` column."""
+    def _plans(self, start: TimeLike, end: TimeLike | None, plans: list[ActivityFilters],
+               progress: bool | None) -> pl.DataFrame:
+        """Several plans' filters, each plan loaded exactly, as one ascending frame with a
+        ``plan_id`` column."""
         lo, hi = resolve_window(start, end, now=utc_now())  # one window for every plan
-        frames = [self.activity(lo, hi, plan_id=plan, **options)
-                  .with_columns(pl.lit(plan, pl.Int64).alias("plan_id")) for plan in plans]
+        frames = [self._load(lo, hi, f, progress).with_columns(pl.lit(f.plan_id, pl.Int64).alias("plan_id"))
+                  for f in plans]
         return pl.concat(frames, how="vertical").sort("timestamp", maintain_order=True)
 
     def hourly_stats(self, start: TimeLike, end: TimeLike | None = None, *,
