@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from wsframes.errors import ConfigurationError
 
-__all__ = ["check_int", "check_plan_id", "check_progress", "check_seconds"]
+__all__ = ["check_int", "check_plan_id", "check_plans", "check_progress", "check_seconds"]
 
 
 def _is_int(value: object) -> bool:
@@ -37,10 +37,31 @@ def check_seconds(name: str, value: object, *, zero_ok: bool = True) -> float:
 
 
 def check_plan_id(plan_id: object) -> int | None:
-    """A plan id: a non-negative int, or None for the account's default plan."""
-    if plan_id is not None and (not _is_int(plan_id) or plan_id < 0):  # type: ignore[operator]
-        raise ConfigurationError(f"plan_id must be a non-negative int, got {plan_id!r}.")
+    """A plan id: a positive int, or None for the account's default plan.
+
+    The one plan-id rule of loads, pools, archives and reports. Webshare's plan ids are the
+    dashboard's ids, which start at 1: 0 names no plan, so it is refused everywhere rather than
+    loaded and then refused by the archive or the report.
+    """
+    if plan_id is not None and (not _is_int(plan_id) or plan_id < 1):  # type: ignore[operator]
+        raise ConfigurationError(
+            f"plan_id must be a positive integer (the plan's id in the Webshare dashboard) or None "
+            f"for the account's default plan, got {plan_id!r}."
+        )
     return plan_id  # type: ignore[return-value]
+
+
+def check_plans(plan_id: object) -> int | list[int] | None:
+    """*plan_id* checked: one plan id (or None), or the list of the distinct ids a list or tuple names.
+
+    >>> check_plans((2, 1)), check_plans(3)
+    ([2, 1], 3)
+    """
+    if not isinstance(plan_id, list | tuple):
+        return check_plan_id(plan_id)
+    if not plan_id or any(check_plan_id(p) is None for p in plan_id) or len(set(plan_id)) != len(plan_id):
+        raise ConfigurationError(f"plan_id must list distinct plan ids, got {plan_id!r}.")
+    return list(plan_id)
 
 
 def check_progress(progress: object) -> bool | None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CSV_SCHEMA",
     "HOURLY_STATS_SCHEMA",
+    "TIMESTAMP_FORMAT",
     "assemble_pages",
     "hourly_stats_frame",
     "parse_activity_page",
@@ -42,7 +43,8 @@ __all__ = [
     "to_pandas",
 ]
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z: "+05:30", "-0800" or "Z"
+#: How the API writes a time (lists, stats, proxies); the CSV download puts a space for the ``T``.
+TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%.f%#z"  # %#z: "+05:30", "-0800" or "Z"
 _UTC_US: Final = pa.timestamp("us", "UTC")
 
 
@@ -229,7 +231,7 @@ def hourly_stats_frame(rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
     raw = pl.DataFrame([_stats_row(r) for r in rows], schema=string_schema, orient="row")
     _check_integral(raw, [n for n, dt in HOURLY_STATS_SCHEMA.items() if dt.is_integer()])
     parse = [
-        pl.col(n).str.to_datetime(_TS_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
+        pl.col(n).str.to_datetime(TIMESTAMP_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
         else pl.col(n).cast(dt, strict=True)
         for n, dt in HOURLY_STATS_SCHEMA.items()
     ]
@@ -271,7 +273,7 @@ def parse_download_csv(body: bytes) -> pl.DataFrame:
         ).rename(_CSV_COLUMNS)
         _check_integral(raw.with_columns(pl.col("port", "bytes").cast(pl.Float64)), ("port", "bytes"))
         exprs = [
-            pl.col("timestamp").str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_zone="UTC", time_unit="us")
+            pl.col(n).str.to_datetime(TIMESTAMP_FORMAT.replace("T", " "), time_zone="UTC", time_unit="us")
             if n == "timestamp"
             else pl.col(n).cast(pl.Float64).cast(dt, strict=True) if dt.is_integer()
             else pl.col(n).cast(dt, strict=True)

@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Unpack
@@ -32,6 +33,7 @@ import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
 from wsframes._engine import load_window
+from wsframes._validate import check_plans
 from wsframes.api.activity import ActivityFilters, to_micros, window_params
 from wsframes.api.client import HttpClient
 from wsframes.api.download import download_activity_csv, get_download_token
@@ -40,7 +42,7 @@ from wsframes.api.stats import get_aggregate_stats, get_hourly_stats
 from wsframes.api.subuser import check_subuser_activity
 from wsframes.errors import ConfigurationError
 from wsframes.frames import hourly_stats_frame, parse_download_csv
-from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
+from wsframes.timeutil import TimeLike, clamp_to_retention, resolve_window, utc_now
 
 __all__ = ["Client"]
 
@@ -131,11 +133,11 @@ class Client:
         """Resolve ``[start, end)`` against the API's 90-day floor; inclusive µs bounds.
 
         A start within a minute of the floor (``"90d"``) is moved just inside it: see
-        :class:`wsframes.timeutil.Retention`.
+        :func:`wsframes.timeutil.clamp_to_retention`.
         """
         now = utc_now()
         lo, hi = resolve_window(start, end, now=now)
-        requested, lo = lo, RETENTION.clamp(lo, now=now)
+        requested, lo = lo, clamp_to_retention(lo, now=now)
         if lo >= hi:
             raise ConfigurationError(
                 f"the window ends ({hi.isoformat()}) before the API's 90-day floor; read it from a "
@@ -190,14 +192,18 @@ class Client:
         :class:`~wsframes.errors.PermissionDeniedError`, an ignored header
         :class:`~wsframes.errors.APIError`; neither returns data.
         """
-        if not (plan_id is None or isinstance(plan_id, int)):
-            return self._plans(start, end, list(plan_id), search=search, error_reason=error_reason,
-                               min_bytes=min_bytes, max_bytes=max_bytes,
-                               verification_category=verification_category, progress=progress)
+        plans = check_plans(plan_id)
         filters = ActivityFilters(
-            plan_id=plan_id, search=search, error_reason=error_reason, min_bytes=min_bytes,
-            max_bytes=max_bytes, verification_category=verification_category,
+            plan_id=None if isinstance(plans, list) else plans, search=search, error_reason=error_reason,
+            min_bytes=min_bytes, max_bytes=max_bytes, verification_category=verification_category,
         )
+        if isinstance(plans, list):
+            return self._plans(start, end, [replace(filters, plan_id=p) for p in plans], progress)
+        return self._load(start, end, filters, progress)
+
+    def _load(self, start: TimeLike, end: TimeLike | None, filters: ActivityFilters,
+              progress: bool | None) -> pl.DataFrame:
+        """:meth:`activity` for one plan, its filters checked."""
         shown = check_progress(progress)
         lo_us, hi_us, lo, hi = self._window(start, end)
         if self.config.subuser is not None:
@@ -223,16 +229,13 @@ class Client:
         check_subuser_activity(self._http, self._account_http, self.config.subuser,
                                lo_us=lo_us, hi_us=hi_us, filters=filters)
 
-    def _plans(self, start: TimeLike, end: TimeLike | None, plans: list[int], **options: Any
-               ) -> pl.DataFrame:
-        """Several plans, each loaded exactly, as one ascending frame with a ``plan_id`` column."""
-        if not plans or len(set(plans)) != len(plans) or any(p is None for p in plans):
-            raise ConfigurationError(f"plan_id must list distinct plan ids, got {plans!r}.")
-        for plan in plans:
-            ActivityFilters(plan_id=plan)  # every id is checked before the first request
+    def _plans(self, start: TimeLike, end: TimeLike | None, plans: list[ActivityFilters],
+               progress: bool | None) -> pl.DataFrame:
+        """Several plans' filters, each plan loaded exactly, as one ascending frame with a
+        ``plan_id`` column."""
         lo, hi = resolve_window(start, end, now=utc_now())  # one window for every plan
-        frames = [self.activity(lo, hi, plan_id=plan, **options)
-                  .with_columns(pl.lit(plan, pl.Int64).alias("plan_id")) for plan in plans]
+        frames = [self._load(lo, hi, f, progress).with_columns(pl.lit(f.plan_id, pl.Int64).alias("plan_id"))
+                  for f in plans]
         return pl.concat(frames, how="vertical").sort("timestamp", maintain_order=True)
 
     def hourly_stats(self, start: TimeLike, end: TimeLike | None = None, *,

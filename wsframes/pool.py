@@ -24,6 +24,7 @@ from typing import Any, Unpack
 import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
+from wsframes._validate import check_plan_id
 from wsframes.api.activity import to_micros
 from wsframes.api.client import HttpClient
 from wsframes.api.proxies import (
@@ -33,8 +34,9 @@ from wsframes.api.proxies import (
     get_replaced_proxies,
 )
 from wsframes.errors import ConfigurationError
+from wsframes.frames import TIMESTAMP_FORMAT
 from wsframes.schema import ERROR_REASON_SCHEMA, PROXY_SCHEMA, REPLACED_PROXY_SCHEMA
-from wsframes.timeutil import RETENTION, TimeLike, resolve_window, utc_now
+from wsframes.timeutil import TimeLike, clamp_to_retention, resolve_window, utc_now
 
 __all__ = [
     "error_reasons_frame",
@@ -45,9 +47,6 @@ __all__ = [
     "replaced_frame",
 ]
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"  # "+05:30", "-0800" or "Z", as in wsframes.frames
-
-
 def _http(config: Config | None, settings: ConfigOverrides) -> tuple[HttpClient, int]:
     """The pool loaders' HTTP client and list page size: the same :class:`~wsframes.Config` as every load.
 
@@ -57,11 +56,6 @@ def _http(config: Config | None, settings: ConfigOverrides) -> tuple[HttpClient,
     """
     cfg = configure(config, settings)
     return HttpClient(cfg), min(cfg.page_size, MAX_LIST_PAGE_SIZE)
-
-
-def _check_plan(plan_id: int | None) -> None:
-    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 0):
-        raise ConfigurationError(f"plan_id must be a non-negative int (see the dashboard), got {plan_id!r}.")
 
 
 def _frame(records: Sequence[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame:
@@ -80,7 +74,7 @@ def _frame(records: Sequence[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame
     )
     try:
         return frame.with_columns(
-            pl.col(n).str.to_datetime(_TS_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
+            pl.col(n).str.to_datetime(TIMESTAMP_FORMAT, time_zone="UTC", time_unit="us") if n in ts_cols
             else pl.col(n).cast(t, strict=True)
             for n, t in schema.items()
         )
@@ -129,7 +123,7 @@ def load_proxies(
     polars.DataFrame
         One row per proxy, :data:`~wsframes.schema.PROXY_SCHEMA` (no password column).
     """
-    _check_plan(plan_id)
+    check_plan_id(plan_id)
     http, page_size = _http(config, settings)
     try:
         return proxies_frame(get_proxy_list(http, mode=mode, plan_id=plan_id, page_size=page_size))
@@ -149,7 +143,7 @@ def load_replaced_proxies(
     :data:`~wsframes.schema.REPLACED_PROXY_SCHEMA`; pass it to :func:`wsframes.enrich` so rows
     that used a since-replaced address get ``proxy_replaced_at`` and the old address's country.
     """
-    _check_plan(plan_id)
+    check_plan_id(plan_id)
     http, page_size = _http(config, settings)
     try:
         return replaced_frame(get_replaced_proxies(http, plan_id=plan_id, page_size=page_size))
@@ -171,10 +165,10 @@ def load_error_reasons(
     ``connection``) or ``http_status``; ``/api/v2/stats/`` does. Columns:
     :data:`~wsframes.schema.ERROR_REASON_SCHEMA`, most frequent code first.
     """
-    _check_plan(plan_id)
+    check_plan_id(plan_id)
     now = utc_now()
     lo_dt, hi_dt = resolve_window(start, end, now=now)
-    lo_dt = RETENTION.clamp(lo_dt, now=now)  # the API's 90-day floor, as for activity
+    lo_dt = clamp_to_retention(lo_dt, now=now)  # the API's 90-day floor, as for activity
     if lo_dt >= hi_dt:
         raise ConfigurationError(f"the window ends ({hi_dt.isoformat()}) before the API's 90-day floor.")
     lo, hi = to_micros(lo_dt), to_micros(hi_dt) - 1  # the API's bounds are inclusive

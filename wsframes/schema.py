@@ -27,6 +27,7 @@ __all__ = [
     "ACTIVITY_COLUMNS",
     "ACTIVITY_SCHEMA",
     "CATEGORY_ADVICE",
+    "DURATION_COLUMNS",
     "ERROR_CATALOGUE",
     "ErrorCode",
     "describe_error",
@@ -56,6 +57,9 @@ ACTIVITY_SCHEMA: Final = pl.Schema(
         "listen_port": pl.Int32(),
     }
 )
+
+#: The activity's durations (seconds), in the order of a request's phases, then the whole request.
+DURATION_COLUMNS: Final = ("handshake_duration", "tunnel_duration", "request_duration")
 
 #: The 18 API field names, in order.
 ACTIVITY_COLUMNS: Final = tuple(ACTIVITY_SCHEMA.names())

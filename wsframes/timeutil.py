@@ -4,6 +4,10 @@ Accepted for an instant: aware datetimes (converted to UTC), naive datetimes (ta
 dates (midnight UTC), ISO-8601 strings (with or without offset, date-only allowed) and relative
 strings counted back from *now*: ``"90s"``, ``"90m"``, ``"24h"``, ``"7d"``, ``"2w"``.
 
+A frame's ``timestamp`` column follows the same rule (:func:`as_utc`, used by the analysis
+helpers and the report alike): aware datetimes are converted to UTC, naive ones are taken as UTC,
+ISO-8601 text (a CSV read back) is parsed, an offset honoured and none meaning UTC.
+
 Windows are half-open ``[start, end)`` everywhere in wsframes, so consecutive windows never
 double-count. The API's inclusive bounds are an implementation detail of :mod:`wsframes.api`.
 
@@ -17,24 +21,26 @@ double-count. The API's inclusive bounds are an implementation detail of :mod:`w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
 
 from wsframes.errors import ConfigurationError
 
 __all__ = [
     "API_RETENTION",
-    "RETENTION",
     "RETENTION_SLACK",
-    "Retention",
     "TimeLike",
+    "as_utc",
     "check_retention",
     "check_tz",
     "clamp_to_retention",
     "parse_duration",
     "resolve_instant",
     "resolve_window",
+    "retention_floor",
     "utc_now",
 ]
 
@@ -43,10 +49,12 @@ API_RETENTION = timedelta(days=90)
 
 #: A start within this much of the 90-day floor means "as far back as the API serves": clocks
 #: move between resolving ``"90d"`` and the request reaching the API, so the floor itself is a
-#: moving target. Such a start is moved just inside the floor instead of being refused.
+#: moving target. Such a start is moved just inside the floor instead of being refused. It is
+#: also the tolerance at the floor (clock skew, request latency) for a day to be fetched again whole.
 RETENTION_SLACK = timedelta(minutes=1)
 
 TimeLike = datetime | date | str
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -113,66 +121,41 @@ def resolve_window(
     return lo, hi
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """The one rule for how far back the API serves data: the 90-day floor, its slack, clamping.
+def retention_floor(now: datetime | None = None, margin: timedelta = timedelta(0)) -> datetime:
+    """The oldest instant the API serves at *now* (``now - 90 days``), plus *margin*.
 
-    Every module asks this object (``RETENTION``) instead of computing ``now - 90 days`` itself.
+    The one retention rule: every module asks it rather than computing ``now - 90 days``. Its
+    margins are :data:`RETENTION_SLACK` for a request's start (:func:`clamp_to_retention`, a day
+    still refetchable) and, for hourly stats, one hour (:func:`wsframes.archive.completeness.stats_floor`).
 
-    >>> now = datetime(2026, 11, 26, tzinfo=UTC)
-    >>> RETENTION.floor(now=now).isoformat()
+    >>> retention_floor(datetime(2026, 11, 26, tzinfo=UTC)).isoformat()
     '2026-08-28T00:00:00+00:00'
-    >>> RETENTION.refetchable(now - timedelta(days=89), now=now)
-    True
     """
-
-    period: timedelta = API_RETENTION
-    slack: timedelta = RETENTION_SLACK
-
-    def floor(self, *, now: datetime | None = None) -> datetime:
-        """The oldest instant the API serves at *now*."""
-        return (now or utc_now()) - self.period
-
-    def check(self, start: datetime, *, now: datetime | None = None) -> None:
-        """Raise when *start* is older than the API keeps (less the slack)."""
-        floor = self.floor(now=now)
-        if start < floor - self.slack:
-            raise ConfigurationError(
-                f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves "
-                f"the last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, "
-                "or read older history from a local archive (wsframes.sync / scan_activity)."
-            )
-
-    def clamp(self, start: datetime, *, now: datetime | None = None) -> datetime:
-        """*start*, or just inside the floor when within the slack of it; raises when older."""
-        now = now or utc_now()
-        self.check(start, now=now)
-        return max(start, self.floor(now=now) + self.slack)
-
-    def refetchable(self, start: datetime, *, now: datetime | None = None,
-                    margin: timedelta = timedelta(0)) -> bool:
-        """Whether data from *start* on can still be fetched again (*margin* inside the floor)."""
-        return start >= self.floor(now=now) + margin
-
-
-#: The API's retention rule; use it rather than ``API_RETENTION`` arithmetic.
-RETENTION = Retention()
+    return (now or utc_now()) - API_RETENTION + margin
 
 
 def check_retention(start: datetime, *, now: datetime | None = None) -> None:
-    """Raise when *start* is older than the API keeps activity (see :class:`Retention`)."""
-    RETENTION.check(start, now=now)
+    """Raise when *start* is older than the API keeps activity, less :data:`RETENTION_SLACK`."""
+    floor = retention_floor(now)
+    if start < floor - RETENTION_SLACK:
+        raise ConfigurationError(
+            f"start {start.isoformat()} is more than 90 days ago; the Webshare API only serves "
+            f"the last 90 days (from {floor.isoformat(timespec='seconds')}). Use a later start, "
+            "or read older history from a local archive (wsframes.sync / scan_activity)."
+        )
 
 
 def clamp_to_retention(start: datetime, *, now: datetime | None = None) -> datetime:
-    """The start to request from the API (see :meth:`Retention.clamp`).
+    """The start to request from the API: *start*, or just inside the floor when within the slack
+    of it (see :data:`RETENTION_SLACK`); raises when older.
 
-    >>> from datetime import datetime, timezone
-    >>> now = datetime(2026, 11, 26, tzinfo=timezone.utc)
-    >>> clamp_to_retention(now - API_RETENTION, now=now) == now - API_RETENTION + RETENTION_SLACK
+    >>> now = datetime(2026, 11, 26, tzinfo=UTC)
+    >>> clamp_to_retention(now - API_RETENTION, now=now) == retention_floor(now, RETENTION_SLACK)
     True
     """
-    return RETENTION.clamp(start, now=now)
+    now = now or utc_now()
+    check_retention(start, now=now)
+    return max(start, retention_floor(now, RETENTION_SLACK))
 
 
 def check_tz(tz: str) -> ZoneInfo:
@@ -182,4 +165,40 @@ def check_tz(tz: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ConfigurationError(
             f"tz={tz!r} is not an IANA time zone; write e.g. 'UTC', 'Europe/Berlin' or 'America/New_York'."
+        ) from None
+
+
+def as_utc(frame: _Frame, *, what: str) -> _Frame:
+    """*frame* with its ``timestamp`` as a UTC datetime, by the module's rule; *what* names the
+    caller in errors (``"traffic_over_time()"``).
+
+    An eager frame's text is parsed at once, so text that is not ISO 8601 is refused here, naming a
+    sample; a lazy frame stays lazy (and fails when collected). A UTC column is left as it is.
+
+    >>> naive = pl.DataFrame({"timestamp": [datetime(2026, 11, 1, 8)]})
+    >>> as_utc(naive, what="doctest")["timestamp"].dtype
+    Datetime(time_unit='us', time_zone='UTC')
+    """
+    dtype = frame.collect_schema().get("timestamp")
+    ts = pl.col("timestamp")
+    if dtype is None or (isinstance(dtype, pl.Datetime) and dtype.time_zone == "UTC"):
+        return frame
+    if isinstance(dtype, pl.Datetime):
+        naive = dtype.time_zone is None
+        return frame.with_columns(ts.dt.replace_time_zone("UTC") if naive else ts.dt.convert_time_zone("UTC"))
+    if not isinstance(dtype, pl.String):
+        raise ConfigurationError(
+            f"{what} needs 'timestamp' as a datetime (UTC), but it is {dtype}; convert it first, "
+            "e.g. pl.col('timestamp').cast(pl.Datetime('us', 'UTC'))."
+        )
+    parse = ts.str.to_datetime(time_zone="UTC", time_unit="us")
+    if isinstance(frame, pl.LazyFrame):
+        return frame.with_columns(parse)
+    try:
+        return frame.with_columns(parse)
+    except pl.exceptions.PolarsError:
+        sample = frame.select(ts.drop_nulls().first()).item()
+        raise ConfigurationError(
+            f"{what} found text timestamps that are not ISO 8601 (e.g. {str(sample)[:40]!r}); parse "
+            "them to UTC datetimes first, e.g. pl.col('timestamp').str.to_datetime(time_zone='UTC')."
         ) from None

@@ -28,7 +28,7 @@ from wsframes.loader import Client
         ({"start": "91d"}, "more than 90 days ago"),
         ({"start": date(2020, 1, 1)}, "more than 90 days ago"),
         ({"start": 12345}, "must be a datetime"),
-        ({"start": "2h", "plan_id": "1"}, "plan_id must be a non-negative int"),
+        ({"start": "2h", "plan_id": "1"}, "plan_id must be a positive integer"),
         ({"start": "2h", "plan_id": True}, "plan_id"),
         ({"start": "2h", "min_bytes": -1}, "min_bytes must be a non-negative int"),
         ({"start": "2h", "max_bytes": 1.5}, "max_bytes"),

@@ -153,3 +153,14 @@ def test_a_damaged_day_is_reported_with_its_repair_which_works(same_records, fak
     lo = Manifest.load(archive).covered(str(PLAN))[0][0]
     truth = fake.truth(PLAN).filter(pl.col("timestamp") >= lo)
     assert same_records(scan_activity(archive, plan_id=PLAN).collect(), truth)
+
+
+def test_a_gap_partly_past_the_floor_says_how_to_sync_the_rest_whenever_it_is_run(tmp_path):
+    from wsframes.archive.status import retention_warnings
+
+    now = datetime.now(UTC)
+    (text,) = retention_warnings([(now - timedelta(days=91), now - timedelta(days=89))], now=now,
+                                 warn=timedelta(days=7), archive=tmp_path)
+    assert "already lost" in text
+    # "90d" is the floor whenever the command runs (sync clamps it), unlike a fixed time.
+    assert text.endswith(f"wsframes sync --archive {tmp_path} --start 90d")

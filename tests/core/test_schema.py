@@ -48,3 +48,15 @@ def test_unknown_code_is_kept_and_labelled_unknown() -> None:
     assert entry.code == "proxy_melted"
     assert (entry.category, entry.type) == ("unknown", "unknown")
     assert "unknown" in CATEGORY_ADVICE
+
+
+def test_the_duration_columns_are_every_duration_of_the_activity_schema() -> None:
+    from wsframes.analysis.latency import latency_summary
+    from wsframes.report.findings import PHASES
+    from wsframes.schema import ACTIVITY_SCHEMA, DURATION_COLUMNS
+
+    assert set(DURATION_COLUMNS) == {n for n in ACTIVITY_SCHEMA if n.endswith("_duration")}
+    # the report's phases and the latency summary's default metrics are these columns
+    assert [c for c, _ in PHASES] == list(DURATION_COLUMNS)
+    one = pl.DataFrame({c: [0.5] for c in DURATION_COLUMNS})
+    assert latency_summary(one)["metric"].to_list() == list(DURATION_COLUMNS)

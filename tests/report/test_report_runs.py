@@ -167,6 +167,8 @@ def test_parquet_file_with_anonymized_clients(tmp_path: Path, activity: pl.DataF
         ({"start": "2026-11-02", "end": "2026-11-01"}, "must be before end"),
         ({"data": "missing.parquet"}, "does not exist"),
         ({"data": 42}, "Parquet file"),
+        ({"data": pl.DataFrame({"timestamp": ["noon"]})}, r"build_report\(data=...\) found text timestamps"),
+        ({"data": pl.LazyFrame({"timestamp": ["noon"]})}, r"build_report\(data=...\) found text timestamps"),
         ({"api_options": {"page_size": 5}}, "unknown setting"),
         ({"start": "2026-11-01", "template": "nope.ipynb"}, "template"),
         ({"start": "2026-11-01", "cell_timeout": 0}, "cell_timeout"),

@@ -19,7 +19,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, engine_frame
 from wsframes.errors import ConfigurationError
-from wsframes.timeutil import check_tz
+from wsframes.timeutil import as_utc, check_tz
 
 if TYPE_CHECKING:
     import duckdb
@@ -70,17 +70,17 @@ Kind.PANDAS = Kind("pandas", lambda lf: to_pandas(lf.collect()))
 def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
     """Return *df* as a LazyFrame plus the kind to convert the result back to.
 
-    Text timestamps (a frame read back from CSV) are parsed as ISO 8601 in UTC; an eager frame
-    whose text does not parse is refused here, naming a sample, instead of failing deep in Polars.
+    ``timestamp`` is made UTC by :func:`wsframes.timeutil.as_utc` (naive taken as UTC, text from
+    a CSV parsed); an eager frame whose text does not parse is refused here, naming a sample.
     """
     # The kind is chosen at run time; its type is the caller's (Kind[Frame]), hence Any here.
     kind: Any
     if isinstance(df, pl.LazyFrame):
         kind = Kind.LAZY
-        return _timestamps(df, func=func, eager=False), kind
+        return as_utc(df, what=f"{func}()"), kind
     if isinstance(df, pl.DataFrame):
         kind = Kind.EAGER
-        return _timestamps(df.lazy(), func=func, eager=True), kind
+        return as_utc(df, what=f"{func}()").lazy(), kind
     module = type(df).__module__
     if module.startswith("pandas") and type(df).__name__ == "DataFrame":
         try:
@@ -90,43 +90,17 @@ def as_lazy(df: Frame, *, func: str) -> tuple[pl.LazyFrame, Kind[Frame]]:
                 f"{func}() could not read this pandas DataFrame: {_first_line(exc)}."
             ) from None
         kind = Kind.PANDAS
-        return _timestamps(frame.lazy(), func=func, eager=True), kind
+        return as_utc(frame, what=f"{func}()").lazy(), kind
     engine = engine_frame(df)
     if engine is not None:
         kind = Kind(engine.name, engine.convert)
         kind.engine = engine
-        # Engines name UTC their own way (DuckDB: "Etc/UTC"); comparisons need Polars' "UTC".
-        lf = engine.polars()
-        if isinstance(lf.collect_schema().get("timestamp"), pl.Datetime):
-            lf = lf.with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
-        return _timestamps(lf, func=func, eager=False), kind
+        return as_utc(engine.polars(), what=f"{func}()"), kind
     raise ConfigurationError(
         f"{func}() needs a Polars DataFrame or LazyFrame or a pandas DataFrame of activity "
         f"(e.g. from wsframes.load_activity), or a lazy frame of another engine (a DuckDB relation, "
         f"a PySpark DataFrame...), not {type(df).__name__}."
     )
-
-
-def _timestamps(lf: pl.LazyFrame, *, func: str, eager: bool) -> pl.LazyFrame:
-    dtype = lf.collect_schema().get("timestamp")
-    if dtype is None or isinstance(dtype, pl.Datetime):
-        return lf
-    if not isinstance(dtype, pl.String):
-        raise ConfigurationError(
-            f"{func}() needs 'timestamp' as a datetime (UTC), but it is {dtype}; convert it first, "
-            "e.g. pl.col('timestamp').cast(pl.Datetime('us', 'UTC'))."
-        )
-    parsed = lf.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC", time_unit="us"))
-    if eager:  # refuse now, in the user's terms; a LazyFrame fails at collect() instead
-        try:
-            return parsed.collect().lazy()
-        except pl.exceptions.PolarsError:
-            sample = lf.select(pl.col("timestamp").drop_nulls().first()).collect().item()
-            raise ConfigurationError(
-                f"{func}() found text timestamps that are not ISO 8601 (e.g. {str(sample)[:40]!r}); "
-                "parse them to UTC datetimes first, e.g. pl.col('timestamp').str.to_datetime(...)."
-            ) from None
-    return parsed
 
 
 def _first_line(exc: BaseException) -> str:

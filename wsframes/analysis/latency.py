@@ -41,17 +41,16 @@ from wsframes.analysis._pushdown import engine_keys, latency_wide
 from wsframes.analysis._quantile import grouped_exact, quantiles_array
 from wsframes.analysis.sketch import sketch_quantiles
 from wsframes.errors import ConfigurationError
+from wsframes.schema import DURATION_COLUMNS
 
 __all__ = [
     "DEFAULT_QUANTILES",
-    "LATENCY_METRICS",
     "latency_ccdf",
     "latency_histogram",
     "latency_over_time",
     "latency_summary",
 ]
 
-LATENCY_METRICS = ("handshake_duration", "tunnel_duration", "request_duration")
 DEFAULT_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 #: latency_over_time: values a bucket must hold beyond a quantile for it to be shown.
 MIN_TAIL = 5
@@ -64,7 +63,7 @@ DEFAULT_EDGES = (*(m * 10.0**e for e in range(-3, 3) for m in _MANTISSAS), 1000.
 
 def _metric_list(metrics: str | Sequence[str] | None) -> list[str]:
     if metrics is None:
-        return list(LATENCY_METRICS)
+        return list(DURATION_COLUMNS)
     out = [metrics] if isinstance(metrics, str) else list(metrics)
     if not out:
         raise ConfigurationError(

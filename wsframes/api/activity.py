@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from wsframes._validate import check_plan_id
 from wsframes.api.client import HttpClient
@@ -40,6 +40,7 @@ from wsframes.errors import ConfigurationError, IncompleteDataError
 
 __all__ = [
     "ACTIVITY_PATH",
+    "FILTERS",
     "ActivityCursor",
     "ActivityFilters",
     "PageInfo",
@@ -51,6 +52,7 @@ log = logging.getLogger("wsframes.api")
 
 ACTIVITY_PATH = "/api/v2/proxy/activity/"
 MAX_BYTES = 2**63 - 1
+_TEXT_FILTERS = ("search", "error_reason", "verification_category")  # sent as query parameters
 P = TypeVar("P")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -72,7 +74,11 @@ def to_micros(instant: datetime) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ActivityFilters:
-    """The activity list's filters, validated on construction (before any request)."""
+    """The activity list's filters, validated on construction (before any request).
+
+    The one definition of the filters: :data:`FILTERS` names them for the code that passes them
+    on, and a test holds every signature that takes them (loaders, the CLI) to these fields.
+    """
 
     plan_id: int | None = None
     search: str | None = None
@@ -83,7 +89,7 @@ class ActivityFilters:
 
     def __post_init__(self) -> None:
         check_plan_id(self.plan_id)
-        for name in ("search", "error_reason", "verification_category"):
+        for name in _TEXT_FILTERS:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ConfigurationError(
@@ -102,7 +108,7 @@ class ActivityFilters:
     def params(self) -> dict[str, str | int]:
         """Query parameters for these filters (byte bounds excluded: the cursor owns them)."""
         out: dict[str, str | int] = {}
-        for name in ("plan_id", "search", "error_reason", "verification_category"):
+        for name in ("plan_id", *_TEXT_FILTERS):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -113,6 +119,10 @@ class ActivityFilters:
         """The inclusive byte range the filters allow."""
         lo = 0 if self.min_bytes is None else self.min_bytes
         return lo, MAX_BYTES if self.max_bytes is None else self.max_bytes
+
+
+#: The filters' names (``plan_id`` aside), as keyword arguments of the loaders.
+FILTERS: Final = tuple(f.name for f in fields(ActivityFilters) if f.name != "plan_id")
 
 
 def _is_int(value: object) -> bool:

@@ -21,7 +21,7 @@ from wsframes.archive.remote import relabel, remote_url, s3_read
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import plan_key, resolve_archive
 from wsframes.errors import ArchiveError
-from wsframes.timeutil import API_RETENTION, utc_now
+from wsframes.timeutil import retention_floor, utc_now
 
 __all__ = ["COMPLETENESS_SCHEMA", "Completeness", "check_completeness"]
 
@@ -94,6 +94,12 @@ def _ceil_hour(t: datetime) -> datetime:
     return floor if floor == t else floor + HOUR
 
 
+def stats_floor(now: datetime) -> datetime:
+    """The first UTC hour whose hourly stats are compared with the archive: at least an hour inside
+    the API's 90-day floor, so the API still counts it whole and the requests stay above the floor."""
+    return _ceil_hour(retention_floor(now, HOUR))
+
+
 def full_hours(spans: list[Span], *, offset: timedelta = timedelta(0)) -> list[datetime]:
     """Starts of the hours (aligned to *offset* past the UTC hour) lying wholly inside a span."""
     hours: list[datetime] = []
@@ -134,7 +140,7 @@ def check_completeness(
         raise ArchiveError(f"{root} is not a wsframes archive yet; run `wsframes sync` first.")
     plan = plan_key(plan_id, cfg.subuser)
     now = utc_now()
-    floor = _ceil_hour(now - API_RETENTION + HOUR)  # a margin so the request stays above the floor
+    floor = stats_floor(now)
     manifest = Manifest.load(root)
     covered = [(max(a, floor), min(b, now)) for a, b in manifest.covered(plan) if b > floor]
     hours = full_hours([s for s in covered if s[0] < s[1]])

@@ -29,10 +29,9 @@ from wsframes.archive.manifest import Manifest
 from wsframes.archive.store import DEFAULT_PLAN, day_path, day_span, file_sha256, is_engine_error
 from wsframes.errors import DamagedFileError
 from wsframes.schema import ACTIVITY_SCHEMA
-from wsframes.timeutil import API_RETENTION
+from wsframes.timeutil import RETENTION_SLACK, retention_floor
 
 __all__ = [
-    "FLOOR_MARGIN",
     "DamagedDay",
     "clear_cache",
     "damaged_days",
@@ -44,9 +43,6 @@ __all__ = [
     "repair_commands",
     "verify_day",
 ]
-
-#: Tolerance at the API's 90-day floor (clock skew between us and the API, request latency).
-FLOOR_MARGIN = timedelta(minutes=1)
 
 # path -> (stat key, sha256) of files whose bytes were hashed in this process ("" for a version 1
 # file that decoded cleanly).
@@ -86,7 +82,7 @@ class DamagedDay:
 
 def refetchable(day: date, *, now: datetime) -> bool:
     """True when the API still serves the whole UTC *day* (the repair refetches it entirely)."""
-    return day_span(day)[0] >= now - API_RETENTION + FLOOR_MARGIN
+    return day_span(day)[0] >= retention_floor(now, RETENTION_SLACK)
 
 
 def repair_commands(root: Path | str, damaged: list[DamagedDay], *, now: datetime) -> list[str]:

@@ -10,11 +10,12 @@ from typing import Any
 
 import polars as pl
 
+from wsframes._validate import check_plans
 from wsframes.archive.integrity import damaged_days, raise_if_damaged
 from wsframes.archive.manifest import MANIFEST_NAME, Manifest, Span, intersect, subtract
 from wsframes.archive.remote import remote_url, s3_read
 from wsframes.archive.store import day_path, days_touching, plan_key, resolve_archive
-from wsframes.errors import ArchiveError, ConfigurationError, IncompleteDataError, WsframesError
+from wsframes.errors import ArchiveError, IncompleteDataError, WsframesError
 from wsframes.schema import ACTIVITY_SCHEMA
 from wsframes.timeutil import TimeLike, resolve_window, utc_now
 
@@ -119,10 +120,8 @@ def scan_activity(
         When the archive does not cover the window (unless *allow_gaps*); the message names the
         range the archive covers.
     """
-    if not (plan_id is None or isinstance(plan_id, int)):  # several plans: one scan each, labelled
-        plan_id = list(plan_id)
-        if not plan_id or len(set(plan_id)) != len(plan_id):
-            raise ConfigurationError(f"plan_id must list distinct plan ids, got {plan_id!r}.")
+    plan_id = check_plans(plan_id)
+    if isinstance(plan_id, list):  # several plans: one scan each, labelled
         scans = [scan_activity(archive, start, end, plan_id=p, allow_gaps=allow_gaps, subuser=subuser,
                               storage_options=storage_options)
                  .with_columns(pl.lit(p, pl.Int64).alias("plan_id")) for p in plan_id]

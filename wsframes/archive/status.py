@@ -20,7 +20,7 @@ from wsframes.archive.remote import relabel, remote_url, s3_read
 from wsframes.archive.scan import scan_spans
 from wsframes.archive.store import DEFAULT_PLAN, day_span, plan_files, resolve_archive
 from wsframes.errors import ArchiveError
-from wsframes.timeutil import API_RETENTION, utc_now
+from wsframes.timeutil import retention_floor, utc_now
 
 __all__ = ["ArchiveStatus", "PlanStatus", "archive_status"]
 
@@ -90,15 +90,14 @@ def _span(span: Span) -> str:
 
 def retention_warnings(gaps: list[Span], *, now: datetime, warn: timedelta, archive: Path) -> list[str]:
     """Messages for gaps whose oldest part has left, or will soon leave, the API's window."""
-    floor = now - API_RETENTION
+    floor = retention_floor(now)
     out = []
     for a, b in gaps:
         if b <= floor:
             out.append(f"gap {_span((a, b))} is older than 90 days: the API no longer serves it.")
         elif a < floor:
             out.append(f"gap {_span((a, b))}: before {floor:%Y-%m-%d %H:%M} UTC it is already lost; "
-                       f"sync the rest now: wsframes sync --archive {archive} --start "
-                       f"{floor + timedelta(minutes=10):%Y-%m-%dT%H:%M}Z")
+                       f"sync the rest now: wsframes sync --archive {archive} --start 90d")
         elif a < floor + warn:
             days = (a - floor) / timedelta(days=1)
             out.append(f"gap {_span((a, b))} starts leaving the API's 90-day window in {days:.1f} days; "

@@ -37,6 +37,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from wsframes._atomic import atomic_write, fsync_dir, is_temp
+from wsframes._validate import check_plan_id
 from wsframes.archive._publish import published
 from wsframes.archive.manifest import Manifest, Span
 from wsframes.errors import ArchiveError, ConfigurationError
@@ -114,14 +115,7 @@ def plan_key(plan_id: int | None, subuser: int | None = None) -> str:
         if isinstance(subuser, bool) or not isinstance(subuser, int) or subuser <= 0:
             raise ConfigurationError(f"subuser must be a positive integer or None, not {subuser!r}.")
         return f"{plan_key(plan_id)}-subuser{subuser}"
-    if plan_id is None:
-        return DEFAULT_PLAN
-    if isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id <= 0:
-        raise ConfigurationError(
-            f"plan_id must be a positive integer (the plan's id in the Webshare dashboard) or None "
-            f"for the account's default plan, not {plan_id!r}."
-        )
-    return str(plan_id)
+    return DEFAULT_PLAN if check_plan_id(plan_id) is None else str(plan_id)
 
 
 def day_path(root: Path, plan: str, day: date) -> Path:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Unpack
 from tqdm.auto import tqdm
 
 from wsframes._config import Config, ConfigOverrides, configure
-from wsframes.archive.integrity import FLOOR_MARGIN, DamagedDay, damaged_days, raise_if_damaged, refetchable
+from wsframes.archive.completeness import stats_floor
+from wsframes.archive.integrity import DamagedDay, damaged_days, raise_if_damaged, refetchable
 from wsframes.archive.manifest import Manifest, Span, coalesce, subtract
 from wsframes.archive.remote import relabel, remote_url, s3_write
 from wsframes.archive.store import (
@@ -29,7 +30,15 @@ from wsframes.archive.store import (
 )
 from wsframes.archive.upgrade import Upgrade, upgrade_manifest
 from wsframes.errors import ConfigurationError
-from wsframes.timeutil import API_RETENTION, TimeLike, parse_duration, resolve_window, utc_now
+from wsframes.timeutil import (
+    RETENTION_SLACK,
+    TimeLike,
+    clamp_to_retention,
+    parse_duration,
+    resolve_window,
+    retention_floor,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from wsframes.loader import Client
@@ -93,25 +102,23 @@ def plan_gaps(
 
     Raises ConfigurationError, before any request, when part of it is older than the API keeps.
     With *refetch*, the whole window is fetched again. With *clamp* (sync), a gap starting less
-    than :data:`FLOOR_MARGIN` before the 90-day floor is shortened to start just after it instead:
-    ``start="90d"`` means "all the API still has", and records that leave the API within the
-    minute cannot be fetched reliably anyway.
+    than :data:`~wsframes.timeutil.RETENTION_SLACK` before the 90-day floor is shortened to start
+    just after it instead (:func:`~wsframes.timeutil.clamp_to_retention`): ``start="90d"`` means
+    "all the API still has", and records that leave the API within the minute cannot be fetched
+    reliably anyway. Without *clamp* (a load through the archive) the window is never trimmed.
     """
     gaps = subtract(window, [] if refetch else manifest.covered(plan, final_only=True))
-    floor = now - API_RETENTION
-    usable = floor + FLOOR_MARGIN
-    if clamp:
-        near = floor - FLOOR_MARGIN
-        gaps = [(usable, b) if near <= a < usable else (a, b) for a, b in gaps]
-        gaps = [(a, b) for a, b in gaps if a < b]
-    lost = [g for g in gaps if g[0] < floor]
+    floor = retention_floor(now)
+    lost = [g for g in gaps if g[0] < (floor - RETENTION_SLACK if clamp else floor)]
     if lost:
         raise ConfigurationError(
             f"the archive lacks {lost[0][0].isoformat()} .. {lost[0][1].isoformat()}, which is more "
             f"than 90 days ago: the Webshare API no longer serves it. Use a start after "
             f"{floor.isoformat(timespec='seconds')}."
         )
-    return gaps
+    if clamp:
+        gaps = [(clamp_to_retention(a, now=now), b) for a, b in gaps]
+    return [(a, b) for a, b in gaps if a < b]
 
 
 def repair_spans(root: Path, damaged: list[DamagedDay], *, now: datetime) -> list[Span]:
@@ -260,8 +267,7 @@ def _upgrade(root: Path, manifest: Manifest, plan: str, client: Client, *, plan_
     stats = None
     if manifest.covered(plan):
         # One request: the hourly counts that the archived hours the API still counts must match.
-        lo = (now - API_RETENTION + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
-        stats = client.hourly_stats(lo, now, plan_id=plan_id)
+        stats = client.hourly_stats(stats_floor(now), now, plan_id=plan_id)
     result = upgrade_manifest(root, manifest, plan=plan, stats=stats, now=now)
     manifest.save(root)
     return result

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import polars as pl
 
-from wsframes.archive.completeness import HOUR, full_hours
+from wsframes.archive.completeness import HOUR, full_hours, stats_floor
 from wsframes.archive.integrity import DamagedDay, decode_problem, plan_days
 from wsframes.archive.manifest import Manifest
 from wsframes.archive.store import day_path, file_sha256, stored_plans
-from wsframes.timeutil import API_RETENTION
 
 __all__ = ["Upgrade", "upgrade_manifest"]
 
@@ -82,7 +81,7 @@ def _disagreeing(root: Path, plan: str, manifest: Manifest, days: list[date], st
     if stats.height:  # an account zone like +05:30 shifts the hours off the UTC hour
         first = stats["timestamp"][0]
         offset = first - first.replace(minute=0, second=0, microsecond=0)
-    floor = now - API_RETENTION + 2 * HOUR
+    floor = stats_floor(now)  # the hours sync asked the stats for
     final = [(max(a, floor), b) for a, b in manifest.covered(plan, final_only=True) if b > floor]
     hours = [h for h in full_hours(final, offset=offset)
              if h.date() in days and (h + HOUR - timedelta(microseconds=1)).date() in days]

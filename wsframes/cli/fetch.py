@@ -116,6 +116,7 @@ def write_frame(df: pl.DataFrame, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``wsframes fetch``; returns the exit code."""
+    from wsframes.api.activity import FILTERS
     from wsframes.loader import Client
     from wsframes.timeutil import resolve_window, utc_now
 
@@ -126,11 +127,7 @@ def run(args: argparse.Namespace) -> int:
             f"the window [{lo:%Y-%m-%d %H:%M}, {hi:%Y-%m-%d %H:%M}) UTC starts in the future "
             f"(it is {utc_now():%Y-%m-%d %H:%M} UTC now): nothing can have been recorded yet."
         )
-    filters = {
-        "plan_id": args.plan_id, "search": args.search, "error_reason": args.error_reason,
-        "min_bytes": args.min_bytes, "max_bytes": args.max_bytes,
-        "verification_category": args.verification_category,
-    }
+    filters = {name: getattr(args, name) for name in ("plan_id", *FILTERS)}
     progress = False if args.no_progress else None
     if args.demo:
         if args.base_url:

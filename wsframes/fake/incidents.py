@@ -41,6 +41,7 @@ import polars as pl
 
 from wsframes.errors import ConfigurationError
 from wsframes.fake.catalog import HOW_TO_FIX
+from wsframes.schema import DURATION_COLUMNS
 
 __all__ = ["INCIDENT_KINDS", "Incident", "fail", "plant", "segment_column"]
 
@@ -141,7 +142,7 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
     if inc.kind == "latency_regression":
         return frame.with_columns(
             pl.when(window).then(pl.col(c) * inc.effect).otherwise(pl.col(c)).alias(c)
-            for c in ("handshake_duration", "tunnel_duration", "request_duration")
+            for c in DURATION_COLUMNS
         )
     hit = window & pl.Series(rng.random(frame.height) < inc.effect)
     return fail(frame, hit, inc.code)

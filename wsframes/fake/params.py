@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from wsframes.fake.store import VERIFICATION_CATEGORIES, Query
+from wsframes.timeutil import retention_floor
 
 __all__ = ["FLOOR_GRACE", "FieldError", "parse_activity_query", "parse_time"]
 
 #: How much older than ``now - 90 days`` a ``timestamp__gte`` may be (clock skew).
 FLOOR_GRACE = timedelta(minutes=5)
-_RETENTION = timedelta(days=90)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -78,7 +78,7 @@ def _int(params: Mapping[str, str], field: str) -> int | None:
 
 def time_bounds(params: Mapping[str, str], now: datetime) -> tuple[int, int | None]:
     """``timestamp__gte`` (defaulting to the 90-day floor) and ``timestamp__lte``."""
-    floor = to_us(now - _RETENTION)
+    floor = to_us(retention_floor(now))
     gte_text = params.get("timestamp__gte")
     gte = floor if not gte_text else parse_time(gte_text, "timestamp__gte")
     if gte < floor - FLOOR_GRACE // timedelta(microseconds=1):

@@ -21,7 +21,7 @@ import json
 import numpy as np
 import polars as pl
 
-from wsframes.schema import ACTIVITY_SCHEMA
+from wsframes.schema import ACTIVITY_SCHEMA, DURATION_COLUMNS
 
 __all__ = ["CSV_HEADER", "float_mask", "render_csv_lines", "render_json", "render_timestamps"]
 
@@ -31,7 +31,6 @@ CSV_HEADER = (
 )
 
 _INT_COLUMNS = ("bytes", "port", "proxy_port", "listen_port")
-_FLOAT_COLUMNS = ("request_duration", "handshake_duration", "tunnel_duration")
 
 
 def render_timestamps(ts: pl.Series, tz: str, *, sep: str = "T") -> pl.Series:
@@ -92,7 +91,7 @@ def render_json(df: pl.DataFrame, tz: str) -> pl.Series:
             parts.append(pl.lit('"') + pl.col("_ts") + pl.lit('"'))
         elif name in _INT_COLUMNS:
             parts.append(_json_number(name, pl.col("_float")))
-        elif name in _FLOAT_COLUMNS:
+        elif name in DURATION_COLUMNS:
             parts.append(_json_number(name, None))
         else:
             parts.append(_json_strings(name))

@@ -27,11 +27,11 @@ import nbformat
 import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
-from wsframes._validate import check_seconds
+from wsframes._validate import check_plan_id, check_seconds
 from wsframes.errors import ConfigurationError
 from wsframes.report._io import atomic_replace, atomic_write
 from wsframes.report._kernel import execute
-from wsframes.report.data import anonymize_clients, utc_timestamps
+from wsframes.report.data import anonymize_clients
 from wsframes.report.export import notebook_to_html
 from wsframes.report.index import SUMMARY_MIME, write_index
 from wsframes.report.inputs import (
@@ -42,10 +42,9 @@ from wsframes.report.inputs import (
     data_extent,
     decide_compare,
     describe_source,
-    parse_text_timestamps,
 )
 from wsframes.report.period import check_tz, report_stem, resolve_period
-from wsframes.timeutil import TimeLike, check_retention, resolve_window, utc_now
+from wsframes.timeutil import TimeLike, as_utc, check_retention, resolve_window, utc_now
 
 __all__ = ["ReportResult", "build_report"]
 
@@ -176,8 +175,10 @@ def build_report(
     cfg = configure(config, settings)
     if type(data).__module__.startswith("pandas"):  # pandas users get the same report
         data = pl.from_pandas(cast(Any, data))
-    if isinstance(data, pl.DataFrame | pl.LazyFrame):  # e.g. read back from wsframes' own CSV
-        data = parse_text_timestamps(data)
+    if isinstance(data, pl.LazyFrame) and data.collect_schema().get("timestamp") == pl.String:
+        data = data.collect()  # text timestamps (a CSV scan): parsed, or refused, before anything runs
+    if isinstance(data, pl.DataFrame):
+        data = as_utc(data, what="build_report(data=...)")
     job = _validate(
         start,
         end,
@@ -262,8 +263,7 @@ def _validate(
     check_tz(tz)
     now = now or utc_now()
     check_seconds("cell_timeout", cell_timeout, zero_ok=False)
-    if plan_id is not None and (isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1):
-        raise ConfigurationError(f"plan_id must be a positive integer, not {plan_id!r}.")
+    check_plan_id(plan_id)
     if archive is not None and data is not None:
         raise ConfigurationError("give data= (--data) or archive= (--archive), not both.")
     data_path = check_data(data)
@@ -364,9 +364,8 @@ def _stage_frame(data: pl.DataFrame | pl.LazyFrame, job: _Job) -> dict[str, Any]
     """
     path = job.out_dir / f"{job.stem}.parquet"
     first = job.start - (job.end - job.start) if job.parameters["compare_previous"] else job.start
-    frame = data.lazy()
-    ts = utc_timestamps(frame.collect_schema()["timestamp"])
-    rows = frame.with_columns(ts).filter(pl.col("timestamp").is_between(first, job.end, closed="left"))
+    rows = as_utc(data.lazy(), what="the report's data").filter(
+        pl.col("timestamp").is_between(first, job.end, closed="left"))
     anonymize = bool(job.parameters["anonymize_clients"])
     if anonymize:
         staged = anonymize_clients(rows.collect())  # one key for both periods: pseudonyms agree

@@ -41,7 +41,6 @@ __all__ = [
     "load_report_data",
     "readable_start",
     "scan_parquet",
-    "utc_timestamps",
 ]
 
 
@@ -83,14 +82,6 @@ def collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 def count_rows(frame: pl.DataFrame | pl.LazyFrame | None) -> int:
     """Records in *frame* (0 for None)."""
     return 0 if frame is None else int(collect(frame.lazy().select(pl.len())).item())
-
-
-def utc_timestamps(dtype: pl.DataType) -> pl.Expr:
-    """``timestamp`` as UTC whatever a file stored: naive times are taken as UTC (as everywhere)."""
-    ts = pl.col("timestamp")
-    if not isinstance(dtype, pl.Datetime):
-        raise ConfigurationError(f"the data's timestamp column is {dtype}, not a datetime.")
-    return ts.dt.replace_time_zone("UTC") if dtype.time_zone is None else ts.dt.convert_time_zone("UTC")
 
 
 def scan_parquet(target: str | os.PathLike[str]) -> pl.LazyFrame:
@@ -202,7 +193,7 @@ def readable_start(first: datetime, *, now: datetime | None = None) -> datetime:
     >>> readable_start(now - timedelta(days=91), now=now) == now - timedelta(days=90)
     True
     """
-    return max(first, (now or timeutil.utc_now()) - timeutil.API_RETENTION)
+    return max(first, timeutil.retention_floor(now))
 
 
 def keep_report_data(data: ReportData, path: str) -> None:
@@ -249,8 +240,7 @@ def load_report_data(
                 "in the folder it was written to (the file sits beside it), or rebuild the report."
             )
         scan = scan_parquet(os.path.abspath(data_path))  # read lazily: later, maybe from elsewhere
-        ts = utc_timestamps(scan.collect_schema()["timestamp"])
-        frame: pl.LazyFrame = scan.with_columns(ts)
+        frame: pl.LazyFrame = timeutil.as_utc(scan, what="the report's data")
     elif archive is not None:  # offline and exact: the manifest says the window is covered
         from wsframes.archive.scan import scan_activity
 

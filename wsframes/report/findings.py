@@ -25,7 +25,7 @@ from wsframes.report.data import ReportData, collect
 from wsframes.report.gaps import interior_gaps
 from wsframes.report.incidents import drilldown_png, incident_alerts
 from wsframes.report.render import alert_item_html, local
-from wsframes.schema import describe_error
+from wsframes.schema import DURATION_COLUMNS, describe_error
 
 __all__ = ["LEVELS", "PHASES", "Alert", "alerts_html", "find_alerts", "headline"]
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 LEVELS = ("critical", "warning", "info")
 
 #: Latency phases: column and label.
-PHASES = (("handshake_duration", "handshake"), ("tunnel_duration", "tunnel"), ("request_duration", "request"))
+PHASES = tuple((column, column.removesuffix("_duration")) for column in DURATION_COLUMNS)
 
 
 @dataclass(frozen=True)

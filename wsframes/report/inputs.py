@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from wsframes.errors import ConfigurationError
-from wsframes.report.data import scan_parquet, utc_timestamps
-from wsframes.timeutil import check_retention
+from wsframes.report.data import scan_parquet
+from wsframes.timeutil import as_utc, check_retention
 
 __all__ = [
     "DataSource",
@@ -25,7 +25,6 @@ __all__ = [
     "decide_compare",
     "describe_source",
     "has_rows",
-    "parse_text_timestamps",
 ]
 
 #: What ``data=`` may be: an activity frame, or the path of a Parquet file of one.
@@ -79,13 +78,14 @@ def _parquet_target(path: Path) -> tuple[str, str]:
 
 
 def _scan(data: DataSource) -> pl.LazyFrame:
-    return scan_parquet(data) if isinstance(data, str | os.PathLike) else data.lazy()
+    frame = scan_parquet(data) if isinstance(data, str | os.PathLike) else data.lazy()
+    return as_utc(frame, what="the report's data")
 
 
 def data_extent(data: DataSource) -> tuple[datetime, datetime]:
     """The whole hours covering the data, for a report without an explicit window."""
     frame = _scan(data)
-    ts = utc_timestamps(frame.collect_schema()["timestamp"])
+    ts = pl.col("timestamp")
     row = frame.select(lo=ts.min().dt.truncate("1h"), hi=(ts.max() + pl.duration(hours=1)).dt.truncate("1h"))
     lo, hi = row.collect().row(0)
     if lo is None:
@@ -139,29 +139,13 @@ def check_schema(schema: pl.Schema, *, what: str) -> None:
         )
 
 
-def parse_text_timestamps(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
-    """A frame read back from CSV has text timestamps: parse ISO 8601 as UTC, or refuse clearly."""
-    if not isinstance(frame.collect_schema().get("timestamp"), pl.String):
-        return frame
-    parsed = frame.lazy().with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC", time_unit="us"))
-    try:
-        out = parsed.collect()
-    except pl.exceptions.PolarsError:
-        sample = frame.lazy().select(pl.col("timestamp").first()).collect().item()
-        raise ConfigurationError(
-            f"data's timestamp column is text that is not ISO 8601 (e.g. {str(sample)[:40]!r}); parse it "
-            "to a UTC datetime first, e.g. pl.col('timestamp').str.to_datetime(time_zone='UTC')."
-        ) from None
-    return out.lazy() if isinstance(frame, pl.LazyFrame) else out
-
-
 def check_covers(data: DataSource, first: datetime, end: datetime) -> None:
     """Refuse data that holds rows but none in ``[first, end)``, naming the range it does cover.
 
     Data with no rows at all passes: the report then says so with its critical no-data alert.
     """
     frame = _scan(data)
-    ts = utc_timestamps(frame.collect_schema()["timestamp"])
+    ts = pl.col("timestamp")
     lo, hi, inside = (
         frame.select(
             ts.min().alias("lo"),
@@ -183,7 +167,7 @@ def check_covers(data: DataSource, first: datetime, end: datetime) -> None:
 def has_rows(data: DataSource, start: datetime, end: datetime) -> bool:
     """Whether *data* holds any row in ``[start, end)`` (e.g. the previous period, to compare)."""
     frame = _scan(data)
-    ts = utc_timestamps(frame.collect_schema()["timestamp"])
+    ts = pl.col("timestamp")
     return bool(frame.select(ts.is_between(start, end, closed="left").any()).collect().item())
 
 
