@@ -24,7 +24,7 @@ NAMES = {f.name for f in fields(ActivityFilters)}
 
 def test_every_loader_and_the_cli_take_exactly_the_filters_fields() -> None:
     assert set(FILTERS) == NAMES - {"plan_id"}
-    for func in (wsf.load_activity, loader.load_activity, loader.Client.activity):
+    for func in (wsf.load_activity, loader.Client.activity):
         params = set(inspect.signature(func).parameters)
         assert params >= NAMES, (func.__qualname__, NAMES - params)
     sub = argparse.ArgumentParser().add_subparsers()
