@@ -53,6 +53,7 @@ CELL_SCHEMA = {
     "s": pl.Int64,
     "sh": pl.Int64,
     "st": pl.Int64,
+    "by": pl.Int64,
     "sid": pl.Int64,
 }
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
@@ -128,6 +129,8 @@ def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Th
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         pl.col("error_reason").is_not_null().alias("failed"),
         *slow_flags(slow_after),
+        # Bytes up to the reference's usual largest (key ``by``): one huge download is no surge.
+        pl.col("bytes").clip(upper_bound=slow_after.get("by")).alias("by"),
         *[encoded(c) for c in (*_RAW, ERROR_REASON)],
     ).collect(engine="streaming")  # batch by batch: a scan's text columns never sit in memory whole
 
@@ -157,6 +160,7 @@ def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) ->
         pl.col("w").sum().alias("n"),
         pl.col("w").filter(pl.col("failed")).sum().alias("f"),
         *[pl.col("w").filter(pl.col(k)).sum().alias(k) for k in PHASES],
+        pl.col("by").sum(),  # bytes as they are: a burst's bytes are all transferred
     )
 
 
@@ -168,8 +172,8 @@ def _values(narrow: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFra
 
 
 def cells(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.DataFrame:
-    """Requests ``n``, failures ``f`` and slow requests per phase (``s`` request, ``sh``
-    handshake, ``st`` tunnel: see :data:`PHASES`) per bucket ``t`` and segment.
+    """Requests ``n``, failures ``f``, slow requests per phase (``s`` request, ``sh``
+    handshake, ``st`` tunnel: see :data:`PHASES`) and bytes ``by`` per bucket ``t`` and segment.
 
     Counts are of bursts (see :func:`_burst_weights`): rounded sums of the row weights. Each
     segment has an integer id ``sid``. Rows of dimension ``error_reason`` count that code's
@@ -200,11 +204,12 @@ def _split(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
         "n",
         "f",
         *PHASES,
+        "by",
     )
 
 
 def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    columns = ["dimension", "code", "value", "b", "n", "f", *PHASES]
+    columns = ["dimension", "code", "value", "b", "n", "f", *PHASES, "by"]
     parts = []
     for dim in _RAW:
         part = _split(counts[dim], dim)
@@ -223,6 +228,7 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
         "n",
         "f",
         *PHASES,
+        "by",
     )
     segments = pl.concat(parts, how="vertical_relaxed").filter(
         pl.col("n").sum().over("dimension", "code") >= MIN_KEPT_REQUESTS
@@ -230,9 +236,9 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
     codes = (
         _split(counts[ERROR_REASON], ERROR_REASON)
         .join(texts[ERROR_REASON], on="code", how="left")
-        .drop("n", *PHASES)
+        .drop("n", *PHASES, "by")
         .join(every.select("b", "n"), on="b")
-        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in PHASES)
+        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in (*PHASES, "by"))
     )
     out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed")
     # The segment id: the dimension's rank in the high bits, the value's code in the low ones.
@@ -245,7 +251,7 @@ def _assemble(counts: dict[str | None, pl.DataFrame], texts: dict[str, pl.DataFr
         .dt.replace_time_zone("UTC")
         .cast(pl.Datetime("us", "UTC"))
         .alias("t"),
-        *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", *PHASES)],
+        *[pl.col(c).round().cast(pl.Int64) for c in ("n", "f", *PHASES, "by")],
         sid=dim_rank * _HIGH + pl.col("code").cast(pl.Int64),
     ).drop_nulls("value")
 
@@ -256,7 +262,7 @@ def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
     return (
         proxies.filter(pl.col("value").str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .group_by(pl.col("b"), net.alias("value"))
-        .agg(pl.col("n", "f", *PHASES).sum())
+        .agg(pl.col("n", "f", *PHASES, "by").sum())
         .with_columns(
             dimension=pl.lit("proxy_net"),
             code=pl.col("value").rank("dense").cast(pl.UInt64),
