@@ -113,6 +113,8 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
             f"{before}before that in this period: {row['requests_affected']:,} failed requests. "
             f"{row['how_to_fix'] or _GENERIC_ADVICE}",
         )
+    if row["kind"] in ("volume_drop", "bandwidth_surge"):  # usual: these hours on both periods' days
+        usual = "usual"
     if row["kind"] == "volume_drop":
         share = row["observed"] / row["expected"] if row["expected"] else 0.0
         return (

@@ -287,7 +287,8 @@ def _change(grid: _Grid, column: str, row: int, lo: int, hi: int) -> dict[str, A
     requests = np.nan_to_num(grid.usual["n"][:, lo:hi]).sum(1)
     account = grid.segments["dimension"].to_numpy() == ALL
     return {
-        "observed": float(np.nansum(x)) if column == "n" else ratio * float(usual.sum()),
+        # Summed over the buckets that have a usual, like the expectation.
+        "observed": float(np.nansum(x[usual > 0])) if column == "n" else ratio * float(usual.sum()),
         "expected": float(usual.sum()),
         "change": abs(ratio - 1) * float(usual.sum()),
         "share": float(requests[row] / max(requests[account].sum(), 1e-9)),
