@@ -10,8 +10,9 @@
   API logs them, or failures dropped, so the volume stays;
 - 0-3 incidents from every kind, on every segment the fake can plant (the account, a domain,
   a host name, a proxy address and its /24, a client, a listen address; error codes through
-  ``new_error_code``; volume drops on the demand side only: the account, a domain, a host name,
-  a client), latency per phase, each at or above the documented minimum effects
+  ``new_error_code``; volume drops and bandwidth surges on the demand side only: the account, a
+  domain, a host name, a client, on a weekday unless the period holds two weeks of weekends),
+  latency per phase, each at or above the documented minimum effects
   (:data:`MINIMUM`) and on a segment busy enough to show it;
 - half of the scenarios with a previous period (the week before) to compare with.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -47,8 +49,9 @@ MINIMUM: dict[str, Any] = {
 }
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
 DIMENSIONS = ("domain", "hostname", "proxy_address", "proxy_net", "client_address", "listen_address")
-#: Where a drop in requests is looked for (traffic through one proxy moves as the pool rotates).
+#: Where volume incidents are looked for (traffic through one proxy moves as the pool rotates).
 DEMAND = ("domain", "hostname", "client_address")
+VOLUME = ("volume_drop", "bandwidth_surge")
 END = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday: the periods are whole weeks
 
 
@@ -92,7 +95,8 @@ def draw_scenario(seed: int, *, max_records: int | None = None) -> Scenario:
     tz = str(rng.choice(ZONES))
     frame = generate_activity(int(per_hour * hours * 1.15), start=first, end=END, seed=seed)
     frame = over_disperse(_weekly(frame, weekend, tz, rng), dispersion, rng)
-    incidents = _incidents(frame.filter(pl.col("timestamp") >= start), start, rng)
+    weekends = weeks * (2 if previous else 1) >= 2  # else a weekend has no other one to compare
+    incidents = _incidents(frame.filter(pl.col("timestamp") >= start), start, rng, tz, weekends)
     return Scenario(seed, per_hour, weeks, tz, dispersion, weekend,
                     tuple(incidents), previous, start, END, plant(frame, incidents, seed=seed))  # fmt: skip
 
@@ -137,7 +141,9 @@ def _busy_values(frame: pl.DataFrame, dimension: str, per_hour: float, hours: fl
     return sorted(busy["v"].to_list())
 
 
-def _incidents(current: pl.DataFrame, start: datetime, rng: np.random.Generator) -> list[Incident]:
+def _incidents(
+    current: pl.DataFrame, start: datetime, rng: np.random.Generator, tz: str, weekends: bool
+) -> list[Incident]:
     """0-3 incidents in separate days of the current period, each meeting :data:`MINIMUM`."""
     hours = (END - start) / timedelta(hours=1)
     # Every other day, so that no two incidents overlap (a slowdown lasts up to 24 hours).
@@ -157,8 +163,12 @@ def _incidents(current: pl.DataFrame, start: datetime, rng: np.random.Generator)
                 out.append(Incident(kind, at, hours=length, code="upstream_tls_failure",
                                     size=float(rng.uniform(rule["size"], 0.3))))  # fmt: skip
             continue
-        dimension = str(rng.choice(DEMAND if kind == "volume_drop" else DIMENSIONS))
+        dimension = str(rng.choice(DEMAND if kind in VOLUME else DIMENSIONS))
         values = _busy_values(current, dimension, rule["segment_per_hour"], hours)
+        weekend = at.astimezone(ZoneInfo(tz)).weekday() >= 5
+        quiet = not values and current.height / hours < rule["segment_per_hour"]
+        if kind in VOLUME and ((weekend and not weekends) or quiet):
+            continue  # below the minimum: no usual to compare with, or too few requests
         segment = (dimension, str(rng.choice(values))) if values else (None, None)
         phase = str(rng.choice(["handshake", "tunnel", "all"])) if kind == "latency_regression" else "all"
         out.append(Incident(kind, at, hours=length, dimension=segment[0], value=segment[1],

@@ -38,7 +38,8 @@ ALL = "all"
 #: The latency phases tested, by the name of their slow count in the cells: a request is slow in
 #: a phase when that phase took longer than the reference's p95 of it.
 PHASES = {"s": "request_duration", "sh": "handshake_duration", "st": "tunnel_duration"}
-#: What ``find_incidents`` needs a slowness threshold for: the reference's p95 of each phase.
+#: What ``find_incidents`` needs a slowness threshold for: the reference's p95 of each phase
+#: (and, under ``by``, the bytes one request counts for at most).
 Thresholds = Mapping[str, float | None]
 #: Segments with fewer (burst-weighted) requests over the whole period are dropped from the cells
 #: (never tested, never named); the error-code rows and the account are always kept.
@@ -160,7 +161,7 @@ def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) ->
         pl.col("w").sum().alias("n"),
         pl.col("w").filter(pl.col("failed")).sum().alias("f"),
         *[pl.col("w").filter(pl.col(k)).sum().alias(k) for k in PHASES],
-        pl.col("by").sum(),  # bytes as they are: a burst's bytes are all transferred
+        pl.col("by").sum(),  # not burst-weighted: a burst's bytes are all transferred
     )
 
 

@@ -24,13 +24,14 @@ minimum effect as a whole (its requests at most :data:`DROP` of usual, its bytes
 :data:`SURGE` times) and its count of low (high) buckets is tested by the binomial tail given
 ``p0``. Benjamini-Hochberg runs over every window tested of both kinds at the caller's level. A
 segment's significant windows are merged, and the run's edges are those of the maximum
-log-likelihood stretch of a shift in each bucket's log ratio to usual (:func:`_edges`). Runs of several segments that overlap in time are one incident,
-named by the narrowest segment carrying at least :data:`SAME_CHANGE` of the biggest run's change
-(missing requests, extra bytes) without holding :data:`MAX_SEGMENT_SHARE` of the account's
-volume, else the account.
+log-likelihood stretch of a shift in each bucket's log ratio to usual (:func:`_edges`). Runs of
+several segments that overlap in time are one incident, named by the narrowest segment carrying
+at least :data:`SAME_CHANGE` of the biggest run's change (missing requests, extra bytes) without
+holding :data:`MAX_SEGMENT_SHARE` of the account's volume, else the account.
 
-Drops are looked for on the demand side only (:data:`DEMAND`): the traffic through one proxy
-moves whenever the pool rotates or replaces it. Surges are looked for everywhere.
+Both are looked for on the demand side only (:data:`DEMAND`: the account, domains, hosts,
+clients, target ports, protocols): the traffic through one proxy moves whenever the pool rotates
+or replaces it.
 
 What it sees (hourly buckets): with ``p0`` at its floor a window needs about 8 low (high)
 buckets. The tests find, at ~300 requests an hour over one week, a 12-hour drop to 35% of the
@@ -66,11 +67,11 @@ P0_FLOOR = 0.05
 MIN_BUCKET_REQUESTS = 10
 #: Share of the biggest overlapping run's change a narrower segment must carry to be named.
 SAME_CHANGE = 0.8
-#: Where a drop is news: the demand side. Traffic through one proxy moves whenever the pool
-#: rotates or replaces it, which is not the user's traffic falling.
+#: Where volume is news: the demand side. Traffic through one proxy moves whenever the pool
+#: rotates or replaces it (half a week on a new proxy doubles its usual), not the user's traffic.
 DEMAND = (ALL, "domain", "hostname", "client_address", "port", "protocol")
-#: Kind, cell column, whether the change is a fall, and the dimensions it is looked for in.
-KINDS = (("volume_drop", "n", True, DEMAND), ("bandwidth_surge", "by", False, (ALL, *DIMENSIONS)))
+#: Kind, cell column and whether the change is a fall.
+KINDS = (("volume_drop", "n", True), ("bandwidth_surge", "by", False))
 _DAY = timedelta(days=1)
 
 
@@ -94,10 +95,8 @@ def volume_runs(
     if grid is None:
         return []
     candidates, p_all, tested = [], [], 0
-    for kind, column, fall, where in KINDS:
+    for kind, column, fall in KINDS:
         flags, judged = _flags(grid, column, fall)
-        judged &= grid.segments["dimension"].is_in(where).to_numpy()[:, None]
-        flags &= judged
         p0 = np.maximum((flags.sum(1) + 1) / (judged.sum(1) + 2), P0_FLOOR)
         windows, m = _windows(grid, column, fall, flags, judged, p0)
         tested += m
@@ -118,7 +117,8 @@ def _grid(current: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     if first is None:
         return None
     buckets = int((last - first) / step) + 1
-    busy = cur.group_by("sid", "dimension", "value").agg(pl.col("n").sum())
+    busy = cur.filter(pl.col("dimension").is_in(DEMAND)).group_by("sid", "dimension", "value")
+    busy = busy.agg(pl.col("n").sum())
     segments = busy.filter(pl.col("n") >= MIN_BUCKET_REQUESTS * buckets).drop("n").sort("sid")
     if segments.is_empty():
         return None
@@ -131,7 +131,7 @@ def _grid(current: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
             spans.insert(0, (base, b0, int((b1 - b0) / step) + 1))
     row = {sid: i for i, sid in enumerate(segments["sid"])}
     times, parts = [], []
-    x: dict[str, list[np.ndarray]] = {c: [] for _, c, _, _ in KINDS}
+    x: dict[str, list[np.ndarray]] = {c: [] for _, c, _ in KINDS}
     for cells, start, count in spans:
         times.append(pl.datetime_range(start, start + (count - 1) * step, step, eager=True))
         parts.append(np.full(count, cells is cur))
@@ -139,7 +139,7 @@ def _grid(current: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
         us = step // timedelta(microseconds=1)
         cols = ((cells["t"] - start).dt.total_microseconds() // us).to_numpy()
         keep = rows >= 0
-        for _, column, _, _ in KINDS:
+        for _, column, _ in KINDS:
             matrix = np.zeros((len(row), count))
             np.add.at(matrix, (rows[keep], cols[keep]), cells[column].fill_null(0).to_numpy()[keep])
             x[column].append(matrix)
