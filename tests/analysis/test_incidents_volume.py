@@ -125,3 +125,15 @@ def test_the_fake_plants_both_kinds_in_their_window_only() -> None:
     assert grown == pytest.approx(3, rel=1e-6)
     outside = ~pl.col("timestamp").is_between(drop.start, surge.end, closed="left")
     assert after.filter(outside).equals(before.filter(outside))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_over_dispersed_hourly_volume_raises_nothing(seed: int) -> None:
+    """Each hour keeps a share of its requests drawn from Beta(2, 1) (mean 67%, a quarter of the
+    hours under half): hourly volume far more variable than Poisson, with nothing sustained."""
+    df = _week(seed, n=100_000, days=14)
+    hour = df["timestamp"].dt.truncate("1h").rank("dense").to_numpy() - 1
+    rng = np.random.default_rng(seed)
+    keep = rng.beta(2, 1, size=int(hour.max()) + 1)[hour]
+    df = df.filter(pl.Series(rng.random(df.height) < keep))
+    assert find_incidents(df).filter(pl.col("kind").is_in(VOLUME)).is_empty()

@@ -117,8 +117,8 @@ def _grid(current: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     if first is None:
         return None
     buckets = int((last - first) / step) + 1
-    busy = cur.filter(pl.col("dimension").is_in(DEMAND)).group_by("sid", "dimension", "value")
-    busy = busy.agg(pl.col("n").sum())
+    demand = cur.filter(pl.col("dimension").is_in(DEMAND))
+    busy = demand.group_by("sid", "dimension", "value").agg(pl.col("n").sum())
     segments = busy.filter(pl.col("n") >= MIN_BUCKET_REQUESTS * buckets).drop("n").sort("sid")
     if segments.is_empty():
         return None
