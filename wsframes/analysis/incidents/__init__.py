@@ -388,7 +388,7 @@ def _describe_volume(run: dict[str, Any], lf: pl.LazyFrame, last: Any) -> dict[s
     """A volume incident in the reader's units: rows (not bursts), bytes, the usual scaled alike."""
     seen = lf.filter(segment(run["dimension"], run["value"]) & _in(run["start"], run["end"]))
     requests = int(seen.select(pl.len()).collect().item())
-    ratio = run["observed"] / run["expected"]
+    ratio = run["observed"] / run["expected"] if run["expected"] else 0.0  # windows need a usual > 0
     drop = run["kind"] == "volume_drop"
     # Requests were judged as bursts: the usual rows are today's rows at the usual ratio.
     usual = (requests / ratio if ratio > 0 else run["expected"]) if drop else run["expected"]
