@@ -27,6 +27,7 @@ def main() -> None:
     first, last = (int(x) for x in args.seeds.split(":"))
     planted = detected = false = healthy = healthy_false = errors = 0
     failing: list[int] = []
+    by_kind: dict[str, list[int]] = {}  # kind -> [detected, planted]
     started = time.perf_counter()
     for seed in range(first, last):
         try:
@@ -37,6 +38,10 @@ def main() -> None:
             failing.append(seed)
             print(f"seed {seed}: {type(exc).__name__}: {exc}")
             continue
+        for inc in sc.incidents:
+            tally = by_kind.setdefault(inc.kind, [0, 0])
+            tally[0] += inc in verdict["detected"]
+            tally[1] += 1
         planted += len(sc.incidents)
         detected += len(verdict["detected"])
         false += len(verdict["false"])
@@ -56,6 +61,7 @@ def main() -> None:
     print(f"\n{runs} scenarios in {time.perf_counter() - started:.0f} s, {errors} crashed")
     rate = detected / max(planted, 1)
     print(f"detection: {detected}/{planted} planted incidents = {rate:.1%} (goal >= 95%)")
+    print("  by kind: " + ", ".join(f"{k} {d}/{n}" for k, (d, n) in sorted(by_kind.items())))
     print(f"false alarms: {false} in {runs} reports = {false / max(runs, 1):.2f} per report")
     print(f"healthy reports with any false alarm: {healthy_false}/{healthy} (goal <= 1 per 100)")
     print(f"failing seeds: {failing}")

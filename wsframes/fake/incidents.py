@@ -13,6 +13,8 @@ plant changes, each deterministic for the generator's seed:
 ``traffic_gap``        every record in the window is dropped (the segment is ignored)
 ``new_error_code``     a share ``size`` of all requests from ``start`` on fail with ``code``,
                        a code the data never had before
+``volume_drop``        a share ``size`` of the segment's requests in the window are never made
+``bandwidth_surge``    the segment's bytes in the window are multiplied by ``size``
 =====================  ====================================================================
 
 The segment is ``dimension`` = ``value`` (any activity column, compared as text), or the whole
@@ -45,8 +47,13 @@ from wsframes.schema import DURATION_COLUMNS
 
 __all__ = ["INCIDENT_KINDS", "Incident", "fail", "plant", "segment_column"]
 
-INCIDENT_KINDS = ("error_burst", "latency_regression", "traffic_gap", "new_error_code")
-_DEFAULT_SIZE = {"error_burst": 0.6, "latency_regression": 4.0, "traffic_gap": 0.0, "new_error_code": 0.05}
+INCIDENT_KINDS = (
+    "error_burst", "latency_regression", "traffic_gap", "new_error_code", "volume_drop", "bandwidth_surge"
+)
+_DEFAULT_SIZE = {
+    "error_burst": 0.6, "latency_regression": 4.0, "traffic_gap": 0.0, "new_error_code": 0.05,
+    "volume_drop": 0.7, "bandwidth_surge": 3.0,
+}
 _NEW_CODE_FIX = "A new failure: check the Webshare status page and your proxy settings."
 # Failures that never reach the target log no target address and no outbound proxy.
 _PRE_TARGET = ("no_proxies_allocated", "client_connect_high_concurrency", "bandwidthlimit")
@@ -144,8 +151,11 @@ def _apply(frame: pl.DataFrame, inc: Incident, rng: np.random.Generator) -> pl.D
             pl.when(window).then(pl.col(c) * inc.effect).otherwise(pl.col(c)).alias(c)
             for c in DURATION_COLUMNS
         )
+    if inc.kind == "bandwidth_surge":
+        grown = (pl.col("bytes") * inc.effect).round().cast(pl.Int64)
+        return frame.with_columns(pl.when(window).then(grown).otherwise(pl.col("bytes")).alias("bytes"))
     hit = window & pl.Series(rng.random(frame.height) < inc.effect)
-    return fail(frame, hit, inc.code)
+    return frame.filter(~hit) if inc.kind == "volume_drop" else fail(frame, hit, inc.code)
 
 
 def fail(frame: pl.DataFrame, hit: pl.Expr, code: str) -> pl.DataFrame:

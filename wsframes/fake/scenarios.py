@@ -3,13 +3,16 @@
 :func:`draw_scenario` composes, from a seed, a realistic stretch of traffic and its ground truth:
 
 - volume 30-3,000 requests an hour (log-uniform), 1-4 weeks, a display time zone;
-- the generator's daily wave, plus a weekly one (weekends carry 50-100% of weekday traffic);
+- the generator's daily wave, plus a weekly one (weekends, in the scenario's time zone, carry
+  50-100% of weekday traffic);
 - over-dispersion: each hour's failure share is drawn from a Beta around the usual share with
   dispersion 50-200 (real hours vary more than binomial): successes turned into failures as the
   API logs them, or failures dropped, so the volume stays;
 - 0-3 incidents from every kind, on every segment the fake can plant (the account, a domain,
   a host name, a proxy address and its /24, a client, a listen address; error codes through
-  ``new_error_code``), latency per phase, each at or above the documented minimum effects
+  ``new_error_code``; volume drops and bandwidth surges on the demand side only: the account, a
+  domain, a host name, a client, on a weekday unless the period holds two weeks of weekends),
+  latency per phase, each at or above the documented minimum effects
   (:data:`MINIMUM`) and on a segment busy enough to show it;
 - half of the scenarios with a previous period (the week before) to compare with.
 
@@ -23,12 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
 from wsframes.fake.generate import generate_activity
-from wsframes.fake.incidents import Incident, fail, plant, segment_column
+from wsframes.fake.incidents import INCIDENT_KINDS, Incident, fail, plant, segment_column
 
 __all__ = ["MINIMUM", "Scenario", "draw_scenario", "judge", "over_disperse"]
 
@@ -38,10 +42,16 @@ MINIMUM: dict[str, Any] = {
     "latency_regression": {"size": 4.0, "hours": 12, "segment_per_hour": 15},
     "traffic_gap": {"hours": 6, "expected": 60},
     "new_error_code": {"size": 0.1, "hours": 24},
+    # A drop's size is the share of requests lost; a surge's the factor on bytes.
+    "volume_drop": {"size": 0.6, "hours": 12, "segment_per_hour": 30},
+    "bandwidth_surge": {"size": 3.0, "hours": 12, "segment_per_hour": 60},
     "max_segment_share": 0.5,
 }
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
 DIMENSIONS = ("domain", "hostname", "proxy_address", "proxy_net", "client_address", "listen_address")
+#: Where volume incidents are looked for (traffic through one proxy moves as the pool rotates).
+DEMAND = ("domain", "hostname", "client_address")
+VOLUME = ("volume_drop", "bandwidth_surge")
 END = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday: the periods are whole weeks
 
 
@@ -82,15 +92,19 @@ def draw_scenario(seed: int, *, max_records: int | None = None) -> Scenario:
     start = END - timedelta(weeks=weeks)
     first = start - timedelta(weeks=weeks) if previous else start
     weekend, dispersion = float(rng.uniform(0.5, 1.0)), float(rng.uniform(50, 200))
+    tz = str(rng.choice(ZONES))
     frame = generate_activity(int(per_hour * hours * 1.15), start=first, end=END, seed=seed)
-    frame = over_disperse(_weekly(frame, weekend, rng), dispersion, rng)
-    incidents = _incidents(frame.filter(pl.col("timestamp") >= start), start, rng)
-    return Scenario(seed, per_hour, weeks, str(rng.choice(ZONES)), dispersion, weekend,
+    frame = over_disperse(_weekly(frame, weekend, tz, rng), dispersion, rng)
+    weekends = weeks * (2 if previous else 1) >= 2  # else a weekend has no other one to compare
+    incidents = _incidents(frame.filter(pl.col("timestamp") >= start), start, rng, tz, weekends)
+    return Scenario(seed, per_hour, weeks, tz, dispersion, weekend,
                     tuple(incidents), previous, start, END, plant(frame, incidents, seed=seed))  # fmt: skip
 
 
-def _weekly(frame: pl.DataFrame, weekend: float, rng: np.random.Generator) -> pl.DataFrame:
-    keep = np.where(frame["timestamp"].dt.weekday().to_numpy() >= 6, weekend, 1.0)
+def _weekly(frame: pl.DataFrame, weekend: float, tz: str, rng: np.random.Generator) -> pl.DataFrame:
+    """Weekends quieter, in the user's own time zone (their Saturday, not UTC's)."""
+    local = frame["timestamp"].dt.convert_time_zone(tz)
+    keep = np.where(local.dt.weekday().to_numpy() >= 6, weekend, 1.0)
     return frame.filter(pl.Series(rng.random(frame.height) < keep))
 
 
@@ -127,14 +141,16 @@ def _busy_values(frame: pl.DataFrame, dimension: str, per_hour: float, hours: fl
     return sorted(busy["v"].to_list())
 
 
-def _incidents(current: pl.DataFrame, start: datetime, rng: np.random.Generator) -> list[Incident]:
+def _incidents(
+    current: pl.DataFrame, start: datetime, rng: np.random.Generator, tz: str, weekends: bool
+) -> list[Incident]:
     """0-3 incidents in separate days of the current period, each meeting :data:`MINIMUM`."""
     hours = (END - start) / timedelta(hours=1)
     # Every other day, so that no two incidents overlap (a slowdown lasts up to 24 hours).
     days = rng.permutation(np.arange(1, int(hours // 24) - 1, 2))[: int(rng.integers(0, 4))]
     out: list[Incident] = []
     for day in days:
-        kind = str(rng.choice(["error_burst", "latency_regression", "traffic_gap", "new_error_code"]))
+        kind = str(rng.choice(INCIDENT_KINDS))
         at = start + timedelta(days=int(day), hours=int(rng.integers(0, 12)))
         rule = MINIMUM[kind]
         length = float(rule["hours"] * rng.uniform(1, 2))
@@ -147,8 +163,12 @@ def _incidents(current: pl.DataFrame, start: datetime, rng: np.random.Generator)
                 out.append(Incident(kind, at, hours=length, code="upstream_tls_failure",
                                     size=float(rng.uniform(rule["size"], 0.3))))  # fmt: skip
             continue
-        dimension = str(rng.choice(DIMENSIONS))
+        dimension = str(rng.choice(DEMAND if kind in VOLUME else DIMENSIONS))
         values = _busy_values(current, dimension, rule["segment_per_hour"], hours)
+        weekend = at.astimezone(ZoneInfo(tz)).weekday() >= 5
+        quiet = not values and current.height / hours < rule["segment_per_hour"]
+        if kind in VOLUME and ((weekend and not weekends) or quiet):
+            continue  # below the minimum: no usual to compare with, or too few requests
         segment = (dimension, str(rng.choice(values))) if values else (None, None)
         phase = str(rng.choice(["handshake", "tunnel", "all"])) if kind == "latency_regression" else "all"
         out.append(Incident(kind, at, hours=length, dimension=segment[0], value=segment[1],

@@ -3,10 +3,10 @@
 Alerts fire only when something is wrong: data missing at an edge of the window or from a
 stretch of hours that are busy on other days (:mod:`wsframes.report.gaps`), error codes
 wsframes does not know, and incidents (:func:`wsframes.analysis.find_incidents`, against the
-previous period when it is loaded): error bursts, latency regressions and new error codes, each
-named by the segment that explains it, in one sentence with a drill-down figure
-(:mod:`wsframes.report.incidents`). The incident tests hold a false-alarm budget of 1% per report,
-so a quiet period gives a quiet Alerts section.
+previous period when it is loaded): error bursts, latency regressions, volume drops, bandwidth
+surges and new error codes, each named by the segment that explains it, in one sentence (with a
+drill-down figure, volume incidents aside: :mod:`wsframes.report.incidents`). The incident tests
+hold a false-alarm budget of 1% per report, so a quiet period gives a quiet Alerts section.
 
 Every alert has a ``level`` (also readable as ``severity``): ``critical``, ``warning`` or ``info``.
 """
@@ -119,7 +119,10 @@ def alerts_html(alerts: list[Alert], frame: pl.DataFrame | pl.LazyFrame, *, tz: 
 
 
 def _figure(alert: Alert, frame: pl.DataFrame | pl.LazyFrame, tz: str) -> str | None:
-    return drilldown_png(frame, alert.incident, tz=tz) if alert.incident else None
+    # A volume incident's sentence holds its figures; its drill-down is not drawn yet.
+    if alert.incident is None or alert.incident["kind"] in ("volume_drop", "bandwidth_surge"):
+        return None
+    return drilldown_png(frame, alert.incident, tz=tz)
 
 
 def _gaps(data: ReportData, tz: str) -> list[Alert]:

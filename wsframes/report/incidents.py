@@ -16,7 +16,7 @@ import polars as pl
 from wsframes.analysis.incidents import AND, find_incidents
 from wsframes.analysis.incidents._cells import with_derived
 from wsframes.report.data import collect, count_rows
-from wsframes.report.render import local
+from wsframes.report.render import fmt_bytes, local
 
 __all__ = ["MINOR_REQUESTS", "MIN_P95_REQUESTS", "drilldown_png", "incident_alerts"]
 
@@ -47,6 +47,14 @@ _LATENCY_ADVICE = {
     "proxy_net": "The whole subnet is slow: spread traffic over other proxies and tell Webshare support.",
     "client_address": "Check that machine: its network or its load, not the proxies, is the likely cause.",
 }
+_DROP_ADVICE = (
+    "Check that the jobs sending these requests still run (a stopped scheduler, a blocked or "
+    "throttled client) and that the target still accepts them."
+)
+_SURGE_ADVICE = (
+    "Bandwidth is billed: check which job downloads more (larger pages, a new job, a loop "
+    "fetching the same files) and stop it if it is not meant to."
+)
 _GENERIC_ADVICE = (
     "Check the Webshare status page and your own network; if it persists, contact Webshare support."
 )
@@ -104,6 +112,25 @@ def _sentence(row: dict[str, Any], tz: str, *, compared: bool) -> tuple[str, str
             f"{row['value']} appeared {when.replace('from', 'on', 1) if row['end'] else when}, never seen "
             f"{before}before that in this period: {row['requests_affected']:,} failed requests. "
             f"{row['how_to_fix'] or _GENERIC_ADVICE}",
+        )
+    if row["kind"] in ("volume_drop", "bandwidth_surge"):  # usual: these hours on both periods' days
+        usual = "usual"
+    if row["kind"] == "volume_drop":
+        share = row["observed"] / row["expected"] if row["expected"] else 0.0
+        return (
+            "critical" if row["dimension"] == "all" else "warning",
+            "Fewer requests",
+            f"Requests {where or 'of the whole account'} fell to {share:.0%} of {usual} {when}: "
+            f"{row['requests']:,} requests where about {row['expected']:,.0f} were expected at "
+            f"these hours. {_DROP_ADVICE}",
+        )
+    if row["kind"] == "bandwidth_surge":
+        return (
+            "warning",
+            "More bandwidth",
+            f"Bytes {where or 'of the whole account'} rose {row['observed'] / row['expected']:.1f}x {when} "
+            f"({usual}: {fmt_bytes(row['expected'])} at these hours, now about {fmt_bytes(row['observed'])}) "
+            f"over {row['requests']:,} requests. {_SURGE_ADVICE}",
         )
     if row["kind"] == "latency_regression":
         phase = _phase(row)

@@ -35,6 +35,12 @@ Method
    VLDB 2018, limited to the values of one found incident, so it adds no hypotheses).
 6. **Gaps and new codes** (see :mod:`._events`): empty runs against a same-hour-of-day, same
    kind-of-day median; codes whose every occurrence falls after a point, tested exactly.
+7. **Volume** (see :mod:`._volume`): a segment's requests at most half of the same hours' median
+   on other days (a volume drop), or its bytes at least twice it (a bandwidth surge), sustained:
+   the count of such buckets in a window is tested against how often the segment has them by
+   chance, under its own share of the budget (``false_alarm_rate`` / 10). Found at ~300 requests an
+   hour over a week: a 12-hour drop to 40% of the account or of a client carrying ~40 an hour,
+   a 12-hour 3x surge of the account's bytes; a drop to 70% raises nothing.
 
 What it can see (hourly buckets). A window must show a failure share up by >= 5 points and
 1.5x, or a slow share up by >= 10 points and 2x, with >= 5 extra events, and pass the BH level;
@@ -88,6 +94,7 @@ from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
 from wsframes.analysis.incidents._season import around_usual, seasonal
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
+from wsframes.analysis.incidents._volume import volume_runs
 from wsframes.errors import ConfigurationError
 from wsframes.timeutil import check_tz
 
@@ -123,7 +130,9 @@ _COLUMNS: dict[str, Any] = {
     "how_to_fix": pl.String,
 }
 INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
-_NEEDED = ("timestamp", "error_reason", *PHASES.values(), *(d for d in DIMENSIONS if d != "proxy_net"))
+_NEEDED = (
+    "timestamp", "error_reason", "bytes", *PHASES.values(), *(d for d in DIMENSIONS if d != "proxy_net")
+)
 
 
 def find_incidents(
@@ -153,14 +162,17 @@ def find_incidents(
     Returns
     -------
     Same kind as *df*, columns :data:`INCIDENT_SCHEMA`: ``kind`` (``error_burst``,
-    ``latency_regression``, ``traffic_gap``, ``new_error_code``), ``metric``, ``start``, ``end``
+    ``latency_regression``, ``traffic_gap``, ``new_error_code``, ``volume_drop``,
+    ``bandwidth_surge``), ``metric``, ``start``, ``end``
     (UTC; ``end`` null when still ongoing in the last bucket), ``dimension`` and ``value`` of the
     segment (``all``/``all`` for the whole account), ``error_reason`` (the dominant code),
     ``observed`` and ``expected`` (per ``metric``: ``error_rate`` a share of requests;
     ``handshake_duration_p95``, ``tunnel_duration_p95`` or ``request_duration_p95`` the phase's
-    p95 in seconds, each phase tested on its own share of slow requests; ``requests`` a count),
+    p95 in seconds, each phase tested on its own share of slow requests; ``requests`` a count, for
+    a drop the rows seen and the rows usual at those hours; ``bytes`` for a surge, the usual bytes
+    and the window's at its typical bucket's rise, so one huge download does not make a surge),
     ``requests`` in the segment and window, ``requests_affected`` (excess
-    failures, slow requests or missing requests), ``q_value`` (BH-adjusted p-value),
+    failures, slow requests or missing requests; a surge's requests), ``q_value`` (BH-adjusted p-value),
     ``explained_share`` (share of the account-wide excess in the segment) and ``how_to_fix``.
 
     Examples
@@ -184,6 +196,8 @@ def find_incidents(
     return finish(out.lazy(), kind)
 
 
+#: Each request's bytes count up to this quantile of the reference's (``bandwidth_surge``).
+BYTES_CAP = 0.999
 #: Requests a window needs before its p95 is a figure: 5 expected above it, 5 / (1 - 0.95) = 100.
 MIN_FOR_P95 = 100
 
@@ -211,7 +225,8 @@ def _find(
 ) -> pl.DataFrame:
     reference_lf = base if base is not None else lf
     p95s = reference_lf.select(
-        pl.col(c).cast(pl.Float64).quantile(0.95).alias(k) for k, c in PHASES.items()
+        *[pl.col(c).cast(pl.Float64).quantile(0.95).alias(k) for k, c in PHASES.items()],
+        pl.col("bytes").cast(pl.Float64).quantile(BYTES_CAP).alias("by"),
     ).collect()
     slow_after = p95s.row(0, named=True)
     if slow_after["s"] is None:  # no data at all
@@ -249,6 +264,8 @@ def _find(
     held = {True: MIN_FOR_P95, False: MIN_FOR_RATE}
     rows = [r for r in rows if r["requests"] >= held[r["metric"].endswith("_p95")]]
     rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
+    volume = volume_runs(current, previous, tz=tz, step=step, alpha=alpha * 0.1)
+    rows += [_describe_volume(run, lf_d, last) for run in volume]
     rows = _drop_doubles(rows)
     out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)
     return out.sort("requests_affected", descending=True, nulls_last=True)
@@ -264,7 +281,7 @@ def _test(
     buckets = int((last - first) / step) + 1
     for metric, events, _, _ in _METRICS:
         cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
-        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", *PHASES)
+        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", "by", *PHASES)
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
@@ -379,6 +396,32 @@ def _describe(
     return out
 
 
+def _describe_volume(run: dict[str, Any], lf: pl.LazyFrame, last: Any) -> dict[str, Any]:
+    """A volume incident in the reader's units: rows (not bursts), bytes, the usual scaled alike."""
+    seen = lf.filter(segment(run["dimension"], run["value"]) & _in(run["start"], run["end"]))
+    requests = int(seen.select(pl.len()).collect().item())
+    ratio = run["observed"] / run["expected"] if run["expected"] else 0.0  # windows need a usual > 0
+    drop = run["kind"] == "volume_drop"
+    # Requests were judged as bursts: the usual rows are today's rows at the usual ratio.
+    usual = (requests / ratio if ratio > 0 else run["expected"]) if drop else run["expected"]
+    return {
+        "kind": run["kind"],
+        "metric": run["metric"],
+        "start": run["start"],
+        "end": None if run["end"] > last else run["end"],
+        "dimension": run["dimension"],
+        "value": run["value"],
+        "error_reason": None,
+        "observed": float(requests) if drop else run["observed"],
+        "expected": usual,
+        "requests": requests,
+        "requests_affected": max(0, round(usual - requests)) if drop else requests,
+        "q_value": run["q"],
+        "explained_share": run["explained"],
+        "how_to_fix": None,
+    }
+
+
 def _in(start: Any, end: Any) -> pl.Expr:
     return pl.col("timestamp").is_between(start, end, closed="left")
 
@@ -458,6 +501,10 @@ def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One incident, one alert. An error burst that is nothing but a new code is the new code.
     Slower phases of one segment at one time are one slowdown: the one phase that slowed when
     only one did (the request time merely follows it), else the request time."""
+    # Traffic that stopped is a gap, not also the account's volume falling.
+    gaps = [r for r in rows if r["kind"] == "traffic_gap"]
+    rows = [r for r in rows if not (r["kind"] == "volume_drop" and r["dimension"] == ALL
+                                    and any(_overlap(r, g) for g in gaps))]
     new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
     starts = {r["start"] for r in rows if r["kind"] == "new_error_code"}
     # The account's failures rising when a new code appears are that code, said once.

@@ -42,14 +42,16 @@ ALL = "all"
 #: The latency phases tested, by the name of their slow count in the cells: a request is slow in
 #: a phase when that phase took longer than the reference's p95 of it.
 PHASES = {"s": "request_duration", "sh": "handshake_duration", "st": "tunnel_duration"}
-#: What ``find_incidents`` needs a slowness threshold for: the reference's p95 of each phase.
+#: What ``find_incidents`` needs a slowness threshold for: the reference's p95 of each phase
+#: (and, under ``by``, the bytes one request counts for at most).
 Thresholds = Mapping[str, float | None]
 #: Segments with fewer (burst-weighted) requests over the whole period are dropped from the cells
 #: (never tested, never named); the error-code rows and the account are always kept.
 MIN_KEPT_REQUESTS = 20
 
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
-_COUNTS = ("n", "f", *PHASES)
+_WEIGHED = ("n", "f", *PHASES)  # burst-weighted counts
+_COUNTS = (*_WEIGHED, "by")  # and bytes, not weighted: a burst's bytes are all transferred
 _UTC = pl.Datetime("us", "UTC")
 #: A request's whole weight, in integer units: weights of bursts up to 16 (and most sizes
 #: beyond) are exact, so the counts are integer sums, the same in any order on any engine.
@@ -68,6 +70,14 @@ def slow_flags(slow_after: Thresholds) -> list[pl.Expr]:
         if slow_after.get(key) is not None else pl.lit(False).alias(key)
         for key, col in PHASES.items()
     ]
+
+
+def capped_bytes(ns: Any, slow_after: Thresholds) -> Any:
+    """Bytes up to the reference's usual largest (key ``by``), as integers: one huge download is
+    no surge, and integer sums are the same on every engine. *ns* is ``polars`` or ``narwhals``.
+    """
+    cap, col = slow_after.get("by"), ns.col("bytes")
+    return (col if cap is None else col.clip(upper_bound=int(cap))).fill_null(0).cast(ns.Int64).alias("by")
 
 
 def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.LazyFrame:
@@ -129,6 +139,7 @@ def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Th
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         pl.col("error_reason").is_not_null().alias("failed"),
         *slow_flags(slow_after),
+        capped_bytes(pl, slow_after),
         *[encoded(c) for c in (*_RAW, ERROR_REASON)],
     ).collect(engine="streaming")  # batch by batch: a scan's text columns never sit in memory whole
 
@@ -158,6 +169,7 @@ def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) ->
         pl.col("w").sum().alias("n"),
         pl.col("w").filter(pl.col("failed")).sum().alias("f"),
         *[pl.col("w").filter(pl.col(k)).sum().alias(k) for k in PHASES],
+        pl.col("by").sum(),
     )
 
 
@@ -176,8 +188,8 @@ def cells(
     slow_after: Thresholds,
     engine: EngineFrame | None = None,
 ) -> pl.DataFrame:
-    """Requests ``n``, failures ``f`` and slow requests per phase (``s`` request, ``sh``
-    handshake, ``st`` tunnel: see :data:`PHASES`) per bucket ``t`` and segment.
+    """Requests ``n``, failures ``f``, slow requests per phase (``s`` request, ``sh``
+    handshake, ``st`` tunnel: see :data:`PHASES`) and bytes ``by`` per bucket ``t`` and segment.
 
     Counts are of bursts (see :func:`_burst_weights`): rounded sums of the row weights. Each
     segment has an integer id ``sid``. Rows of dimension ``error_reason`` count that code's
@@ -237,15 +249,17 @@ def _engine_cells(
         weight.alias("w"),
         (~nw.col("error_reason").is_null()).alias("failed"),
         *flags,
+        capped_bytes(nw, slow_after),
         *(nw.col(d).cast(nw.String) for d in (*_RAW, ERROR_REASON)),
     ).join(nw.from_native(to_engine(calendar, engine)), on="blk")
     sums = [
         nw.col("w").sum().alias("n"),
         *(nw.when(nw.col(k)).then(nw.col("w")).otherwise(0).sum().alias(k) for k in ("failed", *PHASES)),
+        nw.col("by").sum(),
     ]
     account = _collect(marked.group_by("b").agg(*sums)).with_columns(value=pl.lit(ALL))
     pairs = marked.unpivot(
-        [*_RAW, ERROR_REASON], index=["b", "w", "failed", *PHASES], variable_name="dimension"
+        [*_RAW, ERROR_REASON], index=["b", "w", "failed", *PHASES, "by"], variable_name="dimension"
     ).filter(~nw.col("value").is_null() & ((nw.col("dimension") != ERROR_REASON) | nw.col("failed")))
     counted = _collect(pairs.group_by("dimension", "b", "value").agg(*sums)).rename({"failed": "f"})
     parts: dict[str | None, pl.DataFrame] = {None: account.rename({"failed": "f"})}
@@ -292,7 +306,7 @@ def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
     *parts* holds the account (key None), every raw dimension and the error codes, from
     whichever engine counted them; the /24s are summed here from the proxies.
     """
-    columns = ["dimension", "value", "b", "n", "f", *PHASES]
+    columns = ["dimension", "value", "b", *_COUNTS]
     labelled = {d: part.with_columns(dimension=pl.lit(d)).select(columns) for d, part in parts.items() if d}
     every = parts[None].with_columns(dimension=pl.lit(ALL)).select(columns)
     nets = _nets(labelled["proxy_address"]).select(columns)
@@ -301,9 +315,9 @@ def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
     )
     codes = (
         labelled[ERROR_REASON]
-        .drop("n", *PHASES)
+        .drop("n", *PHASES, "by")
         .join(every.select("b", "n"), on="b")
-        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in PHASES)
+        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in (*PHASES, "by"))
     )
     out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed").drop_nulls("value")
     # The segment id: the dimension's rank in the high bits, the value's rank in the low ones.
@@ -314,7 +328,8 @@ def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
     return out.select(
         pl.col("dimension", "value").cast(pl.Categorical),
         pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(_UTC).alias("t"),
-        *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _COUNTS],
+        *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _WEIGHED],
+        pl.col("by").cast(pl.Int64),
         sid=dim_rank * _HIGH + pl.col("value").rank("dense").over("dimension").cast(pl.Int64),
     )
 
@@ -325,6 +340,6 @@ def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
     return (
         proxies.filter(pl.col("value").str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .group_by(pl.col("b"), net.alias("value"))
-        .agg(pl.col("n", "f", *PHASES).sum())
+        .agg(pl.col(*_COUNTS).sum())
         .with_columns(dimension=pl.lit("proxy_net"))
     )
