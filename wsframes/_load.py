@@ -15,6 +15,7 @@ from typing import Unpack
 import polars as pl
 
 from wsframes._config import Config, ConfigOverrides, configure
+from wsframes._validate import check_plans
 from wsframes.errors import ConfigurationError
 from wsframes.loader import Client
 from wsframes.timeutil import TimeLike
@@ -62,10 +63,11 @@ def load_activity(
 def _one_plan(plan_id: int | Sequence[int] | None, filters: Mapping[str, object]) -> int | None:
     """The plan an archive load reads, or a ConfigurationError naming what cannot go with it."""
     given = [name for name, value in filters.items() if value is not None]
-    if plan_id is not None and not isinstance(plan_id, int):
+    plans = check_plans(plan_id)
+    if isinstance(plans, list):
         given.append("a list of plan_id")  # scan_activity(plan_id=[...]) reads several plans
     elif not given:
-        return plan_id
+        return plans
     raise ConfigurationError(
         f"{', '.join(given)} cannot be combined with archive=...: the archive stores whole "
         "windows. Load with archive= and filter the frame, or drop archive=."
