@@ -155,6 +155,19 @@ def plot_latency_ccdf(
     return ax
 
 
+def _break_at_gaps(frame: pl.DataFrame, time: str, columns: Sequence[str]) -> pl.DataFrame:
+    """*frame* with an empty row after each bucket followed by a gap (buckets with no requests
+    have no row), so a line breaks there instead of bridging it. A gap is a step over 1.5x the
+    usual one (so a 23-hour day at a DST change is no gap)."""
+    step = frame[time].diff()
+    usual = step.median()
+    if usual is None:
+        return frame
+    after_gap = frame.filter((step > usual * 1.5).shift(-1, fill_value=False))  # type: ignore[operator]
+    blanks = after_gap.with_columns(pl.col(time) + usual, *(pl.lit(None).alias(c) for c in columns))
+    return pl.concat([frame, blanks], how="vertical_relaxed").sort(time)
+
+
 @_literal
 def plot_latency_over_time(
     frame: pl.DataFrame,
@@ -169,10 +182,11 @@ def plot_latency_over_time(
     ax = _axes(ax)
     if frame.filter(pl.any_horizontal(pl.col(q) > 0 for q in quantiles)).is_empty():
         return _no_data(ax, f"{label} time percentiles" if label else "")
+    counted, frame = frame, _break_at_gaps(frame.sort(time), time, quantiles)
     times = _local_times(frame, time, tz)
     # Buckets too small to hold a quantile are null (latency_over_time): gaps, not invented points;
     # a quantile missing from most buckets would only be scattered fragments, so it is not drawn.
-    sparse = [q for q in quantiles if frame[q].null_count() > frame.height / 2]
+    sparse = [q for q in quantiles if counted[q].null_count() > counted.height / 2]
     for q in quantiles:
         colour, style = _QUANTILE_STYLE.get(q, ("#667085", ":"))
         values = frame[q].cast(pl.Float64).fill_null(float("nan")).to_list()
@@ -180,7 +194,7 @@ def plot_latency_over_time(
             values = [float("nan")] * len(values)
         marker = "." if len(times) < 60 else None
         ax.plot(times, values, color=colour, ls=style, lw=1.4, label=q, marker=marker)
-    gappy = [q for q in quantiles if frame[q].null_count() and q not in sparse]
+    gappy = [q for q in quantiles if counted[q].null_count() and q not in sparse]
     notes = [f"{', '.join(sparse)} not drawn: most buckets hold too few requests"] if sparse else []
     notes += [f"{', '.join(gappy)} left out where a bucket holds too few requests"] if gappy else []
     if notes:

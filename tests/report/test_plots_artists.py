@@ -65,6 +65,24 @@ def test_percentiles_over_time_use_the_display_zone(activity: pl.DataFrame) -> N
     assert shown == ([] if sparse else frame["p95"].drop_nulls().to_list())
 
 
+def test_percentile_lines_break_where_no_request_was_made(activity: pl.DataFrame) -> None:
+    """Hours without requests have no row: the line must stop there, not bridge the hole."""
+    quiet = (T0 + timedelta(hours=30), T0 + timedelta(hours=36))
+    holed = activity.filter(~pl.col("timestamp").is_between(*quiet, closed="left"))
+    frame = latency_over_time(holed, metric="handshake_duration", every="1h")
+    p50 = plots.plot_latency_over_time(frame).get_lines()[0]
+    x, y = list(p50.get_xdata()), list(p50.get_ydata())
+    before = max(i for i, t in enumerate(x) if t < quiet[0])
+    assert y[before] == y[before] and y[before + 1] != y[before + 1]  # a NaN right after the hole opens
+    assert sum(v != v for v in y) == frame["p50"].null_count() + 1  # one break, nothing else invented
+    # A day of 25 hours (DST ends in New York on 2026-11-01) is a step, not a hole.
+    start, end = datetime(2026, 10, 30, 4, tzinfo=UTC), datetime(2026, 11, 4, 5, tzinfo=UTC)
+    autumn = generate_activity(2_000, start=start, end=end, seed=3)
+    daily = latency_over_time(autumn, metric="handshake_duration", every="1d", tz="America/New_York")
+    line = plots.plot_latency_over_time(daily, tz="America/New_York", ax=plt.subplots()[1]).get_lines()[0]
+    assert daily.height == 5 and len(line.get_xdata()) == daily.height
+
+
 def test_taxonomy_bars_sorted_coloured_and_labelled(activity: pl.DataFrame) -> None:
     taxonomy = error_taxonomy(activity)
     ax = plots.plot_error_taxonomy(taxonomy)
