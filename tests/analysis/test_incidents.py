@@ -290,3 +290,21 @@ def test_a_small_segment_raises_no_share_it_cannot_hold() -> None:
     assert burst(4).is_empty()
     row = _only(burst(12), "error_burst")
     assert row["value"] == domain and row["requests"] >= MIN_FOR_RATE
+
+
+def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long period is counted a stretch at a time (bounded memory): same cells, same incidents."""
+    from polars.testing import assert_frame_equal
+
+    from wsframes.analysis.incidents import _cells
+
+    domain = _top(_week(50_000, 1), "domain", rank=2)
+    at = T0 + timedelta(days=4, hours=13)
+    df = _week(50_000, 1, incidents=(Incident("error_burst", at, hours=3, dimension="domain", value=domain),))
+    options = {"every": HOUR, "tz": "Asia/Kolkata", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
+    whole, found = _cells.cells(df.lazy(), **options), find_incidents(df)  # type: ignore[arg-type]
+    monkeypatch.setattr(_cells, "CHUNK_ROWS", 7_000)
+    assert len(_cells._chunks(df.lazy())) == 8
+    assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
+    assert_frame_equal(find_incidents(df), found)
+    assert found.filter(pl.col("value") == domain).height == 1

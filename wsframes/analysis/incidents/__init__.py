@@ -306,8 +306,10 @@ def _test(
         # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
         found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(events=pl.lit(events)))
-        # Kept for refining edges and explaining clusters: only the columns those read.
-        units[events] = unit.select("dimension", "value", "t", "n", "k", "expected", "p0")
+        # Kept for refining edges and explaining clusters, which read only the candidate
+        # segments and the account: those rows and the columns they read.
+        kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(found["sid"].unique().implode())
+        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0")
         tested += m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)

@@ -11,8 +11,9 @@ never touch the raw rows again except for a few candidate segments.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,6 +49,8 @@ Thresholds = Mapping[str, float | None]
 #: Segments with fewer (burst-weighted) requests over the whole period are dropped from the cells
 #: (never tested, never named); the error-code rows and the account are always kept.
 MIN_KEPT_REQUESTS = 20
+#: Rows counted at a time (their narrow form, ~60 bytes each, is what the counting holds).
+CHUNK_ROWS = 4_000_000
 
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
 _WEIGHED = ("n", "f", *PHASES)  # burst-weighted counts
@@ -200,21 +203,55 @@ def cells(
     block = _block(every)
     if engine is not None and block is not None:
         return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
-    narrow = _narrow(lf, every=every, tz=tz, slow_after=slow_after)
+    return _assemble(_summed(_chunk_parts(lf, chunk, every=every, tz=tz, slow_after=slow_after)
+                             for chunk in _chunks(lf)))
+
+
+def _chunks(lf: pl.LazyFrame) -> list[pl.Expr | None]:
+    """Filters splitting *lf* into stretches of time of at most :data:`CHUNK_ROWS` rows each (one
+    None when it fits), so the narrow rows of only one stretch are in memory at a time. Rows of
+    one timestamp (a burst) share a stretch; a bucket may span two, and its counts are summed.
+    """
+    ts = pl.col("timestamp")
+    rows, lo, hi = lf.select(pl.len(), ts.min().alias("lo"), ts.max().alias("hi")).collect().row(0)
+    parts = -(-rows // CHUNK_ROWS)
+    if parts <= 1:
+        return [None]
+    cuts = [lo + (hi - lo) * i / parts for i in range(1, parts)]
+    edges = [None, *cuts, None]
+    return [(ts >= a if a is not None else pl.lit(True)) & (ts < b if b is not None else pl.lit(True))
+            for a, b in itertools.pairwise(edges)]
+
+
+def _chunk_parts(
+    lf: pl.LazyFrame, chunk: pl.Expr | None, *, every: timedelta, tz: str, slow_after: Thresholds
+) -> dict[str | None, pl.DataFrame]:
+    """The text cells of every dimension from the rows *chunk* selects (all rows when None)."""
+    narrow = _narrow(lf if chunk is None else lf.filter(chunk), every=every, tz=tz, slow_after=slow_after)
     narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts")
     schema = narrow.schema
     coded = [c for c in (*_RAW, ERROR_REASON) if not schema[c].is_integer()]
-    dims: list[str | None] = [None, *_RAW, ERROR_REASON]
     frames = pl.collect_all(
         [
-            *[_agg(narrow.lazy(), d, None if d is None else schema[d]) for d in dims],
+            *[_agg(narrow.lazy(), d, None if d is None else schema[d]) for d in _ALL_DIMS],
             *[_values(narrow.lazy(), c, schema[c]) for c in coded],
         ]
     )
     del narrow
-    texts = dict(zip(coded, frames[len(dims) :], strict=True))
-    counts = zip(dims, frames[: len(dims)], strict=True)
-    return _assemble({d: _decoded(c, d, texts.get(d or "")) for d, c in counts})
+    texts = dict(zip(coded, frames[len(_ALL_DIMS) :], strict=True))
+    counts = zip(_ALL_DIMS, frames[: len(_ALL_DIMS)], strict=True)
+    return {d: _decoded(c, d, texts.get(d or "")) for d, c in counts}
+
+
+def _summed(parts: Iterable[dict[str | None, pl.DataFrame]]) -> dict[str | None, pl.DataFrame]:
+    """The text cells of several chunks as one: a bucket's counts split by a chunk edge add up."""
+    chunks = list(parts)
+    if len(chunks) == 1:
+        return chunks[0]
+    return {
+        d: pl.concat([c[d] for c in chunks]).group_by("b", "value").agg(pl.col(*_COUNTS).sum())
+        for d in _ALL_DIMS
+    }
 
 
 def _engine_cells(
