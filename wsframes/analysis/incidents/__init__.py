@@ -224,11 +224,12 @@ def _find(
     engines: tuple[EngineFrame | None, EngineFrame | None] = (None, None),
 ) -> pl.DataFrame:
     reference_lf = base if base is not None else lf
-    p95s = reference_lf.select(
-        *[pl.col(c).cast(pl.Float64).quantile(0.95).alias(k) for k, c in PHASES.items()],
-        pl.col("bytes").cast(pl.Float64).quantile(BYTES_CAP).alias("by"),
-    ).collect()
-    slow_after = p95s.row(0, named=True)
+    levels = {**{k: (c, 0.95) for k, c in PHASES.items()}, "by": ("bytes", BYTES_CAP)}
+    # One column at a time: an exact quantile holds its column in memory, four at once hold four.
+    slow_after = {
+        k: reference_lf.select(pl.col(c).cast(pl.Float64).quantile(q)).collect(engine="streaming").item()
+        for k, (c, q) in levels.items()
+    }
     if slow_after["s"] is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
