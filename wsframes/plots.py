@@ -28,6 +28,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from wsframes.errors import ConfigurationError
 from wsframes.timeutil import check_tz
 
 __all__ = [
@@ -104,6 +105,13 @@ def _seconds_label(value: float, _pos: Any = None) -> str:
     if value >= 1:
         return f"{float(f'{value:.3g}'):g} s"
     return f"{float(f'{value * 1000:.3g}'):g} ms"
+
+
+def _bytes_label(value: float, _pos: Any = None) -> str:
+    """Bytes in decimal units, as the report's tables write them."""
+    from wsframes.report.render import fmt_bytes  # at draw time: import wsframes.plots stays light
+
+    return fmt_bytes(value)
 
 
 def _share_label(value: float, _pos: Any = None) -> str:
@@ -335,36 +343,43 @@ def plot_incident(
     *,
     start: Any,
     end: Any | None,
-    expected: float,
+    expected: float | None,
     label: str,
-    share: bool = True,
+    unit: str = "share",
     tz: str = "UTC",
     ax: Axes | None = None,
 ) -> Axes:
     """One incident's drill-down: the segment's metric per bucket (``time``, ``value``) around it.
 
-    The incident's window is shaded and the usual level is a dashed line, so a reader sees at a
-    glance how far and how long the segment left its normal. Buckets with too few requests to
-    hold the metric are absent from *frame* (gaps in the line, not invented points).
+    The incident's window is shaded and the usual level is a dashed line (*expected*, or the
+    frame's ``usual`` column where it follows the time of day), so a reader sees at a glance how
+    far and how long the segment left its normal. *unit* is ``"share"``, ``"seconds"``,
+    ``"requests"`` or ``"bytes"``. Buckets with too few requests to hold the metric are absent
+    from *frame* (gaps in the line, not invented points).
     """
     ax = _axes(ax)
     if frame.is_empty():
         return _no_data(ax, label)
     times = _local_times(frame, "time", tz)
     ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
-    ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
+    if "usual" in frame.columns:
+        ax.plot(times, frame["usual"].to_list(), color="#667085", ls="--", lw=1, label="usual")
+    elif expected is not None:
+        ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
     zone = check_tz(tz)
     latest: Any = frame["time"].max()
-    top: Any = frame["value"].max()
+    drawn = [c for c in ("value", "usual") if c in frame.columns]
+    top: Any = frame.select(pl.max_horizontal(pl.col(drawn).cast(pl.Float64).fill_nan(None).max())).item()
     shade_end = end if end is not None else latest
     ax.axvspan(start.astimezone(zone), shade_end.astimezone(zone), color="#fee4e2", alpha=0.8, lw=0)
-    if share:
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.set_ylim(0, max(1e-3, float(top or 0), expected) * 1.1)
-    else:
-        ax.yaxis.set_major_formatter(FuncFormatter(_seconds_label))
-        ax.set_ylim(0, max(float(top or 0), expected) * 1.1)
-    ax.set_ylabel("share of requests" if share else "seconds")
+    formats = {"share": PercentFormatter(1.0, decimals=0), "seconds": FuncFormatter(_seconds_label),
+               "requests": FuncFormatter(lambda v, _p: f"{v:,.0f}"), "bytes": FuncFormatter(_bytes_label)}
+    if unit not in formats:
+        raise ConfigurationError(f"unit must be one of {', '.join(formats)}, not {unit!r}.")
+    ax.yaxis.set_major_formatter(formats[unit])
+    ax.set_ylim(0, max(1e-3, float(top or 0), expected or 0) * 1.1)
+    ax.set_ylabel({"share": "share of requests", "requests": "requests per hour",
+                   "bytes": "bytes per hour"}.get(unit, unit))
     _time_axis(ax, tz)
     ax.legend(fontsize=8, loc="upper left", ncols=2)
     return ax

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from wsframes.analysis import find_incidents
+from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
 from wsframes.report.incidents import incident_alerts
 
@@ -137,3 +138,33 @@ def test_over_dispersed_hourly_volume_raises_nothing(seed: int) -> None:
     keep = rng.beta(2, 1, size=int(hour.max()) + 1)[hour]
     df = df.filter(pl.Series(rng.random(df.height) < keep))
     assert find_incidents(df).filter(pl.col("kind").is_in(VOLUME)).is_empty()
+
+
+def test_drilldowns_draw_the_hours_against_their_usual() -> None:
+    """A drop's figure: requests per hour fall below the usual for those hours inside the window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from wsframes.plots import plot_incident
+    from wsframes.report.incidents import _context, drilldown_png
+
+    client = _top(_week(1), "client_address", 1)
+    drop = Incident("volume_drop", AT, hours=12, dimension="client_address", value=client, size=0.65)
+    surge = Incident("bandwidth_surge", AT - timedelta(days=2), hours=12, size=3.0)
+    df = _week(1, (drop, surge))
+    found = {r["kind"]: r for r in find_incidents(df).iter_rows(named=True)}
+    data, expected, label, unit = _context(df, found["volume_drop"])
+    assert (expected, label, unit) == (None, "requests per hour", "requests")
+    inside = data.filter(pl.col("time").is_between(drop.start, drop.end, closed="left"))
+    assert inside.height == 12 and (inside["value"] < 0.6 * inside["usual"]).all()
+    ax = plot_incident(data, start=drop.start, end=drop.end, expected=expected, label=label, unit=unit,
+                       ax=plt.subplots()[1])
+    assert [line.get_label() for line in ax.get_lines()] == [label, "usual"]
+    data, _, label, unit = _context(df, found["bandwidth_surge"])
+    assert unit == "bytes" and data["value"].max() > 2 * data["usual"].max()  # type: ignore[operator]
+    assert drilldown_png(df, found["bandwidth_surge"]).startswith("iVBOR")
+    with pytest.raises(ConfigurationError, match="unit must be one of"):
+        plot_incident(data, start=drop.start, end=None, expected=None, label=label, unit="furlongs")
+    plt.close("all")

@@ -119,8 +119,7 @@ def alerts_html(alerts: list[Alert], frame: pl.DataFrame | pl.LazyFrame, *, tz: 
 
 
 def _figure(alert: Alert, frame: pl.DataFrame | pl.LazyFrame, tz: str) -> str | None:
-    # A volume incident's sentence holds its figures; its drill-down is not drawn yet.
-    if alert.incident is None or alert.incident["kind"] in ("volume_drop", "bandwidth_surge"):
+    if alert.incident is None:
         return None
     return drilldown_png(frame, alert.incident, tz=tz)
 

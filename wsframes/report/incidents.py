@@ -166,7 +166,7 @@ def _phase(row: dict[str, Any]) -> str:
 
 def _context(
     frame: pl.DataFrame | pl.LazyFrame, row: dict[str, Any]
-) -> tuple[pl.DataFrame, float, str, bool]:
+) -> tuple[pl.DataFrame, float | None, str, str]:
     """The segment's metric per bucket from half a day (or the incident's length) before to after it.
 
     A p95 needs :data:`MIN_P95_REQUESTS` per bucket: for a small segment the buckets widen (1, 3,
@@ -179,6 +179,8 @@ def _context(
     dim, value = row["dimension"], row["value"]
     seg = _segment(dim, value)
     rows = frame.filter(inside & seg)
+    if row["kind"] in _VOLUME:
+        return _volume_context(frame, seg, row, row["start"] - pad, (row["end"] or row["start"]) + pad)
     if row["kind"] == "latency_regression":
         for hours in (1, 3, 6, 24):
             out = collect(rows.group_by(pl.col("timestamp").dt.truncate(f"{hours}h").alias("time")).agg(
@@ -188,7 +190,7 @@ def _context(
             if (typical or 0) >= MIN_P95_REQUESTS:
                 break
         label = f"p95 {_phase(row)} time" + (f" per {hours} h" if hours > 1 else "")
-        return out.filter(pl.col("n") >= MIN_P95_REQUESTS).sort("time"), row["expected"], label, False
+        return out.filter(pl.col("n") >= MIN_P95_REQUESTS).sort("time"), row["expected"], label, "seconds"
     part = rows.group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
     if dim == "error_reason":  # that code's share of every request (a success is not that code)
         failed = (pl.col("error_reason").cast(pl.String) == value).fill_null(False)
@@ -196,7 +198,25 @@ def _context(
         failed = pl.col("error_reason").is_not_null()
     out = collect(part.agg(failed.mean().alias("value")).sort("time"))
     label = "share failing with this code" if dim == "error_reason" else "share of requests failed"
-    return out, row["expected"], label, True
+    return out, row["expected"], label, "share"
+
+
+#: Volume kinds: what their drill-down counts per hour, and its unit.
+_VOLUME = {"volume_drop": (pl.len(), "requests"), "bandwidth_surge": (pl.col("bytes").sum(), "bytes")}
+
+
+def _volume_context(frame: pl.LazyFrame, seg: pl.Expr, row: dict[str, Any], lo: Any, hi: Any
+                    ) -> tuple[pl.DataFrame, float | None, str, str]:
+    """Requests (or bytes) per hour around the incident, against the usual for that hour of day:
+    the median of the same hour on the period's other days, outside the incident."""
+    measure, unit = _VOLUME[row["kind"]]
+    hourly = collect(frame.filter(seg).group_by(pl.col("timestamp").dt.truncate("1h").alias("time"))
+                     .agg(measure.cast(pl.Float64).alias("value")))
+    during = pl.col("time").is_between(row["start"], row["end"] or hourly["time"].max())
+    hour = pl.col("time").dt.hour().alias("hour")
+    usual = hourly.filter(~during).group_by(hour).agg(pl.col("value").median().alias("usual"))
+    shown = hourly.filter(pl.col("time").is_between(lo, hi)).with_columns(hour)
+    return shown.join(usual, on="hour", how="left").drop("hour").sort("time"), None, f"{unit} per hour", unit
 
 
 def drilldown_png(frame: pl.DataFrame | pl.LazyFrame, incident: dict[str, Any], *, tz: str = "UTC") -> str:
@@ -205,7 +225,7 @@ def drilldown_png(frame: pl.DataFrame | pl.LazyFrame, incident: dict[str, Any], 
 
     from wsframes.plots import plot_incident
 
-    data, expected, label, share = _context(frame, incident)
+    data, expected, label, unit = _context(frame, incident)
     fig, ax = plt.subplots(figsize=(7.5, 2.1), dpi=80)
     plot_incident(
         data,
@@ -213,11 +233,11 @@ def drilldown_png(frame: pl.DataFrame | pl.LazyFrame, incident: dict[str, Any], 
         end=incident["end"],
         expected=expected,
         label=label,
-        share=share,
+        unit=unit,
         tz=tz,
         ax=ax,
     )
-    if not share:
+    if unit == "seconds":
         ax.set_title(
             f"buckets with fewer than {MIN_P95_REQUESTS} requests are left out", fontsize=8, loc="right"
         )
