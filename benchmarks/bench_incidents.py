@@ -59,7 +59,7 @@ def _run(path: str, case: str) -> tuple[float, float, int, int, int]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, path, case], check=True, capture_output=True, text=True
     )
-    t, cpu, mem, size, found = out.stdout.split()
+    t, cpu, mem, size, found = out.stdout.split()[-5:]  # the last line: DuckDB may print before it
     return float(t), float(cpu), int(mem), int(size), int(found)
 
 
