@@ -360,15 +360,17 @@ def plot_incident(
     ax = _axes(ax)
     if frame.is_empty():
         return _no_data(ax, label)
+    drawn = [c for c in ("value", "usual") if c in frame.columns]
+    frame = _break_at_gaps(frame.sort("time"), "time", drawn)
     times = _local_times(frame, "time", tz)
-    ax.plot(times, frame["value"].to_list(), color="#b42318", lw=1.4, marker=".", ms=4, label=label)
-    if "usual" in frame.columns:
-        ax.plot(times, frame["usual"].to_list(), color="#667085", ls="--", lw=1, label="usual")
+    values = {c: frame[c].cast(pl.Float64).fill_null(float("nan")).to_list() for c in drawn}
+    ax.plot(times, values["value"], color="#b42318", lw=1.4, marker=".", ms=4, label=label)
+    if "usual" in values:
+        ax.plot(times, values["usual"], color="#667085", ls="--", lw=1, label="usual")
     elif expected is not None:
         ax.axhline(expected, color="#667085", ls="--", lw=1, label="usual")
     zone = check_tz(tz)
     latest: Any = frame["time"].max()
-    drawn = [c for c in ("value", "usual") if c in frame.columns]
     top: Any = frame.select(pl.max_horizontal(pl.col(drawn).cast(pl.Float64).fill_nan(None).max())).item()
     shade_end = end if end is not None else latest
     ax.axvspan(start.astimezone(zone), shade_end.astimezone(zone), color="#fee4e2", alpha=0.8, lw=0)

@@ -81,6 +81,11 @@ def test_percentile_lines_break_where_no_request_was_made(activity: pl.DataFrame
     daily = latency_over_time(autumn, metric="handshake_duration", every="1d", tz="America/New_York")
     line = plots.plot_latency_over_time(daily, tz="America/New_York", ax=plt.subplots()[1]).get_lines()[0]
     assert daily.height == 5 and len(line.get_xdata()) == daily.height
+    # A drill-down leaves out buckets too small for its p95: its line breaks there too.
+    hours = pl.DataFrame({"time": [T0 + timedelta(hours=h) for h in (0, 1, 2, 7, 8)], "value": [1.0] * 5})
+    ax = plots.plot_incident(hours, start=T0, end=None, expected=1.0, label="p95", unit="seconds",
+                             ax=plt.subplots()[1])
+    assert [v != v for v in ax.get_lines()[0].get_ydata()] == [False, False, False, True, False, False]
 
 
 def test_taxonomy_bars_sorted_coloured_and_labelled(activity: pl.DataFrame) -> None:
