@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ def test_a_period_without_requests_renders_as_critical_news(tmp_path: Path, acti
     assert result.summary["critical_alerts"] >= 1
     assert "No data" in page and "no requests at all in" in page and "No failed requests" in page
     assert "No alerts" not in page  # never the green all-clear on nothing
+    assert not re.search(r'class="?ws-ok', page) and "nothing to rate" in page  # nor a green all-clear
     assert "Traceback" not in page
     assert page.count("<img ") == 4  # no failures, so no taxonomy chart; the other four say "no requests"
 

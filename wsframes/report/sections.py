@@ -147,6 +147,8 @@ _SEGMENT_LABELS = {"domain": "domain", "hostname": "host", "proxy_address": "pro
 
 def standing_html(frame: pl.LazyFrame, previous: pl.LazyFrame | None, *, n: int = 10) -> str:
     """Segments far worse than the rest all period (:func:`~wsframes.analysis.standing_problems`)."""
+    if not count_rows(frame):  # nothing to rate is not "no problems": say so, not in green
+        return "<p>No requests in this period, so there is nothing to rate.</p>"
     found = collect(standing_problems(frame, previous))
     if not found.height:
         return ("<p class=ws-ok>No standing problems: no domain, host, proxy, /24 or client fails at least "
