@@ -35,6 +35,14 @@ MIN_SLOT_EVENTS = 10
 _DAY = timedelta(days=1)
 
 
+def time_slot(local: pl.Series, step: timedelta, *, weekly: bool) -> pl.Series:
+    """The seasonal slot of local bucket starts: the bucket of the day, times two plus a weekend
+    flag when *weekly* (weekdays and weekends have their own rhythm)."""
+    minute = local.dt.hour().cast(pl.Int64) * 60 + local.dt.minute().cast(pl.Int64)
+    slot = minute // max(1, int(step.total_seconds() // 60))
+    return slot * 2 + (local.dt.weekday() >= 6).cast(pl.Int64) if weekly else slot
+
+
 def _calendar(frame: pl.DataFrame, tz: str, step: timedelta, days: int) -> pl.Series | None:
     """Each cell's seasonal ``slot``, or None when there is no seasonality.
 
@@ -46,10 +54,7 @@ def _calendar(frame: pl.DataFrame, tz: str, step: timedelta, days: int) -> pl.Se
     first: Any = frame["t"].min()
     last: Any = frame["t"].max()
     local = pl.datetime_range(first, last, step, eager=True).dt.convert_time_zone(tz)
-    minute = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
-    slot = minute // max(1, int(step.total_seconds() // 60))
-    if days >= MIN_DAYS_WEEKLY:
-        slot = slot * 2 + (local.dt.weekday() >= 6).cast(pl.Int32)
+    slot = time_slot(local, step, weekly=days >= MIN_DAYS_WEEKLY)
     us = step // timedelta(microseconds=1)
     index = ((frame["t"] - first).dt.total_microseconds() // us).to_numpy()
     return pl.Series("slot", slot.to_numpy()[index])

@@ -54,7 +54,7 @@ from scipy.stats import binom
 from wsframes.analysis.incidents._attribute import MAX_SEGMENT_SHARE
 from wsframes.analysis.incidents._cells import ALL, DIMENSIONS, ERROR_REASON
 from wsframes.analysis.incidents._scan import _max_subarray
-from wsframes.analysis.incidents._season import MIN_DAYS
+from wsframes.analysis.incidents._season import MIN_DAYS, time_slot
 from wsframes.analysis.incidents._stats import benjamini_hochberg
 
 #: A low bucket holds at most this share of its usual requests; a high one this many times its bytes.
@@ -160,9 +160,7 @@ def _calendar(stamps: pl.Series, tz: str, step: timedelta) -> tuple[np.ndarray, 
     if step >= _DAY or _DAY % step:
         return np.zeros(len(stamps), dtype=np.int64), np.arange(len(stamps))
     local = stamps.dt.convert_time_zone(tz)
-    minute = local.dt.hour().cast(pl.Int64) * 60 + local.dt.minute().cast(pl.Int64)
-    slot = minute // max(1, int(step.total_seconds() // 60)) * 2 + (local.dt.weekday() >= 6).cast(pl.Int64)
-    return slot.to_numpy(), local.dt.date().cast(pl.Int64).to_numpy()
+    return time_slot(local, step, weekly=True).to_numpy(), local.dt.date().cast(pl.Int64).to_numpy()
 
 
 def _usual(x: np.ndarray, slot: np.ndarray, day: np.ndarray, absent: np.ndarray) -> np.ndarray:
