@@ -35,7 +35,7 @@ from wsframes.analysis._frames import (
     wilson_interval,
 )
 from wsframes.analysis._pushdown import engine_keys, error_counts
-from wsframes.analysis.pool import held_quantile, subnets
+from wsframes.analysis.pool import binomial_tail, held_quantile, subnets
 from wsframes.errors import ConfigurationError
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
 
@@ -309,17 +309,6 @@ def _segments(lf: pl.LazyFrame, dimensions: Sequence[str]) -> pl.LazyFrame:
     return pl.concat(parts, how="vertical")
 
 
-def _binomial_sf(failed: str, requests: str, rate: str) -> pl.Expr:
-    """P(X >= failed) for X ~ Binomial(requests, rate): the exact one-sided p-value."""
-    from scipy.stats import binom
-
-    def tail(s: pl.Series) -> pl.Series:
-        k, n, p = (s.struct.field(f).to_numpy() for f in (failed, requests, rate))
-        return pl.Series(binom.sf(k - 1, n, p), dtype=pl.Float64)
-
-    return pl.struct(failed, requests, rate).map_batches(tail, return_dtype=pl.Float64)
-
-
 def _judged(seg: pl.LazyFrame, *, min_requests: int, min_ratio: float) -> pl.LazyFrame:
     """Segments with enough requests and the effect, with the rest's rate and the p-value."""
     total = pl.col("requests").sum().over("dimension")
@@ -331,7 +320,7 @@ def _judged(seg: pl.LazyFrame, *, min_requests: int, min_ratio: float) -> pl.Laz
             (rest_failed / (total - pl.col("requests"))).alias("rest_error_rate"),
         )
         .filter((pl.col("requests") >= min_requests) & rest_rate.is_not_nan() & rest_rate.is_not_null())
-        .with_columns(_binomial_sf("failed", "requests", "rest_error_rate").alias("p_value"))
+        .with_columns(binomial_tail("failed", "requests", "rest_error_rate").alias("p_value"))
         .with_columns(
             pl.len().alias("tests"),
             ((rate > rest_rate) & (rate >= min_ratio * rest_rate)).alias("_effect"),

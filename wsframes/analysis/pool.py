@@ -294,9 +294,19 @@ def slow_p_value() -> pl.Expr:
     """The slow test, per row of ``slow`` and ``timed``: P(at least ``slow`` of ``timed`` above the
     pool's p95) if the group is as fast as the pool, i.e. Binomial(timed, 5%). One-sided: only
     slower is news."""
-    return pl.struct("slow", "timed").map_batches(lambda s: pl.Series(binomial_sf(
-        s.struct.field("slow").to_numpy(), s.struct.field("timed").to_numpy(), 1 - SLOW_QUANTILE)),
-        return_dtype=pl.Float64)
+    return binomial_tail("slow", "timed", pl.lit(1 - SLOW_QUANTILE))
+
+
+def binomial_tail(k: str, n: str, p: pl.Expr | str) -> pl.Expr:
+    """:func:`binomial_sf` per row of the columns *k* and *n*, at the rate *p* (a column or expression)."""
+    rate = pl.col(p) if isinstance(p, str) else p
+
+    def tail(s: pl.Series) -> pl.Series:
+        fields = (s.struct.field(f).to_numpy() for f in ("k", "n", "p"))
+        return pl.Series(binomial_sf(*fields), dtype=pl.Float64)
+
+    return pl.struct(pl.col(k).alias("k"), pl.col(n).alias("n"), rate.alias("p")).map_batches(
+        tail, return_dtype=pl.Float64)
 
 
 def failure_expr(failures: str) -> pl.Expr:
