@@ -100,9 +100,9 @@ def prepare(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Th
     )
 
 
-def proxy_net() -> pl.Expr:
-    """The proxy's IPv4 /24 (``a.b.c.0/24``), null for other addresses."""
-    proxy = pl.col("proxy_address").cast(pl.String)
+def proxy_net(column: str = "proxy_address") -> pl.Expr:
+    """The IPv4 /24 (``a.b.c.0/24``) of a proxy address column, null for other addresses."""
+    proxy = pl.col(column).cast(pl.String)
     return (
         pl.when(proxy.str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
         .then(proxy.str.replace(r"\.\d+$", ".0/24"))
@@ -373,10 +373,10 @@ def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
 
 def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
     """The /24 cells, summed from the proxy cells (a subnet a provider rents together)."""
-    net = pl.col("value").str.replace(r"\.\d+$", ".0/24")
     return (
-        proxies.filter(pl.col("value").str.contains(r"^\d+\.\d+\.\d+\.\d+$"))
-        .group_by(pl.col("b"), net.alias("value"))
+        proxies.with_columns(proxy_net("value").alias("value"))
+        .drop_nulls("value")
+        .group_by("b", "value")
         .agg(pl.col(*_COUNTS).sum())
         .with_columns(dimension=pl.lit("proxy_net"))
     )
