@@ -15,6 +15,7 @@ from polars.testing import assert_frame_equal
 import wsframes.analysis.incidents._cells as cells_module
 from wsframes.analysis import find_incidents
 from wsframes.fake import Incident, generate_activity
+from wsframes.fake.incidents import plant
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 AT = T0 + timedelta(days=4, hours=13)
@@ -92,3 +93,23 @@ def test_spark_gives_polars_incidents(
     got = find_incidents(spark.read.parquet(str(current)), baseline=spark.read.parquet(str(previous)))
     back = nw.from_native(got).collect(backend="polars").to_native()
     assert_frame_equal(_utc(back), expected, check_dtypes=False)
+
+
+def test_a_plans_incident_is_named_by_its_plan_on_every_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two plans in one frame (as ``scan_activity(plan_id=[1, 2])`` reads them), each its own proxies."""
+    octet = pl.col("proxy_address").cast(pl.String).str.split(".").list.get(2, null_on_oob=True)
+    second = octet.cast(pl.Int64, strict=False) >= 4
+    plans = pl.when(second).then(2).otherwise(1).cast(pl.Int64).alias("plan_id")
+    burst = Incident("error_burst", AT, hours=4, dimension="plan_id", value="2", size=0.6,
+                     code="bandwidthlimit")  # the plan ran out of bandwidth
+    frame = _week(T0, 6).with_columns(plans)
+    path = tmp_path / "plans.parquet"
+    plant(frame, [burst], seed=2).write_parquet(path)
+    expected = _utc(find_incidents(pl.read_parquet(path)))
+    assert expected.select("kind", "dimension", "value").rows() == [("error_burst", "plan_id", "2")]
+    assert abs(expected["start"][0] - AT) <= timedelta(hours=1)
+    _refuse_polars_counts(monkeypatch)
+    got = find_incidents(duckdb.read_parquet(str(path))).pl()
+    assert_frame_equal(_utc(got), expected, check_dtypes=False)

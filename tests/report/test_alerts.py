@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from wsframes.analysis.pool import ENRICH_COLUMNS, enrich
 from wsframes.fake import Incident, generate_activity
 from wsframes.fake.catalog import HOSTILE_DOMAINS, universe
+from wsframes.fake.incidents import plant
+from wsframes.fake.proxies import proxy_frame
 from wsframes.report.data import ReportData, coverage
 from wsframes.report.findings import Alert, alerts_html, find_alerts
 from wsframes.report.gaps import interior_gaps
+from wsframes.report.pool_section import PoolInputs
 
 WEEK = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 END = WEEK + timedelta(days=7)
@@ -69,3 +73,21 @@ def test_alert_text_is_escaped() -> None:
     )
     page = alerts_html([hostile], pl.DataFrame())
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_with_the_proxy_list_a_network_incident_is_named_by_its_network() -> None:
+    """Issue 18: a slow ASN spans two /24s (and two countries); only the list says it is one network."""
+    at = WEEK + timedelta(days=3, hours=8)
+    slow = Incident("latency_regression", at, hours=10, dimension="proxy_asn", value="64501",
+                    phase="handshake")
+    df = plant(enrich(generate_activity(80_000, start=WEEK, end=END, seed=8), proxy_frame()), [slow], seed=1)
+    df = df.drop(ENRICH_COLUMNS)  # the report's frame: activity as loaded
+    cov = coverage(df, WEEK, END, exact=True, now=END + timedelta(hours=1))
+    pool = PoolInputs(proxy_frame(), None)
+    alerts = [a for a in find_alerts(ReportData(df, None, WEEK, END, None, cov, "test"), pool=pool)
+              if a.incident is not None]
+    assert [a.incident["dimension"] for a in alerts] == ["proxy_asn"], alerts
+    assert "through the proxies of network AS64501" in alerts[0].detail and "handshake" in alerts[0].detail
+    assert "base64," in alerts_html(alerts, pool.enrich(df.lazy()))  # the drill-down reads the network
+    without = find_alerts(ReportData(df, None, WEEK, END, None, cov, "test"))
+    assert "proxy_asn" not in {a.incident["dimension"] for a in without if a.incident is not None}

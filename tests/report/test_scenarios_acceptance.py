@@ -20,6 +20,7 @@ from polars.testing import assert_frame_equal
 from wsframes.analysis import find_incidents
 from wsframes.fake import generate_activity
 from wsframes.fake.incidents import INCIDENT_KINDS
+from wsframes.fake.proxies import proxy_frame
 from wsframes.fake.scenarios import draw_scenario, judge, over_disperse
 from wsframes.report import build_report
 
@@ -73,12 +74,17 @@ def test_over_dispersion_spreads_hourly_failure_shares_and_keeps_the_volume() ->
     assert spread_out.height > 0.95 * frame.height
 
 
-# 121: error bursts on two /24s and a slow /24; 125: a domain's burst, a new code, a client's drop.
+# 121 (two plans): error bursts through the proxies in the US and in DE, DE's proxies slow;
+# 125 (sub-users): a domain's burst, a new code, a client's drop.
 @pytest.mark.parametrize("seed", [121, 125])
 def test_the_full_report_of_a_scenario_names_its_incidents(tmp_path, seed: int) -> None:
     sc = draw_scenario(seed, max_records=300_000)
     assert sc.incidents
-    result = build_report(sc.start, sc.end, data=sc.frame, tz=sc.tz, compare_previous=True, out_dir=tmp_path)
+    proxies = tmp_path / "proxies.parquet"
+    proxy_frame().write_parquet(proxies)  # the report learns countries and networks from the list
+    data = sc.frame.drop("proxy_country", "proxy_asn")
+    result = build_report(sc.start, sc.end, data=data, tz=sc.tz, compare_previous=True, out_dir=tmp_path,
+                          proxies=proxies)
     page = result.html_path.read_text(encoding="utf-8")
     alerts = page[page.index(">Alerts<") : page.index(">Latency<")]
     assert "Section failed" not in alerts

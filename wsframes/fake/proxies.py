@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from wsframes.fake.handler import Handler
 
 __all__ = [
+    "EVERY_PROXY",
     "NEW_ADDRESS",
     "OLD_ADDRESS",
     "POOL",
     "apply_pool",
     "country_index",
     "plant_failures",
+    "proxy_frame",
     "proxy_list_records",
     "replaced_records",
     "replacement_us",
@@ -89,6 +91,8 @@ def _build_pool() -> tuple[FakeProxy, ...]:
 POOL = _build_pool()
 OLD_ADDRESS = POOL[REPLACED_SLOT].address
 NEW_ADDRESS = _NEW.address
+#: Every proxy the generated activity goes through: the pool and the replacement.
+EVERY_PROXY = (*POOL, _NEW)
 
 
 def apply_pool(cols: dict[str, Any], ts: np.ndarray, lo: int, hi: int) -> None:
@@ -105,12 +109,19 @@ def apply_pool(cols: dict[str, Any], ts: np.ndarray, lo: int, hi: int) -> None:
         cols[name] = values
 
 
+def proxy_frame() -> pl.DataFrame:
+    """Every proxy of the pool as the proxy list's fields :func:`wsframes.analysis.enrich` reads."""
+    return pl.DataFrame([{"proxy_address": p.address, "country_code": p.country_code,
+                          "city_name": p.city_name, "asn_number": p.asn_number, "asn_name": p.asn_name}
+                         for p in EVERY_PROXY])
+
+
 def country_index(countries: tuple[str, ...], fallback: pl.Expr) -> pl.Expr:
     """Index into *countries* of each row's proxy country (the pool's), else *fallback*.
 
     Lets the fake's ``/api/v2/stats/`` ``countries_used`` agree with the proxy list.
     """
-    mapping = {p.address: countries.index(p.country_code) for p in (*POOL, _NEW)}
+    mapping = {p.address: countries.index(p.country_code) for p in EVERY_PROXY}
     address = pl.col("listen_address").cast(pl.String)
     return address.replace_strict(mapping, default=None, return_dtype=pl.Int64).fill_null(fallback)
 

@@ -8,10 +8,14 @@
 - over-dispersion: each hour's failure share is drawn from a Beta around the usual share with
   dispersion 50-200 (real hours vary more than binomial): successes turned into failures as the
   API logs them, or failures dropped, so the volume stays;
+- the proxy's country and network (ASN) on every row, as :func:`wsframes.analysis.enrich` adds
+  them from the proxy list; a third of the scenarios read two plans (``plan_id``: each plan its
+  own proxy ranges), a third four sub-users (``subuser_id``, by client);
 - 0-3 incidents from every kind, on every segment the fake can plant (the account, a domain,
-  a host name, a proxy address and its /24, a client, a listen address; error codes through
-  ``new_error_code``; volume drops and bandwidth surges on the demand side only: the account, a
-  domain, a host name, a client, on a weekday unless the period holds two weeks of weekends),
+  a host name, a proxy address, its /24, network and country, a client, a listen address, a plan,
+  a sub-user; error codes through ``new_error_code``; volume drops and bandwidth surges on the
+  demand side only: the account, a domain, a host name, a client, a plan, a sub-user, on a
+  weekday unless the period holds two weeks of weekends),
   latency per phase, each at or above the documented minimum effects
   (:data:`MINIMUM`) and on a segment busy enough to show it;
 - half of the scenarios with a previous period (the week before) to compare with.
@@ -31,8 +35,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from wsframes.analysis.pool import enrich
 from wsframes.fake.generate import generate_activity
 from wsframes.fake.incidents import INCIDENT_KINDS, Incident, fail, plant, segment_column
+from wsframes.fake.proxies import proxy_frame
 
 __all__ = ["MINIMUM", "Scenario", "draw_scenario", "judge", "over_disperse"]
 
@@ -48,9 +54,14 @@ MINIMUM: dict[str, Any] = {
     "max_segment_share": 0.5,
 }
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
-DIMENSIONS = ("domain", "hostname", "proxy_address", "proxy_net", "client_address", "listen_address")
+DIMENSIONS = ("domain", "hostname", "proxy_address", "proxy_net", "proxy_asn", "proxy_country",
+              "client_address", "listen_address")
 #: Where volume incidents are looked for (traffic through one proxy moves as the pool rotates).
 DEMAND = ("domain", "hostname", "client_address")
+#: Dimensions of some scenarios only: several plans, sub-users (both on the demand side too).
+SOMETIMES = ("plan_id", "subuser_id")
+#: The proxy ranges (third octet) of the second plan, when there are two.
+SECOND_PLAN = (4, 5)
 VOLUME = ("volume_drop", "bandwidth_surge")
 END = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday: the periods are whole weeks
 
@@ -95,6 +106,7 @@ def draw_scenario(seed: int, *, max_records: int | None = None) -> Scenario:
     tz = str(rng.choice(ZONES))
     frame = generate_activity(int(per_hour * hours * 1.15), start=first, end=END, seed=seed)
     frame = over_disperse(_weekly(frame, weekend, tz, rng), dispersion, rng)
+    frame = _accounts(frame, np.random.default_rng([seed, 0xACC]))
     weekends = weeks * (2 if previous else 1) >= 2  # else a weekend has no other one to compare
     incidents = _incidents(frame.filter(pl.col("timestamp") >= start), start, rng, tz, weekends)
     return Scenario(seed, per_hour, weeks, tz, dispersion, weekend,
@@ -133,11 +145,31 @@ def over_disperse(frame: pl.DataFrame, dispersion: float, rng: np.random.Generat
     return frame.filter(pl.Series(~failed | (u < keep_fail)))
 
 
-def _busy_values(frame: pl.DataFrame, dimension: str, per_hour: float, hours: float) -> list[str]:
-    """Values of *dimension* with at least *per_hour* requests an hour and at most the max share."""
-    counts = frame.group_by(segment_column(dimension).alias("v")).len().drop_nulls()
+def _accounts(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """The proxy list's country and network on every row; two plans or four sub-users, maybe."""
+    frame = enrich(frame, proxy_frame()).select(*frame.columns, "proxy_country", "proxy_asn")
+    draw = rng.integers(0, 3)
+    if draw == 1:  # each plan its own proxies; failures before any proxy was picked, the first plan's
+        octet = pl.col("proxy_address").cast(pl.String).str.split(".").list.get(2, null_on_oob=True)
+        second = octet.cast(pl.Int64, strict=False).is_in(SECOND_PLAN).fill_null(False)
+        frame = frame.with_columns(plan_id=pl.when(second).then(2).otherwise(1).cast(pl.Int64))
+    elif draw == 2:  # a sub-user per group of client machines
+        client = pl.col("client_address").cast(pl.String)
+        frame = frame.with_columns(subuser_id=(client.rank("dense") % 4 + 1).cast(pl.Int64))
+    return frame
+
+
+def _busy_values(
+    frame: pl.DataFrame, dimension: str, per_hour: float, start: datetime, hours: float
+) -> list[str]:
+    """Values of *dimension* with at least *per_hour* requests an hour in the window from *start*
+    (a night's traffic, not the period's average) and at most the max share of the period."""
+    window = pl.col("timestamp").is_between(start, start + timedelta(hours=hours), closed="left")
+    counts = frame.group_by(segment_column(dimension).alias("v")).agg(
+        pl.len().alias("all"), window.sum().alias("inside")
+    ).drop_nulls("v")
     limit = MINIMUM["max_segment_share"] * frame.height
-    busy = counts.filter((pl.col("len") >= per_hour * hours) & (pl.col("len") <= limit))
+    busy = counts.filter((pl.col("inside") >= per_hour * hours) & (pl.col("all") <= limit))
     return sorted(busy["v"].to_list())
 
 
@@ -163,12 +195,14 @@ def _incidents(
                 out.append(Incident(kind, at, hours=length, code="upstream_tls_failure",
                                     size=float(rng.uniform(rule["size"], 0.3))))  # fmt: skip
             continue
-        dimension = str(rng.choice(DEMAND if kind in VOLUME else DIMENSIONS))
-        values = _busy_values(current, dimension, rule["segment_per_hour"], hours)
+        extra = tuple(d for d in SOMETIMES if d in current.columns)
+        dimension = str(rng.choice((*DEMAND, *extra) if kind in VOLUME else (*DIMENSIONS, *extra)))
+        values = _busy_values(current, dimension, rule["segment_per_hour"], at, length)
         weekend = at.astimezone(ZoneInfo(tz)).weekday() >= 5
-        quiet = not values and current.height / hours < rule["segment_per_hour"]
-        if kind in VOLUME and ((weekend and not weekends) or quiet):
-            continue  # below the minimum: no usual to compare with, or too few requests
+        inside = current.filter(pl.col("timestamp").is_between(at, at + timedelta(hours=length), "left"))
+        quiet = not values and inside.height < rule["segment_per_hour"] * length
+        if quiet or (kind in VOLUME and weekend and not weekends):
+            continue  # below the minimum: too few requests, or no usual to compare with
         segment = (dimension, str(rng.choice(values))) if values else (None, None)
         phase = str(rng.choice(["handshake", "tunnel", "all"])) if kind == "latency_regression" else "all"
         out.append(Incident(kind, at, hours=length, dimension=segment[0], value=segment[1],

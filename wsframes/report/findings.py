@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -26,6 +26,9 @@ from wsframes.report.gaps import interior_gaps
 from wsframes.report.incidents import drilldown_png, incident_alerts
 from wsframes.report.render import alert_item_html, local
 from wsframes.schema import DURATION_COLUMNS, describe_error
+
+if TYPE_CHECKING:
+    from wsframes.report.pool_section import PoolInputs
 
 __all__ = ["LEVELS", "PHASES", "Alert", "alerts_html", "find_alerts", "headline"]
 
@@ -79,8 +82,10 @@ def headline(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     return out
 
 
-def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
-    """Everything wrong with the period, most serious first."""
+def find_alerts(data: ReportData, *, tz: str = "UTC", pool: PoolInputs | None = None) -> list[Alert]:
+    """Everything wrong with the period, most serious first; with the *pool*'s proxy list,
+    incidents are also looked for by the proxies' country and network (ASN)."""
+    rich = pool.enrich if pool is not None else (lambda frame: frame)
     alerts = [Alert(*a) for a in no_data_alerts(data, tz=tz)]
     alerts += [
         Alert("critical", "Incomplete data", f"{msg}; numbers below may understate traffic.")
@@ -89,7 +94,8 @@ def find_alerts(data: ReportData, *, tz: str = "UTC") -> list[Alert]:
     alerts += _guarded("missing-hours check", lambda: _gaps(data, tz))
     alerts += _guarded("error-code check", lambda: _unknown_codes(data.current))
     alerts += _guarded("incident search", lambda: [
-        Alert(**fields) for fields in incident_alerts(data.current, baseline=data.previous, tz=tz)
+        Alert(**fields) for fields in incident_alerts(
+            rich(data.current), baseline=None if data.previous is None else rich(data.previous), tz=tz)
     ])
     return sorted(alerts, key=lambda a: LEVELS.index(a.level) if a.level in LEVELS else len(LEVELS))
 

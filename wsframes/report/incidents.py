@@ -35,6 +35,10 @@ _WHERE = {
     "client_address": "from client {v}",
     "port": "to target port {v}",
     "protocol": "over {v}",
+    "plan_id": "on plan {v}",
+    "subuser_id": "by sub-user {v}",
+    "proxy_asn": "through the proxies of network AS{v}",
+    "proxy_country": "through the proxies in {v}",
     "all": "",
 }
 _TARGET_SLOW = "The target itself answers slowly: send it fewer requests at once, or retry with back-off."
@@ -45,6 +49,8 @@ _LATENCY_ADVICE = {
     "Webshare support.",
     "proxy_address": "Replace this proxy in your list, or ask Webshare support about it.",
     "proxy_net": "The whole subnet is slow: spread traffic over other proxies and tell Webshare support.",
+    "proxy_asn": "That network is slow: move traffic to proxies of other networks and tell Webshare support.",
+    "proxy_country": "Proxies in that country are slow: use another location if your targets allow it.",
     "client_address": "Check that machine: its network or its load, not the proxies, is the likely cause.",
 }
 _DROP_ADVICE = (

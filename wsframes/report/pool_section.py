@@ -68,6 +68,15 @@ class PoolInputs:
     replaced: pl.DataFrame | None
     note: str = ""
 
+    def enrich(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """*frame* with each proxy's country, network and /24 (:func:`~wsframes.analysis.enrich`),
+        lazily; unchanged without a proxy list."""
+        if self.proxies is None:
+            return frame
+        with warnings.catch_warnings():  # a residential plan's note is the section's, not a warning
+            warnings.simplefilter("ignore")
+            return enrich(frame.lazy(), self.proxies, self.replaced)
+
 
 def check_allowed_clients(allowed: str | Sequence[str] | None) -> list[str] | None:
     """``"10.0.0.0/8,2001:db8::/32"`` or a list -> checked CIDR strings (None: no allow-list)."""
@@ -215,9 +224,7 @@ def pool_section_html(df: pl.DataFrame | pl.LazyFrame, pool: PoolInputs, *,
             "<code>wsframes.load_proxies()</code>). Per proxy, without it:</p>")
         parts += [need, _health(df, ["proxy_address"], "ws-pool-proxy")]
     else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rich = enrich(df, pool.proxies, pool.replaced)
+        rich = pool.enrich(df)
         parts += [_h(3, "By country"), _health(rich, ["proxy_country"], "ws-pool-country"),
                   _h(3, "By network (ASN)"), _health(rich, ["proxy_asn", "proxy_asn_name"], "ws-pool-asn"),
                   _h(3, "By /24 range"), _health(rich, ["proxy_subnet_24"], "ws-pool-subnet"),

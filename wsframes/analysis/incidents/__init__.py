@@ -6,8 +6,9 @@ Method
 ------
 1. **Counts, not rows.** Requests are bucketed (``every``, default one hour) and counted per
    segment of every dimension (domain, hostname, listen address and port, proxy address and its
-   /24, client address, target port, protocol) and per error code: requests, failures, and slow
-   requests (request time above the reference p95).
+   /24, client address, target port, protocol; and where the frame has them, the plan, the
+   sub-user, the proxy's network and country added by :func:`~wsframes.analysis.enrich`) and per
+   error code: requests, failures, and slow requests (request time above the reference p95).
 2. **Exact tests with real sampling error.** Each cell is tested against its segment's usual rate
    (the ``baseline`` frame when given, else the rest of the period, at the same time of day when
    there is enough history: see Seasonality below) by Fisher's exact
@@ -85,6 +86,7 @@ from wsframes.analysis.incidents._cells import (
     ALL,
     DIMENSIONS,
     ERROR_REASON,
+    OPTIONAL_DIMENSIONS,
     PHASES,
     cells,
     prepare,
@@ -131,7 +133,8 @@ _COLUMNS: dict[str, Any] = {
 }
 INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
 _NEEDED = (
-    "timestamp", "error_reason", "bytes", *PHASES.values(), *(d for d in DIMENSIONS if d != "proxy_net")
+    "timestamp", "error_reason", "bytes", *PHASES.values(),
+    *(d for d in DIMENSIONS if d != "proxy_net" and d not in OPTIONAL_DIMENSIONS),
 )
 
 
@@ -223,6 +226,8 @@ def _find(
     alpha: float,
     engines: tuple[EngineFrame | None, EngineFrame | None] = (None, None),
 ) -> pl.DataFrame:
+    # Segments may name derived columns (proxy_net, pairs of it) and optional ones: every frame has them.
+    lf, base = with_derived(lf), None if base is None else with_derived(base)
     reference_lf = base if base is not None else lf
     levels = {**{k: (c, 0.95) for k, c in PHASES.items()}, "by": ("bytes", BYTES_CAP)}
     # One column at a time: an exact quantile holds its column in memory, four at once hold four.
@@ -257,16 +262,14 @@ def _find(
         for cluster in clusters(merged):
             found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit)})
     last = current["t"].max()
-    # Segments may name derived columns (proxy_net, pairs of it): filter frames that have them.
-    lf_d, base_d = with_derived(lf), None if base is None else with_derived(base)
-    rows = [_describe(row, prepared, lf_d, base_d, step, last) for row in found]
+    rows = [_describe(row, prepared, lf, base, step, last) for row in found]
     # A figure is printed only where it is held: a p95 with 5 requests expected above it, a share
     # from enough requests.
     held = {True: MIN_FOR_P95, False: MIN_FOR_RATE}
     rows = [r for r in rows if r["requests"] >= held[r["metric"].endswith("_p95")]]
     rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
     volume = volume_runs(current, previous, tz=tz, step=step, alpha=alpha * 0.1)
-    rows += [_describe_volume(run, lf_d, last) for run in volume]
+    rows += [_describe_volume(run, lf, last) for run in volume]
     rows = _drop_doubles(rows)
     out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)
     return out.sort("requests_affected", descending=True, nulls_last=True)

@@ -24,6 +24,10 @@ import polars as pl
 from wsframes.analysis._engines import EngineFrame, to_engine
 from wsframes.analysis._frames import time_bucket
 
+#: Dimensions a frame may carry and the cells then count (null when absent): the proxy's country
+#: and network after :func:`wsframes.analysis.enrich`, the plan of a several-plan archive scan
+#: and a sub-user's id (:func:`wsframes.archive.scan_activity`).
+OPTIONAL_DIMENSIONS = ("plan_id", "subuser_id", "proxy_asn", "proxy_country")
 #: Dimensions searched for the segment that explains an incident, most readable first: on a tie
 #: (e.g. a datacenter proxy's listen and outbound address are the same machine) the first wins.
 DIMENSIONS = (
@@ -36,6 +40,7 @@ DIMENSIONS = (
     "client_address",
     "port",
     "protocol",
+    *OPTIONAL_DIMENSIONS,
 )
 #: The dimension of the per-error-code rows (events: that code; trials: every request).
 ERROR_REASON = "error_reason"
@@ -111,8 +116,15 @@ def proxy_net(column: str = "proxy_address") -> pl.Expr:
 
 
 def with_derived(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """*lf* with the derived segment columns, so a segment filter works on any activity frame."""
-    return lf.with_columns(proxy_net())
+    """*lf* with the derived segment columns and null optional ones, so that every dimension's
+    column exists and a segment filter works on any activity frame."""
+    return lf.with_columns(proxy_net(), *_missing(lf.collect_schema().names(), pl))
+
+
+def _missing(columns: Iterable[str], ns: Any) -> list[Any]:
+    """Null columns for the :data:`OPTIONAL_DIMENSIONS` not in *columns* (*ns*: polars or narwhals);
+    integers, the cheapest nulls any engine counts (no segment has a null value)."""
+    return [ns.lit(None, dtype=ns.Int64).alias(d) for d in OPTIONAL_DIMENSIONS if d not in set(columns)]
 
 
 def _key(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -203,6 +215,7 @@ def cells(
     block = _block(every)
     if engine is not None and block is not None:
         return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
+    lf = lf.with_columns(*_missing(lf.collect_schema().names(), pl))
     return _assemble(_summed(_chunk_parts(lf, chunk, every=every, tz=tz, slow_after=slow_after)
                              for chunk in _chunks(lf)))
 
@@ -264,7 +277,9 @@ def _engine_cells(
     that Polars computed with :func:`time_bucket`, so the buckets are Polars' own in any zone.
     Burst weights are a window count over ``timestamp``, as in :func:`_burst_weights`.
     """
-    rows = engine.nw.with_columns(blk=_epoch_seconds(engine) // (block // 1_000_000))
+    missing = _missing(engine.nw.columns, nw)
+    frame = engine.nw.with_columns(*missing) if missing else engine.nw
+    rows = frame.with_columns(blk=_epoch_seconds(engine) // (block // 1_000_000))
     span = rows.select(nw.col("blk").min().alias("lo"), nw.col("blk").max().alias("hi"))
     lo, hi = span.collect(backend="polars").to_native().row(0)
     if lo is None:

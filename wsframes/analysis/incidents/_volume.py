@@ -30,8 +30,8 @@ at least :data:`SAME_CHANGE` of the biggest run's change (missing requests, extr
 holding :data:`MAX_SEGMENT_SHARE` of the account's volume, else the account.
 
 Both are looked for on the demand side only (:data:`DEMAND`: the account, domains, hosts,
-clients, target ports, protocols): the traffic through one proxy moves whenever the pool rotates
-or replaces it.
+clients, target ports, protocols, plans and sub-users): the traffic through one proxy moves
+whenever the pool rotates or replaces it.
 
 What it sees (hourly buckets): with ``p0`` at its floor a window needs about 8 low (high)
 buckets. The tests find, at ~300 requests an hour over one week, a 12-hour drop to 35% of the
@@ -69,7 +69,7 @@ MIN_BUCKET_REQUESTS = 10
 SAME_CHANGE = 0.8
 #: Where volume is news: the demand side. Traffic through one proxy moves whenever the pool
 #: rotates or replaces it (half a week on a new proxy doubles its usual), not the user's traffic.
-DEMAND = (ALL, "domain", "hostname", "client_address", "port", "protocol")
+DEMAND = (ALL, "domain", "hostname", "client_address", "port", "protocol", "plan_id", "subuser_id")
 #: Kind, cell column and whether the change is a fall.
 KINDS = (("volume_drop", "n", True), ("bandwidth_surge", "by", False))
 _DAY = timedelta(days=1)
