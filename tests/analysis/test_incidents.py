@@ -304,7 +304,7 @@ def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.Monke
     options = {"every": HOUR, "tz": "Asia/Kolkata", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
     whole, found = _cells.cells(df.lazy(), **options), find_incidents(df)  # type: ignore[arg-type]
     monkeypatch.setattr(_cells, "CHUNK_ROWS", 7_000)
-    assert len(_cells._plan(df.lazy())[0]) == 8
+    assert len(_cells._plan(df.lazy(), every=HOUR, tz="Asia/Kolkata")[0]) == 8
     assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
     assert_frame_equal(find_incidents(df), found)
     assert found.filter(pl.col("value") == domain).height == 1

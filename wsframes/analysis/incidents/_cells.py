@@ -196,13 +196,13 @@ def cells(
     block = _block(every)
     if engine is not None and block is not None:
         return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
-    chunks, names = _plan(lf)
+    chunks, names = _plan(lf, every=every, tz=tz)
     count = partial(_chunk_counts, lf, names=names, every=every, tz=tz, slow_after=slow_after)
     counts = _summed(count(chunk) for chunk in chunks)
-    return _assemble({d: _decoded(c, d, names.get(d or "")) for d, c in counts.items()})
+    return _assemble({d: _split(c, d, names.get(d or "")) for d, c in counts.items()})
 
 
-def _plan(lf: pl.LazyFrame) -> tuple[list[pl.Expr | None], dict[str, pl.Enum]]:
+def _plan(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> tuple[list[pl.Expr | None], dict[str, pl.Enum]]:
     """The stretches of time to count one at a time (:func:`_chunks`) and the codes of the text
     columns: their values as an Enum, in text order, in one pass over the scan.
 
@@ -222,20 +222,23 @@ def _plan(lf: pl.LazyFrame) -> tuple[list[pl.Expr | None], dict[str, pl.Enum]]:
     ]
     frames = pl.collect_all([span, *values], engine="streaming")
     names = {c: pl.Enum(f[c].cast(pl.String).unique().sort()) for c, f in zip(texts, frames[1:], strict=True)}
-    return _chunks(*frames[0].row(0)), names
+    return _chunks(*frames[0].row(0), every=every, tz=tz), names
 
 
-def _chunks(rows: int, lo: datetime | None, hi: datetime | None) -> list[pl.Expr | None]:
-    """Filters splitting *rows* records from *lo* to *hi* into stretches of time of at most
+def _chunks(
+    rows: int, lo: datetime | None, hi: datetime | None, *, every: timedelta, tz: str
+) -> list[pl.Expr | None]:
+    """Filters splitting *rows* records from *lo* to *hi* into stretches of time of about
     :data:`CHUNK_ROWS` rows each (one None when they fit), so the narrow rows of only one stretch
-    are in memory at a time. Rows of one timestamp (a burst) share a stretch; a bucket may span
-    two, and its counts are summed.
+    are in memory at a time. Stretches start at bucket starts: every bucket (and every burst, one
+    timestamp) is counted in one stretch, so the stretches' cells are disjoint.
     """
     ts = pl.col("timestamp")
     parts = -(-rows // CHUNK_ROWS)
     if parts <= 1 or lo is None or hi is None:
         return [None]
-    cuts = [lo + (hi - lo) * i / parts for i in range(1, parts)]
+    at = pl.DataFrame({"timestamp": [lo + (hi - lo) * i / parts for i in range(1, parts)]})
+    cuts = at.select(time_bucket(every, tz).dt.convert_time_zone("UTC"))["time"].unique().sort().to_list()
     edges = [None, *cuts, None]
     return [(ts >= a if a is not None else pl.lit(True)) & (ts < b if b is not None else pl.lit(True))
             for a, b in itertools.pairwise(edges)]
@@ -260,12 +263,9 @@ def _chunk_counts(
 
 
 def _summed(parts: Iterable[dict[str | None, pl.DataFrame]]) -> dict[str | None, pl.DataFrame]:
-    """The counts of several stretches as one: a bucket's counts split by a stretch edge add up."""
+    """The counts of several stretches as one (their buckets are disjoint: see :func:`_chunks`)."""
     chunks = list(parts)
-    if len(chunks) == 1:
-        return chunks[0]
-    return {d: pl.concat([c[d] for c in chunks]).group_by("key").agg(pl.col(*_COUNTS).sum())
-            for d in _ALL_DIMS}
+    return {d: pl.concat([c[d] for c in chunks], rechunk=False) for d in _ALL_DIMS}
 
 
 def _engine_cells(
@@ -282,7 +282,7 @@ def _engine_cells(
     span = rows.select(nw.col("blk").min().alias("lo"), nw.col("blk").max().alias("hi"))
     lo, hi = span.collect(backend="polars").to_native().row(0)
     if lo is None:
-        return _assemble({d: pl.DataFrame(schema=_TEXT_CELL) for d in _ALL_DIMS})
+        return _assemble({d: _coded(pl.DataFrame(schema=_TEXT_CELL)) for d in _ALL_DIMS})
     calendar = pl.select(blk=pl.int_range(lo, hi + 1, dtype=pl.Int64)).with_columns(
         timestamp=pl.from_epoch(pl.col("blk") * block, time_unit="us").dt.replace_time_zone("UTC")
     )
@@ -315,7 +315,7 @@ def _engine_cells(
     counted = _collect(pairs.group_by("dimension", "b", "value").agg(*sums)).rename({"failed": "f"})
     parts: dict[str | None, pl.DataFrame] = {None: account.rename({"failed": "f"})}
     parts.update({d: counted.filter(pl.col("dimension") == d) for d in _ALL_DIMS if d})
-    return _assemble(parts)
+    return _assemble({d: _coded(p) if d else (p, None) for d, p in parts.items()})
 
 
 def _epoch_seconds(engine: EngineFrame) -> nw.Expr:
@@ -340,50 +340,73 @@ def _collect(frame: nw.LazyFrame[Any]) -> pl.DataFrame:
     return out
 
 
-def _decoded(counts: pl.DataFrame, dimension: str | None, names: pl.Enum | None) -> pl.DataFrame:
-    """Key-coded counts as text cells ``b, value, n, f, s, sh, st`` (the account's have no value)."""
+#: Cells whose values are codes (``b, code``, counts) and the codes' text (``code, value``).
+Coded = tuple[pl.DataFrame, pl.DataFrame | None]
+
+
+def _split(counts: pl.DataFrame, dimension: str | None, names: pl.Enum | None) -> Coded:
+    """Key-coded counts as ``b, code``, counts, and each code's text (None for the account)."""
     if dimension is None:
-        return counts.select(pl.col("key").cast(pl.Int64).alias("b"), pl.lit(ALL).alias("value"), *_COUNTS)
+        return counts.select(pl.col("key").cast(pl.Int64).alias("b"), *_COUNTS), None
     b, code = (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"), (pl.col("key") % _HIGH).alias("code")
     split = counts.select(b, code, *_COUNTS)
     if names is None:  # an integer column: its code is the value
-        return split.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String)).drop("code")
-    texts = pl.DataFrame({"value": names.categories}).with_row_index("code").cast({"code": pl.UInt64})
-    return split.join(texts, on="code", how="left").drop("code")
+        labels = split.select(pl.col("code").unique())
+        labels = labels.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String))
+    else:
+        labels = pl.DataFrame({"value": names.categories}).with_row_index("code").cast({"code": pl.UInt64})
+    return split, labels
 
 
-def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
-    """The cells from text cells ``b`` (bucket start, epoch seconds), ``value``, counts per dimension.
+def _coded(cells: pl.DataFrame) -> Coded:
+    """Text cells ``b, value``, counts (another engine's, the /24s) coded like :func:`_split`'s."""
+    values = cells["value"].drop_nulls().unique().sort()
+    code = pl.col("value").cast(pl.Enum(values)).to_physical().cast(pl.UInt64).alias("code")
+    labels = pl.DataFrame({"value": values}).with_row_index("code").cast({"code": pl.UInt64})
+    return cells.drop_nulls("value").select("b", code, *_COUNTS), labels
+
+
+def _assemble(parts: Mapping[str | None, Coded]) -> pl.DataFrame:
+    """The cells from coded cells per dimension (:data:`Coded`; ``b``, bucket start in epoch seconds).
 
     *parts* holds the account (key None), every raw dimension and the error codes, from
-    whichever engine counted them; the /24s are summed here from the proxies.
+    whichever engine counted them; the /24s are summed here from the proxies. Text is joined
+    back last, by segment id, from a table of one row per segment.
     """
-    columns = ["dimension", "value", "b", *_COUNTS]
-    labelled = {d: part.with_columns(dimension=pl.lit(d)).select(columns) for d, part in parts.items() if d}
-    every = parts[None].with_columns(dimension=pl.lit(ALL)).select(columns)
-    nets = _nets(labelled["proxy_address"]).select(columns)
-    segments = pl.concat([*(labelled[d] for d in _RAW), nets], how="vertical_relaxed").filter(
-        # The weights are in units of _WHOLE: the rule is in requests.
-        pl.col("n").sum().over("dimension", "value") >= MIN_KEPT_REQUESTS * _WHOLE
-    )
-    codes = (
-        labelled[ERROR_REASON]
-        .drop("n", *PHASES, "by")
-        .join(every.select("b", "n"), on="b")
-        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in (*PHASES, "by"))
-    )
-    out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed").drop_nulls("value")
-    # The segment id: the dimension's rank in the high bits, the value's rank in the low ones.
-    rank = {d: i for i, d in enumerate((ALL, *DIMENSIONS, ERROR_REASON))}
-    dim_rank = pl.col("dimension").replace_strict(rank, return_dtype=pl.Int64)
+    every = parts[None][0].select("b", *_COUNTS)
+    proxies, proxy_labels = parts["proxy_address"]
+    assert proxy_labels is not None
+    coded = {d: parts[d] for d in _RAW}
+    coded["proxy_net"] = _coded(_nets(proxies.join(proxy_labels, on="code").drop("code")))
+    codes, code_labels = parts[ERROR_REASON]
+    # An error code's rows count its failures and every request of the bucket.
+    codes = codes.drop("n", *PHASES, "by").join(every.select("b", "n"), on="b")
+    codes = codes.with_columns(pl.lit(None, pl.Int64).alias(k) for k in (*PHASES, "by"))
+    coded[ERROR_REASON] = codes, code_labels
+    frames = [every.with_columns(sid=pl.lit(1, pl.Int64))]
+    names = [pl.DataFrame({"sid": [1], "dimension": [ALL], "value": [ALL]})]
+    for rank, dim in enumerate((*DIMENSIONS, ERROR_REASON), start=1):
+        cells, labels = coded[dim]
+        assert labels is not None
+        seen = cells.group_by("code").agg(pl.col("n").sum())
+        if dim != ERROR_REASON:  # the weights are in units of _WHOLE: the rule is in requests
+            seen = seen.filter(pl.col("n") >= MIN_KEPT_REQUESTS * _WHOLE)
+        # The segment id: the dimension's rank in the high bits, the value's (text order) in the low.
+        kept = labels.join(seen.select("code"), on="code").sort("value")
+        kept = kept.with_columns(sid=rank * _HIGH + pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        frames.append(cells.join(kept.select("code", "sid"), on="code").select("b", *_COUNTS, "sid"))
+        names.append(kept.select("sid", dimension=pl.lit(dim), value="value"))
     # Categorical text: the cells are copied through every test, and codes are 8 bytes a row
     # where names held as strings cost 50 or more.
+    segments = pl.concat(names).with_columns(pl.col("dimension", "value").cast(pl.Categorical))
+    out = pl.concat(frames, how="vertical_relaxed").join(segments, on="sid", how="left")
     return out.select(
-        pl.col("dimension", "value").cast(pl.Categorical),
+        "dimension",
+        "value",
         pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(_UTC).alias("t"),
         *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _WEIGHED],
         pl.col("by").cast(pl.Int64),
-        sid=dim_rank * _HIGH + pl.col("value").rank("dense").over("dimension").cast(pl.Int64),
+        "sid",
     )
 
 
@@ -394,5 +417,4 @@ def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
         .drop_nulls("value")
         .group_by("b", "value")
         .agg(pl.col(*_COUNTS).sum())
-        .with_columns(dimension=pl.lit("proxy_net"))
     )
