@@ -75,7 +75,8 @@ def slow_flags(slow_after: Thresholds) -> list[pl.Expr]:
     """One flag per phase (named like its count: ``s``, ``sh``, ``st``): slower than its threshold."""
     return [
         (pl.col(col).cast(pl.Float64) > slow_after[key]).fill_null(False).alias(key)
-        if slow_after.get(key) is not None else pl.lit(False).alias(key)
+        if slow_after.get(key) is not None
+        else pl.lit(False).alias(key)
         for key, col in PHASES.items()
     ]
 
@@ -217,7 +218,8 @@ def _plan(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> tuple[list[pl.Expr 
     span = lf.select(pl.len(), ts.min().alias("lo"), ts.max().alias("hi"))
     values = [
         lf.group_by(c).agg(pl.len()).filter(pl.col(c).is_not_null() & (pl.col("len") >= MIN_KEPT_REQUESTS))
-        if c not in _WHOLE_DIMS else lf.select(pl.col(c).unique().drop_nulls())
+        if c not in _WHOLE_DIMS
+        else lf.select(pl.col(c).unique().drop_nulls())
         for c in texts
     ]
     frames = pl.collect_all([span, *values], engine="streaming")
@@ -240,8 +242,10 @@ def _chunks(
     at = pl.DataFrame({"timestamp": [lo + (hi - lo) * i / parts for i in range(1, parts)]})
     cuts = at.select(time_bucket(every, tz).dt.convert_time_zone("UTC"))["time"].unique().sort().to_list()
     edges = [None, *cuts, None]
-    return [(ts >= a if a is not None else pl.lit(True)) & (ts < b if b is not None else pl.lit(True))
-            for a, b in itertools.pairwise(edges)]
+    return [
+        (ts >= a if a is not None else pl.lit(True)) & (ts < b if b is not None else pl.lit(True))
+        for a, b in itertools.pairwise(edges)
+    ]
 
 
 def _chunk_counts(
@@ -290,7 +294,8 @@ def _engine_cells(
     weight = nw.lit(_WHOLE) // nw.len().over("timestamp")
     flags = [
         (nw.col(col).cast(nw.Float64) > slow_after[key]).fill_null(False).alias(key)
-        if slow_after.get(key) is not None else nw.lit(False).alias(key)
+        if slow_after.get(key) is not None
+        else nw.lit(False).alias(key)
         for key, col in PHASES.items()
     ]
     # One pass: the rows unpivoted into (dimension, value) pairs, so the window count and the
