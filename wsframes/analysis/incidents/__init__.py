@@ -80,6 +80,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import Frame, FrameLike, as_lazy, check_every, finish, require_columns
+from wsframes.analysis._quantile import scan_quantiles
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import (
     ALL,
@@ -225,11 +226,9 @@ def _find(
 ) -> pl.DataFrame:
     reference_lf = base if base is not None else lf
     levels = {**{k: (c, 0.95) for k, c in PHASES.items()}, "by": ("bytes", BYTES_CAP)}
-    # One column at a time: an exact quantile holds its column in memory, four at once hold four.
-    slow_after = {
-        k: reference_lf.select(pl.col(c).cast(pl.Float64).quantile(q)).collect(engine="streaming").item()
-        for k, (c, q) in levels.items()
-    }
+    # Exact and out of core: Polars' own quantile would hold each column in memory.
+    found_at = scan_quantiles(reference_lf, {c: (q,) for c, q in levels.values()}, interpolation="nearest")
+    slow_after = {k: found_at[c][0] for k, (c, _) in levels.items()}
     if slow_after["s"] is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
