@@ -7,6 +7,7 @@ where it is typed and tested. Figures are drawn by :mod:`wsframes.plots`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,12 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
 
 
 def _offenders(frame: pl.LazyFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
-    top = collect(top_offenders(frame, by=column, n=n, sort_by=sort_by, metric="request_duration"))
+    rank = partial(top_offenders, by=column, n=n, sort_by=sort_by, metric="request_duration")
+    # Ranked on counts first (no durations: nothing held), then the p95s, which hold their
+    # rows' durations, only over the rows of the values shown. Same figures, same order.
+    shown = collect(rank(frame.with_columns(request_duration=pl.lit(None, pl.Float64))))[column]
+    inside = pl.col(column).is_in(shown.drop_nulls().implode())
+    top = collect(rank(frame.filter(inside | pl.col(column).is_null() if shown.null_count() else inside)))
     interval = pl.format(
         "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
     )
