@@ -25,6 +25,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, to_engine
 from wsframes.analysis._frames import time_bucket
+from wsframes.analysis._quantile import SEPARATE_SCANS
 
 #: Dimensions searched for the segment that explains an incident, most readable first: on a tie
 #: (e.g. a datacenter proxy's listen and outbound address are the same machine) the first wins.
@@ -222,7 +223,7 @@ def _plan(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> tuple[list[pl.Expr 
         else lf.select(pl.col(c).unique().drop_nulls())
         for c in texts
     ]
-    frames = pl.collect_all([span, *values], engine="streaming")
+    frames = pl.collect_all([span, *values], engine="streaming", optimizations=SEPARATE_SCANS)
     names = {c: pl.Enum(f[c].cast(pl.String).unique().sort()) for c, f in zip(texts, frames[1:], strict=True)}
     return _chunks(*frames[0].row(0), every=every, tz=tz), names
 
