@@ -65,8 +65,11 @@ def main() -> None:
             took = time.perf_counter() - began
             if took > 0.1:
                 what = ast.unparse(statement).splitlines()[0][:60]
-                print(f"{tags[0]:>16} {took:7.2f}s peak {peak / GIB:5.2f} GiB (+{(peak - before) / GIB:5.2f})"
-                      f"  {what}", flush=True)
+                print(
+                    f"{tags[0]:>16} {took:7.2f}s peak {peak / GIB:5.2f} GiB (+{(peak - before) / GIB:5.2f})"
+                    f"  {what}",
+                    flush=True,
+                )
         import matplotlib.pyplot as plt
 
         plt.close("all")
