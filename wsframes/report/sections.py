@@ -147,8 +147,15 @@ def top_html(frame: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> str:
 
 
 #: How the standing-problems table names each dimension.
-_SEGMENT_LABELS = {"domain": "domain", "hostname": "host", "proxy_address": "proxy", "proxy_subnet_24": "/24",
-                   "proxy_asn": "ASN", "proxy_country": "country", "client_address": "client"}
+_SEGMENT_LABELS = {
+    "domain": "domain",
+    "hostname": "host",
+    "proxy_address": "proxy",
+    "proxy_subnet_24": "/24",
+    "proxy_asn": "ASN",
+    "proxy_country": "country",
+    "client_address": "client",
+}
 
 
 def standing_html(frame: pl.LazyFrame, previous: pl.LazyFrame | None, *, n: int = 10) -> str:
@@ -157,22 +164,33 @@ def standing_html(frame: pl.LazyFrame, previous: pl.LazyFrame | None, *, n: int 
         return "<p>No requests in this period, so there is nothing to rate.</p>"
     found = collect(standing_problems(frame, previous))
     if not found.height:
-        return ("<p class=ws-ok>No standing problems: no domain, host, proxy, /24 or client fails at least "
-                "twice as often as the rest of the pool over the period.</p>")
+        return (
+            "<p class=ws-ok>No standing problems: no domain, host, proxy, /24 or client fails at least "
+            "twice as often as the rest of the pool over the period.</p>"
+        )
     was = pl.col("also_previous")
     rate = pl.col("previous_error_rate").map_elements(fmt_pct, return_dtype=pl.String)
     then = pl.format("{} ({})", pl.when(was).then(pl.lit("yes")).otherwise(pl.lit("no")), rate)
     shown = found.head(n).select(
         pl.col("dimension").replace_strict(_SEGMENT_LABELS, default=pl.col("dimension")).alias("what"),
-        "value", "requests", "failed", "error_rate", "rest_error_rate",
-        pl.col("excess_failed").round().cast(pl.Int64), "bytes",
+        "value",
+        "requests",
+        "failed",
+        "error_rate",
+        "rest_error_rate",
+        pl.col("excess_failed").round().cast(pl.Int64),
+        "bytes",
         pl.when(was.is_not_null()).then(then).otherwise(pl.lit("–")).alias("also in previous period"),
     )
     table = table_html(
         shown,
         formats={"error_rate": "percent", "rest_error_rate": "percent", "bytes": "bytes"},
-        headers={"value": "segment", "error_rate": "error rate", "rest_error_rate": "rest of pool",
-                 "excess_failed": "excess failures"},
+        headers={
+            "value": "segment",
+            "error_rate": "error rate",
+            "rest_error_rate": "rest of pool",
+            "excess_failed": "excess failures",
+        },
         table_id="ws-standing",
     )
     more = found.height - n

@@ -132,7 +132,11 @@ _COLUMNS: dict[str, Any] = {
 }
 INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
 _NEEDED = (
-    "timestamp", "error_reason", "bytes", *PHASES.values(), *(d for d in DIMENSIONS if d != "proxy_net")
+    "timestamp",
+    "error_reason",
+    "bytes",
+    *PHASES.values(),
+    *(d for d in DIMENSIONS if d != "proxy_net"),
 )
 
 
@@ -506,19 +510,28 @@ def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     only one did (the request time merely follows it), else the request time."""
     # Traffic that stopped is a gap, not also the account's volume falling.
     gaps = [r for r in rows if r["kind"] == "traffic_gap"]
-    rows = [r for r in rows if not (r["kind"] == "volume_drop" and r["dimension"] == ALL
-                                    and any(_overlap(r, g) for g in gaps))]
+    rows = [
+        r
+        for r in rows
+        if not (r["kind"] == "volume_drop" and r["dimension"] == ALL and any(_overlap(r, g) for g in gaps))
+    ]
     new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
     starts = {r["start"] for r in rows if r["kind"] == "new_error_code"}
     # The account's failures rising when a new code appears are that code, said once.
-    rows = [r for r in rows
-            if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
-            and not (r["kind"] == "error_burst" and r["dimension"] == ALL and r["start"] in starts)]
+    rows = [
+        r
+        for r in rows
+        if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
+        and not (r["kind"] == "error_burst" and r["dimension"] == ALL and r["start"] in starts)
+    ]
     slow = [r for r in rows if r["kind"] == "latency_regression"]
 
     def kept(r: dict[str, Any]) -> bool:
-        alike = {o["metric"] for o in slow if (o["dimension"], o["value"]) == (r["dimension"], r["value"])
-                 and _overlap(o, r)}
+        alike = {
+            o["metric"]
+            for o in slow
+            if (o["dimension"], o["value"]) == (r["dimension"], r["value"]) and _overlap(o, r)
+        }
         phases = alike - {"request_duration_p95"}
         if len(phases) == 1:
             return bool(r["metric"] in phases)
