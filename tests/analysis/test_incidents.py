@@ -304,7 +304,27 @@ def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.Monke
     options = {"every": HOUR, "tz": "Asia/Kolkata", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
     whole, found = _cells.cells(df.lazy(), **options), find_incidents(df)  # type: ignore[arg-type]
     monkeypatch.setattr(_cells, "CHUNK_ROWS", 7_000)
-    assert len(_cells._chunks(df.lazy())) == 8
+    assert len(_cells._plan(df.lazy(), every=HOUR, tz="Asia/Kolkata")[0]) == 8
     assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
     assert_frame_equal(find_incidents(df), found)
     assert found.filter(pl.col("value") == domain).height == 1
+
+
+def test_segments_of_fewer_than_twenty_requests_get_no_cells() -> None:
+    """The kept-segment rule is in requests (the weights are in 1/720720 units): a host seen 19
+    times in the period is never a segment, one seen 20 times is."""
+    from wsframes.analysis.incidents import _cells
+
+    df = _week(20_000, 5, days=2)
+    at = pl.datetime_range(T0, T0 + timedelta(hours=38), interval="2h", eager=True)  # 20 times, no bursts
+    rare = pl.concat(
+        [
+            df.head(k).with_columns(hostname=pl.lit(name), timestamp=at.head(k) + timedelta(minutes=k))
+            for name, k in (("19.test", 19), ("20.test", 20))
+        ]
+    )
+    options = {"every": HOUR, "tz": "UTC", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
+    found = _cells.cells(pl.concat([df, rare]).sort("timestamp").lazy(), **options)  # type: ignore[arg-type]
+    hosts = found.filter(pl.col("dimension") == "hostname")
+    assert "20.test" in hosts["value"] and "19.test" not in hosts["value"]
+    assert (hosts.group_by("value").agg(pl.col("n").sum())["n"] >= _cells.MIN_KEPT_REQUESTS).all()

@@ -18,11 +18,12 @@ bit-identical to ``numpy.quantile(values, qs)``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
+from polars._typing import QuantileMethod
 
 from wsframes.analysis._frames import quantile_name
 
@@ -30,6 +31,10 @@ _SHIFT = 44  # keep 64 - 44 = 20 key bits: at most 2**20 buckets, 1/256-octave r
 _SMALL = 65_536  # below this, numpy.quantile is as fast as anything
 _SIGN_FLIP = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 _ROW = "__wsframes_row"
+#: For ``collect_all`` of queries over one filtered scan: with common-subplan elimination Polars
+#: caches the shared scan, holding every row of its columns (2.4 GB for three durations at 100M);
+#: each query streaming its own scan holds only its result.
+SEPARATE_SCANS = pl.QueryOptFlags(comm_subplan_elim=False)
 #: Above this many groups a Python-level loop over groups costs more than it saves.
 MAX_LOOP_GROUPS = 100_000
 
@@ -210,3 +215,76 @@ def grouped_exact(
     text = [n for n in names if schema[n] == pl.String]
     compact = base.with_columns(pl.col(text).cast(pl.Categorical)) if text else base
     return compact.map_batches(compute, schema=schema)
+
+
+def scan_quantiles(
+    lf: pl.LazyFrame, wanted: Mapping[str, Sequence[float]], *, interpolation: QuantileMethod = "linear"
+) -> dict[str, list[float | None]]:
+    """Exact quantiles of columns of a scan (nulls and NaN ignored), with memory bounded by buckets.
+
+    ``Expr.quantile`` holds a whole column; over 100M rows that is gigabytes. Two streaming
+    passes instead: the first counts values per bucket (1/256 of an octave, as in
+    :func:`exact_quantiles`) with each bucket's min and max, the second reads only the values
+    of the few buckets holding the order statistics. *interpolation* is Polars' ``"linear"`` or
+    ``"nearest"``: the same order statistics and arithmetic as ``Expr.quantile``, so the same
+    numbers to the bit.
+    """
+    values = {c: pl.col(c).cast(pl.Float64).fill_nan(None).alias("x") for c in wanted}
+    x = pl.col("x")
+    # A monotone bucket number: sign, then the octave and 8 bits below it.
+    magnitude = (x.abs().log(2) * 256).floor().cast(pl.Int64) + 300_000
+    # Null stays null: its group counts the nulls, which Polars' position counts too.
+    bucket = pl.when(x > 0).then(magnitude).when(x < 0).then(-magnitude).when(x == 0).then(0).alias("bucket")
+    hist = pl.collect_all(
+        [
+            lf.select(v).group_by(bucket).agg(pl.len(), x.min().alias("lo"), x.max().alias("hi"))
+            for v in values.values()
+        ],
+        engine="streaming",
+        optimizations=SEPARATE_SCANS,
+    )
+    plans: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+    reads: list[pl.LazyFrame] = []
+    for (column, qs), counts in zip(wanted.items(), hist, strict=True):
+        nulls = int(counts.filter(pl.col("bucket").is_null())["len"].sum())
+        counts = counts.drop_nulls("bucket").sort("bucket")
+        n, lo, hi = (
+            counts["len"].to_numpy().astype(np.int64),
+            counts["lo"].to_numpy(),
+            counts["hi"].to_numpy(),
+        )
+        if not n.sum() or bool(np.any(hi[:-1] >= lo[1:])):  # empty, or buckets not disjoint
+            plans[column] = None
+            continue
+        pos = (n.sum() - 1) * np.asarray(qs, dtype=np.float64)
+        if interpolation == "nearest":
+            ranks = np.floor(pos + 0.5).astype(np.int64)  # Polars rounds half away from zero
+        else:  # Polars sorts the nulls first and interpolates at that position (the last bits count)
+            pos = pos + nulls
+            ranks = np.floor(pos).astype(np.int64) - nulls
+        ranks = np.concatenate([ranks, np.minimum(ranks + 1, n.sum() - 1)])
+        ends = np.cumsum(n)
+        where = np.searchsorted(ends, ranks, side="right")
+        needed = np.unique(where)
+        kept_before = np.cumsum(n[needed]) - n[needed]  # values of needed buckets below each one
+        offsets = kept_before[np.searchsorted(needed, where)] + ranks - (ends[where] - n[where])
+        plans[column] = (pos, offsets)
+        inside = pl.any_horizontal([x.is_between(float(lo[b]), float(hi[b])) for b in needed])
+        reads.append(lf.select(values[column]).filter(inside).sort("x"))
+    picked = iter(pl.collect_all(reads, engine="streaming", optimizations=SEPARATE_SCANS))
+    out: dict[str, list[float | None]] = {}
+    for column, qs in wanted.items():
+        plan = plans[column]
+        if plan is None:  # Polars' own (holding the column), for the case the buckets can't serve
+            exprs = [x.quantile(q, interpolation=interpolation).alias(str(i)) for i, q in enumerate(qs)]
+            out[column] = list(lf.select(values[column]).select(exprs).collect(engine="streaming").row(0))
+            continue
+        pos, offsets = plan
+        chosen = next(picked)["x"].to_numpy()[offsets]
+        k = len(qs)
+        if interpolation == "nearest":
+            out[column] = [float(v) for v in chosen[:k]]
+        else:
+            low, high = chosen[:k], chosen[k:]
+            out[column] = [float(v) for v in low + (high - low) * (pos - np.floor(pos))]  # as Polars does
+    return out

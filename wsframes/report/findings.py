@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from wsframes.analysis._quantile import scan_quantiles
 from wsframes.report.coverage import no_data_alerts
 from wsframes.report.data import ReportData, collect
 from wsframes.report.gaps import interior_gaps
@@ -69,15 +70,17 @@ def headline(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     >>> h["requests"], h["success_rate"], h["bytes"], h["tunnel_p50"]
     (2, 0.5, 10, 1.0)
     """
-    exprs: list[pl.Expr] = [
+    lf = frame.lazy()
+    sums = lf.select(
         pl.len().alias("requests"),
         pl.col("error_reason").is_null().sum().alias("successes"),
         pl.col("bytes").sum().alias("bytes"),
-    ]
+    )
+    out = collect(sums).row(0, named=True)
+    # Exact, out of core: a column of 100M durations is never held (see scan_quantiles).
+    quantiles = scan_quantiles(lf, {column: (0.5, 0.95, 0.99) for column, _ in PHASES})
     for column, phase in PHASES:
-        for q in (50, 95, 99):
-            exprs.append(pl.col(column).quantile(q / 100, interpolation="linear").alias(f"{phase}_p{q}"))
-    out = collect(frame.lazy().select(exprs)).row(0, named=True)
+        out.update({f"{phase}_p{q}": v for q, v in zip((50, 95, 99), quantiles[column], strict=True)})
     out["success_rate"] = out["successes"] / out["requests"] if out["requests"] else None
     return out
 
@@ -107,8 +110,14 @@ def _guarded(name: str, check: Callable[[], list[Alert]]) -> list[Alert]:
     except Exception as exc:  # a bug on unusual data must not hide every other finding
         log.warning("the report's %s failed", name, exc_info=True)
         why = (str(exc).splitlines() or [""])[0][:200]
-        return [Alert("critical", "Section failed", f"the {name} could not be run ({type(exc).__name__}: "
-                      f"{why}); the other alerts are sound. Please report it.")]
+        return [
+            Alert(
+                "critical",
+                "Section failed",
+                f"the {name} could not be run ({type(exc).__name__}: "
+                f"{why}); the other alerts are sound. Please report it.",
+            )
+        ]
 
 
 def alerts_html(alerts: list[Alert], frame: pl.DataFrame | pl.LazyFrame, *, tz: str = "UTC") -> str:
@@ -118,9 +127,7 @@ def alerts_html(alerts: list[Alert], frame: pl.DataFrame | pl.LazyFrame, *, tz: 
             "<p class=ws-ok>No alerts: no incidents, unknown error codes or missing data in this period "
             "(incidents are tested with a 1% false-alarm budget per report).</p>"
         )
-    items = "".join(
-        alert_item_html(a.level, a.title, a.detail, _figure(a, frame, tz)) for a in alerts
-    )
+    items = "".join(alert_item_html(a.level, a.title, a.detail, _figure(a, frame, tz)) for a in alerts)
     return f"<ul class=ws-alerts>{items}</ul><style>.ws-drill{{max-width:100%;margin-top:6px}}</style>"
 
 

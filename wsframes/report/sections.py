@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from wsframes._version import __version__
+from wsframes.analysis._frames import failed_expr
 from wsframes.analysis.errors import standing_problems, top_offenders
 from wsframes.report.data import ReportData, collect, count_rows
 from wsframes.report.findings import PHASES, Alert
@@ -95,6 +96,19 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
 
 
 def _offenders(frame: pl.LazyFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
+    # top_offenders' p95s make Polars hold its rows (a per-group quantile does not stream): count
+    # first (streams), then run it over the rows of the candidates only: the first n by
+    # (sort_by, requests), ties at the edge included, so its own ranking picks the same n.
+    per_value = frame.group_by(column).agg(pl.len().alias("requests"), failed_expr().sum().alias("failed"))
+    counts = collect(per_value).sort([sort_by, "requests"], descending=True)
+    edge = counts.row(min(n, counts.height) - 1, named=True) if counts.height else None
+    if edge is not None:
+        at_least = (pl.col(sort_by) > edge[sort_by]) | (
+            (pl.col(sort_by) == edge[sort_by]) & (pl.col("requests") >= edge["requests"])
+        )
+        shown = counts.filter(at_least)[column]
+        inside = pl.col(column).is_in(shown.drop_nulls().implode())
+        frame = frame.filter(inside | pl.col(column).is_null() if shown.null_count() else inside)
     top = collect(top_offenders(frame, by=column, n=n, sort_by=sort_by, metric="request_duration"))
     interval = pl.format(
         "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
@@ -141,8 +155,15 @@ def top_html(frame: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> str:
 
 
 #: How the standing-problems table names each dimension.
-_SEGMENT_LABELS = {"domain": "domain", "hostname": "host", "proxy_address": "proxy", "proxy_subnet_24": "/24",
-                   "proxy_asn": "ASN", "proxy_country": "country", "client_address": "client"}
+_SEGMENT_LABELS = {
+    "domain": "domain",
+    "hostname": "host",
+    "proxy_address": "proxy",
+    "proxy_subnet_24": "/24",
+    "proxy_asn": "ASN",
+    "proxy_country": "country",
+    "client_address": "client",
+}
 
 
 def standing_html(frame: pl.LazyFrame, previous: pl.LazyFrame | None, *, n: int = 10) -> str:
@@ -151,22 +172,33 @@ def standing_html(frame: pl.LazyFrame, previous: pl.LazyFrame | None, *, n: int 
         return "<p>No requests in this period, so there is nothing to rate.</p>"
     found = collect(standing_problems(frame, previous))
     if not found.height:
-        return ("<p class=ws-ok>No standing problems: no domain, host, proxy, /24 or client fails at least "
-                "twice as often as the rest of the pool over the period.</p>")
+        return (
+            "<p class=ws-ok>No standing problems: no domain, host, proxy, /24 or client fails at least "
+            "twice as often as the rest of the pool over the period.</p>"
+        )
     was = pl.col("also_previous")
     rate = pl.col("previous_error_rate").map_elements(fmt_pct, return_dtype=pl.String)
     then = pl.format("{} ({})", pl.when(was).then(pl.lit("yes")).otherwise(pl.lit("no")), rate)
     shown = found.head(n).select(
         pl.col("dimension").replace_strict(_SEGMENT_LABELS, default=pl.col("dimension")).alias("what"),
-        "value", "requests", "failed", "error_rate", "rest_error_rate",
-        pl.col("excess_failed").round().cast(pl.Int64), "bytes",
+        "value",
+        "requests",
+        "failed",
+        "error_rate",
+        "rest_error_rate",
+        pl.col("excess_failed").round().cast(pl.Int64),
+        "bytes",
         pl.when(was.is_not_null()).then(then).otherwise(pl.lit("–")).alias("also in previous period"),
     )
     table = table_html(
         shown,
         formats={"error_rate": "percent", "rest_error_rate": "percent", "bytes": "bytes"},
-        headers={"value": "segment", "error_rate": "error rate", "rest_error_rate": "rest of pool",
-                 "excess_failed": "excess failures"},
+        headers={
+            "value": "segment",
+            "error_rate": "error rate",
+            "rest_error_rate": "rest of pool",
+            "excess_failed": "excess failures",
+        },
         table_id="ws-standing",
     )
     more = found.height - n

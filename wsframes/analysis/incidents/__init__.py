@@ -81,6 +81,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import Frame, FrameLike, as_lazy, check_every, finish, require_columns
+from wsframes.analysis._quantile import scan_quantiles
 from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
 from wsframes.analysis.incidents._cells import (
     ALL,
@@ -133,7 +134,10 @@ _COLUMNS: dict[str, Any] = {
 }
 INCIDENT_SCHEMA = pl.Schema(_COLUMNS)
 _NEEDED = (
-    "timestamp", "error_reason", "bytes", *PHASES.values(),
+    "timestamp",
+    "error_reason",
+    "bytes",
+    *PHASES.values(),
     *(d for d in DIMENSIONS if d != "proxy_net" and d not in OPTIONAL_DIMENSIONS),
 )
 
@@ -230,11 +234,9 @@ def _find(
     lf, base = with_derived(lf), None if base is None else with_derived(base)
     reference_lf = base if base is not None else lf
     levels = {**{k: (c, 0.95) for k, c in PHASES.items()}, "by": ("bytes", BYTES_CAP)}
-    # One column at a time: an exact quantile holds its column in memory, four at once hold four.
-    slow_after = {
-        k: reference_lf.select(pl.col(c).cast(pl.Float64).quantile(q)).collect(engine="streaming").item()
-        for k, (c, q) in levels.items()
-    }
+    # Exact and out of core: Polars' own quantile would hold each column in memory.
+    found_at = scan_quantiles(reference_lf, {c: (q,) for c, q in levels.values()}, interpolation="nearest")
+    slow_after = {k: found_at[c][0] for k, (c, _) in levels.items()}
     if slow_after["s"] is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
@@ -388,8 +390,9 @@ def _describe(
         column = PHASES[row["events"]]
         usual = (base if base is not None else lf).filter(seg if base is not None else seg & ~_in(start, end))
         out["metric"] = f"{column}_p95"
-        out["observed"] = rows.select(pl.col(column).quantile(0.95)).collect().item()
-        out["expected"] = usual.select(pl.col(column).cast(pl.Float64).quantile(0.95)).collect().item()
+        # Out of core: the account's usual p95 reads every row of the period but holds none.
+        p95 = partial(scan_quantiles, wanted={column: (0.95,)}, interpolation="nearest")
+        out["observed"], out["expected"] = p95(rows)[column][0], p95(usual)[column][0]
     if code is not None:
         fix = (
             lf.filter(pl.col("error_reason").cast(pl.String) == code).select(
@@ -509,19 +512,28 @@ def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     only one did (the request time merely follows it), else the request time."""
     # Traffic that stopped is a gap, not also the account's volume falling.
     gaps = [r for r in rows if r["kind"] == "traffic_gap"]
-    rows = [r for r in rows if not (r["kind"] == "volume_drop" and r["dimension"] == ALL
-                                    and any(_overlap(r, g) for g in gaps))]
+    rows = [
+        r
+        for r in rows
+        if not (r["kind"] == "volume_drop" and r["dimension"] == ALL and any(_overlap(r, g) for g in gaps))
+    ]
     new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
     starts = {r["start"] for r in rows if r["kind"] == "new_error_code"}
     # The account's failures rising when a new code appears are that code, said once.
-    rows = [r for r in rows
-            if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
-            and not (r["kind"] == "error_burst" and r["dimension"] == ALL and r["start"] in starts)]
+    rows = [
+        r
+        for r in rows
+        if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
+        and not (r["kind"] == "error_burst" and r["dimension"] == ALL and r["start"] in starts)
+    ]
     slow = [r for r in rows if r["kind"] == "latency_regression"]
 
     def kept(r: dict[str, Any]) -> bool:
-        alike = {o["metric"] for o in slow if (o["dimension"], o["value"]) == (r["dimension"], r["value"])
-                 and _overlap(o, r)}
+        alike = {
+            o["metric"]
+            for o in slow
+            if (o["dimension"], o["value"]) == (r["dimension"], r["value"]) and _overlap(o, r)
+        }
         phases = alike - {"request_duration_p95"}
         if len(phases) == 1:
             return bool(r["metric"] in phases)

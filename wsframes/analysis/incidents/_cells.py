@@ -1,12 +1,13 @@
 """Counts per time bucket and segment: the small tables every incident test works on.
 
-One narrow pass over the activity frame turns each row into integers: a bucket number, a burst
-weight, two flags and, per dimension, the physical code of its value (categorical codes; the
-text of ``hostname`` is encoded once). Every dimension is then one ``group_by`` on a single
-``UInt64`` key ``bucket << 32 | code`` over that narrow frame (the engine runs them in parallel);
-the proxy /24 is derived from the proxy cells, not from the rows. Text comes back only for the
-segments that survive Tarone's pruning (enough requests to ever be tested), so the statistics
-never touch the raw rows again except for a few candidate segments.
+A first pass lists each text column's values (those in at least :data:`MIN_KEPT_REQUESTS` rows)
+as an Enum: one code per value for the whole period. One narrow pass over the activity frame, a
+stretch of time at a time, then turns each row into integers: a bucket number, a burst weight,
+flags and, per dimension, the code of its value (integers are their own code). Every dimension
+is one ``group_by`` on a single ``UInt64`` key ``bucket << 32 | code`` over that narrow frame (the
+engine runs them in parallel), and the stretches' counts add up on that key; the proxy /24 is
+derived from the proxy cells, not from the rows. Text comes back once, at the end, so the
+statistics never touch the raw rows again except for a few candidate segments.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import narwhals as nw
@@ -23,6 +25,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, to_engine
 from wsframes.analysis._frames import time_bucket
+from wsframes.analysis._quantile import SEPARATE_SCANS
 
 #: Dimensions a frame may carry and the cells then count (null when absent): the proxy's country
 #: and network after :func:`wsframes.analysis.enrich`, the plan of a several-plan archive scan
@@ -58,6 +61,9 @@ MIN_KEPT_REQUESTS = 20
 CHUNK_ROWS = 4_000_000
 
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
+#: Text columns whose every value gets its cells: the /24s are summed from the proxies, and
+#: every error code is kept.
+_WHOLE_DIMS = ("proxy_address", ERROR_REASON)
 _WEIGHED = ("n", "f", *PHASES)  # burst-weighted counts
 _COUNTS = (*_WEIGHED, "by")  # and bytes, not weighted: a burst's bytes are all transferred
 _UTC = pl.Datetime("us", "UTC")
@@ -75,7 +81,8 @@ def slow_flags(slow_after: Thresholds) -> list[pl.Expr]:
     """One flag per phase (named like its count: ``s``, ``sh``, ``st``): slower than its threshold."""
     return [
         (pl.col(col).cast(pl.Float64) > slow_after[key]).fill_null(False).alias(key)
-        if slow_after.get(key) is not None else pl.lit(False).alias(key)
+        if slow_after.get(key) is not None
+        else pl.lit(False).alias(key)
         for key, col in PHASES.items()
     ]
 
@@ -135,27 +142,22 @@ def _key(column: str, dtype: pl.DataType) -> pl.Expr:
     return col.to_physical().cast(pl.UInt64)
 
 
-def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.DataFrame:
-    """The rows as integers: ``b`` (bucket start, epoch seconds), flags, and categorical columns.
+def _narrow(
+    lf: pl.LazyFrame, names: Mapping[str, pl.Enum], *, every: str | timedelta, tz: str, slow_after: Thresholds
+) -> pl.DataFrame:
+    """The rows as integers: ``b`` (bucket start, epoch seconds), flags, and the segment columns.
 
-    Text columns are encoded as categoricals once here: later steps hash their codes, not text.
+    Text columns become the codes of *names* (:func:`_plan`): the same code in every stretch of
+    time, so the stretches' counts add up on integers; a value left out of *names* is null.
     """
-    schema = lf.collect_schema()
     seconds = time_bucket(every, tz, name="t").dt.convert_time_zone("UTC").dt.epoch("s")
-
-    def encoded(c: str) -> pl.Expr:
-        dtype = schema[c]
-        if dtype.is_integer() or isinstance(dtype, pl.Categorical | pl.Enum):
-            return pl.col(c)
-        return pl.col(c).cast(pl.String).cast(pl.Categorical)
-
     return lf.select(
         seconds.alias("b"),
         pl.col("timestamp").dt.epoch("us").alias("ts"),
         pl.col("error_reason").is_not_null().alias("failed"),
         *slow_flags(slow_after),
         capped_bytes(pl, slow_after),
-        *[encoded(c) for c in (*_RAW, ERROR_REASON)],
+        *[pl.col(c).cast(names[c], strict=False) if c in names else pl.col(c) for c in (*_RAW, ERROR_REASON)],
     ).collect(engine="streaming")  # batch by batch: a scan's text columns never sit in memory whole
 
 
@@ -188,13 +190,6 @@ def _agg(narrow: pl.LazyFrame, column: str | None, dtype: pl.DataType | None) ->
     )
 
 
-def _values(narrow: pl.LazyFrame, column: str, dtype: pl.DataType) -> pl.LazyFrame:
-    """Code to value for one categorical column: its unique values (hashing codes, not text)."""
-    return narrow.select(pl.col(column).unique().drop_nulls()).select(
-        _key(column, dtype).alias("code"), pl.col(column).cast(pl.String).alias("value")
-    )
-
-
 def cells(
     lf: pl.LazyFrame,
     *,
@@ -216,55 +211,79 @@ def cells(
     if engine is not None and block is not None:
         return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
     lf = lf.with_columns(*_missing(lf.collect_schema().names(), pl))
-    return _assemble(_summed(_chunk_parts(lf, chunk, every=every, tz=tz, slow_after=slow_after)
-                             for chunk in _chunks(lf)))
+    chunks, names = _plan(lf, every=every, tz=tz)
+    count = partial(_chunk_counts, lf, names=names, every=every, tz=tz, slow_after=slow_after)
+    counts = _summed(count(chunk) for chunk in chunks)
+    return _assemble({d: _split(c, d, names.get(d or "")) for d, c in counts.items()})
 
 
-def _chunks(lf: pl.LazyFrame) -> list[pl.Expr | None]:
-    """Filters splitting *lf* into stretches of time of at most :data:`CHUNK_ROWS` rows each (one
-    None when it fits), so the narrow rows of only one stretch are in memory at a time. Rows of
-    one timestamp (a burst) share a stretch; a bucket may span two, and its counts are summed.
+def _plan(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> tuple[list[pl.Expr | None], dict[str, pl.Enum]]:
+    """The stretches of time to count one at a time (:func:`_chunks`) and the codes of the text
+    columns: their values as an Enum, in text order, in one pass over the scan.
+
+    A value in fewer rows than :data:`MIN_KEPT_REQUESTS` over the period gets no code, so its
+    cells are never built (its burst-weighted count, at most its rows, is below the rule of
+    :func:`_assemble` anyway). Proxies all keep theirs (their /24s are summed from them) and error
+    codes too (always kept).
+    """
+    schema = lf.collect_schema()
+    texts = [c for c in (*_RAW, ERROR_REASON) if c in schema and not schema[c].is_integer()]
+    ts = pl.col("timestamp")
+    span = lf.select(pl.len(), ts.min().alias("lo"), ts.max().alias("hi"))
+    values = [
+        lf.group_by(c).agg(pl.len()).filter(pl.col(c).is_not_null() & (pl.col("len") >= MIN_KEPT_REQUESTS))
+        if c not in _WHOLE_DIMS
+        else lf.select(pl.col(c).unique().drop_nulls())
+        for c in texts
+    ]
+    frames = pl.collect_all([span, *values], engine="streaming", optimizations=SEPARATE_SCANS)
+    names = {c: pl.Enum(f[c].cast(pl.String).unique().sort()) for c, f in zip(texts, frames[1:], strict=True)}
+    return _chunks(*frames[0].row(0), every=every, tz=tz), names
+
+
+def _chunks(
+    rows: int, lo: datetime | None, hi: datetime | None, *, every: timedelta, tz: str
+) -> list[pl.Expr | None]:
+    """Filters splitting *rows* records from *lo* to *hi* into stretches of time of about
+    :data:`CHUNK_ROWS` rows each (one None when they fit), so the narrow rows of only one stretch
+    are in memory at a time. Stretches start at bucket starts: every bucket (and every burst, one
+    timestamp) is counted in one stretch, so the stretches' cells are disjoint.
     """
     ts = pl.col("timestamp")
-    rows, lo, hi = lf.select(pl.len(), ts.min().alias("lo"), ts.max().alias("hi")).collect().row(0)
     parts = -(-rows // CHUNK_ROWS)
-    if parts <= 1:
+    if parts <= 1 or lo is None or hi is None:
         return [None]
-    cuts = [lo + (hi - lo) * i / parts for i in range(1, parts)]
+    at = pl.DataFrame({"timestamp": [lo + (hi - lo) * i / parts for i in range(1, parts)]})
+    cuts = at.select(time_bucket(every, tz).dt.convert_time_zone("UTC"))["time"].unique().sort().to_list()
     edges = [None, *cuts, None]
-    return [(ts >= a if a is not None else pl.lit(True)) & (ts < b if b is not None else pl.lit(True))
-            for a, b in itertools.pairwise(edges)]
+    return [
+        (ts >= a if a is not None else pl.lit(True)) & (ts < b if b is not None else pl.lit(True))
+        for a, b in itertools.pairwise(edges)
+    ]
 
 
-def _chunk_parts(
-    lf: pl.LazyFrame, chunk: pl.Expr | None, *, every: timedelta, tz: str, slow_after: Thresholds
+def _chunk_counts(
+    lf: pl.LazyFrame,
+    chunk: pl.Expr | None,
+    *,
+    names: Mapping[str, pl.Enum],
+    every: timedelta,
+    tz: str,
+    slow_after: Thresholds,
 ) -> dict[str | None, pl.DataFrame]:
-    """The text cells of every dimension from the rows *chunk* selects (all rows when None)."""
-    narrow = _narrow(lf if chunk is None else lf.filter(chunk), every=every, tz=tz, slow_after=slow_after)
+    """The key-coded counts of every dimension from the rows *chunk* selects (all rows when None)."""
+    rows = lf if chunk is None else lf.filter(chunk)
+    narrow = _narrow(rows, names, every=every, tz=tz, slow_after=slow_after)
     narrow = narrow.with_columns(_burst_weights(narrow["ts"])).drop("ts")
     schema = narrow.schema
-    coded = [c for c in (*_RAW, ERROR_REASON) if not schema[c].is_integer()]
-    frames = pl.collect_all(
-        [
-            *[_agg(narrow.lazy(), d, None if d is None else schema[d]) for d in _ALL_DIMS],
-            *[_values(narrow.lazy(), c, schema[c]) for c in coded],
-        ]
-    )
-    del narrow
-    texts = dict(zip(coded, frames[len(_ALL_DIMS) :], strict=True))
-    counts = zip(_ALL_DIMS, frames[: len(_ALL_DIMS)], strict=True)
-    return {d: _decoded(c, d, texts.get(d or "")) for d, c in counts}
+    frames = pl.collect_all([_agg(narrow.lazy(), d, None if d is None else schema[d]) for d in _ALL_DIMS])
+    return dict(zip(_ALL_DIMS, frames, strict=True))
 
 
 def _summed(parts: Iterable[dict[str | None, pl.DataFrame]]) -> dict[str | None, pl.DataFrame]:
-    """The text cells of several chunks as one: a bucket's counts split by a chunk edge add up."""
+    """The counts of several stretches as one (their buckets are disjoint: see :func:`_chunks`)."""
     chunks = list(parts)
-    if len(chunks) == 1:
-        return chunks[0]
-    return {
-        d: pl.concat([c[d] for c in chunks]).group_by("b", "value").agg(pl.col(*_COUNTS).sum())
-        for d in _ALL_DIMS
-    }
+    return {d: pl.concat([c[d] for c in chunks], rechunk=False) for d in _ALL_DIMS}
 
 
 def _engine_cells(
@@ -283,7 +302,7 @@ def _engine_cells(
     span = rows.select(nw.col("blk").min().alias("lo"), nw.col("blk").max().alias("hi"))
     lo, hi = span.collect(backend="polars").to_native().row(0)
     if lo is None:
-        return _assemble({d: pl.DataFrame(schema=_TEXT_CELL) for d in _ALL_DIMS})
+        return _assemble({d: _coded(pl.DataFrame(schema=_TEXT_CELL)) for d in _ALL_DIMS})
     calendar = pl.select(blk=pl.int_range(lo, hi + 1, dtype=pl.Int64)).with_columns(
         timestamp=pl.from_epoch(pl.col("blk") * block, time_unit="us").dt.replace_time_zone("UTC")
     )
@@ -291,7 +310,8 @@ def _engine_cells(
     weight = nw.lit(_WHOLE) // nw.len().over("timestamp")
     flags = [
         (nw.col(col).cast(nw.Float64) > slow_after[key]).fill_null(False).alias(key)
-        if slow_after.get(key) is not None else nw.lit(False).alias(key)
+        if slow_after.get(key) is not None
+        else nw.lit(False).alias(key)
         for key, col in PHASES.items()
     ]
     # One pass: the rows unpivoted into (dimension, value) pairs, so the window count and the
@@ -316,7 +336,7 @@ def _engine_cells(
     counted = _collect(pairs.group_by("dimension", "b", "value").agg(*sums)).rename({"failed": "f"})
     parts: dict[str | None, pl.DataFrame] = {None: account.rename({"failed": "f"})}
     parts.update({d: counted.filter(pl.col("dimension") == d) for d in _ALL_DIMS if d})
-    return _assemble(parts)
+    return _assemble({d: _coded(p) if d else (p, None) for d, p in parts.items()})
 
 
 def _epoch_seconds(engine: EngineFrame) -> nw.Expr:
@@ -341,48 +361,73 @@ def _collect(frame: nw.LazyFrame[Any]) -> pl.DataFrame:
     return out
 
 
-def _decoded(counts: pl.DataFrame, dimension: str | None, texts: pl.DataFrame | None) -> pl.DataFrame:
-    """Key-coded counts as text cells ``b, value, n, f, s, sh, st`` (the account's have no value)."""
+#: Cells whose values are codes (``b, code``, counts) and the codes' text (``code, value``).
+Coded = tuple[pl.DataFrame, pl.DataFrame | None]
+
+
+def _split(counts: pl.DataFrame, dimension: str | None, names: pl.Enum | None) -> Coded:
+    """Key-coded counts as ``b, code``, counts, and each code's text (None for the account)."""
     if dimension is None:
-        return counts.select(pl.col("key").cast(pl.Int64).alias("b"), pl.lit(ALL).alias("value"), *_COUNTS)
+        return counts.select(pl.col("key").cast(pl.Int64).alias("b"), *_COUNTS), None
     b, code = (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"), (pl.col("key") % _HIGH).alias("code")
     split = counts.select(b, code, *_COUNTS)
-    if texts is None:  # an integer column: its code is the value
-        return split.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String)).drop("code")
-    return split.join(texts, on="code", how="left").drop("code")
+    if names is None:  # an integer column: its code is the value
+        labels = split.select(pl.col("code").unique())
+        labels = labels.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String))
+    else:
+        labels = pl.DataFrame({"value": names.categories}).with_row_index("code").cast({"code": pl.UInt64})
+    return split, labels
 
 
-def _assemble(parts: Mapping[str | None, pl.DataFrame]) -> pl.DataFrame:
-    """The cells from text cells ``b`` (bucket start, epoch seconds), ``value``, counts per dimension.
+def _coded(cells: pl.DataFrame) -> Coded:
+    """Text cells ``b, value``, counts (another engine's, the /24s) coded like :func:`_split`'s."""
+    values = cells["value"].drop_nulls().unique().sort()
+    code = pl.col("value").cast(pl.Enum(values)).to_physical().cast(pl.UInt64).alias("code")
+    labels = pl.DataFrame({"value": values}).with_row_index("code").cast({"code": pl.UInt64})
+    return cells.drop_nulls("value").select("b", code, *_COUNTS), labels
+
+
+def _assemble(parts: Mapping[str | None, Coded]) -> pl.DataFrame:
+    """The cells from coded cells per dimension (:data:`Coded`; ``b``, bucket start in epoch seconds).
 
     *parts* holds the account (key None), every raw dimension and the error codes, from
-    whichever engine counted them; the /24s are summed here from the proxies.
+    whichever engine counted them; the /24s are summed here from the proxies. Text is joined
+    back last, by segment id, from a table of one row per segment.
     """
-    columns = ["dimension", "value", "b", *_COUNTS]
-    labelled = {d: part.with_columns(dimension=pl.lit(d)).select(columns) for d, part in parts.items() if d}
-    every = parts[None].with_columns(dimension=pl.lit(ALL)).select(columns)
-    nets = _nets(labelled["proxy_address"]).select(columns)
-    segments = pl.concat([*(labelled[d] for d in _RAW), nets], how="vertical_relaxed").filter(
-        pl.col("n").sum().over("dimension", "value") >= MIN_KEPT_REQUESTS
-    )
-    codes = (
-        labelled[ERROR_REASON]
-        .drop("n", *PHASES, "by")
-        .join(every.select("b", "n"), on="b")
-        .with_columns(pl.lit(None, pl.Float64).alias(k) for k in (*PHASES, "by"))
-    )
-    out = pl.concat([every, segments, codes.select(columns)], how="vertical_relaxed").drop_nulls("value")
-    # The segment id: the dimension's rank in the high bits, the value's rank in the low ones.
-    rank = {d: i for i, d in enumerate((ALL, *DIMENSIONS, ERROR_REASON))}
-    dim_rank = pl.col("dimension").replace_strict(rank, return_dtype=pl.Int64)
+    every = parts[None][0].select("b", *_COUNTS)
+    proxies, proxy_labels = parts["proxy_address"]
+    assert proxy_labels is not None
+    coded = {d: parts[d] for d in _RAW}
+    coded["proxy_net"] = _coded(_nets(proxies.join(proxy_labels, on="code").drop("code")))
+    codes, code_labels = parts[ERROR_REASON]
+    # An error code's rows count its failures and every request of the bucket.
+    codes = codes.drop("n", *PHASES, "by").join(every.select("b", "n"), on="b")
+    codes = codes.with_columns(pl.lit(None, pl.Int64).alias(k) for k in (*PHASES, "by"))
+    coded[ERROR_REASON] = codes, code_labels
+    frames = [every.with_columns(sid=pl.lit(1, pl.Int64))]
+    names = [pl.DataFrame({"sid": [1], "dimension": [ALL], "value": [ALL]})]
+    for rank, dim in enumerate((*DIMENSIONS, ERROR_REASON), start=1):
+        cells, labels = coded[dim]
+        assert labels is not None
+        seen = cells.group_by("code").agg(pl.col("n").sum())
+        if dim != ERROR_REASON:  # the weights are in units of _WHOLE: the rule is in requests
+            seen = seen.filter(pl.col("n") >= MIN_KEPT_REQUESTS * _WHOLE)
+        # The segment id: the dimension's rank in the high bits, the value's (text order) in the low.
+        kept = labels.join(seen.select("code"), on="code").sort("value")
+        kept = kept.with_columns(sid=rank * _HIGH + pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        frames.append(cells.join(kept.select("code", "sid"), on="code").select("b", *_COUNTS, "sid"))
+        names.append(kept.select("sid", dimension=pl.lit(dim), value="value"))
     # Categorical text: the cells are copied through every test, and codes are 8 bytes a row
     # where names held as strings cost 50 or more.
+    segments = pl.concat(names).with_columns(pl.col("dimension", "value").cast(pl.Categorical))
+    out = pl.concat(frames, how="vertical_relaxed").join(segments, on="sid", how="left")
     return out.select(
-        pl.col("dimension", "value").cast(pl.Categorical),
+        "dimension",
+        "value",
         pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(_UTC).alias("t"),
         *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _WEIGHED],
         pl.col("by").cast(pl.Int64),
-        sid=dim_rank * _HIGH + pl.col("value").rank("dense").over("dimension").cast(pl.Int64),
+        "sid",
     )
 
 
@@ -393,5 +438,4 @@ def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
         .drop_nulls("value")
         .group_by("b", "value")
         .agg(pl.col(*_COUNTS).sum())
-        .with_columns(dimension=pl.lit("proxy_net"))
     )
