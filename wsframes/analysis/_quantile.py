@@ -194,7 +194,7 @@ def grouped_exact(
         if grouped.height > MAX_LOOP_GROUPS:
             return native(frame).cast(schema).select(list(schema))  # type: ignore[arg-type]
         sizes = grouped[_ROW].list.len().to_numpy()
-        order = grouped[_ROW].explode().to_numpy().astype(np.intp)  # np.take would convert per call
+        order = grouped[_ROW].explode().to_numpy()
         grouped = grouped.drop(_ROW)
 
         def summarise(metric: str) -> np.ndarray:
