@@ -1,12 +1,12 @@
 """Benchmark: wsframes against DuckDB computing the same figures, in memory and over an archive.
 
 In memory (one process, ``--rows``, default 10 million, built by ``bench_analysis.build_frame``:
-5,000 Zipf-distributed domains, ~6 % failures): ``latency_summary`` + ``error_taxonomy``, grouped
-by domain and ungrouped, on the Polars frame, against DuckDB running the equivalent SQL
-(``quantile_cont`` for the exact quantiles, ``count``/``avg``/``max``, failed-code counts and group
-totals) over the same Polars frame (Arrow scan, zero copy). The cases take turns (round robin,
-``--repeat`` rounds) so that load from the other users of the machine hits them alike; medians
-and best times are printed, with the ratio wsframes / DuckDB (goal: <= 1.0).
+``--domains`` Zipf-distributed domains, default 2,000, ~6 % failures): ``latency_summary`` and
+``error_taxonomy``, each grouped by domain and ungrouped, on the Polars frame, against DuckDB running
+the equivalent SQL (``quantile_cont`` for the exact quantiles, ``count``/``avg``/``max``, failed-code
+counts and group totals) over the same Polars frame (Arrow scan, zero copy). The cases take turns
+(round robin, ``--repeat`` rounds) so that load from the other users of the machine hits them alike; medians
+and best times are printed, with the ratio wsframes / DuckDB per function (goal: <= 1.0).
 
 Over an archive (``--records``, default 10 million, written by ``bench_archive.build`` exactly
 as ``sync`` writes it): ``latency_summary(scan_activity(...), by="domain")`` with the Polars
@@ -16,7 +16,8 @@ fresh subprocess reporting its wall time and peak RSS (VmHWM), so memory is not 
 
 Run (the numbers are only meaningful in one run, side by side)::
 
-    .venv/bin/python benchmarks/bench_engines.py [--rows N] [--records N] [--repeat 5] [--dir DIR]
+    .venv/bin/python benchmarks/bench_engines.py [--rows N] [--domains N] [--records N] [--repeat 5]
+        [--dir DIR]
 """
 
 from __future__ import annotations
@@ -51,9 +52,7 @@ QS = [0.5, 0.9, 0.95, 0.99, 0.999]
 def summary_sql(source: str, by: str | None) -> tuple[str, str, str]:
     """DuckDB SQL for the same figures: latency stats, failed-code counts, group totals."""
     key, group = (f"{by}, ", f" group by {by}") if by else ("", "")
-    stats = ", ".join(
-        f"count({m}), avg({m}), quantile_cont({m}, {QS}) as q_{m}, max({m})" for m in METRICS
-    )
+    stats = ", ".join(f"count({m}), avg({m}), quantile_cont({m}, {QS}) as q_{m}, max({m})" for m in METRICS)
     latency = f"select {key}{stats} from {source}{group}"
     codes = (
         f"select {key}error_reason, count(*) from {source} where error_reason is not null "
@@ -63,42 +62,51 @@ def summary_sql(source: str, by: str | None) -> tuple[str, str, str]:
     return latency, codes, totals
 
 
-def duckdb_case(frame: pl.DataFrame, by: str | None) -> Callable[[], Any]:
+def duckdb_cases(frame: pl.DataFrame, by: str | None) -> dict[str, Callable[[], Any]]:
+    """DuckDB's side of each function: the latency query, and the code counts with group totals."""
     con = duckdb.connect()
     con.register("activity", frame)  # Arrow scan of the Polars frame, as DuckDB users do
-    queries = summary_sql("activity", by)
-    return lambda: [con.sql(q).to_arrow_table() for q in queries]
+    latency, codes, totals = summary_sql("activity", by)
+    return {
+        "latency_summary": lambda: con.sql(latency).to_arrow_table(),
+        "error_taxonomy": lambda: [con.sql(q).to_arrow_table() for q in (codes, totals)],
+    }
 
 
-def wsframes_case(frame: pl.DataFrame, by: str | None) -> Callable[[], Any]:
-    return lambda: (latency_summary(frame, by=by), error_taxonomy(frame, by=by))
+def wsframes_cases(frame: pl.DataFrame, by: str | None) -> dict[str, Callable[[], Any]]:
+    return {
+        "latency_summary": lambda: latency_summary(frame, by=by),
+        "error_taxonomy": lambda: error_taxonomy(frame, by=by),
+    }
 
 
 def agree(frame: pl.DataFrame) -> None:
     """The two sides compute the same figures: compare the quantiles and the failure counts."""
     ours = latency_summary(frame, quantiles=QS)
-    latency, codes, _ = duckdb_case(frame, None)()
-    theirs = latency.to_pylist()[0]
+    duck = duckdb_cases(frame, None)
+    theirs = duck["latency_summary"]().to_pylist()[0]
     for i, metric in enumerate(METRICS):
         row = ours.row(i, named=True)
         assert row["metric"] == metric
         expected = [row[f"p{q * 100:g}"] for q in QS]
         got = theirs[f"q_{metric}"]
         assert all(abs(a - b) <= 1e-9 * abs(b) for a, b in zip(got, expected, strict=True)), metric
-    taxonomy = error_taxonomy(frame)
-    assert sum(codes.column(1).to_pylist()) == taxonomy["count"].sum()
+    codes, _ = duck["error_taxonomy"]()
+    assert sum(codes.column(1).to_pylist()) == error_taxonomy(frame)["count"].sum()
 
 
-def in_memory(rows: int, repeat: int) -> None:
-    log.info("building %s rows", f"{rows:,}")
-    frame = build_frame(rows)
+def in_memory(rows: int, domains: int, repeat: int) -> None:
+    log.info("building %s rows over %s domains", f"{rows:,}", f"{domains:,}")
+    frame = build_frame(rows, domains=domains)
+    labels = {"domain": "by domain", None: "ungrouped"}
     cases = {
-        f"{engine} {'by domain' if by else 'ungrouped'}": make(frame, by)
-        for by in ("domain", None)
-        for engine, make in (("wsframes", wsframes_case), ("duckdb", duckdb_case))
+        (engine, func, label): fn
+        for by, label in labels.items()
+        for engine, make in (("wsframes", wsframes_cases), ("duckdb", duckdb_cases))
+        for func, fn in make(frame, by).items()
     }
     agree(frame)
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    times: dict[tuple[str, str, str], list[float]] = {name: [] for name in cases}
     for fn in cases.values():  # warm-up: first-call costs (thread pools, catalogues)
         fn()
     for _ in range(repeat):
@@ -106,16 +114,19 @@ def in_memory(rows: int, repeat: int) -> None:
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    print(f"in memory, {rows:,} rows, {repeat} rounds (2 shared cores: medians matter)")
+    print(f"in memory, {rows:,} rows, {domains:,} domains, {repeat} rounds (2 shared cores: medians matter)")
     print(f"  load average {os.getloadavg()[0]:.1f}")
-    for name, ts in times.items():
-        print(f"  {name:<22} median {statistics.median(ts):6.3f} s   best {min(ts):6.3f} s")
-    for label in ("by domain", "ungrouped"):
-        ws, db = times[f"wsframes {label}"], times[f"duckdb {label}"]
-        print(
-            f"  {label:<10} wsframes / DuckDB: median {statistics.median(ws) / statistics.median(db):.2f}x"
-            f"   best {min(ws) / min(db):.2f}x   (goal <= 1.0x)"
-        )
+    for (engine, func, label), ts in times.items():
+        name = f"{engine} {func} {label}"
+        print(f"  {name:<40} median {statistics.median(ts):6.3f} s   best {min(ts):6.3f} s")
+    for func in ("latency_summary", "error_taxonomy"):
+        for label in labels.values():
+            ws, db = times["wsframes", func, label], times["duckdb", func, label]
+            print(
+                f"  {func} {label:<10} wsframes / DuckDB: median "
+                f"{statistics.median(ws) / statistics.median(db):.2f}x   best {min(ws) / min(db):.2f}x"
+                "   (goal <= 1.0x)"
+            )
 
 
 # Each probe prints one JSON line: its wall time and its own peak RSS (VmHWM; ru_maxrss would
@@ -158,8 +169,10 @@ def streaming(root: Path, records: int, repeat: int) -> None:
     for _ in range(repeat):
         for what in runs:
             runs[what].append(probe(root, what))
-    print(f"archive, {records:,} records, latency_summary by domain, a fresh subprocess per run "
-          f"({repeat} rounds)")
+    print(
+        f"archive, {records:,} records, latency_summary by domain, a fresh subprocess per run "
+        f"({repeat} rounds)"
+    )
     med = {
         w: (statistics.median(r["seconds"] for r in rs), statistics.median(r["peak_rss"] for r in rs))
         for w, rs in runs.items()
@@ -176,6 +189,7 @@ def streaming(root: Path, records: int, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--domains", type=int, default=2000, help="Zipf-distributed domains in memory")
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None, help="keep (or reuse) the archive here")
@@ -183,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.skip != "memory":
-        in_memory(args.rows, args.repeat)
+        in_memory(args.rows, args.domains, args.repeat)
     if args.skip != "archive":
         if args.dir is not None:
             args.dir.mkdir(parents=True, exist_ok=True)

@@ -170,3 +170,22 @@ def test_big_groups_take_the_linear_kernel_and_stay_bit_identical() -> None:
         assert out[g, 2] == group.max()
         np.testing.assert_array_equal(out[g, 3:], np.quantile(group, qs))
         assert out[g, 1] == pytest.approx(group.mean(), rel=1e-12)
+
+
+def test_grouped_summary_reads_missing_values_wherever_they_sit() -> None:
+    # Missing values stay in place and sort last: a lone value after a NaN, an all-NaN group, and
+    # a group as long as the kernel's threshold whose values alone are fewer (so it is sorted).
+    rng = np.random.default_rng(5)
+    long = rng.lognormal(-1, 1, _SMALL + 3)
+    long[::2] = np.nan
+    groups = [np.array([np.nan, 1.0]), np.array([np.nan, np.nan]), np.array([2.0]), long]
+    out = _quantile.grouped_summary(np.concatenate(groups), np.array([g.size for g in groups]), [0.5, 0.99])
+    for row, group in zip(out, groups, strict=True):
+        vals = group[~np.isnan(group)]
+        assert row[0] == vals.size
+        if vals.size == 0:
+            assert np.isnan(row[1:]).all()
+            continue
+        assert row[2] == vals.max()
+        np.testing.assert_array_equal(row[3:], np.quantile(vals, [0.5, 0.99]))
+        assert row[1] == pytest.approx(vals.mean(), rel=1e-12)

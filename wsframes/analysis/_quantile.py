@@ -109,45 +109,50 @@ def grouped_summary(values: np.ndarray, sizes: np.ndarray, quantiles: Sequence[f
     mean, max, then one column per quantile (NaN for a group without values). Each group is
     sorted once and every order statistic read off it, where a per-quantile aggregation would
     gather and select the group again for every quantile. Quantiles match ``numpy.quantile``
-    per group bit for bit. Groups of fewer than 65,536 values are sorted in place in *values*.
+    per group bit for bit. *values* is overwritten (groups sorted in place, NaN set to 0).
 
     >>> grouped_summary(np.array([1.0, 3.0, 2.0, np.nan, 5.0]), np.array([3, 2]), [0.5]).tolist()
     [[3.0, 2.0, 3.0, 2.0], [1.0, 5.0, 5.0, 5.0]]
     """
     qs = np.asarray(quantiles, dtype=np.float64)
     sizes = np.asarray(sizes, dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    # Missing values are not packed out (that copy cost as much memory as the column): sorting
+    # puts NaN last, so a sorted group's values are its first `count` entries.
     present = ~np.isnan(values)
-    if present.all():  # common (handshake, request durations): no copy needed
-        counts, packed = sizes.copy(), values
-    else:
-        starts = np.cumsum(sizes) - sizes
-        seen = np.concatenate([[0], np.cumsum(present, dtype=np.int64)])
-        counts = seen[starts + sizes] - seen[starts]
-        packed = values[present]
-    offsets = np.cumsum(counts) - counts
+    counts = np.zeros(sizes.size, dtype=np.int64)
+    filled = sizes > 0
+    if filled.any():
+        counts[filled] = np.add.reduceat(present, starts[filled], dtype=np.int64)
+    del present  # stale once groups are sorted
+    out = np.full((sizes.size, 3 + qs.size), np.nan)
+    out[:, 0] = counts
     # Big groups (the head of a Zipf-distributed key holds most rows) get the bucket-and-select
     # kernel, linear in the group's size; sorting them was most of the grouped cost.
     big = counts >= _SMALL
-    for g in np.flatnonzero((counts > 1) & ~big):
+    for g in np.flatnonzero(big):  # unsorted: read max and quantiles directly
+        group = values[starts[g] : starts[g] + sizes[g]]
+        group = group if counts[g] == sizes[g] else group[~np.isnan(group)]
+        out[g, 2] = group.max()
+        out[g, 3:] = exact_quantiles(group, quantiles)
+    for g in np.flatnonzero((sizes > 1) & ~big):
         # A full in-place sort beats a multi-rank partition here: NumPy's SIMD sort is ~3x faster
         # than introselect over ten ranks on the same slice (measured, 10M rows, 5,000 groups).
-        packed[offsets[g] : offsets[g] + counts[g]].sort()
-    out = np.full((sizes.size, 3 + qs.size), np.nan)
-    out[:, 0] = counts
+        values[starts[g] : starts[g] + sizes[g]].sort()
     has = counts > 0
     if has.any():
-        first, n = offsets[has], counts[has]
-        out[has, 1] = np.add.reduceat(packed, first) / n
-        out[has, 2] = packed[first + n - 1]
+        values[np.isnan(values)] = 0.0  # adds nothing to a sum; past every sorted group's values
+        first, n = starts[has], counts[has]
+        out[has, 1] = np.add.reduceat(values, first) / n
+        small = ~big[has]
+        first, n = first[small], n[small]
+        rows = np.flatnonzero(has)[small]
+        out[rows, 2] = values[first + n - 1]
         virtual = (n[:, None] - 1) * qs[None, :]
         lower = np.floor(virtual).astype(np.int64)
         upper = np.minimum(lower + 1, n[:, None] - 1)
-        a, b = packed[first[:, None] + lower], packed[first[:, None] + upper]
-        out[has, 3:] = _lerp(a, b, virtual - lower)
-    for g in np.flatnonzero(big):  # unsorted: read max and quantiles directly
-        group = packed[offsets[g] : offsets[g] + counts[g]]
-        out[g, 2] = group.max()
-        out[g, 3:] = exact_quantiles(group, quantiles)
+        a, b = values[first[:, None] + lower], values[first[:, None] + upper]
+        out[rows, 3:] = _lerp(a, b, virtual - lower)
     return out
 
 
@@ -166,7 +171,9 @@ def grouped_exact(
     the caller collects. Above :data:`MAX_LOOP_GROUPS` groups, Polars' own per-group
     aggregations take over.
     """
-    base = lf.select(*keys, *(pl.col(m).cast(pl.Float64) for m in metrics))
+    # NaN marks a missing value from here on: the kernel reads the columns as NumPy without a
+    # null-filled copy, and a streamed scan fills the nulls batch by batch.
+    base = lf.select(*keys, *(pl.col(m).cast(pl.Float64).fill_null(np.nan) for m in metrics))
     names = [n for n in base.collect_schema().names() if n not in metrics]
     schema = dict(base.select(names).collect_schema())
     for i in range(len(metrics)):
@@ -196,7 +203,8 @@ def grouped_exact(
         grouped = grouped.drop(_ROW)
 
         def summarise(metric: str) -> np.ndarray:
-            values = frame[metric].to_numpy()[order]  # NaN for null; a private, writable copy
+            # np.take makes a private, writable copy, ~3x faster than fancy indexing (10M rows).
+            values = np.take(frame[metric].to_numpy(), order)
             return grouped_summary(values, sizes, qs)
 
         # NumPy releases the GIL in its gathers and sorts, so metrics overlap on threads.
