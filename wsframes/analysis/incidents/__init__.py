@@ -237,7 +237,7 @@ def _find(
     current = count(lf, engine=engines[0])
     previous = None if base is None else count(base, engine=engines[1])
     level = alpha * 0.8
-    tested, units = _test(current, previous, step, tz)
+    tested, units, m = _test(current, previous, step, tz)
     found: list[dict[str, Any]] = []
     for metric, events, kind, _ in _METRICS:
         mine = tested.filter(pl.col("events") == events)
@@ -255,7 +255,12 @@ def _find(
             end=pl.Series([e[1] for e in edges], dtype=merged["end"].dtype),
         )
         for cluster in clusters(merged):
-            found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit)})
+            p = cluster["p"].min()
+            found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit), "p": p})
+    # Benjamini-Hochberg again over incidents, not cells: one incident seen through hundreds of
+    # cells (every segment echoes an account-wide slowdown) must not lift every other test's level.
+    q = benjamini_hochberg(np.array([f["p"] for f in found]), m)
+    found = [{**f, "q": qi} for f, qi in zip(found, q, strict=True) if qi < level]
     last = current["t"].max()
     # Segments may name derived columns (proxy_net, pairs of it): filter frames that have them.
     lf_d, base_d = with_derived(lf), None if base is None else with_derived(base)
@@ -274,8 +279,9 @@ def _find(
 
 def _test(
     current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str
-) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
-    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells."""
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], int]:
+    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells;
+    how many windows were tested."""
     parts, units, tested = [], {}, 0
     first: Any = current["t"].min()
     last: Any = current["t"].max()
@@ -314,7 +320,7 @@ def _test(
         tested += m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
-    return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units
+    return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units, tested
 
 
 def _effect(metric: str) -> pl.Expr:
