@@ -107,6 +107,23 @@ def test_new_error_code_is_ongoing_at_the_end() -> None:
     assert abs(row["start"] - at) <= HOUR
 
 
+@pytest.mark.parametrize("with_baseline", [False, True], ids=["no-baseline", "baseline"])
+@pytest.mark.parametrize("where", ["all", "domain"])
+def test_a_new_code_is_one_alert_and_a_burst_after_it_is_its_own(where: str, with_baseline: bool) -> None:
+    """A new code's failures raise every segment it touches until the end: no echoes of it, and
+    a later burst (of the account or of a domain) is found with its edges, not hidden in them."""
+    base = _week(50_000, 6)
+    new = Incident("new_error_code", T0 + timedelta(days=1, hours=5), code="upstream_tls_failure", size=0.2)
+    segment = {} if where == "all" else {"dimension": "domain", "value": _top(base, "domain", rank=2)}
+    burst = Incident("error_burst", T0 + timedelta(days=4, hours=9), hours=5, size=0.7, **segment)
+    before = {"baseline": generate_activity(50_000, start=T0 - timedelta(days=7), end=T0, seed=9)}
+    found = find_incidents(_week(50_000, 6, incidents=(new, burst)), **(before if with_baseline else {}))
+    assert sorted(found["kind"]) == ["error_burst", "new_error_code"], found
+    row = found.filter(pl.col("kind") == "error_burst").row(0, named=True)
+    assert row["dimension"] in (where, "error_reason"), row  # the account's burst may be named by its code
+    assert abs(row["start"] - burst.start) <= HOUR and abs(row["end"] - burst.end) <= HOUR
+
+
 def test_baseline_frame_is_the_reference() -> None:
     """With the previous period as baseline, an all-period change is still visible."""
     before = generate_activity(50_000, start=T0 - timedelta(days=7), end=T0, seed=8)
