@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -11,6 +12,7 @@ from wsframes.analysis import find_incidents
 from wsframes.analysis.incidents import INCIDENT_SCHEMA
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
+from wsframes.fake.scenarios import over_disperse
 from wsframes.report.incidents import drilldown_png, incident_alerts
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -105,6 +107,34 @@ def test_new_error_code_is_ongoing_at_the_end() -> None:
     row = _only(found, "new_error_code")
     assert row["value"] == "proxy_brand_new_failure" and row["end"] is None
     assert abs(row["start"] - at) <= HOUR
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_big_incident_lifts_no_other_tests_level(seed: int) -> None:
+    """An account-wide slowdown is significant in hundreds of cells (every segment shows it);
+    counted as hundreds of discoveries, they would loosen Benjamini-Hochberg's level enough for
+    an over-dispersed week's noise to pass elsewhere (seeds 1 and 2 did)."""
+    inc = Incident("latency_regression", T0 + timedelta(days=9, hours=3), hours=18, size=5.0)
+    df = _week(100 * 24 * 21, seed, days=21, incidents=(inc,))
+    found = find_incidents(over_disperse(df, 100, np.random.default_rng(seed)))
+    assert found.select("kind", "dimension").rows() == [("latency_regression", "all")], found
+
+
+@pytest.mark.parametrize("with_baseline", [False, True], ids=["no-baseline", "baseline"])
+@pytest.mark.parametrize("where", ["all", "domain"])
+def test_a_new_code_is_one_alert_and_a_burst_after_it_is_its_own(where: str, with_baseline: bool) -> None:
+    """A new code's failures raise every segment it touches until the end: no echoes of it, and
+    a later burst (of the account or of a domain) is found with its edges, not hidden in them."""
+    base = _week(50_000, 6)
+    new = Incident("new_error_code", T0 + timedelta(days=1, hours=5), code="upstream_tls_failure", size=0.2)
+    segment = {} if where == "all" else {"dimension": "domain", "value": _top(base, "domain", rank=2)}
+    burst = Incident("error_burst", T0 + timedelta(days=4, hours=9), hours=5, size=0.7, **segment)
+    before = {"baseline": generate_activity(50_000, start=T0 - timedelta(days=7), end=T0, seed=9)}
+    found = find_incidents(_week(50_000, 6, incidents=(new, burst)), **(before if with_baseline else {}))
+    assert sorted(found["kind"]) == ["error_burst", "new_error_code"], found
+    row = found.filter(pl.col("kind") == "error_burst").row(0, named=True)
+    assert row["dimension"] in (where, "error_reason"), row  # the account's burst may be named by its code
+    assert abs(row["start"] - burst.start) <= HOUR and abs(row["end"] - burst.end) <= HOUR
 
 
 def test_baseline_frame_is_the_reference() -> None:

@@ -28,7 +28,8 @@ def _week(start: datetime, seed: int, incidents: tuple[Incident, ...] = ()) -> p
 
 @pytest.fixture(scope="module")
 def weeks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A week with a domain's error burst and a server's slowdown, and the usual week before."""
+    """A week with a domain's error burst, a server's slowdown and a new code (the rates are then
+    counted again without it, in the engine too), and the usual week before."""
     plain = _week(T0, 4)
     domain, server = (
         str(plain[c].drop_nulls().cast(pl.String).value_counts(sort=True)[c][2])
@@ -38,6 +39,7 @@ def weeks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         Incident("error_burst", AT, hours=3, dimension="domain", value=domain, size=0.7),
         Incident("latency_regression", AT - timedelta(days=2), hours=24, dimension="listen_address",
                  value=server, size=4.0),
+        Incident("new_error_code", AT - timedelta(days=3), code="upstream_tls_failure", size=0.1),
     )
     root = tmp_path_factory.mktemp("incidents")
     _week(T0, 4, planted).write_parquet(root / "current.parquet")
@@ -75,7 +77,7 @@ def test_duckdb_gives_polars_incidents(
     baseline = {"baseline": pl.read_parquet(previous)} if with_baseline else {}
     expected = _utc(find_incidents(pl.read_parquet(current), **options, **baseline))
     if label.startswith("1h"):  # daily buckets are too coarse for a 3-hour burst
-        assert set(expected["kind"]) == {"error_burst", "latency_regression"}
+        assert set(expected["kind"]) == {"error_burst", "latency_regression", "new_error_code"}
     _refuse_polars_counts(monkeypatch)
     baseline = {"baseline": duckdb.read_parquet(str(previous))} if with_baseline else {}
     got = find_incidents(duckdb.read_parquet(str(current)), **options, **baseline)
@@ -88,7 +90,7 @@ def test_spark_gives_polars_incidents(
 ) -> None:
     current, previous = weeks
     expected = _utc(find_incidents(pl.read_parquet(current), baseline=pl.read_parquet(previous)))
-    assert set(expected["kind"]) == {"error_burst", "latency_regression"}
+    assert set(expected["kind"]) == {"error_burst", "latency_regression", "new_error_code"}
     _refuse_polars_counts(monkeypatch)
     got = find_incidents(spark.read.parquet(str(current)), baseline=spark.read.parquet(str(previous)))
     back = nw.from_native(got).collect(backend="polars").to_native()

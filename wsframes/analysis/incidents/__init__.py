@@ -20,9 +20,12 @@ Method
 3. **False alarms under budget.** Benjamini-Hochberg (1995) at ``false_alarm_rate`` runs over
    every cell of every segment and metric; when nothing is wrong this bounds the chance of any
    incident by ``false_alarm_rate`` (expected false incidents per call: at most ~0.01 by
-   default). A cell must also be big enough to matter: failure share up by at least
-   :data:`MIN_ERROR_DELTA` and 1.5x, slow share up by :data:`MIN_SLOW_DELTA` and 2x, and at least
-   :data:`MIN_EXCESS` extra events; one noisy bucket cannot pass all of that by chance.
+   default). It runs again over the incidents (each its cells' smallest p-value, against every
+   cell tested): one real incident echoed by hundreds of cells would otherwise raise the level
+   of every other test, as BH's level grows with its discoveries. A cell must also be big
+   enough to matter: failure share up by at least :data:`MIN_ERROR_DELTA` and 1.5x, slow share
+   up by :data:`MIN_SLOW_DELTA` and 2x, and at least :data:`MIN_EXCESS` extra events; one noisy
+   bucket cannot pass all of that by chance.
 4. **Persistence for the edges.** A significant cell grows into a run over neighbouring buckets
    that are nominally significant (p < 0.01), so ``start`` is where the change began.
 5. **Attribution.** Runs that overlap in time are one incident; the segment named is chosen as in
@@ -35,7 +38,10 @@ Method
    shows no rise (the pair search of iDice, Lin et al., ICSE 2016, and DIFF, Abuzaid et al.,
    VLDB 2018, limited to the values of one found incident, so it adds no hypotheses).
 6. **Gaps and new codes** (see :mod:`._events`): empty runs against a same-hour-of-day, same
-   kind-of-day median; codes whose every occurrence falls after a point, tested exactly.
+   kind-of-day median; codes whose every occurrence falls after a point, tested exactly. New
+   codes are found first, and the rates are tested on the requests without them (counted
+   again): a new code raises every segment it touches until the end of the period, echoes that
+   would be error bursts of their own and would hide a later burst among them.
 7. **Volume** (see :mod:`._volume`): a segment's requests at most half of the same hours' median
    on other days (a volume drop), or its bytes at least twice it (a bandwidth surge), sustained:
    the count of such buckets in a window is tested against how often the segment has them by
@@ -76,6 +82,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
@@ -239,12 +246,17 @@ def _find(
     slow_after = {k: found_at[c][0] for k, (c, _) in levels.items()}
     if slow_after["s"] is None:  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
-    prepared = prepare(lf, every=step, tz=tz, slow_after=slow_after)
     count = partial(cells, every=step, tz=tz, slow_after=slow_after)
     current = count(lf, engine=engines[0])
     previous = None if base is None else count(base, engine=engines[1])
+    last = current["t"].max()
+    new = _new(current, previous, alpha * 0.1, last, step, lf)
+    # Rates are tested beside the new codes: a new code raises every segment it touches for the
+    # rest of the period, echoes that would be bursts of their own and hide a burst under them.
+    rated, engine = _without(lf, engines[0], [r["value"] for r in new])
+    prepared = prepare(rated, every=step, tz=tz, slow_after=slow_after)
     level = alpha * 0.8
-    tested, units = _test(current, previous, step, tz)
+    tested, units, m = _test(current if rated is lf else count(rated, engine=engine), previous, step, tz)
     found: list[dict[str, Any]] = []
     for metric, events, kind, _ in _METRICS:
         mine = tested.filter(pl.col("events") == events)
@@ -262,14 +274,18 @@ def _find(
             end=pl.Series([e[1] for e in edges], dtype=merged["end"].dtype),
         )
         for cluster in clusters(merged):
-            found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit)})
-    last = current["t"].max()
-    rows = [_describe(row, prepared, lf, base, step, last) for row in found]
+            p = cluster["p"].min()
+            found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit), "p": p})
+    # Benjamini-Hochberg again over incidents, not cells: one incident seen through hundreds of
+    # cells (every segment echoes an account-wide slowdown) must not lift every other test's level.
+    q = benjamini_hochberg(np.array([f["p"] for f in found]), m)
+    found = [{**f, "q": qi} for f, qi in zip(found, q, strict=True) if qi < level]
+    rows = [_describe(row, prepared, rated, base, step, last) for row in found]
     # A figure is printed only where it is held: a p95 with 5 requests expected above it, a share
     # from enough requests.
     held = {True: MIN_FOR_P95, False: MIN_FOR_RATE}
     rows = [r for r in rows if r["requests"] >= held[r["metric"].endswith("_p95")]]
-    rows += _gaps(current, tz, step) + _new(current, previous, alpha * 0.1, last, step, lf)
+    rows += _gaps(current, tz, step) + new
     volume = volume_runs(current, previous, tz=tz, step=step, alpha=alpha * 0.1)
     rows += [_describe_volume(run, lf, last) for run in volume]
     rows = _drop_doubles(rows)
@@ -279,8 +295,9 @@ def _find(
 
 def _test(
     current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str
-) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
-    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells."""
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], int]:
+    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells;
+    how many windows were tested."""
     parts, units, tested = [], {}, 0
     first: Any = current["t"].min()
     last: Any = current["t"].max()
@@ -319,7 +336,21 @@ def _test(
         tested += m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
-    return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units
+    return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units, tested
+
+
+def _without(
+    lf: pl.LazyFrame, engine: EngineFrame | None, codes: list[str]
+) -> tuple[pl.LazyFrame, EngineFrame | None]:
+    """*lf* (and the caller's *engine* frame alike) without the requests that failed with *codes*."""
+    if not codes:
+        return lf, engine
+    if engine is not None:
+        other = nw.col("error_reason")
+        kept = engine.nw.filter(other.is_null() | ~other.cast(nw.String).is_in(codes))
+        engine = EngineFrame(engine.native, kept)
+    code = pl.col("error_reason")
+    return lf.filter(code.is_null() | ~code.cast(pl.String).is_in(codes)), engine
 
 
 def _effect(metric: str) -> pl.Expr:
@@ -507,25 +538,12 @@ def _new(
 
 
 def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One incident, one alert. An error burst that is nothing but a new code is the new code.
-    Slower phases of one segment at one time are one slowdown: the one phase that slowed when
-    only one did (the request time merely follows it), else the request time."""
+    """One incident, one alert. Slower phases of one segment at one time are one slowdown: the one
+    phase that slowed when only one did (the request time merely follows it), else the request time."""
     # Traffic that stopped is a gap, not also the account's volume falling.
     gaps = [r for r in rows if r["kind"] == "traffic_gap"]
-    rows = [
-        r
-        for r in rows
-        if not (r["kind"] == "volume_drop" and r["dimension"] == ALL and any(_overlap(r, g) for g in gaps))
-    ]
-    new = {r["value"] for r in rows if r["kind"] == "new_error_code"}
-    starts = {r["start"] for r in rows if r["kind"] == "new_error_code"}
-    # The account's failures rising when a new code appears are that code, said once.
-    rows = [
-        r
-        for r in rows
-        if not (r["kind"] == "error_burst" and r["dimension"] == ERROR_REASON and r["value"] in new)
-        and not (r["kind"] == "error_burst" and r["dimension"] == ALL and r["start"] in starts)
-    ]
+    rows = [r for r in rows if not (r["kind"] == "volume_drop" and r["dimension"] == ALL
+                                    and any(_overlap(r, g) for g in gaps))]
     slow = [r for r in rows if r["kind"] == "latency_regression"]
 
     def kept(r: dict[str, Any]) -> bool:

@@ -202,7 +202,7 @@ def window_times(found: pl.DataFrame, *, first: object, step: timedelta) -> pl.D
 
 
 def merge(seeds: pl.DataFrame) -> pl.DataFrame:
-    """Union of overlapping or touching seed windows per segment: ``dimension, value, start, end, q``."""
+    """Union of overlapping or touching seed windows per segment: ``dimension, value, start, end, p, q``."""
     ordered = seeds.sort([*_SEG, "t"])
     reach = pl.col("end").cum_max().shift(1).over(_SEG)
     grouped = ordered.with_columns(run=(pl.col("t") > reach).fill_null(True).cum_sum().over(_SEG))
@@ -211,7 +211,7 @@ def merge(seeds: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("t").min().alias("start"),
             pl.col("end").max(),
-            pl.col("q").min(),
+            pl.col("p", "q").min(),
             pl.col("K0", "N0").first(),
         )
         .drop("run")
