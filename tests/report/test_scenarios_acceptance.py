@@ -3,11 +3,11 @@
 A fixed set of seeds runs here in half a minute; ``scripts/soak_scenarios.py`` runs hundreds and
 prints the failing seeds for replay. Goals: detection >= 95% of planted incidents with segment
 and start, <= 1 false alarm per 100 healthy reports. Measured by the soak over seeds 0-99
-(<= 100k records each, every kind including volume drops and bandwidth surges): 95.5% detected
-(148/155; volume drops 26/26, surges 19/20, the other misses error bursts), none of 26 healthy
-reports with a false alarm, 0.21 false alarms per report (all error bursts and slowdowns, as many
-as without the volume kinds). This fixed set measures 97.9% (46/47) and 0.20: the floors below
-sit under it, so that a regression fails here; the goal itself is tracked by the soak.
+(<= 100k records each; every kind, on every dimension including plans, sub-users, proxy networks
+and countries): 94.2% detected (146/155; the misses mostly a broad segment's burst named by its
+busiest member), none of 25 healthy reports with a false alarm, 0.05 false alarms per report.
+This fixed set measures 100% (47/47) and 0.00: the floors below sit under it, so that a
+regression fails here; the goal itself is tracked by the soak.
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ def test_planted_incidents_are_found_with_segment_and_start(verdicts: list) -> N
     detected = sum(len(v["detected"]) for _, v in verdicts)
     kinds = {inc.kind for sc, _ in verdicts for inc in sc.incidents}
     assert planted >= 30 and kinds == set(INCIDENT_KINDS)
-    assert detected / planted >= 0.9, [(sc.seed, v["missed"]) for sc, v in verdicts if v["missed"]]
+    assert detected / planted >= 0.95, [(sc.seed, v["missed"]) for sc, v in verdicts if v["missed"]]
 
 
 def test_healthy_weeks_raise_nothing_and_others_little_beside_the_truth(verdicts: list) -> None:
     healthy = [v for sc, v in verdicts if not sc.incidents]
     assert len(healthy) >= 4 and not [v["false"] for v in healthy if v["false"]]
-    assert sum(len(v["false"]) for _, v in verdicts) <= 0.3 * len(verdicts)
+    assert sum(len(v["false"]) for _, v in verdicts) <= 0.1 * len(verdicts)
 
 
 def test_a_scenario_is_reproducible() -> None:
