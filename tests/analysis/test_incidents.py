@@ -10,6 +10,7 @@ import pytest
 
 from wsframes.analysis import find_incidents
 from wsframes.analysis.incidents import INCIDENT_SCHEMA
+from wsframes.analysis.incidents._scan import refine
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
 from wsframes.fake.scenarios import over_disperse
@@ -338,3 +339,16 @@ def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.Monke
     assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
     assert_frame_equal(find_incidents(df), found)
     assert found.filter(pl.col("value") == domain).height == 1
+
+
+def test_a_quiet_slot_without_failures_does_not_pull_a_bursts_start_early() -> None:
+    """Other days had no failure in the night's slots (p0 = 0 there): one failure at 01:00 is
+    not where a burst from 05:00 began."""
+    t = [T0 + i * HOUR for i in range(12)]
+    k = [0, 1, 0, 0, 0, 7, 7, 7, 7, 7, 7, 0]
+    n = [3] * 5 + [10] * 7
+    p0 = [0.0] * 5 + [0.07] * 7
+    seg = {"dimension": "client_address", "value": "a"}
+    cells = pl.DataFrame({**seg, "t": t, "n": n, "k": k, "p0": p0, "m": 50.0})
+    run = {**seg, "start": t[0], "end": t[-1] + HOUR, "K0": 70, "N0": 1000}
+    assert refine(run, cells, HOUR) == (t[5], t[11])

@@ -327,7 +327,7 @@ def _test(
         # Kept for refining edges and explaining clusters, which read only the candidate
         # segments and the account: those rows and the columns they read.
         kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(found["sid"].unique().implode())
-        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0")
+        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0", "m")
         tested += m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
