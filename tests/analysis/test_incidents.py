@@ -10,6 +10,7 @@ import pytest
 
 from wsframes.analysis import find_incidents
 from wsframes.analysis.incidents import INCIDENT_SCHEMA
+from wsframes.analysis.incidents._scan import refine
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
 from wsframes.fake.scenarios import over_disperse
@@ -358,3 +359,45 @@ def test_segments_of_fewer_than_twenty_requests_get_no_cells() -> None:
     hosts = found.filter(pl.col("dimension") == "hostname")
     assert "20.test" in hosts["value"] and "19.test" not in hosts["value"]
     assert (hosts.group_by("value").agg(pl.col("n").sum())["n"] >= _cells.MIN_KEPT_REQUESTS).all()
+
+
+def test_a_quiet_slot_without_failures_does_not_pull_a_bursts_start_early() -> None:
+    """Other days had no failure in the night's slots (p0 = 0 there): one failure at 01:00 is
+    not where a burst from 05:00 began."""
+    t = [T0 + i * HOUR for i in range(12)]
+    k = [0, 1, 0, 0, 0, 7, 7, 7, 7, 7, 7, 0]
+    n = [3] * 5 + [10] * 7
+    p0 = [0.0] * 5 + [0.07] * 7
+    seg = {"dimension": "client_address", "value": "a"}
+    cells = pl.DataFrame({**seg, "t": t, "n": n, "k": k, "p0": p0, "m": 50.0})
+    run = {**seg, "start": t[0], "end": t[-1] + HOUR, "K0": 70, "N0": 1000}
+    assert refine(run, cells, HOUR) == (t[5], t[11])
+
+
+def _drifting(seed: int, domain: str | None, share: tuple[float, ...]) -> pl.DataFrame:
+    """A week whose *domain* (None: the most failure-prone busy one) grows linearly from one
+    share of the traffic to another, its own failure rate unchanged, the rest thinned to 30%."""
+    df = generate_activity(400_000, start=T0, end=T0 + timedelta(days=7), seed=seed)
+    failed = pl.col("error_reason").is_not_null().mean()
+    per = df.group_by(pl.col("domain").cast(pl.String)).agg(pl.len(), failed)
+    busy = per.filter(pl.col("len") >= 0.015 * df.height).sort("error_reason", "len", descending=True)
+    name = domain or str(busy["domain"][0])
+    mine = (pl.col("domain").cast(pl.String) == name).fill_null(False)
+    x = (pl.col("timestamp") - pl.lit(T0)) / timedelta(days=7)
+    s = share[0] + (share[1] - share[0]) * x
+    natural = df.filter(mine).height / (0.3 * df.filter(~mine).height)
+    keep = pl.when(mine).then(s / (1 - s) / natural).otherwise(0.3)
+    rng = np.random.default_rng(seed)
+    return df.filter(pl.Series(rng.random(df.height)) < df.select(keep).to_series())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(
+    ("domain", "share"), [("labha.com", (0.05, 0.30)), (None, (0.02, 0.12))], ids=["usual", "failure-prone"]
+)
+def test_a_drifting_domain_mix_is_not_an_incident(seed: int, domain: str | None, share: tuple) -> None:
+    """Issue 18 item 8: one domain's share of the traffic grows all week (5% to 30%, or a domain
+    failing far more often than the rest from 2% to 12%) while every domain's failure rate stays
+    its own, over-dispersed hour by hour: the mix moved, nothing went wrong."""
+    df = over_disperse(_drifting(seed, domain, share), 100, np.random.default_rng(seed))
+    assert find_incidents(df).is_empty()

@@ -16,7 +16,16 @@ Method
    *Stat. Med.* 24, 2005). Latency is tested the distribution-free way: the share of requests
    above the reference p95 is binomial whatever the latency distribution, so a rising count is
    an order-statistic test of a quantile shift; no p95 is ever computed from a handful of requests
-   to decide anything. Over-dispersion from bursts is estimated per dimension and divided out.
+   to decide anything. **Over-dispersion** (real hours vary more than binomial: bursts, an
+   hour's failure share drawn around its usual one) is estimated per dimension from the
+   one-bucket cells themselves: ``phi`` = median of the squared Pearson residuals
+   ``(k - n p0)**2 / (n p0 (1 - p0))`` around each cell's usual rate (of its time of day when
+   seasonal), over cells expecting >= 2 events and >= 2 non-events, divided by 0.455 (the median
+   of a chi-square with one degree of freedom), at least 1; a median, so the incidents being
+   looked for barely move it. A dimension with fewer than 30 such cells borrows the largest
+   ``phi`` of the others. It is used as the quasi-binomial effective sample size: every count of
+   the dimension's tests (window and reference) is divided by ``phi`` before the exact test, so
+   the same shares weigh as ``1 / phi`` as many independent requests (:mod:`._stats`).
 3. **False alarms under budget.** Benjamini-Hochberg (1995) at ``false_alarm_rate`` runs over
    every cell of every segment and metric; when nothing is wrong this bounds the chance of any
    incident by ``false_alarm_rate`` (expected false incidents per call: at most ~0.01 by
@@ -332,7 +341,7 @@ def _test(
         # Kept for refining edges and explaining clusters, which read only the candidate
         # segments and the account: those rows and the columns they read.
         kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(found["sid"].unique().implode())
-        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0")
+        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0", "m")
         tested += m
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)

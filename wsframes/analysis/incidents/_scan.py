@@ -232,7 +232,12 @@ def refine(run: dict[str, Any], cells: pl.DataFrame, step: timedelta) -> tuple[A
     p0: Any = min(max(run["K0"] / max(run["N0"], 1), 1e-6), 1 - 1e-6)
     k, n = near["k"].to_numpy().astype(float), near["n"].to_numpy().astype(float)
     if "p0" in near.columns:  # each bucket against its own time of day's usual rate
-        p0 = np.clip(near["p0"].fill_nan(None).fill_null(p0).to_numpy().astype(float), 1e-6, 1 - 1e-6)
+        # pooled with one event's worth of the flat rate: a quiet slot whose other days had no
+        # failure is not a rate of 0, against which one failure would be a change.
+        m = near["m"].to_numpy().astype(float) if "m" in near.columns else np.zeros(len(near))
+        slot = near["p0"].fill_nan(None).fill_null(p0).to_numpy().astype(float)
+        prior = 1 / p0
+        p0 = np.clip((slot * m + p0 * prior) / (m + prior), 1e-6, 1 - 1e-6)
     times = near["t"]
     lo, hi = int(np.searchsorted(times.to_numpy(), np.datetime64(start.replace(tzinfo=None)))), len(k) - 1
     hi = max(lo, int(np.searchsorted(times.to_numpy(), np.datetime64(end.replace(tzinfo=None)))) - 1)

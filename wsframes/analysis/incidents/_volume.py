@@ -24,10 +24,12 @@ minimum effect as a whole (its requests at most :data:`DROP` of usual, its bytes
 :data:`SURGE` times) and its count of low (high) buckets is tested by the binomial tail given
 ``p0``. Benjamini-Hochberg runs over every window tested of both kinds at the caller's level. A
 segment's significant windows are merged, and the run's edges are those of the maximum
-log-likelihood stretch of a shift in each bucket's log ratio to usual (:func:`_edges`). Runs of
-several segments that overlap in time are one incident, named by the narrowest segment carrying
-at least :data:`SAME_CHANGE` of the biggest run's change (missing requests, extra bytes) without
-holding :data:`MAX_SEGMENT_SHARE` of the account's volume, else the account.
+log-likelihood stretch of a shift in each bucket's log ratio to usual (:func:`_edges`). A drop
+must have fallen from a level: as long a stretch before it, not low as a whole (lows from the
+start of the data are as likely a segment growing through the period). Runs of several segments
+that overlap in time are one incident, named by the narrowest segment carrying at least
+:data:`SAME_CHANGE` of the biggest run's change (missing requests, extra bytes) without holding
+:data:`MAX_SEGMENT_SHARE` of the account's volume, else the account.
 
 Both are looked for on the demand side only (:data:`DEMAND`: the account, domains, hosts,
 clients, target ports, protocols, plans and sub-users): the traffic through one proxy moves
@@ -229,8 +231,22 @@ def _runs(grid: _Grid, significant: list[tuple[Any, float]], step: timedelta) ->
             else:
                 spans.append([i0, i1, q, cand])
         for i0, i1, q, cand in spans:
-            runs.append(_run(grid, kind, row, i0, i1, q, cand, step))
+            run = _run(grid, kind, row, i0, i1, q, cand, step)
+            if kind != "volume_drop" or _fell(grid, cand, row, run["lo"], run["hi"]):
+                runs.append(run)
     return runs
+
+
+def _fell(grid: _Grid, cand: Any, row: int, lo: int, hi: int) -> bool:
+    """Whether a drop ``[lo, hi)`` fell from a level: as many judged buckets before it as in it,
+    together above :data:`DROP` of their usual. Lows from the start of the data are as likely a
+    segment growing through the period (a domain's share rising all week) as a drop."""
+    judged = cand[5][row]
+    before = np.flatnonzero(judged[:lo])[-max(int(judged[lo:hi].sum()), 1) :]
+    if len(before) < judged[lo:hi].sum():
+        return False
+    column = cand[1]
+    return bool(grid.x[column][row, before].sum() > DROP * grid.usual[column][row, before].sum())
 
 
 def _run(
