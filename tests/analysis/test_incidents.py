@@ -13,7 +13,7 @@ from wsframes.analysis.incidents import INCIDENT_SCHEMA
 from wsframes.analysis.incidents._scan import refine
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
-from wsframes.fake.scenarios import over_disperse
+from wsframes.fake.scenarios import draw_scenario, judge, over_disperse
 from wsframes.report.incidents import drilldown_png, incident_alerts
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -401,3 +401,36 @@ def test_a_drifting_domain_mix_is_not_an_incident(seed: int, domain: str | None,
     its own, over-dispersed hour by hour: the mix moved, nothing went wrong."""
     df = over_disperse(_drifting(seed, domain, share), 100, np.random.default_rng(seed))
     assert find_incidents(df).is_empty()
+
+
+def test_refine_does_not_bridge_two_bursts_days_apart() -> None:
+    """A run merged over two bursts 48 buckets apart: its edges are the stronger burst's, not a
+    stretch bridging both at a diluted rate (the weaker is then found from its own seeds)."""
+    k = [2] * 5 + [35] * 5 + [2] * 48 + [30] * 5 + [2] * 5
+    t = [T0 + i * HOUR for i in range(len(k))]
+    seg = {"dimension": "all", "value": "all"}
+    cells = pl.DataFrame({**seg, "t": t, "n": [50] * len(k), "k": k})
+    run = {**seg, "start": t[5], "end": t[63], "K0": 250, "N0": 5000}
+    assert refine(run, cells, HOUR) == (t[5], t[10])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_two_account_wide_bursts_days_apart_are_two_incidents(seed: int) -> None:
+    at = [T0 + timedelta(days=2, hours=3), T0 + timedelta(days=4, hours=10)]
+    planted = tuple(Incident("error_burst", a, hours=5, size=0.7) for a in at)
+    found = find_incidents(_week(50_000, seed, incidents=planted)).sort("start")
+    assert found.height == 2, found
+    for row, a in zip(found.iter_rows(named=True), at, strict=True):
+        assert row["dimension"] in ("all", "error_reason"), row  # not its busiest client or proxy
+        assert abs(row["start"] - a) <= HOUR
+
+
+
+@pytest.mark.parametrize("seed", [11, 84])
+def test_a_uniform_burst_is_named_after_the_segment_not_its_busiest_member(seed: int) -> None:
+    """Generated weeks (soak seeds) where a sub-user's burst and a country's slowdown were named
+    after the sub-user's busiest client and one /24 of the country, which carry most of the excess:
+    the rest of the wider segment rose alike, so the wider one is named."""
+    sc = draw_scenario(seed, max_records=100_000)
+    verdict = judge(find_incidents(sc.current, baseline=sc.baseline, tz=sc.tz), sc)
+    assert not verdict["missed"] and not verdict["false"], verdict

@@ -98,7 +98,7 @@ import polars as pl
 from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import Frame, FrameLike, as_lazy, check_every, finish, require_columns
 from wsframes.analysis._quantile import scan_quantiles
-from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment
+from wsframes.analysis.incidents._attribute import AND, clusters, explain, narrow_to_pair, segment, widen
 from wsframes.analysis.incidents._cells import (
     ALL,
     DIMENSIONS,
@@ -110,7 +110,7 @@ from wsframes.analysis.incidents._cells import (
     with_derived,
 )
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
-from wsframes.analysis.incidents._scan import merge, refine, window_times, windows
+from wsframes.analysis.incidents._scan import runs, window_times, windows
 from wsframes.analysis.incidents._season import around_usual, seasonal
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
 from wsframes.analysis.incidents._volume import volume_runs
@@ -276,12 +276,13 @@ def _find(
         )
         if seeds.is_empty():
             continue
-        merged = merge(seeds)
-        edges = [refine(r, unit, step) for r in merged.iter_rows(named=True)]
-        merged = merged.with_columns(
-            start=pl.Series([e[0] for e in edges], dtype=merged["start"].dtype),
-            end=pl.Series([e[1] for e in edges], dtype=merged["end"].dtype),
-        )
+        merged = runs(seeds, unit, step)
+        import os
+        if os.environ.get("DBG") and events == "f":
+            pl.Config.set_tbl_rows(60)
+            print("MERGED", merged.sort("start").select("dimension","value","start","end","p"))
+            for c in clusters(merged):
+                print("CLUSTER", c["start"].min(), c["end"].max(), explain(c, unit)["dimension"])
         for cluster in clusters(merged):
             p = cluster["p"].min()
             found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit), "p": p})
@@ -383,7 +384,9 @@ def _describe(
     start, end = row["start"], row["end"]
     inside = pl.col("t").is_between(start, end, closed="left")
     flag = "failed" if row["metric"] == "error_rate" else row["events"]
-    dim, value = narrow_to_pair(row, prepared, inside, pl.col(flag))
+    dim, value = widen(row, prepared, inside, pl.col(flag))
+    if dim == row["dimension"]:
+        dim, value = narrow_to_pair(row, prepared, inside, pl.col(flag))
     seg = segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
     rows = prepared.filter(seg & inside)
     code: str | None

@@ -149,6 +149,75 @@ def conjunction(
     return None if best is None else (best[2], best[3])
 
 
+#: Share of a segment's rows a wider one must hold to contain it (client 203.0.113.10 in sub-user 4).
+CONTAINED = 0.95
+#: The rest of the wider segment must rise by at least this share of the segment's own rise.
+WIDEN_SHARE = 0.5
+
+
+def widen(row: dict[str, Any], prepared: pl.LazyFrame, inside: pl.Expr, flag: pl.Expr) -> tuple[str, str]:
+    """The widest segment containing the found one whose other rows rose alike: the mirror of
+    :func:`conjunction`.
+
+    A burst hitting a sub-user (or a country, or the account) uniformly is carried mostly by its
+    busiest member, which Adtributor then names. A wider segment *P* holding at least
+    :data:`CONTAINED` of the found segment's rows in the window is named instead when the rest of
+    *P* (its rows outside the segment) rose too: significantly (one-sided binomial test at
+    :data:`PAIR_REST_LEVEL`) and by at least :data:`WIDEN_SHARE` of the segment's own rise, each
+    against its own rate outside the window. The account is the widest segment.
+    """
+    dim, value = row["dimension"], row["value"]
+    if dim not in DIMENSIONS:
+        return dim, value
+    mine = segment(dim, value)
+    tops = pl.collect_all(
+        [
+            prepared.filter(mine & inside)
+            .group_by(pl.col(d).cast(pl.String).alias("v"))
+            .len()
+            .drop_nulls("v")
+            .top_k(1, by="len")
+            .with_columns(dim=pl.lit(d))
+            for d in DIMENSIONS
+            if d != dim
+        ]
+        + [prepared.filter(mine & inside).select(pl.len())]
+    )
+    held = tops.pop().item()
+    wider = [
+        (r["dim"], r["v"]) for f in tops for r in f.iter_rows(named=True) if r["len"] >= CONTAINED * held
+    ]
+    parts = [(dim, value, mine), *((d, v, ~mine & segment(d, v)) for d, v in [*wider, (ALL, ALL)])]
+    rates = pl.collect_all(
+        [
+            prepared.filter(rows)
+            .group_by(inside.alias("now"))
+            .agg(pl.len().alias("n"), flag.sum().alias("k"))
+            for _, _, rows in parts
+        ]
+    )
+
+    def change(rate: pl.DataFrame) -> tuple[int, int, float] | None:
+        now, before = rate.filter(pl.col("now")), rate.filter(~pl.col("now"))
+        if now.is_empty() or before.is_empty():
+            return None
+        return now["n"][0], now["k"][0], before["k"][0] / before["n"][0]
+
+    own = change(rates[0])
+    if own is None:
+        return dim, value
+    rise = own[1] / own[0] - own[2]
+    best: tuple[int, str, str] | None = None
+    for (d, v, _), rate in zip(parts[1:], rates[1:], strict=True):
+        rest = change(rate)
+        if rest is None:
+            continue
+        n, k, usual = rest
+        if k / n - usual >= WIDEN_SHARE * rise and binom.sf(k - 1, n, usual) < PAIR_REST_LEVEL:
+            best = (n, d, v) if best is None or n > best[0] else best
+    return (dim, value) if best is None else (best[1], best[2])
+
+
 def segment(dimension: str, value: str) -> pl.Expr:
     """Rows of a segment; a conjunction (``a & b``) is both conditions."""
     if dimension == ALL:

@@ -218,6 +218,35 @@ def merge(seeds: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Rounds of :func:`runs` looking for a second change among the seeds the first one left.
+_ROUNDS = 3
+
+
+def runs(seeds: pl.DataFrame, cells: pl.DataFrame, step: timedelta) -> pl.DataFrame:
+    """Merged seed windows (:func:`merge`) with refined edges (:func:`refine`), every change found.
+
+    A long window covering two bursts of a segment days apart merges them into one run, and its
+    refined stretch keeps only the stronger: the seeds that lie wholly outside the refined stretch
+    (more than a bucket away) are a change of their own, and merged and refined again.
+    """
+    out = []
+    for _ in range(_ROUNDS):
+        if seeds.is_empty():
+            break
+        merged = merge(seeds)
+        edges = [refine(r, cells, step) for r in merged.iter_rows(named=True)]
+        merged = merged.with_columns(
+            start=pl.Series([e[0] for e in edges], dtype=merged["start"].dtype),
+            end=pl.Series([e[1] for e in edges], dtype=merged["end"].dtype),
+        )
+        out.append(merged)
+        near = merged.select(*_SEG, lo=pl.col("start") - step, hi=pl.col("end") + step)
+        explained = (pl.col("t") < pl.col("hi")) & (pl.col("end") > pl.col("lo"))
+        seeds = seeds.join(near.join(seeds, on=_SEG).filter(explained).select(*_SEG, "t", "end"),
+                           on=[*_SEG, "t", "end"], how="anti")  # fmt: skip
+    return pl.concat(out)
+
+
 def refine(run: dict[str, Any], cells: pl.DataFrame, step: timedelta) -> tuple[Any, Any]:
     """The start and end of the maximum log-likelihood-ratio stretch around a merged run."""
     start, end = run["start"], run["end"]
@@ -241,23 +270,28 @@ def refine(run: dict[str, Any], cells: pl.DataFrame, step: timedelta) -> tuple[A
     times = near["t"]
     lo, hi = int(np.searchsorted(times.to_numpy(), np.datetime64(start.replace(tzinfo=None)))), len(k) - 1
     hi = max(lo, int(np.searchsorted(times.to_numpy(), np.datetime64(end.replace(tzinfo=None)))) - 1)
-    # The rate inside depends on the edges and the edges on the rate: a few rounds settle both.
-    for _ in range(4):
-        raised = k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1)
-        p1 = np.clip(np.maximum(raised, p0 * 1.01), 1e-6, 1 - 1e-6)
-        llr = k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))
-        lo, hi = _max_subarray(llr)
+    # The rate inside depends on the edges and the edges on the rate. Settling both by turns from
+    # the run's own rate stops at a diluted rate that bridges two bursts days apart; a grid of
+    # raised rates up to the highest bucket's finds the likeliest stretch and rate together.
+    raised = k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1)
+    top = float(np.max(k / np.maximum(n, 1)))
+    grid = np.unique(np.concatenate([[raised], np.geomspace(max(raised, 1e-6), max(top, raised, 1e-6), 24)]))
+    best = -math.inf
+    for rate in grid:
+        for _ in range(2):  # then the stretch's own rate
+            p1 = np.clip(np.maximum(rate, p0 * 1.01), 1e-6, 1 - 1e-6)
+            llr = k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))
+            a, b = _max_subarray(llr)
+            if (total := llr[a : b + 1].sum()) > best:
+                best, lo, hi = total, a, b
+            rate = k[a : b + 1].sum() / max(n[a : b + 1].sum(), 1)
     return times[lo], times[hi] + step
 
 
 def _max_subarray(x: np.ndarray) -> tuple[int, int]:
-    """Indices ``(first, last)`` of the maximum-sum contiguous stretch (Kadane)."""
-    best, best_lo, best_hi, run, lo = -math.inf, 0, 0, 0.0, 0
-    for i, v in enumerate(x):
-        if run <= 0:
-            run, lo = v, i
-        else:
-            run += v
-        if run > best:
-            best, best_lo, best_hi = run, lo, i
-    return best_lo, best_hi
+    """Indices ``(first, last)`` of the maximum-sum contiguous stretch (by prefix sums)."""
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    low = np.minimum.accumulate(sums[:-1])
+    last = int(np.argmax(sums[1:] - low))
+    first = int(np.argmin(sums[: last + 1]))
+    return first, last
