@@ -72,23 +72,16 @@ def windows(
             # Seasonal expectation and its reference requests (:mod:`._season`), 0 when flat.
             e=pl.col("e") if "e" in units.columns else pl.lit(0.0),
             m=pl.col("m") if "m" in units.columns else pl.lit(0.0),
-            ng=pl.col("ng") if "ng" in units.columns else pl.col("n").cast(pl.Float64),
+            ng=pl.col("ng") if "ng" in units.columns else pl.col("n"),
         )
+        # Floats here, so that the arrays below are views of the frame, not copies of it.
+        .with_columns(pl.col("K", "N", "e", "m", "ng").cast(pl.Float64))
         # One integer key sorts faster than two columns.
         .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
         .collect()
     )
-    level = _Level(
-        kept["sid"].to_numpy(),
-        kept["j"].to_numpy(),
-        kept["n"].to_numpy(),
-        kept["k"].to_numpy(),
-        kept["K"].to_numpy().astype(float),
-        kept["N"].to_numpy().astype(float),
-        kept["e"].to_numpy().astype(float),
-        kept["m"].to_numpy().astype(float),
-        kept["ng"].to_numpy().astype(float),
-    )
+    level = _Level(*(kept[c].to_numpy() for c in ("sid", "j", "n", "k", "K", "N", "e", "m", "ng")))
+    del kept  # the arrays hold its buffers; the frame itself is not needed
     test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
     for scale in SCALES:
@@ -156,37 +149,37 @@ class _Test:
     buckets: int
 
     def run(self, lv: _Level, scale: int, offset: int) -> tuple[pl.DataFrame, int]:
-        k0, n0 = lv.big_k, lv.big_n
-        if self.rest_of_period:
-            k0, n0 = k0 - lv.k, n0 - lv.n
         testable = lv.n >= MIN_CELL_REQUESTS
+        # Most windows hold too few events for any effect: the rates are computed for the others
+        # only (one gather), not as a dozen temporaries the length of every window.
+        at = np.flatnonzero(testable & (lv.k >= self.min_events))
+        n, k, m = lv.n[at], lv.k[at], lv.m[at]
+        k0, n0 = lv.big_k[at], lv.big_n[at]
+        if self.rest_of_period:
+            k0, n0 = k0 - k, n0 - n
         with np.errstate(divide="ignore", invalid="ignore"):
             # A seasonal window's usual rate is its cells' expectation at their time of day; its
             # reference is the other days' requests in the same slots (no more than the flat one).
             # A flat segment's usual rate is raised by the account's factor in those slots.
-            seasonal = lv.m > 0
-            k0 = np.where(seasonal, 0.0, k0 * lv.ng / np.maximum(lv.n, 1))
-            n0 = np.where(seasonal, np.minimum(lv.m, n0), n0)
-            k0 = np.where(seasonal, n0 * lv.e / np.maximum(lv.n, 1), k0)
+            seasonal = m > 0
+            k0 = np.where(seasonal, 0.0, k0 * lv.ng[at] / np.maximum(n, 1))
+            n0 = np.where(seasonal, np.minimum(m, n0), n0)
+            k0 = np.where(seasonal, n0 * lv.e[at] / np.maximum(n, 1), k0)
             usual = np.where(n0 > 0, k0 / n0, np.inf)
-            rate = lv.k / np.maximum(lv.n, 1)
-            shows = (
-                (rate >= usual + self.delta)
-                & (rate >= usual * self.ratio)
-                & (lv.k - lv.n * usual >= self.min_events)
-            )
-        keep = testable & (lv.k >= self.min_events) & shows
+            rate = k / np.maximum(n, 1)
+            shows = (rate >= usual + self.delta) & (rate >= usual * self.ratio) & (k - n * usual >= self.min_events)
+        keep = at[shows]
         i0 = lv.w[keep] * scale - offset
         frame = pl.DataFrame(
             {
                 "sid": lv.sid[keep],
                 "n": lv.n[keep],
                 "k": lv.k[keep],
-                "scale": np.full(int(keep.sum()), scale, dtype=np.int32),
+                "scale": np.full(len(keep), scale, dtype=np.int32),
                 "i0": np.clip(i0, 0, None),
                 "i1": np.clip(i0 + scale, None, self.buckets),
-                "K0": k0[keep].astype(float),
-                "N0": n0[keep].astype(float),
+                "K0": k0[shows].astype(float),
+                "N0": n0[shows].astype(float),
             }
         )
         return frame, int(testable.sum())
