@@ -74,14 +74,15 @@ def windows(
             m=pl.col("m") if "m" in units.columns else pl.lit(0.0),
             ng=pl.col("ng") if "ng" in units.columns else pl.col("n"),
         )
-        # Floats here, so that the arrays below are views of the frame, not copies of it.
         .with_columns(pl.col("K", "N", "e", "m", "ng").cast(pl.Float64))
-        # One integer key sorts faster than two columns.
-        .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
         .collect()
     )
-    level = _Level(*(kept[c].to_numpy() for c in ("sid", "j", "n", "k", "K", "N", "e", "m", "ng")))
-    del kept  # the arrays hold its buffers; the frame itself is not needed
+    # Sorted column by column, each taken out of the frame as it is: sorting the frame would
+    # hold it twice. One integer key sorts faster than two columns.
+    order = (kept["sid"] * (buckets + 1) + kept["j"]).arg_sort()
+    names = ("sid", "j", "n", "k", "K", "N", "e", "m", "ng")
+    level = _Level(*(kept.drop_in_place(c).gather(order).to_numpy() for c in names))
+    del kept, order
     test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
     for scale in SCALES:
@@ -167,7 +168,11 @@ class _Test:
             k0 = np.where(seasonal, n0 * lv.e[at] / np.maximum(n, 1), k0)
             usual = np.where(n0 > 0, k0 / n0, np.inf)
             rate = k / np.maximum(n, 1)
-            shows = (rate >= usual + self.delta) & (rate >= usual * self.ratio) & (k - n * usual >= self.min_events)
+            shows = (
+                (rate >= usual + self.delta)
+                & (rate >= usual * self.ratio)
+                & (k - n * usual >= self.min_events)
+            )
         keep = at[shows]
         i0 = lv.w[keep] * scale - offset
         frame = pl.DataFrame(
@@ -196,7 +201,9 @@ def window_times(found: pl.DataFrame, *, first: object, step: timedelta) -> pl.D
 
 def merge(seeds: pl.DataFrame) -> pl.DataFrame:
     """Union of overlapping or touching seed windows per segment: ``dimension, value, start, end, p, q``."""
-    ordered = seeds.sort([*_SEG, "t"])
+    # A run's reference is its first window's: the shortest of those starting first (windows of
+    # one span share it), so that ties of the sort cannot make the result vary from run to run.
+    ordered = seeds.sort([*_SEG, "t", "scale", "end"])
     reach = pl.col("end").cum_max().shift(1).over(_SEG)
     grouped = ordered.with_columns(run=(pl.col("t") > reach).fill_null(True).cum_sum().over(_SEG))
     return (
