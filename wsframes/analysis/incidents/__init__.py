@@ -302,6 +302,10 @@ def _find(
     return out.sort("requests_affected", descending=True, nulls_last=True)
 
 
+#: The columns of a cell the rate tests read, beside its events ``k``.
+_UNIT = ("dimension", "value", "t", "n", "sid")
+
+
 def _test(
     current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], int]:
@@ -311,20 +315,18 @@ def _test(
     first: Any = current["t"].min()
     last: Any = current["t"].max()
     buckets = int((last - first) / step) + 1
+    # The error-code rows count failures only: the slow metrics are tested without them.
+    rated = current.lazy().filter(pl.col("dimension") != ERROR_REASON).select(*_UNIT, *PHASES).collect()
     for metric, events, _, _ in _METRICS:
-        cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
-        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", "by", *PHASES)
+        cur = current if events == "f" else rated
+        unit = cur.select(*_UNIT, k=pl.col(events)).drop_nulls("k")
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
         )
-        unit = (
-            reference(unit.lazy(), unit, prev)
-            .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
-            .collect()
-        )
+        unit = reference(unit, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
         unit = seasonal(unit, prev, tz=tz, step=step)
-        phi = dispersion(around_usual(unit))
+        phi = dispersion(around_usual(unit.lazy()))
         segments = unit.select("sid", "dimension", "value").unique("sid")
         scanned, m = windows(
             unit,
@@ -341,8 +343,17 @@ def _test(
         # Kept for refining edges and explaining clusters, which read only the candidate
         # segments and the account: those rows and the columns they read.
         kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(found["sid"].unique().implode())
-        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0", "m")
+        units[events] = (
+            (
+                unit.lazy()
+                .select("dimension", "value", "t", "n", "k", "expected", "p0", "m", "sid")
+                .filter(kept)
+            )
+            .collect()
+            .drop("sid")
+        )
         tested += m
+        del unit, scanned  # before the next metric's are built
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
     return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units, tested
@@ -551,8 +562,11 @@ def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     phase that slowed when only one did (the request time merely follows it), else the request time."""
     # Traffic that stopped is a gap, not also the account's volume falling.
     gaps = [r for r in rows if r["kind"] == "traffic_gap"]
-    rows = [r for r in rows if not (r["kind"] == "volume_drop" and r["dimension"] == ALL
-                                    and any(_overlap(r, g) for g in gaps))]
+    rows = [
+        r
+        for r in rows
+        if not (r["kind"] == "volume_drop" and r["dimension"] == ALL and any(_overlap(r, g) for g in gaps))
+    ]
     slow = [r for r in rows if r["kind"] == "latency_regression"]
 
     def kept(r: dict[str, Any]) -> bool:

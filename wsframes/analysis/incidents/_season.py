@@ -76,7 +76,10 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     source = (
         # A segment of fewer events in all could never hold enough per slot (pruned cheaply: the
         # cells carry the segment's total as their reference plus their own).
-        unit.filter(pl.col("K0") + pl.col("k") >= MIN_SLOT_EVENTS)
+        unit.lazy()
+        .filter(pl.col("K0") + pl.col("k") >= MIN_SLOT_EVENTS)
+        .select("dimension", "sid", "t", "k", "n")
+        .collect()
         if previous is None
         else previous.join(unit.select("dimension", "value", "sid").unique("sid"), on=["dimension", "value"])
     )
@@ -158,7 +161,7 @@ def _account_factor(profile: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def around_usual(unit: pl.DataFrame) -> pl.DataFrame:
+def around_usual(unit: pl.LazyFrame) -> pl.LazyFrame:
     """The cells with ``K0``/``N0`` of their time of day, to measure over-dispersion around it.
 
     Measured around the flat rate instead, a daily cycle would look like over-dispersion and
