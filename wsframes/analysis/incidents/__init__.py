@@ -392,7 +392,9 @@ def _describe(
 ) -> dict[str, Any]:
     """Observed and expected values, the dominant code and its advice for one rate incident."""
     start, end = row["start"], row["end"]
-    inside = pl.col("t").is_between(start, end, closed="left")
+    # The buckets' own test, and one on the raw time that a scan can push down to its files: a
+    # bucket's rows lie after its start and within a step and an hour (a clock change) of it.
+    inside = pl.col("t").is_between(start, end, closed="left") & _in(start, end + step + _HOUR)
     flag = "failed" if row["metric"] == "error_rate" else row["events"]
     dim, value = narrow_to_pair(row, prepared, inside, pl.col(flag))
     seg = segment(dim, value) if dim != ERROR_REASON else pl.lit(True)
@@ -407,12 +409,16 @@ def _describe(
             .len()
             .sort("len", descending=True)
             .head(1)
-            .collect()
+            .collect(engine="streaming")
         )
         code = top["error_reason"][0] if top.height and row["metric"] == "error_rate" else None
     # What a reader counts: rows, not the burst-weighted trials the tests used.
     flag_expr = pl.col("error_reason") == value if dim == ERROR_REASON else pl.col(flag)
-    seen = rows.select(pl.len().alias("n"), flag_expr.sum().alias("k")).collect().row(0, named=True)
+    seen = (
+        rows.select(pl.len().alias("n"), flag_expr.sum().alias("k"))
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
     usual = row["K0"] / row["N0"] if row.get("N0") else row["expected"] / max(row["n"], 1)
     if dim != row["dimension"] and dim != ERROR_REASON:  # narrowed: the new segment's own usual rate
         outside = (
@@ -420,7 +426,7 @@ def _describe(
             if base is not None and flag == "failed"
             else prepared.filter(seg & ~inside).select(pl.col(flag).mean())
         )
-        usual = outside.collect().item() if base is None or flag == "failed" else usual
+        usual = outside.collect(engine="streaming").item() if base is None or flag == "failed" else usual
         usual = row["K0"] / row["N0"] if usual is None else usual
     out = {
         "kind": row["kind"],
@@ -452,14 +458,14 @@ def _describe(
             if "error_reason_how_to_fix" in lf.collect_schema()
             else None
         )
-        out["how_to_fix"] = fix.collect().item() if fix is not None else None
+        out["how_to_fix"] = fix.collect(engine="streaming").item() if fix is not None else None
     return out
 
 
 def _describe_volume(run: dict[str, Any], lf: pl.LazyFrame, last: Any) -> dict[str, Any]:
     """A volume incident in the reader's units: rows (not bursts), bytes, the usual scaled alike."""
     seen = lf.filter(segment(run["dimension"], run["value"]) & _in(run["start"], run["end"]))
-    requests = int(seen.select(pl.len()).collect().item())
+    requests = int(seen.select(pl.len()).collect(engine="streaming").item())
     ratio = run["observed"] / run["expected"] if run["expected"] else 0.0  # windows need a usual > 0
     drop = run["kind"] == "volume_drop"
     # Requests were judged as bursts: the usual rows are today's rows at the usual ratio.
@@ -480,6 +486,9 @@ def _describe_volume(run: dict[str, Any], lf: pl.LazyFrame, last: Any) -> dict[s
         "explained_share": run["explained"],
         "how_to_fix": None,
     }
+
+
+_HOUR = timedelta(hours=1)
 
 
 def _in(start: Any, end: Any) -> pl.Expr:
@@ -531,7 +540,7 @@ def _new(
         fix = (
             lf.filter(pl.col("error_reason").cast(pl.String) == row["value"])
             .select(pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first())
-            .collect()
+            .collect(engine="streaming")
             .item()
             if "error_reason_how_to_fix" in lf.collect_schema()
             else None
