@@ -77,12 +77,14 @@ def windows(
         .with_columns(pl.col("K", "N", "e", "m", "ng").cast(pl.Float64))
         .collect()
     )
-    # Sorted column by column, each taken out of the frame as it is: sorting the frame would
-    # hold it twice. One integer key sorts faster than two columns.
-    order = (kept["sid"] * (buckets + 1) + kept["j"]).arg_sort()
+    # The cells come sorted by segment and time (:mod:`._cells`), so the key usually is too; else
+    # the arrays are sorted one by one, each taken out of the frame as it is (sorting the frame
+    # would hold it twice). One integer key sorts faster than two columns.
+    key = (kept["sid"] * (buckets + 1) + kept["j"]).to_numpy()
+    order = None if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key)
     names = ("sid", "j", "n", "k", "K", "N", "e", "m", "ng")
-    level = _Level(*(kept.drop_in_place(c).gather(order).to_numpy() for c in names))
-    del kept, order
+    level = _Level(*(_in_order(kept.drop_in_place(c).to_numpy(), order) for c in names))
+    del kept, key, order
     test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
     for scale in SCALES:
@@ -106,6 +108,10 @@ def windows(
         refs = {"K0": pl.Float64, "N0": pl.Float64}
         return pl.LazyFrame(schema={**empty, "i0": pl.Int64, "i1": pl.Int64, **refs}), 0
     return pl.concat(parts).lazy(), tested
+
+
+def _in_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    return values if order is None else values[order]
 
 
 @dataclass(frozen=True)
