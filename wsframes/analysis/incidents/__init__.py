@@ -265,7 +265,9 @@ def _find(
     rated, engine = _without(lf, engines[0], [r["value"] for r in new])
     prepared = prepare(rated, every=step, tz=tz, slow_after=slow_after)
     level = alpha * 0.8
-    tested, units, m = _test(current if rated is lf else count(rated, engine=engine), previous, step, tz)
+    tested, units, m = _test(
+        current if rated is lf else count(rated, engine=engine), previous, step, tz, level
+    )
     found: list[dict[str, Any]] = []
     for metric, events, kind, _ in _METRICS:
         mine = tested.filter(pl.col("events") == events)
@@ -307,10 +309,10 @@ _UNIT = ("dimension", "value", "t", "n", "sid")
 
 
 def _test(
-    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str
+    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str, level: float
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], int]:
-    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells;
-    how many windows were tested."""
+    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells
+    of the segments that may pass the BH *level*; how many windows were tested."""
     parts, units, tested = [], {}, 0
     first: Any = current["t"].min()
     last: Any = current["t"].max()
@@ -341,8 +343,10 @@ def _test(
         found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(events=pl.lit(events)))
         # Kept for refining edges and explaining clusters, which read only the candidate
-        # segments and the account: those rows and the columns they read.
-        kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(found["sid"].unique().implode())
+        # segments and the account: those rows and the columns they read. A window's ``q`` is
+        # never below its ``p``, so a segment without a window of ``p`` under the level has none.
+        candidates = found.filter(pl.col("p") < level)["sid"].unique()
+        kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(candidates.implode())
         units[events] = (
             (
                 unit.lazy()

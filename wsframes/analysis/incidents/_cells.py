@@ -428,14 +428,14 @@ def _final(cells: pl.DataFrame, dimension: str) -> pl.DataFrame:
     Categorical text: the cells are copied through every test, and codes are 8 bytes a row
     where names held as strings cost 50 or more.
     """
-    return cells.sort("sid", "b").select(
+    return cells.select(
         pl.lit(dimension, pl.Categorical).alias("dimension"),
         pl.col("value").cast(pl.Categorical),
         pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(_UTC).alias("t"),
         *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _WEIGHED],
         pl.col("by").cast(pl.Int64),
         pl.col("sid").cast(pl.Int64),
-    )
+    ).sort("sid", "t")
 
 
 def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
