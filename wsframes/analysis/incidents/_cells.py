@@ -416,9 +416,8 @@ def _assemble(parts: dict[str | None, Coded]) -> pl.DataFrame:
         kept = labels.join(seen.select("code"), on="code").sort("value")
         kept = kept.with_columns(sid=rank * _HIGH + pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
         frames.append(_final(cells.join(kept.select("code", "sid", "value"), on="code"), dim))
-    # One copy into a single chunk, when the inputs are gone (every filter of a frame of many
-    # chunks would copy it again).
-    return pl.concat(frames, how="vertical_relaxed", rechunk=True)
+    # One chunk per dimension: joining them into one would copy every cell once more.
+    return pl.concat(frames, how="vertical_relaxed", rechunk=False)
 
 
 def _final(cells: pl.DataFrame, dimension: str) -> pl.DataFrame:
