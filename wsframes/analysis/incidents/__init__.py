@@ -265,7 +265,9 @@ def _find(
     rated, engine = _without(lf, engines[0], [r["value"] for r in new])
     prepared = prepare(rated, every=step, tz=tz, slow_after=slow_after)
     level = alpha * 0.8
-    tested, units, m = _test(current if rated is lf else count(rated, engine=engine), previous, step, tz)
+    tested, units, m = _test(
+        current if rated is lf else count(rated, engine=engine), previous, step, tz, level
+    )
     found: list[dict[str, Any]] = []
     for metric, events, kind, _ in _METRICS:
         mine = tested.filter(pl.col("events") == events)
@@ -303,29 +305,31 @@ def _find(
     return out.sort("requests_affected", descending=True, nulls_last=True)
 
 
+#: The columns of a cell the rate tests read, beside its events ``k``.
+_UNIT = ("dimension", "value", "t", "n", "sid")
+
+
 def _test(
-    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str
+    current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str, level: float
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], int]:
-    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells;
-    how many windows were tested."""
+    """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells
+    of the segments that may pass the BH *level*; how many windows were tested."""
     parts, units, tested = [], {}, 0
     first: Any = current["t"].min()
     last: Any = current["t"].max()
     buckets = int((last - first) / step) + 1
+    # The error-code rows count failures only: the slow metrics are tested without them.
+    rated = current.lazy().filter(pl.col("dimension") != ERROR_REASON).select(*_UNIT, *PHASES).collect()
     for metric, events, _, _ in _METRICS:
-        cur = current if events == "f" else current.filter(pl.col("dimension") != ERROR_REASON)
-        unit = cur.with_columns(k=pl.col(events)).drop_nulls("k").drop("f", "by", *PHASES)
+        cur = current if events == "f" else rated
+        unit = cur.select(*_UNIT, k=pl.col(events)).drop_nulls("k")
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
         )
-        unit = (
-            reference(unit.lazy(), unit, prev)
-            .with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
-            .collect()
-        )
+        unit = reference(unit, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
         unit = seasonal(unit, prev, tz=tz, step=step)
-        phi = dispersion(around_usual(unit))
+        phi = dispersion(around_usual(unit.lazy()))
         segments = unit.select("sid", "dimension", "value").unique("sid")
         scanned, m = windows(
             unit,
@@ -340,10 +344,21 @@ def _test(
         found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
         parts.append(window_times(found, first=first, step=step).with_columns(events=pl.lit(events)))
         # Kept for refining edges and explaining clusters, which read only the candidate
-        # segments and the account: those rows and the columns they read.
-        kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(found["sid"].unique().implode())
-        units[events] = unit.filter(kept).select("dimension", "value", "t", "n", "k", "expected", "p0", "m")
+        # segments and the account: those rows and the columns they read. A window's ``q`` is
+        # never below its ``p``, so a segment without a window of ``p`` under the level has none.
+        candidates = found.filter(pl.col("p") < level)["sid"].unique()
+        kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(candidates.implode())
+        units[events] = (
+            (
+                unit.lazy()
+                .select("dimension", "value", "t", "n", "k", "expected", "p0", "m", "sid")
+                .filter(kept)
+            )
+            .collect()
+            .drop("sid")
+        )
         tested += m
+        del unit, scanned  # before the next metric's are built
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
     return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units, tested
@@ -382,7 +397,9 @@ def _describe(
 ) -> dict[str, Any]:
     """Observed and expected values, the dominant code and its advice for one rate incident."""
     start, end = row["start"], row["end"]
-    inside = pl.col("t").is_between(start, end, closed="left")
+    # The buckets' own test, and one on the raw time that a scan can push down to its files: a
+    # bucket's rows lie after its start and within a step and an hour (a clock change) of it.
+    inside = pl.col("t").is_between(start, end, closed="left") & _in(start, end + step + _HOUR)
     flag = "failed" if row["metric"] == "error_rate" else row["events"]
     dim, value = widen(row, prepared, inside, pl.col(flag))
     if dim == row["dimension"]:
@@ -399,12 +416,16 @@ def _describe(
             .len()
             .sort("len", descending=True)
             .head(1)
-            .collect()
+            .collect(engine="streaming")
         )
         code = top["error_reason"][0] if top.height and row["metric"] == "error_rate" else None
     # What a reader counts: rows, not the burst-weighted trials the tests used.
     flag_expr = pl.col("error_reason") == value if dim == ERROR_REASON else pl.col(flag)
-    seen = rows.select(pl.len().alias("n"), flag_expr.sum().alias("k")).collect().row(0, named=True)
+    seen = (
+        rows.select(pl.len().alias("n"), flag_expr.sum().alias("k"))
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
     usual = row["K0"] / row["N0"] if row.get("N0") else row["expected"] / max(row["n"], 1)
     if dim != row["dimension"] and dim != ERROR_REASON:  # narrowed: the new segment's own usual rate
         outside = (
@@ -412,7 +433,7 @@ def _describe(
             if base is not None and flag == "failed"
             else prepared.filter(seg & ~inside).select(pl.col(flag).mean())
         )
-        usual = outside.collect().item() if base is None or flag == "failed" else usual
+        usual = outside.collect(engine="streaming").item() if base is None or flag == "failed" else usual
         usual = row["K0"] / row["N0"] if usual is None else usual
     out = {
         "kind": row["kind"],
@@ -444,14 +465,14 @@ def _describe(
             if "error_reason_how_to_fix" in lf.collect_schema()
             else None
         )
-        out["how_to_fix"] = fix.collect().item() if fix is not None else None
+        out["how_to_fix"] = fix.collect(engine="streaming").item() if fix is not None else None
     return out
 
 
 def _describe_volume(run: dict[str, Any], lf: pl.LazyFrame, last: Any) -> dict[str, Any]:
     """A volume incident in the reader's units: rows (not bursts), bytes, the usual scaled alike."""
     seen = lf.filter(segment(run["dimension"], run["value"]) & _in(run["start"], run["end"]))
-    requests = int(seen.select(pl.len()).collect().item())
+    requests = int(seen.select(pl.len()).collect(engine="streaming").item())
     ratio = run["observed"] / run["expected"] if run["expected"] else 0.0  # windows need a usual > 0
     drop = run["kind"] == "volume_drop"
     # Requests were judged as bursts: the usual rows are today's rows at the usual ratio.
@@ -472,6 +493,9 @@ def _describe_volume(run: dict[str, Any], lf: pl.LazyFrame, last: Any) -> dict[s
         "explained_share": run["explained"],
         "how_to_fix": None,
     }
+
+
+_HOUR = timedelta(hours=1)
 
 
 def _in(start: Any, end: Any) -> pl.Expr:
@@ -523,7 +547,7 @@ def _new(
         fix = (
             lf.filter(pl.col("error_reason").cast(pl.String) == row["value"])
             .select(pl.col("error_reason_how_to_fix").cast(pl.String).drop_nulls().first())
-            .collect()
+            .collect(engine="streaming")
             .item()
             if "error_reason_how_to_fix" in lf.collect_schema()
             else None
@@ -554,8 +578,11 @@ def _drop_doubles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     phase that slowed when only one did (the request time merely follows it), else the request time."""
     # Traffic that stopped is a gap, not also the account's volume falling.
     gaps = [r for r in rows if r["kind"] == "traffic_gap"]
-    rows = [r for r in rows if not (r["kind"] == "volume_drop" and r["dimension"] == ALL
-                                    and any(_overlap(r, g) for g in gaps))]
+    rows = [
+        r
+        for r in rows
+        if not (r["kind"] == "volume_drop" and r["dimension"] == ALL and any(_overlap(r, g) for g in gaps))
+    ]
     slow = [r for r in rows if r["kind"] == "latency_regression"]
 
     def kept(r: dict[str, Any]) -> bool:

@@ -214,7 +214,7 @@ def cells(
     chunks, names = _plan(lf, every=every, tz=tz)
     count = partial(_chunk_counts, lf, names=names, every=every, tz=tz, slow_after=slow_after)
     counts = _summed(count(chunk) for chunk in chunks)
-    return _assemble({d: _split(c, d, names.get(d or "")) for d, c in counts.items()})
+    return _assemble({d: _split(counts.pop(d), d, names.get(d or "")) for d in _ALL_DIMS})
 
 
 def _plan(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> tuple[list[pl.Expr | None], dict[str, pl.Enum]]:
@@ -387,27 +387,27 @@ def _coded(cells: pl.DataFrame) -> Coded:
     return cells.drop_nulls("value").select("b", code, *_COUNTS), labels
 
 
-def _assemble(parts: Mapping[str | None, Coded]) -> pl.DataFrame:
+def _assemble(parts: dict[str | None, Coded]) -> pl.DataFrame:
     """The cells from coded cells per dimension (:data:`Coded`; ``b``, bucket start in epoch seconds).
 
     *parts* holds the account (key None), every raw dimension and the error codes, from
-    whichever engine counted them; the /24s are summed here from the proxies. Text is joined
-    back last, by segment id, from a table of one row per segment.
+    whichever engine counted them; the /24s are summed here from the proxies. Each dimension is
+    turned into its final cells and dropped from *parts* in turn, so that the counts are held
+    about once, not once per step; text is joined back by segment id, one row per segment.
     """
-    every = parts[None][0].select("b", *_COUNTS)
+    every = parts.pop(None)[0].select("b", *_COUNTS)
     proxies, proxy_labels = parts["proxy_address"]
     assert proxy_labels is not None
-    coded = {d: parts[d] for d in _RAW}
-    coded["proxy_net"] = _coded(_nets(proxies.join(proxy_labels, on="code").drop("code")))
-    codes, code_labels = parts[ERROR_REASON]
+    parts["proxy_net"] = _coded(_nets(proxies.join(proxy_labels, on="code").drop("code")))
+    codes, code_labels = parts.pop(ERROR_REASON)
     # An error code's rows count its failures and every request of the bucket.
     codes = codes.drop("n", *PHASES, "by").join(every.select("b", "n"), on="b")
     codes = codes.with_columns(pl.lit(None, pl.Int64).alias(k) for k in (*PHASES, "by"))
-    coded[ERROR_REASON] = codes, code_labels
-    frames = [every.with_columns(sid=pl.lit(1, pl.Int64))]
-    names = [pl.DataFrame({"sid": [1], "dimension": [ALL], "value": [ALL]})]
+    parts[ERROR_REASON] = codes, code_labels
+    frames = [_final(every.with_columns(sid=pl.lit(1, pl.Int64), value=pl.lit(ALL)), ALL)]
+    del every
     for rank, dim in enumerate((*DIMENSIONS, ERROR_REASON), start=1):
-        cells, labels = coded[dim]
+        cells, labels = parts.pop(dim)
         assert labels is not None
         seen = cells.group_by("code").agg(pl.col("n").sum())
         if dim != ERROR_REASON:  # the weights are in units of _WHOLE: the rule is in requests
@@ -415,20 +415,26 @@ def _assemble(parts: Mapping[str | None, Coded]) -> pl.DataFrame:
         # The segment id: the dimension's rank in the high bits, the value's (text order) in the low.
         kept = labels.join(seen.select("code"), on="code").sort("value")
         kept = kept.with_columns(sid=rank * _HIGH + pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-        frames.append(cells.join(kept.select("code", "sid"), on="code").select("b", *_COUNTS, "sid"))
-        names.append(kept.select("sid", dimension=pl.lit(dim), value="value"))
-    # Categorical text: the cells are copied through every test, and codes are 8 bytes a row
-    # where names held as strings cost 50 or more.
-    segments = pl.concat(names).with_columns(pl.col("dimension", "value").cast(pl.Categorical))
-    out = pl.concat(frames, how="vertical_relaxed").join(segments, on="sid", how="left")
-    return out.select(
-        "dimension",
-        "value",
+        frames.append(_final(cells.join(kept.select("code", "sid", "value"), on="code"), dim))
+    # One chunk per dimension: joining them into one would copy every cell once more.
+    return pl.concat(frames, how="vertical_relaxed", rechunk=False)
+
+
+def _final(cells: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """One dimension's cells in their final form: counts rounded to whole bursts, text categorical,
+    sorted by segment and time (the order the scan reads them in, so it never sorts them again).
+
+    Categorical text: the cells are copied through every test, and codes are 8 bytes a row
+    where names held as strings cost 50 or more.
+    """
+    return cells.select(
+        pl.lit(dimension, pl.Categorical).alias("dimension"),
+        pl.col("value").cast(pl.Categorical),
         pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC").cast(_UTC).alias("t"),
         *[(pl.col(c) / _WHOLE).round().cast(pl.Int64) for c in _WEIGHED],
         pl.col("by").cast(pl.Int64),
-        "sid",
-    )
+        pl.col("sid").cast(pl.Int64),
+    ).sort("sid", "t")
 
 
 def _nets(proxies: pl.DataFrame) -> pl.DataFrame:

@@ -72,23 +72,19 @@ def windows(
             # Seasonal expectation and its reference requests (:mod:`._season`), 0 when flat.
             e=pl.col("e") if "e" in units.columns else pl.lit(0.0),
             m=pl.col("m") if "m" in units.columns else pl.lit(0.0),
-            ng=pl.col("ng") if "ng" in units.columns else pl.col("n").cast(pl.Float64),
+            ng=pl.col("ng") if "ng" in units.columns else pl.col("n"),
         )
-        # One integer key sorts faster than two columns.
-        .sort(pl.col("sid") * (buckets + 1) + pl.col("j"))
+        .with_columns(pl.col("K", "N", "e", "m", "ng").cast(pl.Float64))
         .collect()
     )
-    level = _Level(
-        kept["sid"].to_numpy(),
-        kept["j"].to_numpy(),
-        kept["n"].to_numpy(),
-        kept["k"].to_numpy(),
-        kept["K"].to_numpy().astype(float),
-        kept["N"].to_numpy().astype(float),
-        kept["e"].to_numpy().astype(float),
-        kept["m"].to_numpy().astype(float),
-        kept["ng"].to_numpy().astype(float),
-    )
+    # The cells come sorted by segment and time (:mod:`._cells`), so the key usually is too; else
+    # the arrays are sorted one by one, each taken out of the frame as it is (sorting the frame
+    # would hold it twice). One integer key sorts faster than two columns.
+    key = (kept["sid"] * (buckets + 1) + kept["j"]).to_numpy()
+    order = None if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key)
+    names = ("sid", "j", "n", "k", "K", "N", "e", "m", "ng")
+    level = _Level(*(_in_order(kept.drop_in_place(c).to_numpy(), order) for c in names))
+    del kept, key, order
     test = _Test(min_events, *effect, rest_of_period, buckets)
     parts, tested = [], 0
     for scale in SCALES:
@@ -112,6 +108,10 @@ def windows(
         refs = {"K0": pl.Float64, "N0": pl.Float64}
         return pl.LazyFrame(schema={**empty, "i0": pl.Int64, "i1": pl.Int64, **refs}), 0
     return pl.concat(parts).lazy(), tested
+
+
+def _in_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    return values if order is None else values[order]
 
 
 @dataclass(frozen=True)
@@ -156,37 +156,41 @@ class _Test:
     buckets: int
 
     def run(self, lv: _Level, scale: int, offset: int) -> tuple[pl.DataFrame, int]:
-        k0, n0 = lv.big_k, lv.big_n
-        if self.rest_of_period:
-            k0, n0 = k0 - lv.k, n0 - lv.n
         testable = lv.n >= MIN_CELL_REQUESTS
+        # Most windows hold too few events for any effect: the rates are computed for the others
+        # only (one gather), not as a dozen temporaries the length of every window.
+        at = np.flatnonzero(testable & (lv.k >= self.min_events))
+        n, k, m = lv.n[at], lv.k[at], lv.m[at]
+        k0, n0 = lv.big_k[at], lv.big_n[at]
+        if self.rest_of_period:
+            k0, n0 = k0 - k, n0 - n
         with np.errstate(divide="ignore", invalid="ignore"):
             # A seasonal window's usual rate is its cells' expectation at their time of day; its
             # reference is the other days' requests in the same slots (no more than the flat one).
             # A flat segment's usual rate is raised by the account's factor in those slots.
-            seasonal = lv.m > 0
-            k0 = np.where(seasonal, 0.0, k0 * lv.ng / np.maximum(lv.n, 1))
-            n0 = np.where(seasonal, np.minimum(lv.m, n0), n0)
-            k0 = np.where(seasonal, n0 * lv.e / np.maximum(lv.n, 1), k0)
+            seasonal = m > 0
+            k0 = np.where(seasonal, 0.0, k0 * lv.ng[at] / np.maximum(n, 1))
+            n0 = np.where(seasonal, np.minimum(m, n0), n0)
+            k0 = np.where(seasonal, n0 * lv.e[at] / np.maximum(n, 1), k0)
             usual = np.where(n0 > 0, k0 / n0, np.inf)
-            rate = lv.k / np.maximum(lv.n, 1)
+            rate = k / np.maximum(n, 1)
             shows = (
                 (rate >= usual + self.delta)
                 & (rate >= usual * self.ratio)
-                & (lv.k - lv.n * usual >= self.min_events)
+                & (k - n * usual >= self.min_events)
             )
-        keep = testable & (lv.k >= self.min_events) & shows
+        keep = at[shows]
         i0 = lv.w[keep] * scale - offset
         frame = pl.DataFrame(
             {
                 "sid": lv.sid[keep],
                 "n": lv.n[keep],
                 "k": lv.k[keep],
-                "scale": np.full(int(keep.sum()), scale, dtype=np.int32),
+                "scale": np.full(len(keep), scale, dtype=np.int32),
                 "i0": np.clip(i0, 0, None),
                 "i1": np.clip(i0 + scale, None, self.buckets),
-                "K0": k0[keep].astype(float),
-                "N0": n0[keep].astype(float),
+                "K0": k0[shows].astype(float),
+                "N0": n0[shows].astype(float),
             }
         )
         return frame, int(testable.sum())
@@ -203,7 +207,9 @@ def window_times(found: pl.DataFrame, *, first: object, step: timedelta) -> pl.D
 
 def merge(seeds: pl.DataFrame) -> pl.DataFrame:
     """Union of overlapping or touching seed windows per segment: ``dimension, value, start, end, p, q``."""
-    ordered = seeds.sort([*_SEG, "t"])
+    # A run's reference is its first window's: the shortest of those starting first (windows of
+    # one span share it), so that ties of the sort cannot make the result vary from run to run.
+    ordered = seeds.sort([*_SEG, "t", "scale", "end"])
     reach = pl.col("end").cum_max().shift(1).over(_SEG)
     grouped = ordered.with_columns(run=(pl.col("t") > reach).fill_null(True).cum_sum().over(_SEG))
     return (

@@ -76,7 +76,10 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     source = (
         # A segment of fewer events in all could never hold enough per slot (pruned cheaply: the
         # cells carry the segment's total as their reference plus their own).
-        unit.filter(pl.col("K0") + pl.col("k") >= MIN_SLOT_EVENTS)
+        unit.lazy()
+        .filter(pl.col("K0") + pl.col("k") >= MIN_SLOT_EVENTS)
+        .select("dimension", "sid", "t", "k", "n")
+        .collect()
         if previous is None
         else previous.join(unit.select("dimension", "value", "sid").unique("sid"), on=["dimension", "value"])
     )
@@ -109,42 +112,36 @@ def seasonal(unit: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step
     profile = profile.filter(ok.over("sid"))
     factor = _account_factor(profile.filter(pl.col("sid").is_in(account.implode())))
     # Most segments are small: they only need the account's factor of their slot, gathered by
-    # slot number; the join on the profile is left to the few segments that have their own.
+    # slot number; only the few that have their own profile find a slot reference in it.
     raise_by = np.ones(_SLOTS)
     known = factor.filter(pl.col("slot") < len(raise_by))
     raise_by[known["slot"].to_numpy()] = known["g"].to_numpy()
-    cells = unit.with_columns(here, g=pl.Series(raise_by[here.to_numpy()]))
-    own = cells["sid"].is_in(profile["sid"].unique().implode())
-    small = cells.filter(~own).with_columns(
-        e=pl.col("n") * (flat * pl.col("g")).fill_nan(0),
-        m=pl.lit(0.0),
-        ng=pl.col("n") * pl.col("g"),
-        p0=pl.lit(None, pl.Float64),
-        seasonal=pl.lit(False),
+    g = pl.Series(raise_by[here.to_numpy()])
+    own = unit["sid"].is_in(profile["sid"].unique().implode())
+    # Aligned with the cells (a left join of the key alone): new columns, never a copy of them.
+    slots = unit.select(key=pl.col("sid") * _SLOTS + here).join(
+        profile.select("key", "KS", "NS"), on="key", how="left", maintain_order="left"
     )
-    # Leave the cell's own day out when the profile comes from the data itself.
+    cells = unit.with_columns(slots["KS"], slots["NS"], g=g)
+    # Leave the cell's own day out when the profile comes from the data itself. The small
+    # segments have no slot reference (KS, NS null): they keep the flat rate, raised by the
+    # account's factor, as does a cell of a slot that no other day has.
     ks = pl.col("KS") - (pl.col("k") if previous is None else 0)
     ns = pl.col("NS") - (pl.col("n") if previous is None else 0)
     use = ns > 0
-    big = (
-        cells.filter(own)
-        .with_columns(key.alias("key"))
-        .join(profile.select("key", "KS", "NS"), on="key", how="left")
-        .with_columns(
-            p0=pl.when(use).then(ks / ns),
+    p0 = pl.when(use).then(ks / ns)
+    return (
+        cells.with_columns(
+            e=pl.col("n") * p0.fill_null(flat * pl.col("g")).fill_nan(0),
             m=pl.when(use).then(ns.cast(pl.Float64)).otherwise(0.0),
-            seasonal=pl.lit(True),
-        )
-        # A cell without a slot reference (a slot no other day has) expects the flat rate,
-        # raised where the account's rate is.
-        .with_columns(
-            e=pl.col("n") * pl.col("p0").fill_null(flat * pl.col("g")).fill_nan(0),
             ng=pl.col("n") * pl.col("g"),
+            p0=p0,
+            seasonal=own,
         )
-        .drop("key", "KS", "NS")
+        .drop("KS", "NS", "g")
+        # What attribution weighs a segment's excess against: the same expectation.
+        .with_columns(expected=pl.col("e"))
     )
-    # What attribution weighs a segment's excess against: the same expectation.
-    return pl.concat([small, big.select(small.columns)]).drop("slot", "g").with_columns(expected=pl.col("e"))
 
 
 def _account_factor(profile: pl.DataFrame) -> pl.DataFrame:
@@ -164,7 +161,7 @@ def _account_factor(profile: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def around_usual(unit: pl.DataFrame) -> pl.DataFrame:
+def around_usual(unit: pl.LazyFrame) -> pl.LazyFrame:
     """The cells with ``K0``/``N0`` of their time of day, to measure over-dispersion around it.
 
     Measured around the flat rate instead, a daily cycle would look like over-dispersion and

@@ -22,12 +22,13 @@ _CHI2_MEDIAN = 0.454936
 MIN_CELL_REQUESTS = 5
 
 
-def reference(tested: pl.LazyFrame, units: pl.DataFrame, baseline: pl.DataFrame | None) -> pl.LazyFrame:
-    """Add each window's reference counts ``K0``/``N0`` (events ``k``, trials ``n``).
+def reference(units: pl.DataFrame, baseline: pl.DataFrame | None) -> pl.DataFrame:
+    """Add each cell's reference counts ``K0``/``N0`` (events ``k``, trials ``n``).
 
     With a *baseline* (cells with ``k``) the reference is its pooled counts of the same segment;
-    without one it is the rest of the period: the segment's buckets outside the window.
-    Both frames carry the segment id ``sid`` of *units*.
+    without one it is the rest of the period: the segment's buckets outside the cell.
+    Both frames carry the segment id ``sid`` of *units*. Two columns are added, aligned with the
+    cells: a join of every cell would copy them all.
     """
     if baseline is not None:
         pooled = (
@@ -35,27 +36,32 @@ def reference(tested: pl.LazyFrame, units: pl.DataFrame, baseline: pl.DataFrame 
             .group_by("sid")
             .agg(pl.col("k").sum().alias("K0"), pl.col("n").sum().alias("N0"))
         )
-        return tested.join(pooled.lazy(), on="sid", how="left").with_columns(pl.col("K0", "N0").fill_null(0))
-    totals = units.group_by("sid").agg(pl.col("k").sum().alias("K"), pl.col("n").sum().alias("N"))
-    return (
-        tested.join(totals.lazy(), on="sid")
-        .with_columns(K0=pl.col("K") - pl.col("k"), N0=pl.col("N") - pl.col("n"))
-        .drop("K", "N")
+        ref = units.select("sid").join(pooled, on="sid", how="left", maintain_order="left")
+        return units.with_columns(ref["K0"].fill_null(0), ref["N0"].fill_null(0))
+    return units.with_columns(
+        K0=pl.col("k").sum().over("sid") - pl.col("k"), N0=pl.col("n").sum().over("sid") - pl.col("n")
     )
 
 
-def dispersion(cells: pl.DataFrame) -> dict[str, float]:
+def dispersion(cells: pl.LazyFrame) -> dict[str, float]:
     """Variance inflation per dimension: ``median(z**2) / 0.455`` over well-filled cells, >= 1."""
     p0 = pl.col("K0") / pl.col("N0")
     e = pl.col("n") * p0
     z2 = (pl.col("k") - e) ** 2 / (e * (1 - p0))
     filled = cells.filter((pl.col("N0") > 0) & (e >= 2) & (pl.col("n") * (1 - p0) >= 2))
-    per = filled.group_by("dimension").agg((z2.median() / _CHI2_MEDIAN).alias("phi"), pl.len().alias("cells"))
+    # Lazy: only the columns read here are filtered, not every column of the cells.
+    per, dims = pl.collect_all(
+        [
+            filled.group_by("dimension").agg(
+                (z2.median() / _CHI2_MEDIAN).alias("phi"), pl.len().alias("cells")
+            ),
+            cells.select(pl.col("dimension").unique()),
+        ]
+    )
     enough = {d: max(1.0, float(phi)) for d, phi, m in per.iter_rows() if m >= 30}
     # A dimension with too few filled cells borrows the worst estimate seen (never below 1).
     fallback = max(enough.values(), default=1.0)
-    dims = cells["dimension"].unique().to_list()
-    return {d: enough.get(d, fallback) for d in dims}
+    return {d: enough.get(d, fallback) for d in dims["dimension"]}
 
 
 def p_values(windows: pl.LazyFrame, phi: dict[str, float], effect: pl.Expr) -> pl.DataFrame:

@@ -113,17 +113,22 @@ def volume_runs(
 
 
 def _grid(current: pl.DataFrame, previous: pl.DataFrame | None, *, tz: str, step: timedelta) -> _Grid | None:
-    cur = current.filter(pl.col("dimension") != ERROR_REASON)
-    first: Any = cur["t"].min()
-    last: Any = cur["t"].max()
+    # Lazily: only the busy demand segments' cells, and the columns read, are ever copied.
+    rated = current.lazy().filter(pl.col("dimension") != ERROR_REASON)
+    first: Any
+    last: Any
+    first, last = rated.select(pl.col("t").min().alias("lo"), pl.col("t").max().alias("hi")).collect().row(0)
     if first is None:
         return None
     buckets = int((last - first) / step) + 1
-    demand = cur.filter(pl.col("dimension").is_in(DEMAND))
-    busy = demand.group_by("sid", "dimension", "value").agg(pl.col("n").sum())
+    demand = rated.filter(pl.col("dimension").is_in(DEMAND))
+    busy = demand.group_by("sid", "dimension", "value").agg(pl.col("n").sum()).collect()
     segments = busy.filter(pl.col("n") >= MIN_BUCKET_REQUESTS * buckets).drop("n").sort("sid")
     if segments.is_empty():
         return None
+    cur = (
+        demand.filter(pl.col("sid").is_in(segments["sid"].implode())).select("sid", "t", "n", "by").collect()
+    )
     spans = [(cur, first, buckets)]
     if previous is not None and not previous.is_empty():
         base = previous.drop("sid").join(segments, on=["dimension", "value"])
@@ -337,4 +342,3 @@ def _explain(cluster: list[dict[str, Any]], grid: _Grid) -> dict[str, Any]:
     else:
         chosen = account or max(cluster, key=lambda r: r["change"])
     return {**chosen, "explained": min(chosen["change"] / max(biggest, 1e-9), 1.0)}
-
