@@ -281,7 +281,7 @@ def refine(run: dict[str, Any], cells: pl.DataFrame, step: timedelta) -> tuple[A
     # raised rates up to the highest bucket's finds the likeliest stretch and rate together.
     raised = k[lo : hi + 1].sum() / max(n[lo : hi + 1].sum(), 1)
     top = float(np.max(k / np.maximum(n, 1)))
-    grid = np.unique(np.concatenate([[raised], np.geomspace(max(raised, 1e-6), max(top, raised, 1e-6), 24)]))
+    grid = np.geomspace(max(raised, 1e-6), max(top, raised, 1e-6), 24)  # from the run's own rate
     best = -math.inf
     for rate in grid:
         for _ in range(2):  # then the stretch's own rate
