@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
-from wsframes.analysis._quantile import scan_quantiles
+from wsframes.analysis import _quantile
+from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
 
 QS = (0.0, 0.01, 0.3333, 0.5, 0.95, 0.99, 0.999, 1.0)
 
@@ -31,3 +33,63 @@ def test_the_same_numbers_as_polars_quantile(seed: int, interpolation: str) -> N
 def test_no_values_give_none() -> None:
     empty = pl.LazyFrame({"v": [None, None]}, schema={"v": pl.Float64})
     assert scan_quantiles(empty, {"v": (0.5, 0.95)}) == {"v": [None, None]}
+
+
+def _grouped_frame(seed: int) -> pl.DataFrame:
+    """Groups of every size (single rows, all-null, big), a null key; values with NaN, ties, zeros, negatives."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60_000))
+    g = np.minimum(rng.zipf(1.3, n), 300)  # a few big groups and many of one or two rows
+    v = rng.lognormal(0, 2, n) * np.where(rng.random(n) < 0.1, -1, 1)
+    v = np.where(rng.random(n) < 0.05, 0.0, np.where(rng.random(n) < 0.05, np.nan, v))
+    v = np.round(v, 2) if seed % 2 else v
+    return pl.DataFrame(
+        {"g": g, "k": rng.choice(["a", "b", None], n), "v": v, "hole": rng.random(n) < 0.2}
+    ).select("g", "k", "v", w=pl.when(~pl.col("hole") & (pl.col("g") != 7)).then(pl.col("v") * 3))
+
+
+def _expected(df: pl.DataFrame, by: list[str], interpolation: str) -> pl.DataFrame:
+    aggs = [
+        e
+        for c in ("v", "w")
+        for e in (
+            pl.col(c).fill_nan(None).count().cast(pl.UInt32).alias(f"{c}:count"),
+            *(
+                pl.col(c).fill_nan(None).quantile(q, interpolation).alias(f"{c}:q{i}")
+                for i, q in enumerate(QS)
+            ),  # type: ignore[arg-type]
+        )
+    ]
+    return df.group_by(by).agg(aggs) if by else df.select(aggs).filter(pl.lit(df.height > 0))
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "nearest"])
+@pytest.mark.parametrize("seed", range(4))
+def test_grouped_the_same_numbers_as_polars_group_by_quantile(seed: int, interpolation: str) -> None:
+    df = _grouped_frame(seed)
+    for by in (["g"], ["g", "k"], []):
+        got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=by, interpolation=interpolation)  # type: ignore[arg-type]
+        want = _expected(df, by, interpolation)
+        assert_frame_equal(got.sort(by, nulls_last=True), want.sort(by, nulls_last=True), check_exact=True)
+
+
+def test_grouped_by_expressions_and_an_empty_frame() -> None:
+    df = _grouped_frame(9)
+    by = [(pl.col("g") % 3).alias("third")]
+    got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=by)
+    assert_frame_equal(
+        got.sort("third"), _expected(df.with_columns(by), ["third"], "linear").sort("third"), check_exact=True
+    )
+    empty = scan_quantile_table(df.clear().lazy(), {"v": QS}, by=["g"])
+    assert empty.height == 0 and empty.columns == ["g", "v:count", *(f"v:q{i}" for i in range(len(QS)))]
+
+
+def test_buckets_that_overlap_fall_back_to_polars(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bucket number that is not monotone in the value: the bucket ranges overlap, so the
+    # order statistics cannot be located from the counts; Polars' own quantile answers.
+    monkeypatch.setattr(
+        _quantile, "_BUCKET", ((pl.col("x") * 1000).cast(pl.Int64, strict=False) % 7).alias("bucket")
+    )
+    df = _grouped_frame(3)
+    got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=["g"])
+    assert_frame_equal(got.sort("g"), _expected(df, ["g"], "linear").sort("g"), check_exact=True)
