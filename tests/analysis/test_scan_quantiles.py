@@ -48,7 +48,36 @@ def _grouped_frame(seed: int) -> pl.DataFrame:
     ).select("g", "k", "v", w=pl.when(~pl.col("hole") & (pl.col("g") != 7)).then(pl.col("v") * 3))
 
 
+def _numpy_quantiles(s: pl.Series) -> pl.Series:
+    values = s.drop_nulls().to_numpy()
+    out = np.quantile(values, QS) if values.size else np.full(len(QS), np.nan)
+    return pl.Series([out], dtype=pl.Array(pl.Float64, len(QS)))
+
+
 def _expected(df: pl.DataFrame, by: list[str], interpolation: str) -> pl.DataFrame:
+    """Polars' own per-group quantile; for "numpy", numpy.quantile of each group."""
+    if interpolation == "numpy":
+        arrays = [
+            pl.col(c).fill_nan(None).map_batches(_numpy_quantiles, returns_scalar=True).alias(f"_{c}")
+            for c in ("v", "w")
+        ]
+        counts = [pl.col(c).fill_nan(None).count().cast(pl.UInt32).alias(f"{c}:count") for c in ("v", "w")]
+        frame = (
+            df.group_by(by).agg(*counts, *arrays)
+            if by
+            else df.select(*counts, *arrays).filter(pl.lit(df.height > 0))
+        )
+        return frame.select(
+            *by,
+            *(
+                e
+                for c in ("v", "w")
+                for e in (
+                    pl.col(f"{c}:count"),
+                    *(pl.col(f"_{c}").arr.get(i).fill_nan(None).alias(f"{c}:q{i}") for i in range(len(QS))),
+                )
+            ),
+        )
     aggs = [
         e
         for c in ("v", "w")
@@ -63,7 +92,7 @@ def _expected(df: pl.DataFrame, by: list[str], interpolation: str) -> pl.DataFra
     return df.group_by(by).agg(aggs) if by else df.select(aggs).filter(pl.lit(df.height > 0))
 
 
-@pytest.mark.parametrize("interpolation", ["linear", "nearest"])
+@pytest.mark.parametrize("interpolation", ["linear", "nearest", "numpy"])
 @pytest.mark.parametrize("seed", range(4))
 def test_grouped_the_same_numbers_as_polars_group_by_quantile(seed: int, interpolation: str) -> None:
     df = _grouped_frame(seed)
@@ -84,12 +113,15 @@ def test_grouped_by_expressions_and_an_empty_frame() -> None:
     assert empty.height == 0 and empty.columns == ["g", "v:count", *(f"v:q{i}" for i in range(len(QS)))]
 
 
-def test_buckets_that_overlap_fall_back_to_polars(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("interpolation", ["linear", "numpy"])
+def test_buckets_that_overlap_fall_back_to_polars(
+    monkeypatch: pytest.MonkeyPatch, interpolation: str
+) -> None:
     # A bucket number that is not monotone in the value: the bucket ranges overlap, so the
     # order statistics cannot be located from the counts; Polars' own quantile answers.
     monkeypatch.setattr(
         _quantile, "_BUCKET", ((pl.col("x") * 1000).cast(pl.Int64, strict=False) % 7).alias("bucket")
     )
     df = _grouped_frame(3)
-    got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=["g"])
-    assert_frame_equal(got.sort("g"), _expected(df, ["g"], "linear").sort("g"), check_exact=True)
+    got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=["g"], interpolation=interpolation)  # type: ignore[arg-type]
+    assert_frame_equal(got.sort("g"), _expected(df, ["g"], interpolation).sort("g"), check_exact=True)

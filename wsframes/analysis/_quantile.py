@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -38,6 +38,8 @@ _ROW = "__wsframes_row"
 SEPARATE_SCANS = pl.QueryOptFlags(comm_subplan_elim=False)
 #: Above this many groups a Python-level loop over groups costs more than it saves.
 MAX_LOOP_GROUPS = 100_000
+#: Polars' interpolations served by :func:`scan_quantile_table`, or NumPy's linear one.
+Interpolation = Literal["linear", "nearest", "numpy"]
 
 
 def exact_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -231,7 +233,7 @@ def scan_quantile_table(
     wanted: Mapping[str, Sequence[float]],
     *,
     by: Sequence[str | pl.Expr] = (),
-    interpolation: QuantileMethod = "linear",
+    interpolation: Interpolation = "linear",
 ) -> pl.DataFrame:
     """Exact quantiles of columns of a scan per group of *by*, with memory bounded by groups x buckets.
 
@@ -246,7 +248,9 @@ def scan_quantile_table(
     groups x ~5,000 rows for durations of 1 ms to 1,000 s; the second reads only the values of
     the few (group, bucket) pairs holding the order statistics. *interpolation* is Polars'
     ``"linear"`` or ``"nearest"``: the same order statistics and arithmetic as
-    ``Expr.quantile`` (also per group), so the same numbers to the bit.
+    ``Expr.quantile`` (also per group), so the same numbers to the bit; or ``"numpy"``:
+    ``numpy.quantile``'s ``"linear"``, as :func:`exact_quantiles` and :func:`grouped_summary`
+    (the same order statistics, rounded as NumPy does).
     """
     keys = [pl.col(k) if isinstance(k, str) else k for k in by]
     names = lf.select(keys).collect_schema().names() if keys else []
@@ -275,16 +279,8 @@ def scan_quantile_table(
     tables = []
     for column, qs in wanted.items():
         plan = plans[column]
-        if plan.needed is None:  # Polars' own (holding the column), for the case the buckets can't serve
-            aggs = [
-                _X.count().cast(pl.UInt32).alias(f"{column}:count"),
-                *(
-                    _X.quantile(q, interpolation=interpolation).alias(f"{column}:q{i}")
-                    for i, q in enumerate(qs)
-                ),
-            ]
-            table = values[column].group_by(names).agg(aggs) if names else values[column].select(aggs)
-            tables.append(table.collect(engine="streaming"))
+        if plan.needed is None:  # the buckets can't serve: per-group quantiles holding the column
+            tables.append(_in_memory(values[column], names, column, qs, interpolation))
         else:
             tables.append(_pick(plan, chosen.get(column, np.empty(0)), column, interpolation))
     out = tables[0]
@@ -295,6 +291,19 @@ def scan_quantile_table(
             else out.hstack(table)
         )
     return out
+
+
+def _in_memory(
+    lf: pl.LazyFrame, names: list[str], column: str, qs: Sequence[float], interpolation: Interpolation
+) -> pl.DataFrame:
+    """:func:`scan_quantile_table`'s result for one column (values in ``x``) by Polars' aggregations."""
+    if interpolation == "numpy":
+        quantiles = [quantiles_array(_X, qs).arr.get(i).fill_nan(None) for i in range(len(qs))]
+    else:
+        quantiles = [_X.quantile(q, interpolation=interpolation) for q in qs]
+    aggs = [_X.count().cast(pl.UInt32).alias(f"{column}:count")]
+    aggs += [e.alias(f"{column}:q{i}") for i, e in enumerate(quantiles)]
+    return (lf.group_by(names).agg(aggs) if names else lf.select(aggs)).collect(engine="streaming")
 
 
 _X = pl.col("x")
@@ -317,7 +326,7 @@ class _Plan(NamedTuple):
     offsets: np.ndarray  # (groups holding values, 2 x quantiles): lower, then upper order statistics
 
 
-def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolation: QuantileMethod) -> _Plan:
+def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolation: Interpolation) -> _Plan:
     """From one column's histogram (per group and bucket: ``len``, ``lo``, ``hi``), the order
     statistics each group needs and the (group, bucket) pairs holding them."""
     valued = pl.col("bucket").is_not_null()
@@ -342,6 +351,8 @@ def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolati
     pos = (np.maximum(size, 1) - 1) * np.asarray(qs, dtype=np.float64)[None, :]
     if interpolation == "nearest":
         ranks = np.floor(pos + 0.5).astype(np.int64)  # Polars rounds half away from zero
+    elif interpolation == "numpy":
+        ranks = np.floor(pos).astype(np.int64)
     else:  # Polars sorts the nulls first and interpolates at that position (the last bits count)
         pos = pos + nulls
         ranks = np.floor(pos).astype(np.int64) - nulls
@@ -359,7 +370,7 @@ def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolati
     return _Plan(groups, buckets[needed].select(*names, "bucket", "_g"), pos, offsets)
 
 
-def _pick(plan: _Plan, chosen: np.ndarray, column: str, interpolation: QuantileMethod) -> pl.DataFrame:
+def _pick(plan: _Plan, chosen: np.ndarray, column: str, interpolation: Interpolation) -> pl.DataFrame:
     """The groups' quantiles read off *chosen*, the needed buckets' values sorted by (group, value)."""
     k = plan.pos.shape[1]
     out = np.full(plan.pos.shape, np.nan)
@@ -368,6 +379,9 @@ def _pick(plan: _Plan, chosen: np.ndarray, column: str, interpolation: QuantileM
     low, high = picked[:, :k], picked[:, k:]
     if interpolation == "nearest":
         out[filled] = low
+    elif interpolation == "numpy":
+        pos = plan.pos[filled]
+        out[filled] = _lerp(low, high, pos - np.floor(pos))
     else:  # as Polars does
         pos = plan.pos[filled]
         out[filled] = low + (high - low) * (pos - np.floor(pos))

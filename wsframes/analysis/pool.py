@@ -49,6 +49,7 @@ from wsframes.analysis._frames import (
     require_columns,
     wilson_interval,
 )
+from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ERROR_CATALOGUE
 
@@ -271,6 +272,37 @@ def held_quantile(metric: str, q: float) -> pl.Expr:
     return pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
 
 
+def held_quantiles_scanned(lf: pl.LazyFrame, keys: Sequence[pl.Expr], metric: str) -> pl.LazyFrame:
+    """Per group of *keys*: :func:`held_quantile` of :data:`HEALTH_QUANTILES`, the same numbers, by
+    :func:`~wsframes.analysis._quantile.scan_quantile_table` (two streaming passes holding per-group
+    state, not the rows). Deferred: the scan runs when the result is collected."""
+    timed_rows = lf.filter(pl.col("error_reason").is_null())
+    names = {n: dtype for n, dtype in lf.select(keys).collect_schema().items()}
+    columns = [f"p{round(q * 100):d}" for q in HEALTH_QUANTILES]
+
+    def compute() -> pl.DataFrame:
+        table = scan_quantile_table(timed_rows, {metric: HEALTH_QUANTILES}, by=keys)
+        held = [
+            pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
+            for i, (q, name) in enumerate(zip(HEALTH_QUANTILES, columns, strict=True))
+        ]
+        return table.select(*names, *held)
+
+    return pl.defer(compute, schema=names | dict.fromkeys(columns, pl.Float64()))
+
+
+def pool_p95_scanned(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
+    """:func:`with_pool_p95`'s ``_pool_p95`` as a one-row frame, by
+    :func:`~wsframes.analysis._quantile.scan_quantiles` (deferred; the column is never held)."""
+    rows = lf.filter(pl.col("error_reason").is_null() & pool)
+
+    def compute() -> pl.DataFrame:
+        value = scan_quantiles(rows, {metric: (SLOW_QUANTILE,)})[metric][0]
+        return pl.DataFrame({"_pool_p95": [value]}, schema={"_pool_p95": pl.Float64})
+
+    return pl.defer(compute, schema={"_pool_p95": pl.Float64()})
+
+
 def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
     """Add ``_pool_p95``: the :data:`SLOW_QUANTILE` of :func:`timed` *metric* over the rows of *pool*."""
     return lf.with_columns(timed(metric, pool).quantile(SLOW_QUANTILE, "linear").alias("_pool_p95"))
@@ -378,10 +410,16 @@ def pool_health(
     check_alpha(alpha)
     # Rows without a key (no proxy_address: failures before any proxy was chosen) are listed but
     # neither rated nor part of the pool's figures.
-    stats = with_pool_p95(lf, metric, pl.all_horizontal(k.is_not_null() for k in keys)).group_by(keys).agg(
+    pool = pl.all_horizontal(k.is_not_null() for k in keys)
+    # A scan's quantiles are read in two bounded passes; in memory Polars' own are faster.
+    scan = kind is Kind.LAZY
+    prepared = lf.join(pool_p95_scanned(lf, metric, pool), how="cross") if scan else with_pool_p95(lf, metric, pool)
+    stats = prepared.group_by(keys).agg(
         pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
-        pl.col("bytes").sum().alias("bytes"), *(held_quantile(metric, q) for q in HEALTH_QUANTILES),
+        pl.col("bytes").sum().alias("bytes"), *(() if scan else (held_quantile(metric, q) for q in HEALTH_QUANTILES)),
         *slow_aggs(metric))
+    if scan:
+        stats = stats.join(held_quantiles_scanned(lf, keys, metric), on=names, how="left", nulls_equal=True)
     low, high = wilson_interval("failed", "requests", confidence=confidence)
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
     total, failed = pl.col("requests").filter(keyed).sum(), pl.col("failed").filter(keyed).sum()
