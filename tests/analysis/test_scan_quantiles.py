@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from wsframes.analysis import _quantile
+from wsframes.analysis import _quantile, latency_ccdf, latency_over_time, pool_health
 from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
 
 QS = (0.0, 0.01, 0.3333, 0.5, 0.95, 0.99, 0.999, 1.0)
@@ -36,7 +36,7 @@ def test_no_values_give_none() -> None:
 
 
 def _grouped_frame(seed: int) -> pl.DataFrame:
-    """Groups of every size (single rows, all-null, big), a null key; values with NaN, ties, zeros, negatives."""
+    """Groups of every size (one row, all null, big), a null key; values with NaN, ties, zeros, negatives."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 60_000))
     g = np.minimum(rng.zipf(1.3, n), 300)  # a few big groups and many of one or two rows
@@ -125,3 +125,48 @@ def test_buckets_that_overlap_fall_back_to_polars(
     df = _grouped_frame(3)
     got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=["g"], interpolation=interpolation)  # type: ignore[arg-type]
     assert_frame_equal(got.sort("g"), _expected(df, ["g"], interpolation).sort("g"), check_exact=True)
+
+
+def _activity(seed: int) -> pl.DataFrame:
+    """Three days of requests: NaN and null durations, failures, 40 proxies and rows without one."""
+    rng = np.random.default_rng(seed)
+    n = 30_000
+    start = np.datetime64("2026-10-01T00:00:00", "us")
+    duration = np.round(rng.lognormal(-1, 1, n), 3)
+    proxy = [f"10.0.0.{i}" if i < 40 else None for i in rng.integers(0, 50, n)]
+    return pl.DataFrame(
+        {
+            "timestamp": start + rng.integers(0, 3 * 86_400_000_000, n).astype("timedelta64[us]"),
+            "request_duration": np.where(rng.random(n) < 0.03, np.nan, duration),
+            "handshake_duration": pl.Series(duration / 3).scatter(np.flatnonzero(rng.random(n) < 0.05), None),
+            "error_reason": ["connection_refused" if f else None for f in rng.random(n) < 0.07],
+            "bytes": rng.integers(0, 10_000, n),
+            "proxy_address": proxy,
+        }
+    ).with_columns(
+        pl.col("timestamp").dt.replace_time_zone("UTC"),
+        pl.col("error_reason", "proxy_address").cast(pl.Categorical),
+    )
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_sections_read_from_a_scan_give_the_in_memory_numbers(seed: int) -> None:
+    # A lazy input takes scan_quantile_table; an eager one the in-memory kernels: same figures,
+    # the held rules (min_tail, min_points) included.
+    df = _activity(seed)
+    for section in (
+        lambda f: latency_ccdf(f, metric="request_duration"),
+        lambda f: latency_ccdf(f, metric="handshake_duration", by="proxy_address"),
+        lambda f: latency_over_time(f, every="1h", metric="request_duration"),
+        lambda f: latency_over_time(
+            f, every="6h", metric="handshake_duration", by="proxy_address", min_tail=0
+        ),
+        lambda f: pool_health(f, min_requests=5),
+        lambda f: pool_health(
+            f, by=pl.col("proxy_address").cast(pl.String).str.slice(0, 8), metric="handshake_duration"
+        ),
+    ):
+        eager = section(df)
+        assert eager.height
+        assert_frame_equal(section(df.lazy()).collect(engine="streaming"), eager, check_exact=True)
+        assert_frame_equal(section(df.clear().lazy()).collect(), section(df.clear()), check_exact=True)

@@ -24,7 +24,6 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
-from polars._typing import QuantileMethod
 
 from wsframes.analysis._frames import quantile_name
 
@@ -262,20 +261,22 @@ def scan_quantile_table(
     hists = pl.collect_all(counted, engine="streaming", optimizations=SEPARATE_SCANS)
     plans = {c: _plan(h, names, qs, interpolation) for (c, qs), h in zip(wanted.items(), hists, strict=True)}
     # Pass 2: the values of the needed (group, bucket) pairs, tagged with their group's number.
-    read = [c for c, plan in plans.items() if plan.needed is not None and plan.needed.height]
+    needed = {
+        c: plan.needed.lazy() for c, plan in plans.items() if plan.needed is not None and plan.needed.height
+    }
     sorted_values = pl.collect_all(
         [
             values[c]
             .with_columns(_BUCKET)
-            .join(plans[c].needed.lazy(), on=[*names, "bucket"], nulls_equal=True)  # type: ignore[arg-type]
+            .join(pairs, on=[*names, "bucket"], nulls_equal=True)
             .select("_g", "x")
             .sort("_g", "x")
-            for c in read
+            for c, pairs in needed.items()
         ],
         engine="streaming",
         optimizations=SEPARATE_SCANS,
     )
-    chosen = {c: frame["x"].to_numpy() for c, frame in zip(read, sorted_values, strict=True)}
+    chosen = {c: frame["x"].to_numpy() for c, frame in zip(needed, sorted_values, strict=True)}
     tables = []
     for column, qs in wanted.items():
         plan = plans[column]
@@ -391,7 +392,7 @@ def _pick(plan: _Plan, chosen: np.ndarray, column: str, interpolation: Interpola
 
 
 def scan_quantiles(
-    lf: pl.LazyFrame, wanted: Mapping[str, Sequence[float]], *, interpolation: QuantileMethod = "linear"
+    lf: pl.LazyFrame, wanted: Mapping[str, Sequence[float]], *, interpolation: Interpolation = "linear"
 ) -> dict[str, list[float | None]]:
     """:func:`scan_quantile_table` of the whole scan: per column its quantiles in order (None: no value)."""
     table = scan_quantile_table(lf, wanted, interpolation=interpolation)

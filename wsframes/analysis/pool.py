@@ -259,9 +259,14 @@ def check_alpha(alpha: float) -> None:
 
 def timed(metric: str, rows: pl.Expr | None = None) -> pl.Expr:
     """*metric* over successful requests (of *rows*): the times health and speed are judged on
-    (a failure's time says when it gave up, not how fast the proxy is)."""
+    (a failure's time says when it gave up, not how fast the proxy is). NaN is missing, as in the
+    latency summaries (and in :func:`~wsframes.analysis._quantile.scan_quantile_table`)."""
     ok = pl.col("error_reason").is_null()
-    return pl.col(metric).cast(pl.Float64).filter(ok if rows is None else ok & rows)
+    return _duration(metric).filter(ok if rows is None else ok & rows)
+
+
+def _duration(metric: str) -> pl.Expr:
+    return pl.col(metric).cast(pl.Float64).fill_nan(None)
 
 
 def held_quantile(metric: str, q: float) -> pl.Expr:
@@ -291,18 +296,6 @@ def held_quantiles_scanned(lf: pl.LazyFrame, keys: Sequence[pl.Expr], metric: st
     return pl.defer(compute, schema=names | dict.fromkeys(columns, pl.Float64()))
 
 
-def pool_p95_scanned(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
-    """:func:`with_pool_p95`'s ``_pool_p95`` as a one-row frame, by
-    :func:`~wsframes.analysis._quantile.scan_quantiles` (deferred; the column is never held)."""
-    rows = lf.filter(pl.col("error_reason").is_null() & pool)
-
-    def compute() -> pl.DataFrame:
-        value = scan_quantiles(rows, {metric: (SLOW_QUANTILE,)})[metric][0]
-        return pl.DataFrame({"_pool_p95": [value]}, schema={"_pool_p95": pl.Float64})
-
-    return pl.defer(compute, schema={"_pool_p95": pl.Float64()})
-
-
 def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
     """Add ``_pool_p95``: the :data:`SLOW_QUANTILE` of :func:`timed` *metric* over the rows of *pool*."""
     return lf.with_columns(timed(metric, pool).quantile(SLOW_QUANTILE, "linear").alias("_pool_p95"))
@@ -311,10 +304,13 @@ def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
 def slow_aggs(metric: str) -> list[pl.Expr]:
     """Per group (of a frame :func:`with_pool_p95` prepared): successful requests with a time
     (``timed``), those above the pool's p95 (``slow``), and that p95 (``pool_p95``)."""
-    ok = timed(metric)
-    threshold = pl.col("_pool_p95").first()
-    return [ok.count().cast(pl.Int64).alias("timed"), (ok > threshold).sum().cast(pl.Int64).alias("slow"),
-            threshold.alias("pool_p95")]
+    # Masks rather than timed()'s filter: Polars' streaming engine sums masks batch by batch, while
+    # a filter inside an aggregation made it hold every row of the group_by (+0.5 GiB at 10M).
+    value = _duration(metric)
+    ok = pl.col("error_reason").is_null() & value.is_not_null()
+    slow = ok & (value > pl.col("_pool_p95"))
+    return [ok.sum().cast(pl.Int64).alias("timed"), slow.sum().cast(pl.Int64).alias("slow"),
+            pl.col("_pool_p95").first().alias("pool_p95")]
 
 
 def min_timed(min_requests: int) -> int:
@@ -411,15 +407,13 @@ def pool_health(
     # Rows without a key (no proxy_address: failures before any proxy was chosen) are listed but
     # neither rated nor part of the pool's figures.
     pool = pl.all_horizontal(k.is_not_null() for k in keys)
-    # A scan's quantiles are read in two bounded passes; in memory Polars' own are faster.
-    scan = kind is Kind.LAZY
-    prepared = lf.join(pool_p95_scanned(lf, metric, pool), how="cross") if scan else with_pool_p95(lf, metric, pool)
-    stats = prepared.group_by(keys).agg(
-        pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
-        pl.col("bytes").sum().alias("bytes"), *(() if scan else (held_quantile(metric, q) for q in HEALTH_QUANTILES)),
-        *slow_aggs(metric))
-    if scan:
-        stats = stats.join(held_quantiles_scanned(lf, keys, metric), on=names, how="left", nulls_equal=True)
+    aggs = [pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
+            pl.col("bytes").sum().alias("bytes"), *slow_aggs(metric)]
+    if kind is Kind.LAZY:  # a scan: its quantiles in bounded passes (in memory Polars' own are faster)
+        stats = _scanned_stats(lf, keys, names, metric, pool, aggs)
+    else:
+        stats = with_pool_p95(lf, metric, pool).group_by(keys).agg(
+            *aggs, *(held_quantile(metric, q) for q in HEALTH_QUANTILES))
     low, high = wilson_interval("failed", "requests", confidence=confidence)
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
     total, failed = pl.col("requests").filter(keyed).sum(), pl.col("failed").filter(keyed).sum()
@@ -444,6 +438,22 @@ def pool_health(
                    *(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES), "slow_share", "pool_error_rate",
                    "pool_p95", "verdict"))
     return finish(out, kind)
+
+
+def _scanned_stats(lf: pl.LazyFrame, keys: Sequence[pl.Expr], names: list[str], metric: str, pool: pl.Expr,
+                   aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """:func:`pool_health`'s per-group figures of a scan, holding per-group state only: the pool's
+    p95 by :func:`~wsframes.analysis._quantile.scan_quantiles` first (a literal then, where a
+    cross join with it held the rows), then one streaming group_by. Deferred until collected."""
+    def query(p95: float | None) -> pl.LazyFrame:
+        return lf.with_columns(pl.lit(p95, pl.Float64).alias("_pool_p95")).group_by(keys).agg(aggs)
+
+    def compute() -> pl.DataFrame:
+        rows = lf.filter(pl.col("error_reason").is_null() & pool)
+        return query(scan_quantiles(rows, {metric: (SLOW_QUANTILE,)})[metric][0]).collect(engine="streaming")
+
+    stats = pl.defer(compute, schema=query(None).collect_schema())
+    return stats.join(held_quantiles_scanned(lf, keys, metric), on=names, how="left", nulls_equal=True)
 
 
 def _require_enriched(lf: pl.LazyFrame, keys: Sequence[pl.Expr]) -> None:
