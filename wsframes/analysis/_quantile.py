@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
-from polars._typing import QuantileMethod
 
 from wsframes.analysis._frames import quantile_name
 
@@ -37,6 +37,8 @@ _ROW = "__wsframes_row"
 SEPARATE_SCANS = pl.QueryOptFlags(comm_subplan_elim=False)
 #: Above this many groups a Python-level loop over groups costs more than it saves.
 MAX_LOOP_GROUPS = 100_000
+#: Polars' interpolations served by :func:`scan_quantile_table`, or NumPy's linear one.
+Interpolation = Literal["linear", "nearest", "numpy"]
 
 
 def exact_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -225,74 +227,174 @@ def grouped_exact(
     return compact.map_batches(compute, schema=schema)
 
 
-def scan_quantiles(
-    lf: pl.LazyFrame, wanted: Mapping[str, Sequence[float]], *, interpolation: QuantileMethod = "linear"
-) -> dict[str, list[float | None]]:
-    """Exact quantiles of columns of a scan (nulls and NaN ignored), with memory bounded by buckets.
+def scan_quantile_table(
+    lf: pl.LazyFrame,
+    wanted: Mapping[str, Sequence[float]],
+    *,
+    by: Sequence[str | pl.Expr] = (),
+    interpolation: Interpolation = "linear",
+) -> pl.DataFrame:
+    """Exact quantiles of columns of a scan per group of *by*, with memory bounded by groups x buckets.
+
+    Nulls and NaN are ignored. One row per group (none for an empty scan; one for ``by=()``
+    unless the scan is empty), in no particular order: the key columns, then per column of
+    *wanted* ``"{column}:count"`` (its values in the group) and ``"{column}:q{i}"`` for its
+    *i*-th quantile (null where the group has no value).
 
     ``Expr.quantile`` holds a whole column; over 100M rows that is gigabytes. Two streaming
-    passes instead: the first counts values per bucket (1/256 of an octave, as in
-    :func:`exact_quantiles`) with each bucket's min and max, the second reads only the values
-    of the few buckets holding the order statistics. *interpolation* is Polars' ``"linear"`` or
-    ``"nearest"``: the same order statistics and arithmetic as ``Expr.quantile``, so the same
-    numbers to the bit.
+    passes instead: the first counts values per group and bucket (1/256 of an octave, as in
+    :func:`exact_quantiles`) with each bucket's min and max, so its result has at most
+    groups x ~5,000 rows for durations of 1 ms to 1,000 s; the second reads only the values of
+    the few (group, bucket) pairs holding the order statistics. *interpolation* is Polars'
+    ``"linear"`` or ``"nearest"``: the same order statistics and arithmetic as
+    ``Expr.quantile`` (also per group), so the same numbers to the bit; or ``"numpy"``:
+    ``numpy.quantile``'s ``"linear"``, as :func:`exact_quantiles` and :func:`grouped_summary`
+    (the same order statistics, rounded as NumPy does).
     """
-    values = {c: pl.col(c).cast(pl.Float64).fill_nan(None).alias("x") for c in wanted}
-    x = pl.col("x")
-    # A monotone bucket number: sign, then the octave and 8 bits below it.
-    magnitude = (x.abs().log(2) * 256).floor().cast(pl.Int64) + 300_000
-    # Null stays null: its group counts the nulls, which Polars' position counts too.
-    bucket = pl.when(x > 0).then(magnitude).when(x < 0).then(-magnitude).when(x == 0).then(0).alias("bucket")
-    hist = pl.collect_all(
+    keys = [pl.col(k) if isinstance(k, str) else k for k in by]
+    names = lf.select(keys).collect_schema().names() if keys else []
+    values = {c: lf.select(*keys, pl.col(c).cast(pl.Float64).fill_nan(None).alias("x")) for c in wanted}
+    counted = [
+        v.group_by(*names, _BUCKET).agg(pl.len(), _X.min().alias("lo"), _X.max().alias("hi"))
+        for v in values.values()
+    ]
+    hists = pl.collect_all(counted, engine="streaming", optimizations=SEPARATE_SCANS)
+    plans = {c: _plan(h, names, qs, interpolation) for (c, qs), h in zip(wanted.items(), hists, strict=True)}
+    # Pass 2: the values of the needed (group, bucket) pairs, tagged with their group's number.
+    needed = {
+        c: plan.needed.lazy() for c, plan in plans.items() if plan.needed is not None and plan.needed.height
+    }
+    sorted_values = pl.collect_all(
         [
-            lf.select(v).group_by(bucket).agg(pl.len(), x.min().alias("lo"), x.max().alias("hi"))
-            for v in values.values()
+            values[c]
+            .with_columns(_BUCKET)
+            .join(pairs, on=[*names, "bucket"], nulls_equal=True)
+            .select("_g", "x")
+            .sort("_g", "x")
+            for c, pairs in needed.items()
         ],
         engine="streaming",
         optimizations=SEPARATE_SCANS,
     )
-    plans: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
-    reads: list[pl.LazyFrame] = []
-    for (column, qs), counts in zip(wanted.items(), hist, strict=True):
-        nulls = int(counts.filter(pl.col("bucket").is_null())["len"].sum())
-        counts = counts.drop_nulls("bucket").sort("bucket")
-        n, lo, hi = (
-            counts["len"].to_numpy().astype(np.int64),
-            counts["lo"].to_numpy(),
-            counts["hi"].to_numpy(),
-        )
-        if not n.sum() or bool(np.any(hi[:-1] >= lo[1:])):  # empty, or buckets not disjoint
-            plans[column] = None
-            continue
-        pos = (n.sum() - 1) * np.asarray(qs, dtype=np.float64)
-        if interpolation == "nearest":
-            ranks = np.floor(pos + 0.5).astype(np.int64)  # Polars rounds half away from zero
-        else:  # Polars sorts the nulls first and interpolates at that position (the last bits count)
-            pos = pos + nulls
-            ranks = np.floor(pos).astype(np.int64) - nulls
-        ranks = np.concatenate([ranks, np.minimum(ranks + 1, n.sum() - 1)])
-        ends = np.cumsum(n)
-        where = np.searchsorted(ends, ranks, side="right")
-        needed = np.unique(where)
-        kept_before = np.cumsum(n[needed]) - n[needed]  # values of needed buckets below each one
-        offsets = kept_before[np.searchsorted(needed, where)] + ranks - (ends[where] - n[where])
-        plans[column] = (pos, offsets)
-        inside = pl.any_horizontal([x.is_between(float(lo[b]), float(hi[b])) for b in needed])
-        reads.append(lf.select(values[column]).filter(inside).sort("x"))
-    picked = iter(pl.collect_all(reads, engine="streaming", optimizations=SEPARATE_SCANS))
-    out: dict[str, list[float | None]] = {}
+    chosen = {c: frame["x"].to_numpy() for c, frame in zip(needed, sorted_values, strict=True)}
+    tables = []
     for column, qs in wanted.items():
         plan = plans[column]
-        if plan is None:  # Polars' own (holding the column), for the case the buckets can't serve
-            exprs = [x.quantile(q, interpolation=interpolation).alias(str(i)) for i, q in enumerate(qs)]
-            out[column] = list(lf.select(values[column]).select(exprs).collect(engine="streaming").row(0))
-            continue
-        pos, offsets = plan
-        chosen = next(picked)["x"].to_numpy()[offsets]
-        k = len(qs)
-        if interpolation == "nearest":
-            out[column] = [float(v) for v in chosen[:k]]
+        if plan.needed is None:  # the buckets can't serve: per-group quantiles holding the column
+            tables.append(_in_memory(values[column], names, column, qs, interpolation))
         else:
-            low, high = chosen[:k], chosen[k:]
-            out[column] = [float(v) for v in low + (high - low) * (pos - np.floor(pos))]  # as Polars does
+            tables.append(_pick(plan, chosen.get(column, np.empty(0)), column, interpolation))
+    out = tables[0]
+    for table in tables[1:]:
+        out = (
+            out.join(table, on=names, how="full", coalesce=True, nulls_equal=True)
+            if names
+            else out.hstack(table)
+        )
     return out
+
+
+def _in_memory(
+    lf: pl.LazyFrame, names: list[str], column: str, qs: Sequence[float], interpolation: Interpolation
+) -> pl.DataFrame:
+    """:func:`scan_quantile_table`'s result for one column (values in ``x``) by Polars' aggregations."""
+    if interpolation == "numpy":
+        quantiles = [quantiles_array(_X, qs).arr.get(i).fill_nan(None) for i in range(len(qs))]
+    else:
+        quantiles = [_X.quantile(q, interpolation=interpolation) for q in qs]
+    aggs = [_X.count().cast(pl.UInt32).alias(f"{column}:count")]
+    aggs += [e.alias(f"{column}:q{i}") for i, e in enumerate(quantiles)]
+    return (lf.group_by(names).agg(aggs) if names else lf.select(aggs)).collect(engine="streaming")
+
+
+_X = pl.col("x")
+# A monotone bucket number: sign, then the octave and 8 bits below it. Null stays null: its
+# bucket counts a group's nulls, which Polars' linear position counts too.
+_MAGNITUDE = (_X.abs().log(2) * 256).floor().cast(pl.Int64, strict=False) + 300_000
+_BUCKET = (
+    pl.when(_X > 0).then(_MAGNITUDE).when(_X < 0).then(-_MAGNITUDE).when(_X == 0).then(0).alias("bucket")
+)
+
+
+class _Plan(NamedTuple):
+    """One column's pass 2: the (group, bucket) pairs to read (None: the buckets cannot serve),
+    each group's interpolation positions, and the offsets of its order statistics in the values
+    read, sorted by (group, value)."""
+
+    groups: pl.DataFrame  # key columns, _g (group number), n (values), nulls
+    needed: pl.DataFrame | None
+    pos: np.ndarray  # (groups, quantiles)
+    offsets: np.ndarray  # (groups holding values, 2 x quantiles): lower, then upper order statistics
+
+
+def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolation: Interpolation) -> _Plan:
+    """From one column's histogram (per group and bucket: ``len``, ``lo``, ``hi``), the order
+    statistics each group needs and the (group, bucket) pairs holding them."""
+    valued = pl.col("bucket").is_not_null()
+    sizes = [
+        pl.col("len").filter(valued).sum().alias("n"),
+        pl.col("len").filter(~valued).sum().alias("nulls"),
+    ]
+    if names:
+        groups = hist.group_by(names).agg(sizes).sort(names, nulls_last=True)
+    else:  # no rows, no group
+        groups = hist.select(sizes).filter(pl.lit(hist.height > 0))
+    groups = groups.with_row_index("_g")
+    buckets = (
+        hist.filter(valued).join(groups.select(*names, "_g"), on=names, nulls_equal=True)
+        if names
+        else (hist.filter(valued).with_columns(pl.lit(0, pl.UInt32).alias("_g")))
+    )
+    buckets = buckets.sort("_g", "bucket")
+    g, lo, hi = (buckets[c].to_numpy() for c in ("_g", "lo", "hi"))
+    n = buckets["len"].to_numpy().astype(np.int64)
+    size, nulls = (groups[c].to_numpy().astype(np.int64)[:, None] for c in ("n", "nulls"))
+    pos = (np.maximum(size, 1) - 1) * np.asarray(qs, dtype=np.float64)[None, :]
+    if interpolation == "nearest":
+        ranks = np.floor(pos + 0.5).astype(np.int64)  # Polars rounds half away from zero
+    elif interpolation == "numpy":
+        ranks = np.floor(pos).astype(np.int64)
+    else:  # Polars sorts the nulls first and interpolates at that position (the last bits count)
+        pos = pos + nulls
+        ranks = np.floor(pos).astype(np.int64) - nulls
+    filled = size[:, 0] > 0
+    ranks = np.concatenate([ranks, np.minimum(ranks + 1, size - 1)], axis=1)[filled]
+    if np.any((g[:-1] == g[1:]) & (hi[:-1] >= lo[1:])):  # buckets not disjoint
+        return _Plan(groups, None, pos, ranks)
+    # A group's values follow the previous groups' in the sorted read, as its buckets do here.
+    ends = np.cumsum(n)
+    ranks = ranks + (np.cumsum(size) - size[:, 0])[filled, None]
+    where = np.searchsorted(ends, ranks, side="right")
+    needed = np.unique(where)
+    kept_before = np.cumsum(n[needed]) - n[needed]  # values of needed buckets below each one
+    offsets = kept_before[np.searchsorted(needed, where)] + ranks - (ends[where] - n[where])
+    return _Plan(groups, buckets[needed].select(*names, "bucket", "_g"), pos, offsets)
+
+
+def _pick(plan: _Plan, chosen: np.ndarray, column: str, interpolation: Interpolation) -> pl.DataFrame:
+    """The groups' quantiles read off *chosen*, the needed buckets' values sorted by (group, value)."""
+    k = plan.pos.shape[1]
+    out = np.full(plan.pos.shape, np.nan)
+    filled = plan.groups["n"].to_numpy() > 0
+    picked = chosen[plan.offsets]
+    low, high = picked[:, :k], picked[:, k:]
+    if interpolation == "nearest":
+        out[filled] = low
+    elif interpolation == "numpy":
+        pos = plan.pos[filled]
+        out[filled] = _lerp(low, high, pos - np.floor(pos))
+    else:  # as Polars does
+        pos = plan.pos[filled]
+        out[filled] = low + (high - low) * (pos - np.floor(pos))
+    quantiles = [pl.Series(f"{column}:q{i}", out[:, i]).fill_nan(None) for i in range(k)]
+    count = plan.groups["n"].cast(pl.UInt32).alias(f"{column}:count")
+    return pl.DataFrame([*plan.groups.drop("_g", "n", "nulls").get_columns(), count, *quantiles])
+
+
+def scan_quantiles(
+    lf: pl.LazyFrame, wanted: Mapping[str, Sequence[float]], *, interpolation: Interpolation = "linear"
+) -> dict[str, list[float | None]]:
+    """:func:`scan_quantile_table` of the whole scan: per column its quantiles in order (None: no value)."""
+    table = scan_quantile_table(lf, wanted, interpolation=interpolation)
+    row = table.row(0, named=True) if table.height else {}
+    return {c: [row.get(f"{c}:q{i}") for i in range(len(qs))] for c, qs in wanted.items()}

@@ -27,6 +27,7 @@ from wsframes.analysis._engines import EngineFrame
 from wsframes.analysis._frames import (
     ByLike,
     Frame,
+    Kind,
     as_lazy,
     check_quantiles,
     clean_durations,
@@ -38,7 +39,7 @@ from wsframes.analysis._frames import (
     time_bucket,
 )
 from wsframes.analysis._pushdown import engine_keys, latency_wide
-from wsframes.analysis._quantile import grouped_exact, quantiles_array
+from wsframes.analysis._quantile import grouped_exact, quantiles_array, scan_quantile_table
 from wsframes.analysis.sketch import sketch_quantiles
 from wsframes.errors import ConfigurationError
 from wsframes.schema import DURATION_COLUMNS
@@ -105,6 +106,22 @@ def _exact_wide(
     )
 
 
+def _scan_wide(lf: pl.LazyFrame, keys: list[pl.Expr], metric: str, qs: tuple[float, ...]) -> pl.LazyFrame:
+    """Like :func:`_exact_wide` for one metric, count and quantiles only, by :func:`scan_quantile_table`:
+    a scan is read in two streaming passes holding per-group state, never a column of every row.
+    Deferred, so the result stays lazy until collected."""
+    schema = dict(lf.select(keys).collect_schema()) | {"0:count": pl.UInt32()}
+    schema |= {f"0:{quantile_name(q)}": pl.Float64() for q in qs}
+
+    def compute() -> pl.DataFrame:
+        names = {f"{metric}:count": "0:count"} | {
+            f"{metric}:q{i}": f"0:{quantile_name(q)}" for i, q in enumerate(qs)
+        }
+        return scan_quantile_table(lf, {metric: qs}, by=keys, interpolation="numpy").rename(names)
+
+    return pl.defer(compute, schema=schema)
+
+
 def _sketch_wide(
     lf: pl.LazyFrame,
     keys: list[pl.Expr],
@@ -144,11 +161,14 @@ def _summary(
     alpha: float,
     func: str,
     engine: EngineFrame | None = None,
+    scan: bool = False,
 ) -> tuple[pl.LazyFrame, list[str]]:
     """The lazy summary plus the names of its group-key columns.
 
     With *engine* (the caller's DuckDB/Spark frame) and plain ``by=`` names, the per-group
-    statistics are computed inside that engine (see :mod:`wsframes.analysis._pushdown`).
+    statistics are computed inside that engine (see :mod:`wsframes.analysis._pushdown`). With
+    *scan* (one exact metric of a lazy Polars input), only count and quantiles, by
+    :func:`_scan_wide`: in memory, :func:`grouped_exact` is faster (benchmarks/bench_grouped_quantiles.py).
     """
     if method not in ("exact", "sketch"):
         raise ConfigurationError(f"method={method!r}: use 'exact' (default) or 'sketch'.")
@@ -168,11 +188,18 @@ def _summary(
     pushed = engine_keys(by) if engine is not None and method == "exact" else None
     if engine is not None and pushed is not None:
         wide = latency_wide(engine, pushed, names, metrics, qs)
+    elif scan:
+        wide = _scan_wide(lf, keys, metrics[0], qs)
     elif method == "exact":
         wide = _exact_wide(lf, keys, metrics, qs)
     else:
         wide = _sketch_wide(lf, keys, names, metrics, qs, alpha)
-    stats = ["count", "mean", *(quantile_name(q) for q in qs), "max"]
+    stats = [
+        "count",
+        *(() if scan else ("mean",)),
+        *(quantile_name(q) for q in qs),
+        *(() if scan else ("max",)),
+    ]
     blocks = [
         wide.select(
             *names,
@@ -318,7 +345,8 @@ def latency_ccdf(
     """
     lf, kind = as_lazy(df, func="latency_ccdf")
     qs = tuple(sorted(check_quantiles(quantiles)))
-    summary, names = _summary(lf, by, [metric], qs, "exact", 0.01, "latency_ccdf", kind.engine)
+    scan = kind is Kind.LAZY
+    summary, names = _summary(lf, by, [metric], qs, "exact", 0.01, "latency_ccdf", kind.engine, scan)
     qcols = [quantile_name(q) for q in qs]
     long = summary.unpivot(index=names, on=qcols, variable_name="_name", value_name="value")
     lookup = pl.LazyFrame({"_name": qcols, "quantile": list(qs), "_i": list(range(len(qcols)))})
@@ -355,7 +383,9 @@ def latency_over_time(
     if min_tail < 0:
         raise ConfigurationError(f"min_tail must be >= 0 values beyond the quantile, not {min_tail!r}.")
     keys = [time_bucket(every, tz), *group_keys(by, func="latency_over_time")]
-    summary, names = _summary(lf, keys, [metric], qs, "exact", 0.01, "latency_over_time")
+    summary, names = _summary(
+        lf, keys, [metric], qs, "exact", 0.01, "latency_over_time", scan=kind is Kind.LAZY
+    )
     out = summary.select(
         *names,
         "count",

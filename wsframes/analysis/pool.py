@@ -49,6 +49,7 @@ from wsframes.analysis._frames import (
     require_columns,
     wilson_interval,
 )
+from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ERROR_CATALOGUE
 
@@ -258,9 +259,14 @@ def check_alpha(alpha: float) -> None:
 
 def timed(metric: str, rows: pl.Expr | None = None) -> pl.Expr:
     """*metric* over successful requests (of *rows*): the times health and speed are judged on
-    (a failure's time says when it gave up, not how fast the proxy is)."""
+    (a failure's time says when it gave up, not how fast the proxy is). NaN is missing, as in the
+    latency summaries (and in :func:`~wsframes.analysis._quantile.scan_quantile_table`)."""
     ok = pl.col("error_reason").is_null()
-    return pl.col(metric).cast(pl.Float64).filter(ok if rows is None else ok & rows)
+    return _duration(metric).filter(ok if rows is None else ok & rows)
+
+
+def _duration(metric: str) -> pl.Expr:
+    return pl.col(metric).cast(pl.Float64).fill_nan(None)
 
 
 def held_quantile(metric: str, q: float) -> pl.Expr:
@@ -271,6 +277,25 @@ def held_quantile(metric: str, q: float) -> pl.Expr:
     return pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
 
 
+def held_quantiles_scanned(lf: pl.LazyFrame, keys: Sequence[pl.Expr], metric: str) -> pl.LazyFrame:
+    """Per group of *keys*: :func:`held_quantile` of :data:`HEALTH_QUANTILES`, the same numbers, by
+    :func:`~wsframes.analysis._quantile.scan_quantile_table` (two streaming passes holding per-group
+    state, not the rows). Deferred: the scan runs when the result is collected."""
+    timed_rows = lf.filter(pl.col("error_reason").is_null())
+    names = {n: dtype for n, dtype in lf.select(keys).collect_schema().items()}
+    columns = [f"p{round(q * 100):d}" for q in HEALTH_QUANTILES]
+
+    def compute() -> pl.DataFrame:
+        table = scan_quantile_table(timed_rows, {metric: HEALTH_QUANTILES}, by=keys)
+        held = [
+            pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
+            for i, (q, name) in enumerate(zip(HEALTH_QUANTILES, columns, strict=True))
+        ]
+        return table.select(*names, *held)
+
+    return pl.defer(compute, schema=names | dict.fromkeys(columns, pl.Float64()))
+
+
 def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
     """Add ``_pool_p95``: the :data:`SLOW_QUANTILE` of :func:`timed` *metric* over the rows of *pool*."""
     return lf.with_columns(timed(metric, pool).quantile(SLOW_QUANTILE, "linear").alias("_pool_p95"))
@@ -279,10 +304,13 @@ def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
 def slow_aggs(metric: str) -> list[pl.Expr]:
     """Per group (of a frame :func:`with_pool_p95` prepared): successful requests with a time
     (``timed``), those above the pool's p95 (``slow``), and that p95 (``pool_p95``)."""
-    ok = timed(metric)
-    threshold = pl.col("_pool_p95").first()
-    return [ok.count().cast(pl.Int64).alias("timed"), (ok > threshold).sum().cast(pl.Int64).alias("slow"),
-            threshold.alias("pool_p95")]
+    # Masks rather than timed()'s filter: Polars' streaming engine sums masks batch by batch, while
+    # a filter inside an aggregation made it hold every row of the group_by (+0.5 GiB at 10M).
+    value = _duration(metric)
+    ok = pl.col("error_reason").is_null() & value.is_not_null()
+    slow = ok & (value > pl.col("_pool_p95"))
+    return [ok.sum().cast(pl.Int64).alias("timed"), slow.sum().cast(pl.Int64).alias("slow"),
+            pl.col("_pool_p95").first().alias("pool_p95")]
 
 
 def min_timed(min_requests: int) -> int:
@@ -378,10 +406,14 @@ def pool_health(
     check_alpha(alpha)
     # Rows without a key (no proxy_address: failures before any proxy was chosen) are listed but
     # neither rated nor part of the pool's figures.
-    stats = with_pool_p95(lf, metric, pl.all_horizontal(k.is_not_null() for k in keys)).group_by(keys).agg(
-        pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
-        pl.col("bytes").sum().alias("bytes"), *(held_quantile(metric, q) for q in HEALTH_QUANTILES),
-        *slow_aggs(metric))
+    pool = pl.all_horizontal(k.is_not_null() for k in keys)
+    aggs = [pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
+            pl.col("bytes").sum().alias("bytes"), *slow_aggs(metric)]
+    if kind is Kind.LAZY:  # a scan: its quantiles in bounded passes (in memory Polars' own are faster)
+        stats = _scanned_stats(lf, keys, names, metric, pool, aggs)
+    else:
+        stats = with_pool_p95(lf, metric, pool).group_by(keys).agg(
+            *aggs, *(held_quantile(metric, q) for q in HEALTH_QUANTILES))
     low, high = wilson_interval("failed", "requests", confidence=confidence)
     keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
     total, failed = pl.col("requests").filter(keyed).sum(), pl.col("failed").filter(keyed).sum()
@@ -406,6 +438,22 @@ def pool_health(
                    *(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES), "slow_share", "pool_error_rate",
                    "pool_p95", "verdict"))
     return finish(out, kind)
+
+
+def _scanned_stats(lf: pl.LazyFrame, keys: Sequence[pl.Expr], names: list[str], metric: str, pool: pl.Expr,
+                   aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """:func:`pool_health`'s per-group figures of a scan, holding per-group state only: the pool's
+    p95 by :func:`~wsframes.analysis._quantile.scan_quantiles` first (a literal then, where a
+    cross join with it held the rows), then one streaming group_by. Deferred until collected."""
+    def query(p95: float | None) -> pl.LazyFrame:
+        return lf.with_columns(pl.lit(p95, pl.Float64).alias("_pool_p95")).group_by(keys).agg(aggs)
+
+    def compute() -> pl.DataFrame:
+        rows = lf.filter(pl.col("error_reason").is_null() & pool)
+        return query(scan_quantiles(rows, {metric: (SLOW_QUANTILE,)})[metric][0]).collect(engine="streaming")
+
+    stats = pl.defer(compute, schema=query(None).collect_schema())
+    return stats.join(held_quantiles_scanned(lf, keys, metric), on=names, how="left", nulls_equal=True)
 
 
 def _require_enriched(lf: pl.LazyFrame, keys: Sequence[pl.Expr]) -> None:
