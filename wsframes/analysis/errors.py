@@ -21,6 +21,7 @@ import polars as pl
 from wsframes.analysis._frames import (
     ByLike,
     Frame,
+    Kind,
     as_lazy,
     check_min_requests,
     clean_durations,
@@ -35,7 +36,7 @@ from wsframes.analysis._frames import (
     wilson_interval,
 )
 from wsframes.analysis._pushdown import engine_keys, error_counts
-from wsframes.analysis.pool import binomial_tail, held_quantile, subnets
+from wsframes.analysis.pool import binomial_tail, held_quantile, held_quantiles_scanned, subnets
 from wsframes.errors import ConfigurationError
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
 
@@ -245,16 +246,15 @@ def top_offenders(
     if n is not None and (not isinstance(n, int) or n < 1):
         raise ConfigurationError(f"n={n!r} must be a positive number of rows or None for all.")
     check_min_requests(min_requests)
+    aggs = [pl.len().cast(pl.UInt32).alias("requests"), failed_expr().sum().alias("failed"),
+            pl.col("bytes").sum().alias("bytes")]
+    if kind is Kind.LAZY:  # a scan: the p95s in bounded passes (a per-group quantile holds the rows)
+        p95 = held_quantiles_scanned(lf, keys, metric, (0.95,))
+        grouped = lf.group_by(keys).agg(aggs).join(p95, on=names, how="left", nulls_equal=True)
+    else:
+        grouped = clean_durations(lf, [metric]).group_by(keys).agg(*aggs, held_quantile(metric, 0.95))
     stats = (
-        clean_durations(lf, [metric])
-        .group_by(keys)
-        .agg(
-            pl.len().cast(pl.UInt32).alias("requests"),
-            failed_expr().sum().alias("failed"),
-            pl.col("bytes").sum().alias("bytes"),
-            held_quantile(metric, 0.95),
-        )
-        .with_columns(_rate_columns(confidence))
+        grouped.with_columns(_rate_columns(confidence))
         .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
     )
     out = stats.filter(pl.col("requests") >= min_requests).sort(

@@ -277,19 +277,21 @@ def held_quantile(metric: str, q: float) -> pl.Expr:
     return pl.when(ok.count() >= min_points(q)).then(ok.quantile(q, "linear")).alias(f"p{round(q * 100):d}")
 
 
-def held_quantiles_scanned(lf: pl.LazyFrame, keys: Sequence[pl.Expr], metric: str) -> pl.LazyFrame:
-    """Per group of *keys*: :func:`held_quantile` of :data:`HEALTH_QUANTILES`, the same numbers, by
+def held_quantiles_scanned(
+    lf: pl.LazyFrame, keys: Sequence[pl.Expr], metric: str, quantiles: Sequence[float] = HEALTH_QUANTILES
+) -> pl.LazyFrame:
+    """Per group of *keys*: :func:`held_quantile` of *quantiles*, the same numbers, by
     :func:`~wsframes.analysis._quantile.scan_quantile_table` (two streaming passes holding per-group
     state, not the rows). Deferred: the scan runs when the result is collected."""
     timed_rows = lf.filter(pl.col("error_reason").is_null())
     names = {n: dtype for n, dtype in lf.select(keys).collect_schema().items()}
-    columns = [f"p{round(q * 100):d}" for q in HEALTH_QUANTILES]
+    columns = [f"p{round(q * 100):d}" for q in quantiles]
 
     def compute() -> pl.DataFrame:
-        table = scan_quantile_table(timed_rows, {metric: HEALTH_QUANTILES}, by=keys)
+        table = scan_quantile_table(timed_rows, {metric: quantiles}, by=keys)
         held = [
             pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
-            for i, (q, name) in enumerate(zip(HEALTH_QUANTILES, columns, strict=True))
+            for i, (q, name) in enumerate(zip(quantiles, columns, strict=True))
         ]
         return table.select(*names, *held)
 
