@@ -278,14 +278,7 @@ def _find(
         )
         if seeds.is_empty():
             continue
-        merged = runs(seeds, unit, step)
-        import os
-        if os.environ.get("DBG") and events == "f":
-            pl.Config.set_tbl_rows(60)
-            print("MERGED", merged.sort("start").select("dimension","value","start","end","p"))
-            for c in clusters(merged):
-                print("CLUSTER", c["start"].min(), c["end"].max(), explain(c, unit)["dimension"])
-        for cluster in clusters(merged):
+        for cluster in clusters(runs(seeds, unit, step)):
             p = cluster["p"].min()
             found.append({"kind": kind, "metric": metric, "events": events, **explain(cluster, unit), "p": p})
     # Benjamini-Hochberg again over incidents, not cells: one incident seen through hundreds of
