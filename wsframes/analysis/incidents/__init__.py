@@ -311,11 +311,9 @@ def _test(
     first: Any = current["t"].min()
     last: Any = current["t"].max()
     buckets = int((last - first) / step) + 1
-    # The error-code rows count failures only: the slow metrics are tested without them.
-    rated = current.lazy().filter(pl.col("dimension") != ERROR_REASON).select(*_UNIT, *PHASES).collect()
     for metric, events, _, _ in _METRICS:
-        cur = current if events == "f" else rated
-        unit = cur.select(*_UNIT, k=pl.col(events)).drop_nulls("k")
+        # The error-code rows count failures only (null slow counts): the slow metrics drop them.
+        unit = current.select(*_UNIT, k=pl.col(events)).drop_nulls("k")
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
