@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from wsframes.analysis import _quantile, latency_ccdf, latency_over_time, pool_health
+from wsframes.analysis import _quantile, latency_ccdf, latency_over_time, pool_health, top_offenders
 from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
 
 QS = (0.0, 0.01, 0.3333, 0.5, 0.95, 0.99, 0.999, 1.0)
@@ -165,6 +165,8 @@ def test_sections_read_from_a_scan_give_the_in_memory_numbers(seed: int) -> None
         lambda f: pool_health(
             f, by=pl.col("proxy_address").cast(pl.String).str.slice(0, 8), metric="handshake_duration"
         ),
+        lambda f: top_offenders(f, by="proxy_address", n=None),  # the null proxy is a row too
+        lambda f: top_offenders(f, by="proxy_address", n=5, sort_by="p95", metric="handshake_duration"),
     ):
         eager = section(df)
         assert eager.height
