@@ -8,6 +8,7 @@ from itertools import permutations
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from wsframes.analysis import find_incidents
 from wsframes.analysis.incidents import INCIDENT_SCHEMA
@@ -463,3 +464,19 @@ def test_a_run_takes_the_reference_of_its_shortest_first_window_in_any_order() -
             100.0,
             1e-4,
         )
+
+
+@pytest.mark.parametrize("seed", [3, 11, 47])
+def test_segments_tested_in_shares_give_the_same_incidents(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy month's cells are tested a share of segments at a time (memory): the dispersion over
+    all shares, the account in every share but tested once, so the incidents are the same."""
+    import wsframes.analysis.incidents as incidents
+
+    sc = draw_scenario(seed, max_records=100_000)
+    whole = find_incidents(sc.current, baseline=sc.baseline, tz=sc.tz)
+    assert whole.height  # the scenario plants something
+    monkeypatch.setattr(incidents, "TEST_CELLS", 2_000)  # many shares of these weeks' cells
+    shared = find_incidents(sc.current, baseline=sc.baseline, tz=sc.tz)
+    assert_frame_equal(shared, whole)

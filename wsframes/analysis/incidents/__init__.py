@@ -112,7 +112,7 @@ from wsframes.analysis.incidents._cells import (
 from wsframes.analysis.incidents._events import new_codes, seasonal_gaps
 from wsframes.analysis.incidents._scan import runs, window_times, windows
 from wsframes.analysis.incidents._season import around_usual, seasonal
-from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference
+from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference, squared_z
 from wsframes.analysis.incidents._volume import volume_runs
 from wsframes.errors import ConfigurationError
 from wsframes.timeutil import check_tz
@@ -302,57 +302,131 @@ def _find(
 _UNIT = ("dimension", "value", "t", "n", "sid")
 
 
+#: Cells of one metric whose reference and windows are built at a time: the tests of a busy
+#: month (hundreds of thousands of segments x hours) hold several working columns per cell.
+TEST_CELLS = 2_000_000
+
+
 def _test(
     current: pl.DataFrame, previous: pl.DataFrame | None, step: timedelta, tz: str, level: float
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], int]:
     """Candidate windows of both metrics with ``p`` and BH ``q`` over all tested; the unit cells
-    of the segments that may pass the BH *level*; how many windows were tested."""
+    of the segments that may pass the BH *level*; how many windows were tested.
+
+    Every statistic but the dispersion is per segment, so the segments are tested in shares of
+    about :data:`TEST_CELLS` cells, each with the account (the seasonal factor is the account's);
+    the dispersion is the median over a dimension's cells, so it is measured over every share
+    first, and each share's reference is rebuilt for its windows rather than held meanwhile.
+    """
     parts, units, tested = [], {}, 0
     first: Any = current["t"].min()
     last: Any = current["t"].max()
     buckets = int((last - first) / step) + 1
     for metric, events, _, _ in _METRICS:
         # The error-code rows count failures only (null slow counts): the slow metrics drop them.
-        unit = current.select(*_UNIT, k=pl.col(events)).drop_nulls("k")
+        cells = current.select(*_UNIT, k=pl.col(events)).drop_nulls("k")
         # The integer segment id ``sid`` of the cells: the scan groups and joins on it, not text.
         prev = (
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
         )
-        unit = reference(unit, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
-        unit = seasonal(unit, prev, tz=tz, step=step)
-        phi = dispersion(around_usual(unit.lazy()))
-        segments = unit.select("sid", "dimension", "value").unique("sid")
-        scanned, m = windows(
-            unit,
-            first=first,
-            step=step,
-            buckets=buckets,
-            min_events=MIN_EXCESS,
-            effect=_EFFECT[metric],
-            rest_of_period=prev is None,
-        )
-        # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
-        found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
-        parts.append(window_times(found, first=first, step=step).with_columns(events=pl.lit(events)))
-        # Kept for refining edges and explaining clusters, which read only the candidate
-        # segments and the account: those rows and the columns they read. A window's ``q`` is
-        # never below its ``p``, so a segment without a window of ``p`` under the level has none.
-        candidates = found.filter(pl.col("p") < level)["sid"].unique()
-        kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(candidates.implode())
-        units[events] = (
-            (
-                unit.lazy()
-                .select("dimension", "value", "t", "n", "k", "expected", "p0", "m", "sid")
-                .filter(kept)
-            )
-            .collect()
-            .drop("sid")
-        )
+        found, m, kept = _test_metric(cells, prev, metric, tz, first, step, buckets, level)
+        parts += [f.with_columns(events=pl.lit(events)) for f in found]
+        units[events] = kept
         tested += m
-        del unit, scanned  # before the next metric's are built
+        del cells
     out = pl.concat(parts, how="diagonal_relaxed")
     q = benjamini_hochberg(out["p"].to_numpy(), tested)
     return out.with_columns(q=pl.Series(q, dtype=pl.Float64)), units, tested
+
+
+def _test_metric(
+    cells: pl.DataFrame,
+    prev: pl.DataFrame | None,
+    metric: str,
+    tz: str,
+    first: Any,
+    step: timedelta,
+    buckets: int,
+    level: float,
+) -> tuple[list[pl.DataFrame], int, pl.DataFrame]:
+    """One metric's windows with ``p`` per share, how many were tested, and the kept unit cells."""
+    shares = _shares(cells)
+    built = [_usual(cells, prev, tz, step)] if len(shares) == 1 else []  # one share: built once
+    z2 = [
+        squared_z(around_usual(built[0].lazy() if built else _share(_usual(s, prev, tz, step), i).lazy()))
+        .collect()
+        for i, s in enumerate(shares)
+    ]
+    phi = dispersion(pl.concat(z2), cells["dimension"].unique())
+    del z2
+    found, kept, tested = [], [], 0
+    for i, share in enumerate(shares):
+        unit = built.pop() if built else _share(_usual(share, prev, tz, step), i)
+        windows_p, m, units = _test_share(unit, phi, metric, first, step, buckets, level, prev is None)
+        del unit  # before the next share's are built
+        found.append(windows_p)
+        kept.append(units)
+        tested += m
+    return found, tested, pl.concat(kept)
+
+
+def _usual(share: pl.DataFrame, prev: pl.DataFrame | None, tz: str, step: timedelta) -> pl.DataFrame:
+    """The cells with their reference: flat (``K0``/``N0``, ``expected``), then seasonal."""
+    unit = reference(share, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
+    return seasonal(unit, prev, tz=tz, step=step)
+
+
+def _shares(cells: pl.DataFrame) -> list[pl.DataFrame]:
+    """The cells in shares of whole segments of about :data:`TEST_CELLS` each, every share with
+    the account's cells (one share, *cells* itself, when they fit)."""
+    count = -(-cells.height // TEST_CELLS)
+    if count <= 1:
+        return [cells]
+    account = pl.col("dimension") == ALL
+    return [cells.filter(account | (pl.col("sid") % count == i)) for i in range(count)]
+
+
+def _share(unit: pl.DataFrame, i: int) -> pl.DataFrame:
+    """A share's cells to test: the account's only in the first (every share carries them)."""
+    return unit if i == 0 else unit.filter(pl.col("dimension") != ALL)
+
+
+def _test_share(
+    unit: pl.DataFrame,
+    phi: dict[str, float],
+    metric: str,
+    first: Any,
+    step: timedelta,
+    buckets: int,
+    level: float,
+    rest_of_period: bool,
+) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """One share's windows with ``p`` (and times), how many it tested, and its kept unit cells."""
+    segments = unit.select("sid", "dimension", "value").unique("sid")
+    scanned, m = windows(
+        unit,
+        first=first,
+        step=step,
+        buckets=buckets,
+        min_events=MIN_EXCESS,
+        effect=_EFFECT[metric],
+        rest_of_period=rest_of_period,
+    )
+    # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
+    found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
+    # Kept for refining edges and explaining clusters, which read only the candidate
+    # segments and the account: those rows and the columns they read. A window's ``q`` is
+    # never below its ``p``, so a segment without a window of ``p`` under the level has none.
+    candidates = found.filter(pl.col("p") < level)["sid"].unique()
+    kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(candidates.implode())
+    units = (
+        unit.lazy()
+        .select("dimension", "value", "t", "n", "k", "expected", "p0", "m", "sid")
+        .filter(kept)
+        .collect()
+        .drop("sid")
+    )
+    return window_times(found, first=first, step=step), m, units
 
 
 def _without(

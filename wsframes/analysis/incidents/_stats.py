@@ -12,6 +12,8 @@ Stat. Med. 2005). Benjamini-Hochberg (1995) then controls false discoveries over
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import polars as pl
 from scipy.stats import hypergeom
@@ -43,25 +45,25 @@ def reference(units: pl.DataFrame, baseline: pl.DataFrame | None) -> pl.DataFram
     )
 
 
-def dispersion(cells: pl.LazyFrame) -> dict[str, float]:
-    """Variance inflation per dimension: ``median(z**2) / 0.455`` over well-filled cells, >= 1."""
+def squared_z(cells: pl.LazyFrame) -> pl.LazyFrame:
+    """``dimension, z2``: each well-filled cell's squared z-score, what :func:`dispersion` reads."""
     p0 = pl.col("K0") / pl.col("N0")
     e = pl.col("n") * p0
     z2 = (pl.col("k") - e) ** 2 / (e * (1 - p0))
-    filled = cells.filter((pl.col("N0") > 0) & (e >= 2) & (pl.col("n") * (1 - p0) >= 2))
+    filled = (pl.col("N0") > 0) & (e >= 2) & (pl.col("n") * (1 - p0) >= 2)
     # Lazy: only the columns read here are filtered, not every column of the cells.
-    per, dims = pl.collect_all(
-        [
-            filled.group_by("dimension").agg(
-                (z2.median() / _CHI2_MEDIAN).alias("phi"), pl.len().alias("cells")
-            ),
-            cells.select(pl.col("dimension").unique()),
-        ]
-    )
+    return cells.filter(filled).select("dimension", z2.alias("z2"))
+
+
+def dispersion(z2: pl.DataFrame, dimensions: Iterable[str]) -> dict[str, float]:
+    """Variance inflation per dimension: ``median(z**2) / 0.455`` over the well-filled cells'
+    :func:`squared_z`, >= 1, for each of *dimensions*."""
+    phi = (pl.col("z2").median() / _CHI2_MEDIAN).alias("phi")
+    per = z2.group_by("dimension").agg(phi, pl.len().alias("cells"))
     enough = {d: max(1.0, float(phi)) for d, phi, m in per.iter_rows() if m >= 30}
     # A dimension with too few filled cells borrows the worst estimate seen (never below 1).
     fallback = max(enough.values(), default=1.0)
-    return {d: enough.get(d, fallback) for d in dims["dimension"]}
+    return {d: enough.get(d, fallback) for d in dimensions}
 
 
 def p_values(windows: pl.LazyFrame, phi: dict[str, float], effect: pl.Expr) -> pl.DataFrame:
