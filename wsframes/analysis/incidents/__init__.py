@@ -350,45 +350,35 @@ def _test_metric(
     level: float,
 ) -> tuple[list[pl.DataFrame], int, pl.DataFrame]:
     """One metric's windows with ``p`` per share, how many were tested, and the kept unit cells."""
-    shares = _shares(cells)
-    built = [_usual(cells, prev, tz, step)] if len(shares) == 1 else []  # one share: built once
-    z2 = [
-        squared_z(around_usual(built[0].lazy() if built else _share(_usual(s, prev, tz, step), i).lazy()))
-        .collect()
-        for i, s in enumerate(shares)
-    ]
+    count = -(-cells.height // TEST_CELLS)
+    only = _share(cells, 0, 1, prev, tz, step) if count == 1 else None  # one share: built once
+
+    def unit_of(i: int) -> pl.DataFrame:
+        return only if only is not None else _share(cells, i, count, prev, tz, step)
+
+    z2 = [squared_z(around_usual(unit_of(i).lazy())).collect() for i in range(count)]
     phi = dispersion(pl.concat(z2), cells["dimension"].unique())
     del z2
     found, kept, tested = [], [], 0
-    for i, share in enumerate(shares):
-        unit = built.pop() if built else _share(_usual(share, prev, tz, step), i)
-        windows_p, m, units = _test_share(unit, phi, metric, first, step, buckets, level, prev is None)
-        del unit  # before the next share's are built
+    for i in range(count):
+        windows_p, m, units = _test_share(unit_of(i), phi, metric, first, step, buckets, level, prev is None)
         found.append(windows_p)
         kept.append(units)
         tested += m
     return found, tested, pl.concat(kept)
 
 
-def _usual(share: pl.DataFrame, prev: pl.DataFrame | None, tz: str, step: timedelta) -> pl.DataFrame:
-    """The cells with their reference: flat (``K0``/``N0``, ``expected``), then seasonal."""
-    unit = reference(share, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
-    return seasonal(unit, prev, tz=tz, step=step)
-
-
-def _shares(cells: pl.DataFrame) -> list[pl.DataFrame]:
-    """The cells in shares of whole segments of about :data:`TEST_CELLS` each, every share with
-    the account's cells (one share, *cells* itself, when they fit)."""
-    count = -(-cells.height // TEST_CELLS)
-    if count <= 1:
-        return [cells]
+def _share(
+    cells: pl.DataFrame, i: int, count: int, prev: pl.DataFrame | None, tz: str, step: timedelta
+) -> pl.DataFrame:
+    """Share *i* of *count* with its reference (flat ``K0``/``N0``, ``expected``, then seasonal):
+    the segments of ``sid % count == i``, built with the account's cells, which the seasonal
+    factor reads, and tested with them in the first share only."""
     account = pl.col("dimension") == ALL
-    return [cells.filter(account | (pl.col("sid") % count == i)) for i in range(count)]
-
-
-def _share(unit: pl.DataFrame, i: int) -> pl.DataFrame:
-    """A share's cells to test: the account's only in the first (every share carries them)."""
-    return unit if i == 0 else unit.filter(pl.col("dimension") != ALL)
+    share = cells if count == 1 else cells.filter(account | (pl.col("sid") % count == i))
+    unit = reference(share, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
+    unit = seasonal(unit, prev, tz=tz, step=step)
+    return unit if i == 0 else unit.filter(~account)
 
 
 def _test_share(
