@@ -339,10 +339,33 @@ def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.Monke
     options = {"every": HOUR, "tz": "Asia/Kolkata", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
     whole, found = _cells.cells(df.lazy(), **options), find_incidents(df)  # type: ignore[arg-type]
     monkeypatch.setattr(_cells, "CHUNK_ROWS", 7_000)
-    assert len(_cells._plan(df.lazy(), every=HOUR, tz="Asia/Kolkata")[0]) == 8
+    assert len(_cells.stretches(df.lazy(), every=HOUR, tz="Asia/Kolkata")) == 8
     assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
     assert_frame_equal(find_incidents(df), found)
     assert found.filter(pl.col("value") == domain).height == 1
+
+
+def test_cells_are_the_same_whether_text_is_string_categorical_or_enum(monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: E501
+    """Text values are counted by their categorical codes, which must name the same value in
+    every stretch of time whatever the column's type: strings, categoricals or an Enum."""
+    from wsframes.analysis.incidents import _cells
+
+    df = _week(30_000, 4)
+    text = ["domain", "hostname", "proxy_address", "client_address", "error_reason"]
+    as_string = df.with_columns(pl.col(text).cast(pl.String))
+    # An Enum whose codes differ from the categorical ones: its categories in reverse order.
+    enum = {c: pl.Enum(as_string[c].drop_nulls().unique().sort(descending=True)) for c in text}
+    options = {"every": HOUR, "tz": "UTC", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
+    monkeypatch.setattr(_cells, "CHUNK_ROWS", 4_000)  # several stretches
+
+    def counted(frame: pl.DataFrame) -> pl.DataFrame:
+        cells = _cells.cells(frame.lazy(), **options)  # type: ignore[arg-type]
+        return cells.with_columns(pl.col("dimension", "value").cast(pl.String))
+
+    expected = counted(as_string)
+    assert expected.filter(pl.col("dimension") == "domain").height > 100
+    assert_frame_equal(counted(as_string.with_columns(pl.col(text).cast(pl.Categorical))), expected)
+    assert_frame_equal(counted(as_string.cast(enum)), expected)  # type: ignore[arg-type]
 
 
 def test_segments_of_fewer_than_twenty_requests_get_no_cells() -> None:

@@ -1,9 +1,9 @@
 """Counts per time bucket and segment: the small tables every incident test works on.
 
-A first pass lists each text column's values (those in at least :data:`MIN_KEPT_REQUESTS` rows)
-as an Enum: one code per value for the whole period. One narrow pass over the activity frame, a
-stretch of time at a time, then turns each row into integers: a bucket number, a burst weight,
-flags and, per dimension, the code of its value (integers are their own code). Every dimension
+One narrow pass over the activity frame, a stretch of time at a time, turns each row into
+integers: a bucket number, a burst weight, flags and, per dimension, the code of its value
+(integers are their own code; text is categorical, whose codes are the process's own and so
+the same in every stretch). Every dimension
 is one ``group_by`` on a single ``UInt64`` key ``bucket << 32 | code`` over that narrow frame (the
 engine runs them in parallel), and the stretches' counts add up on that key; the proxy /24 is
 derived from the proxy cells, not from the rows. Text comes back once, at the end, so the
@@ -25,7 +25,6 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, to_engine
 from wsframes.analysis._frames import time_bucket
-from wsframes.analysis._quantile import SEPARATE_SCANS
 
 #: Dimensions a frame may carry and the cells then count (null when absent): the proxy's country
 #: and network after :func:`wsframes.analysis.enrich`, the plan of a several-plan archive scan
@@ -61,9 +60,6 @@ MIN_KEPT_REQUESTS = 20
 CHUNK_ROWS = 4_000_000
 
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
-#: Text columns whose every value gets its cells: the /24s are summed from the proxies, and
-#: every error code is kept.
-_WHOLE_DIMS = ("proxy_address", ERROR_REASON)
 _WEIGHED = ("n", "f", *PHASES)  # burst-weighted counts
 _COUNTS = (*_WEIGHED, "by")  # and bytes, not weighted: a burst's bytes are all transferred
 _UTC = pl.Datetime("us", "UTC")
@@ -142,13 +138,11 @@ def _key(column: str, dtype: pl.DataType) -> pl.Expr:
     return col.to_physical().cast(pl.UInt64)
 
 
-def _narrow(
-    lf: pl.LazyFrame, names: Mapping[str, pl.Enum], *, every: str | timedelta, tz: str, slow_after: Thresholds
-) -> pl.DataFrame:
+def _narrow(lf: pl.LazyFrame, *, every: str | timedelta, tz: str, slow_after: Thresholds) -> pl.DataFrame:
     """The rows as integers: ``b`` (bucket start, epoch seconds), flags, and the segment columns.
 
-    Text columns become the codes of *names* (:func:`_plan`): the same code in every stretch of
-    time, so the stretches' counts add up on integers; a value left out of *names* is null.
+    Text columns become categorical (:func:`_as_codes`): a value has the same code in every
+    stretch of time, so the stretches' counts add up on integers.
     """
     seconds = time_bucket(every, tz, name="t").dt.convert_time_zone("UTC").dt.epoch("s")
     return lf.select(
@@ -157,8 +151,20 @@ def _narrow(
         pl.col("error_reason").is_not_null().alias("failed"),
         *slow_flags(slow_after),
         capped_bytes(pl, slow_after),
-        *[pl.col(c).cast(names[c], strict=False) if c in names else pl.col(c) for c in (*_RAW, ERROR_REASON)],
+        *_as_codes(lf.collect_schema(), (*_RAW, ERROR_REASON)),
     ).collect(engine="streaming")  # batch by batch: a scan's text columns never sit in memory whole
+
+
+def _as_codes(schema: pl.Schema, columns: Iterable[str]) -> list[pl.Expr]:
+    """*columns* with text as categorical: Polars' categories are global to the process (or an
+    Enum's own), so a value's code is the same in every frame, with no pass to list the values."""
+    return [pl.col(c).cast(pl.Categorical) if schema[c] == pl.String else pl.col(c) for c in columns]
+
+
+def _texts(dtype: pl.DataType) -> pl.Series:
+    """Each code's text, at the code's index, of a categorical or Enum *dtype*."""
+    categories = dtype.categories  # type: ignore[attr-defined]
+    return categories if isinstance(categories, pl.Series) else categories.to_series()
 
 
 def _burst_weights(ts: pl.Series) -> pl.Series:
@@ -206,45 +212,22 @@ def cells(
     if engine is not None and block is not None:
         return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
     lf = lf.with_columns(*_missing(lf.collect_schema().names(), pl))
-    chunks, names = _plan(lf, every=every, tz=tz)
-    count = partial(_chunk_counts, lf, names=names, every=every, tz=tz, slow_after=slow_after)
-    counts = _summed(count(chunk) for chunk in chunks)
-    return _assemble({d: _split(counts.pop(d), d, names.get(d or "")) for d in _ALL_DIMS})
+    count = partial(_chunk_counts, lf, every=every, tz=tz, slow_after=slow_after)
+    counts = _summed(count(chunk) for chunk in stretches(lf, every=every, tz=tz))
+    dtypes = lf.select(_as_codes(lf.collect_schema(), (*_RAW, ERROR_REASON))).collect_schema()
+    return _assemble({d: _split(counts.pop(d), d, dtypes.get(d or "")) for d in _ALL_DIMS})
 
 
-def _plan(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> tuple[list[pl.Expr | None], dict[str, pl.Enum]]:
-    """The stretches of time to count one at a time (:func:`_chunks`) and the codes of the text
-    columns: their values as an Enum, in text order, in one pass over the scan.
-
-    A value in fewer rows than :data:`MIN_KEPT_REQUESTS` over the period gets no code, so its
-    cells are never built (its burst-weighted count, at most its rows, is below the rule of
-    :func:`_assemble` anyway). Proxies all keep theirs (their /24s are summed from them) and error
-    codes too (always kept).
-    """
-    schema = lf.collect_schema()
-    texts = [c for c in (*_RAW, ERROR_REASON) if c in schema and not schema[c].is_integer()]
-    ts = pl.col("timestamp")
-    span = lf.select(pl.len(), ts.min().alias("lo"), ts.max().alias("hi"))
-    values = [
-        lf.group_by(c).agg(pl.len()).filter(pl.col(c).is_not_null() & (pl.col("len") >= MIN_KEPT_REQUESTS))
-        if c not in _WHOLE_DIMS
-        else lf.select(pl.col(c).unique().drop_nulls())
-        for c in texts
-    ]
-    frames = pl.collect_all([span, *values], engine="streaming", optimizations=SEPARATE_SCANS)
-    names = {c: pl.Enum(f[c].cast(pl.String).unique().sort()) for c, f in zip(texts, frames[1:], strict=True)}
-    return _chunks(*frames[0].row(0), every=every, tz=tz), names
-
-
-def _chunks(
-    rows: int, lo: datetime | None, hi: datetime | None, *, every: timedelta, tz: str
-) -> list[pl.Expr | None]:
-    """Filters splitting *rows* records from *lo* to *hi* into stretches of time of about
-    :data:`CHUNK_ROWS` rows each (one None when they fit), so the narrow rows of only one stretch
-    are in memory at a time. Stretches start at bucket starts: every bucket (and every burst, one
-    timestamp) is counted in one stretch, so the stretches' cells are disjoint.
+def stretches(lf: pl.LazyFrame, *, every: timedelta, tz: str) -> list[pl.Expr | None]:
+    """Filters splitting *lf*'s rows into stretches of time of about :data:`CHUNK_ROWS` rows each
+    (one None when they fit), so the narrow rows of only one stretch are in memory at a time.
+    Stretches start at bucket starts: every bucket (and every burst, one timestamp) is counted in
+    one stretch, so the stretches' cells are disjoint. Their row counts are estimated from the
+    period's span (the rows and first and last times: a scan's metadata mostly), as if spread evenly.
     """
     ts = pl.col("timestamp")
+    span = lf.select(pl.len(), ts.min().alias("lo"), ts.max().alias("hi")).collect(engine="streaming")
+    rows, lo, hi = span.row(0)
     parts = -(-rows // CHUNK_ROWS)
     if parts <= 1 or lo is None or hi is None:
         return [None]
@@ -261,14 +244,13 @@ def _chunk_counts(
     lf: pl.LazyFrame,
     chunk: pl.Expr | None,
     *,
-    names: Mapping[str, pl.Enum],
     every: timedelta,
     tz: str,
     slow_after: Thresholds,
 ) -> dict[str | None, pl.DataFrame]:
     """The key-coded counts of every dimension from the rows *chunk* selects (all rows when None)."""
     rows = lf if chunk is None else lf.filter(chunk)
-    narrow = _narrow(rows, names, every=every, tz=tz, slow_after=slow_after)
+    narrow = _narrow(rows, every=every, tz=tz, slow_after=slow_after)
     w = _burst_weights(narrow["ts"])
     # Each flag as its weight (0 when unset): plain sums group faster than filtered ones.
     flags = {"f": "failed", **{k: k for k in PHASES}}
@@ -280,7 +262,7 @@ def _chunk_counts(
 
 
 def _summed(parts: Iterable[dict[str | None, pl.DataFrame]]) -> dict[str | None, pl.DataFrame]:
-    """The counts of several stretches as one (their buckets are disjoint: see :func:`_chunks`)."""
+    """The counts of several stretches as one (their buckets are disjoint: see :func:`stretches`)."""
     chunks = list(parts)
     return {d: pl.concat([c[d] for c in chunks], rechunk=False) for d in _ALL_DIMS}
 
@@ -364,18 +346,17 @@ def _collect(frame: nw.LazyFrame[Any]) -> pl.DataFrame:
 Coded = tuple[pl.DataFrame, pl.DataFrame | None]
 
 
-def _split(counts: pl.DataFrame, dimension: str | None, names: pl.Enum | None) -> Coded:
-    """Key-coded counts as ``b, code``, counts, and each code's text (None for the account)."""
-    if dimension is None:
+def _split(counts: pl.DataFrame, dimension: str | None, dtype: pl.DataType | None) -> Coded:
+    """Key-coded counts as ``b, code``, counts, and each code's text (None for the account);
+    *dtype* is the dimension's in the narrow rows (an integer's code is its value)."""
+    if dimension is None or dtype is None:
         return counts.select(pl.col("key").cast(pl.Int64).alias("b"), *_COUNTS), None
     b, code = (pl.col("key") // _HIGH).cast(pl.Int64).alias("b"), (pl.col("key") % _HIGH).alias("code")
     split = counts.select(b, code, *_COUNTS)
-    if names is None:  # an integer column: its code is the value
-        labels = split.select(pl.col("code").unique())
-        labels = labels.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String))
-    else:
-        labels = pl.DataFrame({"value": names.categories}).with_row_index("code").cast({"code": pl.UInt64})
-    return split, labels
+    labels = split.select(pl.col("code").unique())
+    if dtype.is_integer():
+        return split, labels.with_columns(value=pl.col("code").cast(pl.Int64).cast(pl.String))
+    return split, labels.with_columns(value=_texts(dtype).gather(labels["code"]))
 
 
 def _coded(cells: pl.DataFrame) -> Coded:
