@@ -167,6 +167,9 @@ def test_sections_read_from_a_scan_give_the_in_memory_numbers(seed: int) -> None
         ),
         lambda f: top_offenders(f, by="proxy_address", n=None),  # the null proxy is a row too
         lambda f: top_offenders(f, by="proxy_address", n=5, sort_by="p95", metric="handshake_duration"),
+        # the p95s of only the proxies that can rank among the first 3 (ties at the edge kept)
+        lambda f: top_offenders(f, by="proxy_address", n=3, sort_by="failed"),
+        lambda f: top_offenders(f, by="proxy_address", n=3, sort_by="error_rate", min_requests=20),
     ):
         eager = section(df)
         assert eager.height

@@ -248,18 +248,37 @@ def top_offenders(
     check_min_requests(min_requests)
     aggs = [pl.len().cast(pl.UInt32).alias("requests"), failed_expr().sum().alias("failed"),
             pl.col("bytes").sum().alias("bytes")]
+    def ranked(grouped: pl.LazyFrame) -> pl.LazyFrame:
+        stats = grouped.with_columns(_rate_columns(confidence)).select(
+            *names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95"
+        )
+        return stats.filter(pl.col("requests") >= min_requests).sort(
+            [sort_by, "requests", *names], descending=[True, True] + [False] * len(names), nulls_last=True
+        )
+
     if kind is Kind.LAZY:  # a scan: the p95s in bounded passes (a per-group quantile holds the rows)
-        p95 = held_quantiles_scanned(lf, keys, metric, (0.95,))
-        grouped = lf.group_by(keys).agg(aggs).join(p95, on=names, how="left", nulls_equal=True)
+        counted = lf.group_by(keys).agg(aggs).with_columns(p95=pl.lit(None, pl.Float64))
+        top = n if sort_by != "p95" else None  # a p95 ranking needs every group's p95
+
+        def compute() -> pl.DataFrame:
+            counts = ranked(counted).collect(engine="streaming")
+            rows = lf
+            if top is not None and counts.height > top:
+                # Only the groups that can be among the first n need a p95: those ranking at
+                # least as high as the n-th by (sort_by, requests), ties at the edge included.
+                edge = counts.row(top - 1, named=True)
+                value, requests = pl.col(sort_by), pl.col("requests")
+                counts = counts.filter(
+                    (value > edge[sort_by]) | ((value == edge[sort_by]) & (requests >= edge["requests"]))
+                )
+                shown = counts.select(names).lazy()
+                rows = lf.join(shown, left_on=keys, right_on=names, how="semi", nulls_equal=True)
+            p95 = held_quantiles_scanned(rows, keys, metric, (0.95,))
+            return counts.lazy().drop("p95").join(p95, on=names, how="left", nulls_equal=True).collect()
+
+        out = ranked(pl.defer(compute, schema=ranked(counted).collect_schema()))
     else:
-        grouped = clean_durations(lf, [metric]).group_by(keys).agg(*aggs, held_quantile(metric, 0.95))
-    stats = (
-        grouped.with_columns(_rate_columns(confidence))
-        .select(*names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95")
-    )
-    out = stats.filter(pl.col("requests") >= min_requests).sort(
-        [sort_by, "requests", *names], descending=[True, True] + [False] * len(names), nulls_last=True
-    )
+        out = ranked(clean_durations(lf, [metric]).group_by(keys).agg(*aggs, held_quantile(metric, 0.95)))
     return finish(out.head(n) if n is not None else out, kind)
 
 

@@ -14,7 +14,6 @@ import numpy as np
 import polars as pl
 
 from wsframes._version import __version__
-from wsframes.analysis._frames import failed_expr
 from wsframes.analysis.errors import standing_problems, top_offenders
 from wsframes.report.data import ReportData, collect, count_rows
 from wsframes.report.findings import PHASES, Alert
@@ -96,19 +95,6 @@ def taxonomy_html(taxonomy: pl.DataFrame) -> str:
 
 
 def _offenders(frame: pl.LazyFrame, column: str, *, n: int, sort_by: str) -> pl.DataFrame:
-    # Count first (one streaming pass), then run top_offenders over the rows of the candidates
-    # only, so its p95 passes bucket a handful of groups: the first n by (sort_by, requests),
-    # ties at the edge included, so its own ranking picks the same n.
-    per_value = frame.group_by(column).agg(pl.len().alias("requests"), failed_expr().sum().alias("failed"))
-    counts = collect(per_value).sort([sort_by, "requests"], descending=True)
-    edge = counts.row(min(n, counts.height) - 1, named=True) if counts.height else None
-    if edge is not None:
-        at_least = (pl.col(sort_by) > edge[sort_by]) | (
-            (pl.col(sort_by) == edge[sort_by]) & (pl.col("requests") >= edge["requests"])
-        )
-        shown = counts.filter(at_least)[column]
-        inside = pl.col(column).is_in(shown.drop_nulls().implode())
-        frame = frame.filter(inside | pl.col(column).is_null() if shown.null_count() else inside)
     top = collect(top_offenders(frame, by=column, n=n, sort_by=sort_by, metric="request_duration"))
     interval = pl.format(
         "{} – {}", *(pl.col(c).map_elements(fmt_pct, return_dtype=pl.String) for c in ("ci_low", "ci_high"))
