@@ -294,13 +294,16 @@ _SEGMENT_SUMS = ("requests", "failed", "bytes", "failed_bytes")
 
 def _segment_counts(lf: pl.LazyFrame, column: str, parent: pl.Expr) -> pl.LazyFrame:
     failed = pl.col("error_reason").is_not_null()
-    return lf.group_by(pl.col(column).cast(pl.String).alias("value")).agg(
+    # Grouped on the column as it is and made text after: a cast of every row's categorical to
+    # a string cost more than the grouping; a masked sum, not a filtered one, for the same reason.
+    counts = lf.group_by(pl.col(column).alias("value")).agg(
         pl.len().cast(pl.Int64).alias("requests"),
         failed.sum().cast(pl.Int64).alias("failed"),
         pl.col("bytes").sum().cast(pl.Int64).alias("bytes"),
-        pl.col("bytes").filter(failed).sum().cast(pl.Int64).alias("failed_bytes"),
+        pl.when(failed).then(pl.col("bytes")).otherwise(0).sum().cast(pl.Int64).alias("failed_bytes"),
         parent.alias("parent"),
     )
+    return counts.with_columns(pl.col("value", "parent").cast(pl.String))
 
 
 def _segments(lf: pl.LazyFrame, dimensions: Sequence[str]) -> pl.LazyFrame:
@@ -316,7 +319,7 @@ def _segments(lf: pl.LazyFrame, dimensions: Sequence[str]) -> pl.LazyFrame:
         if dim in schema:
             # A host has one domain, so max() is it; first() would make the streaming engine hold
             # every row (at 20M rows: 2.0 GB instead of 0.5 GB).
-            domain = pl.col("domain").cast(pl.String).max()
+            domain = pl.col("domain").max()
             counts = _segment_counts(lf, dim, domain if dim == "hostname" and "domain" in schema else none)
         else:  # the /24 from each proxy's sums: one string edit per proxy, not per row
             subnet = pl.col("value").map_batches(subnets, return_dtype=pl.String)
