@@ -128,3 +128,21 @@ def test_bad_settings_are_refused_before_any_work(weeks: tuple[pl.DataFrame, pl.
         standing_problems(cur, alpha=1.5)
     with pytest.raises(ConfigurationError, match="proxy_asn"):
         standing_problems(cur, dimensions=["proxy_asn"])  # needs enrich first
+
+
+def test_a_bad_24_is_listed_with_the_sums_of_its_proxies() -> None:
+    """A /24 is rated from its proxies' counts: its requests, failures and bytes are theirs."""
+    cur = _healthy(7, start=END - timedelta(days=7))
+    subnet = pl.col("proxy_address").cast(pl.String).str.starts_with("198.19.4.")
+    cur = _fail(cur, subnet, 0.3, seed=8)
+    for frame in (cur, cur.lazy()):
+        found = standing_problems(frame, dimensions=["proxy_subnet_24"])
+        found = found.collect() if isinstance(found, pl.LazyFrame) else found
+        assert found.select("dimension", "value").rows() == [("proxy_subnet_24", "198.19.4.0/24")]
+        mine = cur.filter(subnet)
+        row = found.row(0, named=True)
+        failed = mine["error_reason"].is_not_null().sum()
+        assert (row["requests"], row["failed"], row["bytes"]) == (mine.height, failed, mine["bytes"].sum())
+    # Beside the proxies themselves, counted once for both.
+    both = standing_problems(cur.lazy(), dimensions=["proxy_address", "proxy_subnet_24"]).collect()
+    assert "198.19.4.0/24" in both.filter(pl.col("dimension") == "proxy_subnet_24")["value"].to_list()
