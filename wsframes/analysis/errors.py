@@ -36,6 +36,7 @@ from wsframes.analysis._frames import (
     wilson_interval,
 )
 from wsframes.analysis._pushdown import engine_keys, error_counts
+from wsframes.analysis._quantile import SEPARATE_SCANS
 from wsframes.analysis.pool import binomial_tail, held_quantile, held_quantiles_scanned, subnets
 from wsframes.errors import ConfigurationError
 from wsframes.schema import CATEGORY_ADVICE, ERROR_CATALOGUE
@@ -335,7 +336,9 @@ def _segments(lf: pl.LazyFrame, dimensions: Sequence[str]) -> pl.LazyFrame:
     queries = {d: _segment_counts(lf, d, parents.get(d, none)) for d in counted}
 
     def compute() -> pl.DataFrame:
-        counts = dict(zip(queries, pl.collect_all(queries.values(), engine="streaming"), strict=True))
+        # Separate scans: a shared one would be cached whole (every row of its columns).
+        frames = pl.collect_all(queries.values(), engine="streaming", optimizations=SEPARATE_SCANS)
+        counts = dict(zip(queries, frames, strict=True))
         parts = []
         for dim in dimensions:
             if dim in counts:
