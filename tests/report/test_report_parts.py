@@ -274,3 +274,23 @@ def test_top_tables_over_a_scan_show_the_in_memory_figures() -> None:
         assert shown[column].to_list() == whole[column].cast(pl.String).fill_null("(none)").to_list()
         assert shown["p95 request"].to_list() == whole["p95"].to_list()
         assert shown["p95 request"].drop_nulls().len() > 0
+
+
+def test_the_latency_curves_read_in_the_headline_passes_are_latency_ccdf() -> None:
+    """The report draws its latency curves from the headline's passes (no passes of their own):
+    the same curve as latency_ccdf, and the headline's own figures unchanged."""
+    from wsframes.analysis import latency_ccdf
+    from wsframes.report.findings import PHASES, headline
+    from wsframes.report.sections import CCDF_SPECTRUM, ccdf_frame
+
+    df = generate_activity(20_000, start="2026-11-02", end="2026-11-05", seed=8)
+    head = headline(df.lazy(), spectrum=CCDF_SPECTRUM)
+    assert {k: v for k, v in head.items() if not k.endswith("_spectrum")} == headline(df)
+    for column, phase in PHASES:
+        curve = ccdf_frame(head[f"{phase}_spectrum"])
+        expected = latency_ccdf(df, metric=column, quantiles=CCDF_SPECTRUM)
+        assert curve.columns == expected.columns
+        assert curve["quantile"].to_list() == expected["quantile"].to_list()
+        assert curve["value"].to_list() == pytest.approx(expected["value"].to_list(), rel=1e-12)
+    empty = headline(df.clear(), spectrum=CCDF_SPECTRUM)
+    assert ccdf_frame(empty["request_spectrum"])["value"].null_count() == len(CCDF_SPECTRUM)

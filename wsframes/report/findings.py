@@ -14,7 +14,7 @@ Every alert has a ``level`` (also readable as ``severity``): ``critical``, ``war
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +60,12 @@ class Alert:
         return self.level
 
 
-def headline(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
+def headline(frame: pl.DataFrame | pl.LazyFrame, *, spectrum: Sequence[float] = ()) -> dict[str, Any]:
     """Requests, successes, success rate, bytes and p50/p95/p99 of every phase, in seconds.
+
+    With *spectrum* (quantiles), also each phase's values at them as ``"{phase}_spectrum"``
+    (None where the phase has no value), from the same passes: the report's latency curves
+    (:func:`wsframes.report.sections.ccdf_frame`) cost no passes of their own.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"error_reason": [None, "x"], "bytes": [10, 0], "handshake_duration": [0.1, 0.2],
@@ -78,9 +82,14 @@ def headline(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     )
     out = collect(sums).row(0, named=True)
     # Exact, out of core: a column of 100M durations is never held (see scan_quantiles).
-    quantiles = scan_quantiles(lf, {column: (0.5, 0.95, 0.99) for column, _ in PHASES})
+    marks = (0.5, 0.95, 0.99)
+    wanted = (*marks, *spectrum)
+    quantiles = scan_quantiles(lf, {column: wanted for column, _ in PHASES})
     for column, phase in PHASES:
-        out.update({f"{phase}_p{q}": v for q, v in zip((50, 95, 99), quantiles[column], strict=True)})
+        values = quantiles[column]
+        out.update({f"{phase}_p{round(q * 100)}": v for q, v in zip(marks, values, strict=False)})
+        if spectrum:
+            out[f"{phase}_spectrum"] = values[len(marks) :]
     out["success_rate"] = out["successes"] / out["requests"] if out["requests"] else None
     return out
 

@@ -6,6 +6,7 @@ where it is typed and tested. Figures are drawn by :mod:`wsframes.plots`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from wsframes.report.render import Card, Format, fmt_bytes, fmt_pct, fmt_seconds
 
 __all__ = [
     "CCDF_SPECTRUM",
+    "ccdf_frame",
     "comparison_html",
     "footer_facts",
     "headline_cards",
@@ -35,6 +37,14 @@ __all__ = [
 CCDF_SPECTRUM = tuple(
     sorted({*np.round(np.linspace(0, 0.9, 19), 4), *np.round(1 - np.geomspace(0.1, 1e-4, 25), 6)})
 )
+
+
+def ccdf_frame(values: Sequence[float | None]) -> pl.DataFrame:
+    """A phase's latency curve as :func:`wsframes.analysis.latency_ccdf` gives it (``quantile,
+    exceedance, value``) from its values at :data:`CCDF_SPECTRUM` (``headline(spectrum=...)``)."""
+    columns = {"quantile": CCDF_SPECTRUM, "value": list(values)}
+    curve = pl.DataFrame(columns, schema={"quantile": pl.Float64, "value": pl.Float64})
+    return curve.select("quantile", (1 - pl.col("quantile")).alias("exceedance"), "value")
 
 
 def headline_cards(now: dict[str, Any], before: dict[str, Any] | None) -> list[Card]:
