@@ -249,6 +249,7 @@ def top_offenders(
     check_min_requests(min_requests)
     aggs = [pl.len().cast(pl.UInt32).alias("requests"), failed_expr().sum().alias("failed"),
             pl.col("bytes").sum().alias("bytes")]
+
     def ranked(grouped: pl.LazyFrame) -> pl.LazyFrame:
         stats = grouped.with_columns(_rate_columns(confidence)).select(
             *names, "requests", "failed", "error_rate", "ci_low", "ci_high", "bytes", "p95"
