@@ -96,6 +96,9 @@ def _time_axis(ax: Axes, tz: str) -> None:
     locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
+    lo, hi = ax.dataLim.intervalx
+    if lo == hi:  # one bucket: matplotlib would span years around it; an hour either side
+        ax.set_xlim(lo - 1 / 24, hi + 1 / 24)
     ax.set_xlabel(f"time ({tz})")
     ax.grid(True, axis="y", alpha=0.3)
 

@@ -65,6 +65,20 @@ def test_percentiles_over_time_use_the_display_zone(activity: pl.DataFrame) -> N
     assert shown == ([] if sparse else frame["p95"].drop_nulls().to_list())
 
 
+def test_a_single_bucket_is_drawn_on_hours_not_years(activity: pl.DataFrame) -> None:
+    """A period with data in one bucket only (a window that ends just after the data begins)."""
+    import matplotlib.dates as mdates
+
+    one = activity.filter(pl.col("timestamp") < T0 + timedelta(hours=1))
+    for draw in (
+        lambda: plots.plot_latency_over_time(latency_over_time(one, metric="request_duration", every="1h")),
+        lambda: plots.plot_error_rate_over_time(error_rate_over_time(one, every="1h")),
+    ):
+        lo, hi = draw().get_xlim()
+        assert timedelta(0) < mdates.num2date(hi) - mdates.num2date(lo) <= timedelta(hours=2)
+        plt.close("all")
+
+
 def test_percentile_lines_break_where_no_request_was_made(activity: pl.DataFrame) -> None:
     """Hours without requests have no row: the line must stop there, not bridge the hole."""
     quiet = (T0 + timedelta(hours=30), T0 + timedelta(hours=36))
