@@ -315,8 +315,8 @@ def _test(
 
     Every statistic but the dispersion is per segment, so the segments are tested in shares of
     about :data:`TEST_CELLS` cells, each with the account (the seasonal factor is the account's);
-    the dispersion is the median over a dimension's cells, so it is measured over every share
-    first, and each share's reference is rebuilt for its windows rather than held meanwhile.
+    the dispersion is the median over a dimension's cells, so the p-values wait until every
+    share has been built once (:func:`_test_metric`).
     """
     parts, units, tested = [], {}, 0
     first: Any = current["t"].min()
@@ -330,7 +330,7 @@ def _test(
             None if previous is None else previous.drop("sid").with_columns(k=pl.col(events)).drop_nulls("k")
         )
         found, m, kept = _test_metric(cells, prev, metric, tz, first, step, buckets, level)
-        parts += [f.with_columns(events=pl.lit(events)) for f in found]
+        parts.append(found.with_columns(events=pl.lit(events)))
         units[events] = kept
         tested += m
         del cells
@@ -348,24 +348,40 @@ def _test_metric(
     step: timedelta,
     buckets: int,
     level: float,
-) -> tuple[list[pl.DataFrame], int, pl.DataFrame]:
-    """One metric's windows with ``p`` per share, how many were tested, and the kept unit cells."""
+) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """One metric's windows with ``p``, how many were tested, and the kept unit cells.
+
+    Each share is built once: its squared z-scores (for the dispersion) and its windows showing
+    the minimum effect (which do not depend on the dispersion) are kept, the share is not. Once
+    the dispersion is known, only the candidate segments' cells are built again, with the
+    account: every reference is a segment's own (the seasonal factor the account's), so they
+    come out the same.
+    """
     count = -(-cells.height // TEST_CELLS)
-    only = _share(cells, 0, 1, prev, tz, step) if count == 1 else None  # one share: built once
-
-    def unit_of(i: int) -> pl.DataFrame:
-        return only if only is not None else _share(cells, i, count, prev, tz, step)
-
-    z2 = [squared_z(around_usual(unit_of(i).lazy())).collect() for i in range(count)]
+    z2, scans, tested = [], [], 0
+    for i in range(count):
+        unit = _share(cells, i, count, prev, tz, step)
+        z2.append(squared_z(around_usual(unit.lazy())).collect())
+        scanned, m = windows(
+            unit, first=first, step=step, buckets=buckets, min_events=MIN_EXCESS,
+            effect=_EFFECT[metric], rest_of_period=prev is None,
+        )  # fmt: skip
+        scans.append(scanned.collect())
+        tested += m
+        del unit
     phi = dispersion(pl.concat(z2), cells["dimension"].unique())
     del z2
-    found, kept, tested = [], [], 0
-    for i in range(count):
-        windows_p, m, units = _test_share(unit_of(i), phi, metric, first, step, buckets, level, prev is None)
-        found.append(windows_p)
-        kept.append(units)
-        tested += m
-    return found, tested, pl.concat(kept)
+    segments = cells.lazy().select("sid", "dimension", "value").unique("sid")
+    # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
+    found = p_values(pl.concat(scans).lazy().join(segments, on="sid"), phi, _effect(metric))
+    # Kept for refining edges and explaining clusters, which read only the candidate segments and
+    # the account. A window's ``q`` is never below its ``p``, so a segment without a window of
+    # ``p`` under the level has none.
+    candidates = found.filter(pl.col("p") < level)["sid"].unique()
+    account = pl.col("dimension") == ALL
+    kept = _share(cells.filter(account | pl.col("sid").is_in(candidates.implode())), 0, 1, prev, tz, step)
+    units = kept.select("dimension", "value", "t", "n", "k", "expected", "p0", "m")
+    return window_times(found, first=first, step=step), tested, units
 
 
 def _share(
@@ -379,44 +395,6 @@ def _share(
     unit = reference(share, prev).with_columns(expected=pl.col("n") * pl.col("K0") / pl.col("N0"))
     unit = seasonal(unit, prev, tz=tz, step=step)
     return unit if i == 0 else unit.filter(~account)
-
-
-def _test_share(
-    unit: pl.DataFrame,
-    phi: dict[str, float],
-    metric: str,
-    first: Any,
-    step: timedelta,
-    buckets: int,
-    level: float,
-    rest_of_period: bool,
-) -> tuple[pl.DataFrame, int, pl.DataFrame]:
-    """One share's windows with ``p`` (and times), how many it tested, and its kept unit cells."""
-    segments = unit.select("sid", "dimension", "value").unique("sid")
-    scanned, m = windows(
-        unit,
-        first=first,
-        step=step,
-        buckets=buckets,
-        min_events=MIN_EXCESS,
-        effect=_EFFECT[metric],
-        rest_of_period=rest_of_period,
-    )
-    # The windows carry their reference K0/N0: flat or seasonal (:mod:`._season`).
-    found = p_values(scanned.join(segments.lazy(), on="sid"), phi, _effect(metric))
-    # Kept for refining edges and explaining clusters, which read only the candidate
-    # segments and the account: those rows and the columns they read. A window's ``q`` is
-    # never below its ``p``, so a segment without a window of ``p`` under the level has none.
-    candidates = found.filter(pl.col("p") < level)["sid"].unique()
-    kept = (pl.col("dimension") == ALL) | pl.col("sid").is_in(candidates.implode())
-    units = (
-        unit.lazy()
-        .select("dimension", "value", "t", "n", "k", "expected", "p0", "m", "sid")
-        .filter(kept)
-        .collect()
-        .drop("sid")
-    )
-    return window_times(found, first=first, step=step), m, units
 
 
 def _without(
