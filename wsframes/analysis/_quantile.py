@@ -264,15 +264,9 @@ def scan_quantile_table(
     needed = {
         c: plan.needed.lazy() for c, plan in plans.items() if plan.needed is not None and plan.needed.height
     }
+    ranges = dict(zip(wanted, hists, strict=True))
     sorted_values = pl.collect_all(
-        [
-            values[c]
-            .with_columns(_BUCKET)
-            .join(pairs, on=[*names, "bucket"], nulls_equal=True)
-            .select("_g", "x")
-            .sort("_g", "x")
-            for c, pairs in needed.items()
-        ],
+        [_needed_values(values[c], pairs, ranges[c], names).sort("_g", "x") for c, pairs in needed.items()],
         engine="streaming",
         optimizations=SEPARATE_SCANS,
     )
@@ -292,6 +286,29 @@ def scan_quantile_table(
             else out.hstack(table)
         )
     return out
+
+
+#: Up to this many buckets, pass 2 of an ungrouped scan filters on the buckets' value ranges: no
+#: bucket number per row and no join (10M rows: 0.55 s against 1.3 s for one bucket; even at 40).
+_RANGE_FILTER_BUCKETS = 24
+
+
+def _needed_values(
+    values: pl.LazyFrame, pairs: pl.LazyFrame, hist: pl.DataFrame, names: list[str]
+) -> pl.LazyFrame:
+    """``_g, x``: the values of *values* in the needed (group, bucket) *pairs* of pass 2.
+
+    Without groups, a bucket holds exactly the values between its smallest and largest (the
+    buckets are disjoint ranges, checked by :func:`_plan`), so a few buckets are a filter.
+    """
+    if not names:
+        wanted = hist.join(pairs.collect(), on="bucket")
+        if wanted.height <= _RANGE_FILTER_BUCKETS:
+            inside = pl.any_horizontal(
+                [_X.is_between(lo, hi) for lo, hi in wanted.select("lo", "hi").iter_rows()]
+            )
+            return values.filter(inside).select(pl.lit(0, pl.UInt32).alias("_g"), "x")
+    return values.with_columns(_BUCKET).join(pairs, on=[*names, "bucket"], nulls_equal=True).select("_g", "x")
 
 
 def _in_memory(
