@@ -378,9 +378,10 @@ def _test_metric(
     # the account. A window's ``q`` is never below its ``p``, so a segment without a window of
     # ``p`` under the level has none.
     candidates = found.filter(pl.col("p") < level)["sid"].unique()
-    account = pl.col("dimension") == ALL
-    kept = _share(cells.filter(account | pl.col("sid").is_in(candidates.implode())), 0, 1, prev, tz, step)
-    units = kept.select("dimension", "value", "t", "n", "k", "expected", "p0", "m")
+    picked = cells.filter((pl.col("dimension") == ALL) | pl.col("sid").is_in(candidates.implode()))
+    shares = max(1, -(-picked.height // TEST_CELLS))  # in shares again: candidates may be most cells
+    columns = ("dimension", "value", "t", "n", "k", "expected", "p0", "m")
+    units = pl.concat([_share(picked, i, shares, prev, tz, step).select(columns) for i in range(shares)])
     return window_times(found, first=first, step=step), tested, units
 
 
