@@ -261,9 +261,7 @@ def scan_quantile_table(
     hists = pl.collect_all(counted, engine="streaming", optimizations=SEPARATE_SCANS)
     plans = {c: _plan(h, names, qs, interpolation) for (c, qs), h in zip(wanted.items(), hists, strict=True)}
     # Pass 2: the values of the needed (group, bucket) pairs, tagged with their group's number.
-    needed = {
-        c: plan.needed.lazy() for c, plan in plans.items() if plan.needed is not None and plan.needed.height
-    }
+    needed = {c: plan.needed for c, plan in plans.items() if plan.needed is not None and plan.needed.height}
     ranges = dict(zip(wanted, hists, strict=True))
     sorted_values = pl.collect_all(
         [_needed_values(values[c], pairs, ranges[c], names).sort("_g", "x") for c, pairs in needed.items()],
@@ -294,7 +292,7 @@ _RANGE_FILTER_BUCKETS = 24
 
 
 def _needed_values(
-    values: pl.LazyFrame, pairs: pl.LazyFrame, hist: pl.DataFrame, names: list[str]
+    values: pl.LazyFrame, pairs: pl.DataFrame, hist: pl.DataFrame, names: list[str]
 ) -> pl.LazyFrame:
     """``_g, x``: the values of *values* in the needed (group, bucket) *pairs* of pass 2.
 
@@ -302,13 +300,14 @@ def _needed_values(
     buckets are disjoint ranges, checked by :func:`_plan`), so a few buckets are a filter.
     """
     if not names:
-        wanted = hist.join(pairs.collect(), on="bucket")
+        wanted = hist.join(pairs, on="bucket")
         if wanted.height <= _RANGE_FILTER_BUCKETS:
             inside = pl.any_horizontal(
                 [_X.is_between(lo, hi) for lo, hi in wanted.select("lo", "hi").iter_rows()]
             )
             return values.filter(inside).select(pl.lit(0, pl.UInt32).alias("_g"), "x")
-    return values.with_columns(_BUCKET).join(pairs, on=[*names, "bucket"], nulls_equal=True).select("_g", "x")
+    keyed = values.with_columns(_BUCKET)
+    return keyed.join(pairs.lazy(), on=[*names, "bucket"], nulls_equal=True).select("_g", "x")
 
 
 def _in_memory(

@@ -417,9 +417,11 @@ def _final(cells: pl.DataFrame, dimension: str) -> pl.DataFrame:
     ).sort(_SEGMENT_TIME)
 
 
-#: The order of a dimension's cells, segment then time, as one integer (minutes from the first
-#: cell below the value's number): half the time of a sort on the two columns.
-_SEGMENT_TIME = (pl.col("sid") % _HIGH) * (1 << 26) + (pl.col("t") - pl.col("t").min()).dt.total_minutes()
+#: The order of a dimension's cells, segment then time, as one integer: the value's number times
+#: the span in seconds, plus the cell's seconds from the first. Half the time of a sort on two
+#: columns, and it cannot overflow before 2**32 values over ten years.
+_SINCE_FIRST = (pl.col("t") - pl.col("t").min()).dt.total_seconds()
+_SEGMENT_TIME = (pl.col("sid") % _HIGH) * (_SINCE_FIRST.max() + 1) + _SINCE_FIRST
 
 
 def _nets(proxies: pl.DataFrame) -> pl.DataFrame:
