@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,19 @@ def test_failing_cell_raises_report_error_naming_it_and_keeps_the_notebook(
     failed = next(c for c in nb.cells if "setup" in c.metadata.get("tags", []))
     assert failed.outputs[0].output_type == "error" and failed.outputs[0].ename == "RuntimeError"
     assert not list(out.glob("*.html"))  # no half report, no index entry for it
+
+
+def test_a_dying_kernel_is_one_report_error_not_an_error_log(
+    tmp_path: Path, activity: pl.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    with caplog.at_level("WARNING"), pytest.raises(ReportError) as caught:
+        build_report(START, END, data=activity, out_dir=out,
+                     template=_failing_template(tmp_path, "import os; os._exit(1)"))
+    assert "'setup'" in str(caught.value) and "Kernel died" in str(caught.value)
+    # nbclient's own "Kernel died while waiting for execute reply" stays out of cron mail: the
+    # error above says it once (and after a Ctrl-C it would be a false ERROR).
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 def test_rerun_replaces_the_report_atomically(tmp_path: Path, activity: pl.DataFrame) -> None:

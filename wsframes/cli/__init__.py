@@ -15,6 +15,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -73,8 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         # One line, no traceback: files are written atomically, so nothing partial is left.
+        _forget_abandoned_tasks()
         print(f"wsframes {args.command}: interrupted; nothing was written.", file=sys.stderr)
         return 130
+
+
+def _forget_abandoned_tasks() -> None:
+    """Silence what asyncio says, at exit, of the kernel client's tasks a Ctrl-C cut short
+    ("Task was destroyed but it is pending", "exception was never retrieved", "coroutine ... was
+    never awaited"): the process is ending on purpose, and the user asked for one line."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
 
 
 def _config(args: argparse.Namespace) -> Config:

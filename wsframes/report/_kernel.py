@@ -45,6 +45,17 @@ class _RelayingClient(NotebookClient):
         return None
 
 
+class _DebugOnly(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """nbclient's warnings and errors, at DEBUG (``-vv``); its own debug dumps of every kernel
+    message, dropped. Every failure it logs (a dead kernel, a timeout) also reaches
+    :func:`execute` as an exception, which becomes one line; after a Ctrl-C its "Kernel died"
+    would be a false ERROR in cron mail."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level >= logging.WARNING:
+            super().log(logging.DEBUG, msg, *args, **kwargs)
+
+
 def _records(rows: int, total: int) -> str:
     return f"loading {rows:,} of {total:,} records" if total else f"loading {rows:,} records"
 
@@ -65,7 +76,8 @@ def execute(
     # staged data is named relative to it, so a rerun of the kept notebook finds it.
     folder = str(job.out_dir.resolve())
     client = _RelayingClient(
-        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
+        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}},
+        log=_DebugOnly(logging.getLogger("wsframes.report.kernel")),
     )
     # IPC sockets in the private work folder: no TCP port to race for or to expose. The client
     # still owns this manager, so it shuts the kernel down when done.
