@@ -17,6 +17,7 @@ bit-identical to ``numpy.quantile(values, qs)``.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -325,11 +326,19 @@ def _in_memory(
 
 _X = pl.col("x")
 # A monotone bucket number: sign, then the octave and 8 bits below it. Null stays null: its
-# bucket counts a group's nulls, which Polars' linear position counts too.
+# bucket counts a group's nulls, which older Polars' linear position counts too.
 _MAGNITUDE = (_X.abs().log(2) * 256).floor().cast(pl.Int64, strict=False) + 300_000
 _BUCKET = (
     pl.when(_X > 0).then(_MAGNITUDE).when(_X < 0).then(-_MAGNITUDE).when(_X == 0).then(0).alias("bucket")
 )
+
+
+@functools.cache
+def _polars_counts_nulls_in_position() -> bool:
+    """Whether this Polars sorts a column's nulls first and interpolates ``"linear"`` at the
+    position shifted by them (2.1 does, 2.2 does not): the fraction then differs in its last
+    bits, and the aim is Polars' own number. 3 nulls shift 0.1 to 3.1, whose fraction is not 0.1."""
+    return pl.Series([None, None, None, 0.0, 1.0]).quantile(0.1, "linear") != 0.1
 
 
 class _Plan(NamedTuple):
@@ -370,9 +379,11 @@ def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolati
         ranks = np.floor(pos + 0.5).astype(np.int64)  # Polars rounds half away from zero
     elif interpolation == "numpy":
         ranks = np.floor(pos).astype(np.int64)
-    else:  # Polars sorts the nulls first and interpolates at that position (the last bits count)
+    elif _polars_counts_nulls_in_position():  # Polars < 2.2 (the last bits count)
         pos = pos + nulls
         ranks = np.floor(pos).astype(np.int64) - nulls
+    else:
+        ranks = np.floor(pos).astype(np.int64)
     filled = size[:, 0] > 0
     ranks = np.concatenate([ranks, np.minimum(ranks + 1, size - 1)], axis=1)[filled]
     if np.any((g[:-1] == g[1:]) & (hi[:-1] >= lo[1:])):  # buckets not disjoint
