@@ -328,7 +328,8 @@ def test_a_small_segment_raises_no_share_it_cannot_hold() -> None:
 
 
 def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A long period is counted a stretch at a time (bounded memory): same cells, same incidents."""
+    """A long period is counted a stretch at a time and its cells finished a few segments at a
+    time (bounded memory): same cells, same incidents."""
     from polars.testing import assert_frame_equal
 
     from wsframes.analysis.incidents import _cells
@@ -339,6 +340,7 @@ def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.Monke
     options = {"every": HOUR, "tz": "Asia/Kolkata", "slow_after": {"s": 3.0, "sh": 0.2, "st": 2.5, "by": 1e6}}
     whole, found = _cells.cells(df.lazy(), **options), find_incidents(df)  # type: ignore[arg-type]
     monkeypatch.setattr(_cells, "CHUNK_ROWS", 7_000)
+    monkeypatch.setattr(_cells, "FINAL_CELLS", 500)  # many pieces per dimension
     assert len(_cells.stretches(df.lazy(), every=HOUR, tz="Asia/Kolkata")) == 8
     assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
     assert_frame_equal(find_incidents(df), found)

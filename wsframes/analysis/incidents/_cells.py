@@ -58,6 +58,8 @@ Thresholds = Mapping[str, float | None]
 MIN_KEPT_REQUESTS = 20
 #: Rows counted at a time (their narrow form, ~60 bytes each, is what the counting holds).
 CHUNK_ROWS = 4_000_000
+#: Cells of one dimension finished at a time (joined to their segments' ids, sorted).
+FINAL_CELLS = 2_000_000
 
 _RAW = [d for d in DIMENSIONS if d != "proxy_net"]
 _WEIGHED = ("n", "f", *PHASES)  # burst-weighted counts
@@ -389,14 +391,22 @@ def _assemble(parts: dict[str | None, Coded]) -> pl.DataFrame:
     for rank, dim in enumerate((*DIMENSIONS, ERROR_REASON), start=1):
         cells, labels = parts.pop(dim)
         assert labels is not None
-        seen = cells.group_by("code").agg(pl.col("n").sum())
+        seen = cells.group_by("code").agg(pl.col("n").sum(), pl.len().alias("cells"))
         if dim != ERROR_REASON:  # the weights are in units of _WHOLE: the rule is in requests
             seen = seen.filter(pl.col("n") >= MIN_KEPT_REQUESTS * _WHOLE)
         # The segment id: the dimension's rank in the high bits, the value's (text order) in the low.
-        kept = labels.join(seen.select("code"), on="code").sort("value")
-        kept = kept.with_columns(sid=rank * _HIGH + pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-        frames.append(_final(cells.join(kept.select("code", "sid", "value"), on="code"), dim))
-    # One chunk per dimension: joining them into one would copy every cell once more.
+        kept = labels.join(seen.select("code", "cells"), on="code").sort("value")
+        kept = kept.with_columns(
+            sid=rank * _HIGH + pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+            value=pl.col("value").cast(pl.Categorical),  # once per segment, not per cell
+            piece=pl.col("cells").cum_sum() // FINAL_CELLS,
+        )
+        # A piece of segments at a time (in segment order, so the pieces stay sorted): the
+        # copies a join and a sort make are of one piece, not of a dimension of ten million cells.
+        for piece in kept.partition_by("piece", maintain_order=True, include_key=False):
+            frames.append(_final(cells.join(piece.select("code", "sid", "value"), on="code"), dim))
+        del cells
+    # One chunk per piece: joining them into one would copy every cell once more.
     return pl.concat(frames, how="vertical_relaxed", rechunk=False)
 
 
