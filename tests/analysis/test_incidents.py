@@ -341,8 +341,11 @@ def test_counting_in_stretches_of_time_changes_nothing(monkeypatch: pytest.Monke
     whole, found = _cells.cells(df.lazy(), **options), find_incidents(df)  # type: ignore[arg-type]
     monkeypatch.setattr(_cells, "CHUNK_ROWS", 7_000)
     monkeypatch.setattr(_cells, "FINAL_CELLS", 500)  # many pieces per dimension
+    steps: list[str] = []
+    monkeypatch.setattr(_cells, "relay_step", steps.append)  # what a report's terminal is shown
     assert len(_cells.stretches(df.lazy(), every=HOUR, tz="Asia/Kolkata")) == 8
     assert_frame_equal(_cells.cells(df.lazy(), **options), whole, check_row_order=False)  # type: ignore[arg-type]
+    assert steps == [f"incidents: part {i} of 8" for i in range(1, 9)]
     assert_frame_equal(find_incidents(df), found)
     assert found.filter(pl.col("value") == domain).height == 1
 

@@ -175,6 +175,9 @@ def test_a_terminal_gets_a_progress_bar_of_cells_and_the_record_count(tmp_path, 
     err = capsys.readouterr().err
     assert "report: 100%" in err and "cell" in err
     assert "loaded 200 records" in err and "exporting wsframes-2026-11-01_2026-11-02" in err
+    # Long cells name the step they are at (relayed from the kernel), not only their own name.
+    for step in ("headline figures", "incidents: testing segments", "top domain", "pool by proxy_address"):
+        assert f"cell/s, {step}]" in err, step
 
 
 def test_alert_text_from_the_data_cannot_drive_the_terminal():

@@ -31,7 +31,8 @@ log = logging.getLogger("wsframes.report.builder")
 
 
 class _RelayingClient(NotebookClient):
-    """Draws the kernel's relayed load progress (``api.progress``) instead of keeping it as output."""
+    """Draws the kernel's relayed progress (``api.progress``: records loaded, or the step a cell
+    has reached) instead of keeping it as output."""
 
     on_progress: Any = None
 
@@ -41,7 +42,7 @@ class _RelayingClient(NotebookClient):
         if relayed is None:
             return super().output(outs, msg, display_id, cell_index)
         if self.on_progress is not None:
-            self.on_progress(int(relayed.get("rows", 0)), int(relayed.get("total", 0)))
+            self.on_progress(relayed)
         return None
 
 
@@ -56,7 +57,12 @@ class _DebugOnly(logging.LoggerAdapter):  # type: ignore[type-arg]
             super().log(logging.DEBUG, msg, *args, **kwargs)
 
 
-def _records(rows: int, total: int) -> str:
+def _relayed(relayed: dict[str, Any]) -> str:
+    """The bar's postfix for a relayed update: the step the cell is at (alone: an 80-column
+    terminal leaves it 30 characters), or the records loaded."""
+    if "step" in relayed:
+        return str(relayed["step"])
+    rows, total = int(relayed.get("rows", 0)), int(relayed.get("total", 0))
     return f"loading {rows:,} of {total:,} records" if total else f"loading {rows:,} records"
 
 
@@ -92,7 +98,7 @@ def execute(
                ncols=cols, nrows=rows)
     # Always relayed: a bar drawn in the kernel would end up in the HTML; the builder draws it or not.
     env = {**job.kernel_env, RELAY_ENV: "1"}
-    client.on_progress = lambda rows, total: bar.set_postfix_str(_records(rows, total), refresh=True)
+    client.on_progress = lambda relayed: bar.set_postfix_str(_relayed(relayed), refresh=True)
     # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when the shutdown after a
     # Ctrl-C interrupts it) goes to a file in the work folder, not the user's terminal or cron mail.
     kernel_log = work / "kernel.log"
@@ -104,7 +110,7 @@ def execute(
             log.info("kernel started in %.1f s", timings["kernel_start"])
             started = time.perf_counter()
             for index, cell in enumerate(nb.cells):
-                bar.set_postfix_str(cell_name(nb, index).split(" (")[0], refresh=True)
+                bar.set_postfix_str(_short_name(nb, index), refresh=True)
                 began = time.perf_counter()
                 try:
                     client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
@@ -113,7 +119,7 @@ def execute(
                     if not _is_section(cell):
                         raise
                     failed.append(_section_failed(nb, index, exc))
-                _log_cell(cell, cell_name(nb, index).split(" (")[0], time.perf_counter() - began, bar)
+                _log_cell(cell, _short_name(nb, index), time.perf_counter() - began, bar)
                 bar.update()
             timings["execute"] = time.perf_counter() - started
         _report_failed_sections(nb, failed)
@@ -218,6 +224,11 @@ def cell_name(nb: nbformat.NotebookNode, index: int) -> str:
     tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "parameters"]
     first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
     return f"#{index}" + (f" '{tags[0]}'" if tags else "") + (f" ({first[:60]})" if first else "")
+
+
+def _short_name(nb: nbformat.NotebookNode, index: int) -> str:
+    """The cell's number and tag, without its first line: ``#3 'setup'``."""
+    return cell_name(nb, index).split(" (")[0]
 
 
 def _error_line(exc: Exception) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from wsframes.analysis._quantile import scan_quantiles
+from wsframes.api.progress import relay_step
 from wsframes.report.coverage import no_data_alerts
 from wsframes.report.data import ReportData, collect
 from wsframes.report.gaps import interior_gaps
@@ -75,6 +76,7 @@ def headline(frame: pl.DataFrame | pl.LazyFrame, *, spectrum: Sequence[float] = 
     (2, 0.5, 10, 1.0)
     """
     lf = frame.lazy()
+    relay_step("headline figures")
     sums = lf.select(
         pl.len().alias("requests"),
         pl.col("error_reason").is_null().sum().alias("successes"),

@@ -31,6 +31,7 @@ import polars as pl
 from wsframes._config import Config
 from wsframes.analysis.pool import client_audit, enrich, pool_health
 from wsframes.analysis.replacement import replacement_plan
+from wsframes.api.progress import relay_step
 from wsframes.errors import ConfigurationError, WsframesError
 from wsframes.report.data import collect, count_rows
 from wsframes.report.render import table_html
@@ -150,6 +151,7 @@ def _table(frame: pl.DataFrame, table_id: str) -> str:
 
 
 def _health(df: pl.LazyFrame, by: Sequence[str], table_id: str, *, min_requests: int = 30) -> str:
+    relay_step(f"pool by {by[0]}")
     health = collect(pool_health(df, by=list(by), min_requests=min_requests))
     health = health.with_columns(pl.col(c).cast(pl.String) for c in by if c in ("proxy_asn",))
     return _table(health.select(*by, *_HEALTH), table_id)

@@ -16,6 +16,7 @@ import polars as pl
 
 from wsframes._version import __version__
 from wsframes.analysis.errors import standing_problems, top_offenders
+from wsframes.api.progress import relay_step
 from wsframes.report.data import ReportData, collect, count_rows
 from wsframes.report.findings import PHASES, Alert
 from wsframes.report.index import SUMMARY_MIME
@@ -141,6 +142,7 @@ def top_html(frame: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> str:
     ]
     parts = []
     for title, column, sort_by in sections:
+        relay_step(f"top {column}")
         table = _offenders(frame, column, n=n, sort_by=sort_by)
         table_id = f"ws-top-{column.replace('_', '-')}"
         parts += [

@@ -114,6 +114,7 @@ from wsframes.analysis.incidents._scan import runs, window_times, windows
 from wsframes.analysis.incidents._season import around_usual, seasonal
 from wsframes.analysis.incidents._stats import benjamini_hochberg, dispersion, p_values, reference, squared_z
 from wsframes.analysis.incidents._volume import volume_runs
+from wsframes.api.progress import relay_step
 from wsframes.errors import ConfigurationError
 from wsframes.timeutil import check_tz
 
@@ -250,6 +251,7 @@ def _find(
     lf, base = with_derived(lf), None if base is None else with_derived(base)
     reference_lf = base if base is not None else lf
     levels = {**{k: (c, 0.95) for k, c in PHASES.items()}, "by": ("bytes", BYTES_CAP)}
+    relay_step("incidents: slow cut-offs")
     # Exact and out of core: Polars' own quantile would hold each column in memory.
     found_at = scan_quantiles(reference_lf, {c: (q,) for c, q in levels.values()}, interpolation="nearest")
     slow_after = {k: found_at[c][0] for k, (c, _) in levels.items()}
@@ -265,6 +267,7 @@ def _find(
     rated, engine = _without(lf, engines[0], [r["value"] for r in new])
     prepared = prepare(rated, every=step, tz=tz, slow_after=slow_after)
     level = alpha * 0.8
+    relay_step("incidents: testing segments")
     tested, units, m = _test(
         current if rated is lf else count(rated, engine=engine), previous, step, tz, level
     )
@@ -285,6 +288,7 @@ def _find(
     # cells (every segment echoes an account-wide slowdown) must not lift every other test's level.
     q = benjamini_hochberg(np.array([f["p"] for f in found]), m)
     found = [{**f, "q": qi} for f, qi in zip(found, q, strict=True) if qi < level]
+    relay_step(f"incidents: {len(found)} to describe")
     rows = [_describe(row, prepared, rated, base, step, last) for row in found]
     # A figure is printed only where it is held: a p95 with 5 requests expected above it, a share
     # from enough requests.

@@ -25,6 +25,7 @@ import polars as pl
 
 from wsframes.analysis._engines import EngineFrame, to_engine
 from wsframes.analysis._frames import time_bucket
+from wsframes.api.progress import relay_step
 
 #: Dimensions a frame may carry and the cells then count (null when absent): the proxy's country
 #: and network after :func:`wsframes.analysis.enrich`, the plan of a several-plan archive scan
@@ -215,7 +216,13 @@ def cells(
         return _engine_cells(engine, block, every=every, tz=tz, slow_after=slow_after)
     lf = lf.with_columns(*_missing(lf.collect_schema().names(), pl))
     count = partial(_chunk_counts, lf, every=every, tz=tz, slow_after=slow_after)
-    counts = _summed(count(chunk) for chunk in stretches(lf, every=every, tz=tz))
+    parts = stretches(lf, every=every, tz=tz)
+
+    def counted(part: int, chunk: pl.Expr | None) -> dict[str | None, pl.DataFrame]:
+        relay_step(f"incidents: part {part} of {len(parts)}")
+        return count(chunk)
+
+    counts = _summed(counted(i, chunk) for i, chunk in enumerate(parts, start=1))
     dtypes = lf.select(_as_codes(lf.collect_schema(), (*_RAW, ERROR_REASON))).collect_schema()
     return _assemble({d: _split(counts.pop(d), d, dtypes.get(d or "")) for d in _ALL_DIMS})
 
