@@ -288,7 +288,8 @@ def _find(
     # cells (every segment echoes an account-wide slowdown) must not lift every other test's level.
     q = benjamini_hochberg(np.array([f["p"] for f in found]), m)
     found = [{**f, "q": qi} for f, qi in zip(found, q, strict=True) if qi < level]
-    relay_step(f"incidents: {len(found)} to describe")
+    if found:
+        relay_step(f"incidents: {len(found)} to describe")
     rows = [_describe(row, prepared, rated, base, step, last) for row in found]
     # A figure is printed only where it is held: a p95 with 5 requests expected above it, a share
     # from enough requests.
