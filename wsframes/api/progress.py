@@ -29,9 +29,14 @@ def relay_step(text: str) -> None:
     """Name the step a long computation has reached, on the report builder's bar when called in
     its kernel (a report of 100M records spends a minute in its setup cell); elsewhere nothing."""
     if os.environ.get(RELAY_ENV) and in_notebook():
-        from IPython.display import display
+        _send({"step": text})
 
-        display({PROGRESS_MIME: {"step": text}}, raw=True)  # type: ignore[no-untyped-call]
+
+def _send(update: dict[str, Any]) -> None:
+    """One relayed update, as a display message the builder draws and never keeps."""
+    from IPython.display import display
+
+    display({PROGRESS_MIME: update}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def in_notebook() -> bool:
@@ -89,10 +94,8 @@ class Progress:
     def _relay(self, final: bool = False) -> None:
         now = time.monotonic()
         if final or now - (self._relayed or 0.0) >= _RELAY_EVERY:
-            from IPython.display import display
-
             self._relayed = now
-            display({PROGRESS_MIME: {"rows": self.rows, "total": self.total}}, raw=True)  # type: ignore[no-untyped-call]
+            _send({"rows": self.rows, "total": self.total})
 
 
 
