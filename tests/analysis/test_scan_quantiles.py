@@ -8,6 +8,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from wsframes.analysis import _quantile, latency_ccdf, latency_over_time, pool_health, top_offenders
+from wsframes.analysis import pool as pool_module
 from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
 
 QS = (0.0, 0.01, 0.3333, 0.5, 0.95, 0.99, 0.999, 1.0)
@@ -120,11 +121,36 @@ def test_buckets_that_overlap_fall_back_to_polars(
     # A bucket number that is not monotone in the value: the bucket ranges overlap, so the
     # order statistics cannot be located from the counts; Polars' own quantile answers.
     monkeypatch.setattr(
-        _quantile, "_BUCKET", ((pl.col("x") * 1000).cast(pl.Int64, strict=False) % 7).alias("bucket")
+        _quantile, "BUCKET", ((pl.col("x") * 1000).cast(pl.Int64, strict=False) % 7).alias("bucket")
     )
     df = _grouped_frame(3)
     got = scan_quantile_table(df.lazy(), {"v": QS, "w": QS}, by=["g"], interpolation=interpolation)  # type: ignore[arg-type]
     assert_frame_equal(got.sort("g"), _expected(df, ["g"], interpolation).sort("g"), check_exact=True)
+
+
+def test_pool_health_of_a_scan_falls_back_when_buckets_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The two-pass route reads the pool's p95 and the groups' quantiles off the buckets; with
+    # buckets that cannot serve it takes the passes that do not need them, and the same numbers.
+    overlapping = ((pl.col("x") * 1000).cast(pl.Int64, strict=False) % 7).alias("bucket")
+    monkeypatch.setattr(_quantile, "BUCKET", overlapping)
+    monkeypatch.setattr(pool_module, "BUCKET", overlapping)
+    df = _activity(5)
+    assert_frame_equal(pool_health(df.lazy()).collect(), pool_health(df), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pl.lit("refused").cast(pl.Categorical).alias("error_reason"),  # nothing timed: no pool p95
+        pl.lit(None, pl.Categorical).alias("proxy_address"),  # no pool: every row unkeyed
+        pl.lit(0.5).alias("request_duration"),  # every value ties at the p95: none is above it
+    ],
+)
+def test_pool_health_of_a_scan_on_edges(edit: pl.Expr) -> None:
+    df = _activity(1).with_columns(edit)
+    assert_frame_equal(
+        pool_health(df.lazy(), min_requests=1).collect(), pool_health(df, min_requests=1), check_exact=True
+    )
 
 
 def _activity(seed: int) -> pl.DataFrame:
@@ -162,6 +188,7 @@ def test_sections_read_from_a_scan_give_the_in_memory_numbers(seed: int) -> None
             f, every="6h", metric="handshake_duration", by="proxy_address", min_tail=0
         ),
         lambda f: pool_health(f, min_requests=5),
+        lambda f: pool_health(f, failures="proxy", metric="handshake_duration"),
         lambda f: pool_health(
             f, by=pl.col("proxy_address").cast(pl.String).str.slice(0, 8), metric="handshake_duration"
         ),

@@ -256,11 +256,13 @@ def scan_quantile_table(
     names = lf.select(keys).collect_schema().names() if keys else []
     values = {c: lf.select(*keys, pl.col(c).cast(pl.Float64).fill_nan(None).alias("x")) for c in wanted}
     counted = [
-        v.group_by(*names, _BUCKET).agg(pl.len(), _X.min().alias("lo"), _X.max().alias("hi"))
+        v.group_by(*names, BUCKET).agg(pl.len(), _X.min().alias("lo"), _X.max().alias("hi"))
         for v in values.values()
     ]
     hists = pl.collect_all(counted, engine="streaming", optimizations=SEPARATE_SCANS)
-    plans = {c: _plan(h, names, qs, interpolation) for (c, qs), h in zip(wanted.items(), hists, strict=True)}
+    plans = {
+        c: bucket_plan(h, names, qs, interpolation) for (c, qs), h in zip(wanted.items(), hists, strict=True)
+    }
     # Pass 2: the values of the needed (group, bucket) pairs, tagged with their group's number.
     needed = {c: plan.needed for c, plan in plans.items() if plan.needed is not None and plan.needed.height}
     ranges = dict(zip(wanted, hists, strict=True))
@@ -276,7 +278,7 @@ def scan_quantile_table(
         if plan.needed is None:  # the buckets can't serve: per-group quantiles holding the column
             tables.append(_in_memory(values[column], names, column, qs, interpolation))
         else:
-            tables.append(_pick(plan, chosen.get(column, np.empty(0)), column, interpolation))
+            tables.append(pick_quantiles(plan, chosen.get(column, np.empty(0)), column, interpolation))
     out = tables[0]
     for table in tables[1:]:
         out = (
@@ -307,7 +309,7 @@ def _needed_values(
                 [_X.is_between(lo, hi) for lo, hi in wanted.select("lo", "hi").iter_rows()]
             )
             return values.filter(inside).select(pl.lit(0, pl.UInt32).alias("_g"), "x")
-    keyed = values.with_columns(_BUCKET)
+    keyed = values.with_columns(BUCKET)
     return keyed.join(pairs.lazy(), on=[*names, "bucket"], nulls_equal=True).select("_g", "x")
 
 
@@ -325,10 +327,10 @@ def _in_memory(
 
 
 _X = pl.col("x")
-# A monotone bucket number: sign, then the octave and 8 bits below it. Null stays null: its
-# bucket counts a group's nulls, which older Polars' linear position counts too.
+# A monotone bucket number of column ``x``: sign, then the octave and 8 bits below it. Null stays
+# null: its bucket counts a group's nulls, which older Polars' linear position counts too.
 _MAGNITUDE = (_X.abs().log(2) * 256).floor().cast(pl.Int64, strict=False) + 300_000
-_BUCKET = (
+BUCKET = (
     pl.when(_X > 0).then(_MAGNITUDE).when(_X < 0).then(-_MAGNITUDE).when(_X == 0).then(0).alias("bucket")
 )
 
@@ -341,7 +343,7 @@ def _polars_counts_nulls_in_position() -> bool:
     return pl.Series([None, None, None, 0.0, 1.0]).quantile(0.1, "linear") != 0.1
 
 
-class _Plan(NamedTuple):
+class BucketPlan(NamedTuple):
     """One column's pass 2: the (group, bucket) pairs to read (None: the buckets cannot serve),
     each group's interpolation positions, and the offsets of its order statistics in the values
     read, sorted by (group, value)."""
@@ -352,7 +354,9 @@ class _Plan(NamedTuple):
     offsets: np.ndarray  # (groups holding values, 2 x quantiles): lower, then upper order statistics
 
 
-def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolation: Interpolation) -> _Plan:
+def bucket_plan(
+    hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolation: Interpolation
+) -> BucketPlan:
     """From one column's histogram (per group and bucket: ``len``, ``lo``, ``hi``), the order
     statistics each group needs and the (group, bucket) pairs holding them."""
     valued = pl.col("bucket").is_not_null()
@@ -387,7 +391,7 @@ def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolati
     filled = size[:, 0] > 0
     ranks = np.concatenate([ranks, np.minimum(ranks + 1, size - 1)], axis=1)[filled]
     if np.any((g[:-1] == g[1:]) & (hi[:-1] >= lo[1:])):  # buckets not disjoint
-        return _Plan(groups, None, pos, ranks)
+        return BucketPlan(groups, None, pos, ranks)
     # A group's values follow the previous groups' in the sorted read, as its buckets do here.
     ends = np.cumsum(n)
     ranks = ranks + (np.cumsum(size) - size[:, 0])[filled, None]
@@ -395,10 +399,12 @@ def _plan(hist: pl.DataFrame, names: list[str], qs: Sequence[float], interpolati
     needed = np.unique(where)
     kept_before = np.cumsum(n[needed]) - n[needed]  # values of needed buckets below each one
     offsets = kept_before[np.searchsorted(needed, where)] + ranks - (ends[where] - n[where])
-    return _Plan(groups, buckets[needed].select(*names, "bucket", "_g"), pos, offsets)
+    return BucketPlan(groups, buckets[needed].select(*names, "bucket", "_g"), pos, offsets)
 
 
-def _pick(plan: _Plan, chosen: np.ndarray, column: str, interpolation: Interpolation) -> pl.DataFrame:
+def pick_quantiles(
+    plan: BucketPlan, chosen: np.ndarray, column: str, interpolation: Interpolation
+) -> pl.DataFrame:
     """The groups' quantiles read off *chosen*, the needed buckets' values sorted by (group, value)."""
     k = plan.pos.shape[1]
     out = np.full(plan.pos.shape, np.nan)

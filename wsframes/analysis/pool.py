@@ -49,7 +49,13 @@ from wsframes.analysis._frames import (
     require_columns,
     wilson_interval,
 )
-from wsframes.analysis._quantile import scan_quantile_table, scan_quantiles
+from wsframes.analysis._quantile import (
+    BUCKET,
+    bucket_plan,
+    pick_quantiles,
+    scan_quantile_table,
+    scan_quantiles,
+)
 from wsframes.errors import ConfigurationError
 from wsframes.schema import ERROR_CATALOGUE
 
@@ -217,6 +223,7 @@ def _all_null_addresses(lf: pl.LazyFrame) -> bool:
 # -- health --------------------------------------------------------------------------------------
 #: Quantiles reported, each only where the group holds enough points (see :func:`min_points`).
 HEALTH_QUANTILES = (0.5, 0.95, 0.99)
+_HEALTH_P = tuple(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES)
 #: A request is slow above the pool's p95: a healthy group has 5% of its timed requests there.
 SLOW_QUANTILE = 0.95
 _VERDICT_ORDER = {"worse than pool": 0, "slower than pool": 1, "in line with pool": 2, "better than pool": 3,
@@ -412,7 +419,7 @@ def pool_health(
     aggs = [pl.len().cast(pl.UInt32).alias("requests"), failure_expr(failures).sum().alias("failed"),
             pl.col("bytes").sum().alias("bytes"), *slow_aggs(metric)]
     if kind is Kind.LAZY:  # a scan: its quantiles in bounded passes (in memory Polars' own are faster)
-        stats = _scanned_stats(lf, keys, names, metric, pool, aggs)
+        stats = _scanned_stats(lf, keys, names, metric, pool, failures, aggs)
     else:
         stats = with_pool_p95(lf, metric, pool).group_by(keys).agg(
             *aggs, *(held_quantile(metric, q) for q in HEALTH_QUANTILES))
@@ -442,20 +449,120 @@ def pool_health(
     return finish(out, kind)
 
 
-def _scanned_stats(lf: pl.LazyFrame, keys: Sequence[pl.Expr], names: list[str], metric: str, pool: pl.Expr,
-                   aggs: list[pl.Expr]) -> pl.LazyFrame:
-    """:func:`pool_health`'s per-group figures of a scan, holding per-group state only: the pool's
-    p95 by :func:`~wsframes.analysis._quantile.scan_quantiles` first (a literal then, where a
-    cross join with it held the rows), then one streaming group_by. Deferred until collected."""
-    def query(p95: float | None) -> pl.LazyFrame:
-        return lf.with_columns(pl.lit(p95, pl.Float64).alias("_pool_p95")).group_by(keys).agg(aggs)
+def _scanned_stats(
+    lf: pl.LazyFrame,
+    keys: Sequence[pl.Expr],
+    names: list[str],
+    metric: str,
+    pool: pl.Expr,
+    failures: str,
+    aggs: list[pl.Expr],
+) -> pl.LazyFrame:
+    """:func:`pool_health`'s per-group figures of a scan in two streaming passes holding per-group
+    state only, the same numbers as in memory. Pass 1 counts per group and bucket of the timed
+    value (:func:`~wsframes.analysis._quantile.scan_quantile_table`'s buckets): every group's
+    sums, which buckets hold its quantiles and, summed over the pool, the bucket of the pool's
+    p95. Pass 2 reads the values of those buckets: the quantiles, the pool's p95 and, in its
+    bucket, which values lie above it (those of higher buckets all do). Deferred until collected."""
+    ok = pl.col("error_reason").is_null()
+    p95_slot = lf.with_columns(pl.lit(None, pl.Float64).alias("_pool_p95"))
+    schema = (
+        p95_slot.group_by(keys)
+        .agg(*aggs, *(pl.lit(None, pl.Float64).alias(c) for c in _HEALTH_P))
+        .collect_schema()
+    )
 
     def compute() -> pl.DataFrame:
-        rows = lf.filter(pl.col("error_reason").is_null() & pool)
-        return query(scan_quantiles(rows, {metric: (SLOW_QUANTILE,)})[metric][0]).collect(engine="streaming")
+        hist = (
+            lf.select(
+                *keys,
+                ok.alias("_ok"),
+                pl.when(ok).then(_duration(metric)).alias("x"),
+                failure_expr(failures).alias("_f"),
+                "bytes",
+            )
+            .group_by(*names, "_ok", BUCKET)
+            .agg(
+                pl.len(),
+                pl.col("_f", "bytes").sum(),
+                pl.col("x").min().alias("lo"),
+                pl.col("x").max().alias("hi"),
+            )
+            .collect(engine="streaming")
+        )
+        timed_hist = hist.filter("_ok").drop("_ok", "_f", "bytes")
+        plan = bucket_plan(timed_hist, names, HEALTH_QUANTILES, "linear")
+        keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
+        pooled = (
+            timed_hist.filter(keyed)
+            .group_by("bucket")
+            .agg(pl.col("len").sum(), pl.col("lo").min(), pl.col("hi").max())
+        )
+        pool_plan = bucket_plan(pooled, [], (SLOW_QUANTILE,), "linear")
+        if plan.needed is None or pool_plan.needed is None:  # buckets that cannot serve: five passes
+            return _stats_by_passes(lf, keys, names, metric, pool, aggs)
+        at_p95 = pool_plan.needed["bucket"].implode()
+        pairs = pl.concat(
+            [
+                plan.needed.select(*names, "bucket"),
+                timed_hist.filter(pl.col("bucket").is_in(at_p95)).select(*names, "bucket"),
+            ]
+        ).unique()
+        values = (
+            lf.filter(ok)
+            .select(*keys, _duration(metric).alias("x"))
+            .with_columns(BUCKET)
+            .join(pairs.lazy(), on=[*names, "bucket"], nulls_equal=True)
+            .collect(engine="streaming")
+        )
+        chosen = values.join(plan.needed, on=[*names, "bucket"], nulls_equal=True).sort("_g", "x")
+        quantiles = pick_quantiles(plan, chosen["x"].to_numpy(), metric, "linear")
+        near = values.filter(pl.col("bucket").is_in(at_p95))
+        p95_frame = pick_quantiles(pool_plan, near.filter(keyed)["x"].sort().to_numpy(), metric, "linear")
+        p95 = p95_frame[f"{metric}:q0"][0] if p95_frame.height else None
+        top = pool_plan.needed["bucket"].max()
+        above = pl.col("bucket") > top if top is not None else pl.lit(False)  # no p95: nothing is slow
+        slower = [timed_hist.filter(above).select(*names, "len")]
+        if p95 is not None:
+            slower.append(near.filter(pl.col("x") > p95).group_by(names).agg(pl.len()))
+        slow = (
+            pl.concat(slower, how="vertical_relaxed").group_by(names).agg(pl.col("len").sum().alias("slow"))
+        )
+        sums = hist.group_by(names).agg(
+            pl.col("len").sum().alias("requests"),
+            pl.col("_f").sum().alias("failed"),
+            pl.col("bytes").sum(),
+            pl.col("len").filter(pl.col("_ok") & pl.col("bucket").is_not_null()).sum().alias("timed"),
+        )
+        held = [
+            pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
+            for i, (q, name) in enumerate(zip(HEALTH_QUANTILES, _HEALTH_P, strict=True))
+        ]
+        out = (
+            sums.join(slow, on=names, how="left", nulls_equal=True)
+            .join(quantiles.select(*names, *held), on=names, how="left", nulls_equal=True)
+            .with_columns(pl.col("slow").fill_null(0), pl.lit(p95, pl.Float64).alias("pool_p95"))
+        )
+        return out.select(pl.col(n).cast(t) for n, t in schema.items())
 
-    stats = pl.defer(compute, schema=query(None).collect_schema())
-    return stats.join(held_quantiles_scanned(lf, keys, metric), on=names, how="left", nulls_equal=True)
+    return pl.defer(compute, schema=schema)
+
+
+def _stats_by_passes(
+    lf: pl.LazyFrame,
+    keys: Sequence[pl.Expr],
+    names: list[str],
+    metric: str,
+    pool: pl.Expr,
+    aggs: list[pl.Expr],
+) -> pl.DataFrame:
+    """:func:`_scanned_stats` by five passes, for values the buckets cannot serve: the pool's p95
+    first (a literal then), one group_by, then the groups' quantiles."""
+    rows = lf.filter(pl.col("error_reason").is_null() & pool)
+    p95 = scan_quantiles(rows, {metric: (SLOW_QUANTILE,)})[metric][0]
+    stats = lf.with_columns(pl.lit(p95, pl.Float64).alias("_pool_p95")).group_by(keys).agg(aggs)
+    quantiles = held_quantiles_scanned(lf, keys, metric)
+    return stats.join(quantiles, on=names, how="left", nulls_equal=True).collect(engine="streaming")
 
 
 def _require_enriched(lf: pl.LazyFrame, keys: Sequence[pl.Expr]) -> None:
