@@ -16,6 +16,7 @@ from wsframes.analysis.incidents._scan import merge, refine
 from wsframes.errors import ConfigurationError
 from wsframes.fake import Incident, generate_activity
 from wsframes.fake.scenarios import draw_scenario, judge, over_disperse
+from wsframes.report.findings import PHASES, headline
 from wsframes.report.incidents import drilldown_png, incident_alerts
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -165,11 +166,29 @@ def test_frame_kinds_and_empty_input() -> None:
         ({"every": "1mo"}, "every"),
         ({"false_alarm_rate": 0.9}, "false_alarm_rate"),
         ({"tz": "Mars/Base"}, "Mars"),
+        ({"p95": {"connect_duration": 0.2}}, "connect_duration"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         find_incidents(_week(500, 1), **kwargs)  # type: ignore[arg-type]
+
+
+def test_known_p95s_are_the_ones_it_would_read() -> None:
+    # A report hands over its headline's p95s: the same cut-offs, the same incidents, one read less.
+    base = _week(100_000, 1)
+    server = _top(base, "listen_address", rank=3)
+    at = T0 + timedelta(days=3, hours=6)
+    inc = Incident("latency_regression", at, hours=24, dimension="listen_address", value=server, size=4.0)
+    df = _week(100_000, 1, incidents=(inc,))
+    found = find_incidents(df)
+    assert (found["kind"] == "latency_regression").any()
+    p95 = headline(df)
+    given = {column: p95[f"{phase}_p95"] for column, phase in PHASES}
+    assert_frame_equal(find_incidents(df, p95=given), found)
+    # A cut-off far above every request: nothing in that phase can be slow, so the slowdown is gone.
+    slowest = {column: 1e9 for column, _ in PHASES}
+    assert not (find_incidents(df, p95=slowest)["kind"] == "latency_regression").any()
 
 
 def test_missing_columns_are_named() -> None:

@@ -14,7 +14,7 @@ Every alert has a ``level`` (also readable as ``severity``): ``critical``, ``war
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +96,19 @@ def headline(frame: pl.DataFrame | pl.LazyFrame, *, spectrum: Sequence[float] = 
     return out
 
 
-def find_alerts(data: ReportData, *, tz: str = "UTC", pool: PoolInputs | None = None) -> list[Alert]:
+def find_alerts(
+    data: ReportData,
+    *,
+    tz: str = "UTC",
+    pool: PoolInputs | None = None,
+    reference: Mapping[str, Any] | None = None,
+) -> list[Alert]:
     """Everything wrong with the period, most serious first; with the *pool*'s proxy list,
-    incidents are also looked for by the proxies' country and network (ASN)."""
+    incidents are also looked for by the proxies' country and network (ASN). *reference* is the
+    :func:`headline` of the period the incidents are measured against (the previous one when it
+    has rows, else this one): its p95s are their slow cut-offs, not read again."""
     rich = pool.enrich if pool is not None else (lambda frame: frame)
+    p95 = None if reference is None else {column: reference[f"{phase}_p95"] for column, phase in PHASES}
     alerts = [Alert(*a) for a in no_data_alerts(data, tz=tz)]
     alerts += [
         Alert("critical", "Incomplete data", f"{msg}; numbers below may understate traffic.")
@@ -109,7 +118,8 @@ def find_alerts(data: ReportData, *, tz: str = "UTC", pool: PoolInputs | None = 
     alerts += _guarded("error-code check", lambda: _unknown_codes(data.current))
     alerts += _guarded("incident search", lambda: [
         Alert(**fields) for fields in incident_alerts(
-            rich(data.current), baseline=None if data.previous is None else rich(data.previous), tz=tz)
+            rich(data.current), baseline=None if data.previous is None else rich(data.previous), tz=tz,
+            p95=p95)
     ])
     return sorted(alerts, key=lambda a: LEVELS.index(a.level) if a.level in LEVELS else len(LEVELS))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -71,8 +72,10 @@ def incident_alerts(
     *,
     baseline: pl.DataFrame | pl.LazyFrame | None = None,
     tz: str = "UTC",
+    p95: Mapping[str, float | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Incidents of *frame* as alert fields: ``level``, ``title``, ``detail`` and the ``incident`` row.
+    *p95*: the reference's p95 of each phase, when known (:func:`find_incidents`).
 
     Traffic gaps are left to :mod:`wsframes.report.gaps` (the window's own coverage rule).
     """
@@ -80,7 +83,7 @@ def incident_alerts(
         return []
     reference = baseline.lazy() if baseline is not None and count_rows(baseline) else None
     compared = reference is not None
-    found = collect(find_incidents(frame.lazy(), baseline=reference, tz=tz))
+    found = collect(find_incidents(frame.lazy(), baseline=reference, tz=tz, p95=p95))
     out = []
     for row in found.filter(pl.col("kind") != "traffic_gap").iter_rows(named=True):
         level, title, detail = _sentence(row, tz, compared=compared)

@@ -87,6 +87,7 @@ volume is the metric, respects hour of day and weekday/weekend too (:mod:`._even
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -166,6 +167,7 @@ def find_incidents(
     tz: str = "UTC",
     every: str | timedelta = "1h",
     false_alarm_rate: float = 0.01,
+    p95: Mapping[str, float | None] | None = None,
 ) -> Frame:
     """Incidents in an activity frame, most requests affected first (method: module docstring).
 
@@ -182,6 +184,10 @@ def find_incidents(
         Bucket width (``"15m"``, ``"1h"``, ``"1d"``...).
     false_alarm_rate : float
         Chance of reporting anything on data where nothing changed (Benjamini-Hochberg level).
+    p95 : mapping, optional
+        The reference's p95 (Polars' ``"linear"``) of ``request_duration``, ``handshake_duration``
+        and ``tunnel_duration`` when already known (a report's headline has them): a request is
+        slow in a phase above it. The search then does not read them again; missing ones it reads.
 
     Returns
     -------
@@ -216,7 +222,10 @@ def find_incidents(
         base_lf, base_kind = as_lazy(baseline, func="find_incidents")
         base_engine = base_kind.engine
         require_columns(base_lf, _NEEDED, func="find_incidents")
-    out = _find(lf, base_lf, tz=tz, step=step, alpha=false_alarm_rate, engines=(kind.engine, base_engine))
+    known = _known_p95(p95)
+    out = _find(
+        lf, base_lf, tz=tz, step=step, alpha=false_alarm_rate, engines=(kind.engine, base_engine), known=known
+    )
     return finish(out.lazy(), kind)
 
 
@@ -246,16 +255,13 @@ def _find(
     step: timedelta,
     alpha: float,
     engines: tuple[EngineFrame | None, EngineFrame | None] = (None, None),
+    known: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     # Segments may name derived columns (proxy_net, pairs of it) and optional ones: every frame has them.
     lf, base = with_derived(lf), None if base is None else with_derived(base)
     reference_lf = base if base is not None else lf
-    levels = {**{k: (c, 0.95) for k, c in PHASES.items()}, "by": ("bytes", BYTES_CAP)}
-    relay_step("incidents: slow cut-offs")
-    # Exact and out of core: Polars' own quantile would hold each column in memory.
-    found_at = scan_quantiles(reference_lf, {c: (q,) for c, q in levels.values()}, interpolation="nearest")
-    slow_after = {k: found_at[c][0] for k, (c, _) in levels.items()}
-    if slow_after["s"] is None:  # no data at all
+    slow_after = _cut_offs(reference_lf, known or {})
+    if all(v is None for v in slow_after.values()):  # no data at all
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
     count = partial(cells, every=step, tz=tz, slow_after=slow_after)
     current = count(lf, engine=engines[0])
@@ -301,6 +307,27 @@ def _find(
     rows = _drop_doubles(rows)
     out = pl.DataFrame(rows, schema=INCIDENT_SCHEMA) if rows else pl.DataFrame(schema=INCIDENT_SCHEMA)
     return out.sort("requests_affected", descending=True, nulls_last=True)
+
+
+def _known_p95(p95: Mapping[str, float | None] | None) -> dict[str, float]:
+    """``find_incidents(p95=)`` checked, keyed like :data:`PHASES` (``s``, ``sh``, ``st``)."""
+    if p95 is None:
+        return {}
+    unknown = set(p95) - set(PHASES.values())
+    if unknown:
+        raise ConfigurationError(
+            f"p95= names {', '.join(sorted(unknown))}: give the p95 of {', '.join(PHASES.values())}."
+        )
+    return {key: float(v) for key, column in PHASES.items() if (v := p95.get(column)) is not None}
+
+
+def _cut_offs(reference: pl.LazyFrame, known: Mapping[str, float]) -> dict[str, float | None]:
+    """Each phase's slow cut-off (the reference's p95, from *known* where given) and the bytes' cap."""
+    levels = {k: (c, 0.95) for k, c in PHASES.items() if k not in known} | {"by": ("bytes", BYTES_CAP)}
+    relay_step("incidents: slow cut-offs")
+    # Exact and out of core: Polars' own quantile would hold each column in memory.
+    found_at = scan_quantiles(reference, {c: (q,) for c, q in levels.values()})
+    return {**known, **{k: found_at[c][0] for k, (c, _) in levels.items()}}
 
 
 #: The columns of a cell the rate tests read, beside its events ``k``.
