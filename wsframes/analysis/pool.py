@@ -31,6 +31,7 @@ import ipaddress
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -223,7 +224,14 @@ def _all_null_addresses(lf: pl.LazyFrame) -> bool:
 # -- health --------------------------------------------------------------------------------------
 #: Quantiles reported, each only where the group holds enough points (see :func:`min_points`).
 HEALTH_QUANTILES = (0.5, 0.95, 0.99)
-_HEALTH_P = tuple(f"p{round(q * 100):d}" for q in HEALTH_QUANTILES)
+
+
+def _p_names(quantiles: Sequence[float]) -> list[str]:
+    """The columns of the held quantiles: ``p50``, ``p95``, ``p99``."""
+    return [f"p{round(q * 100):d}" for q in quantiles]
+
+
+_HEALTH_P = _p_names(HEALTH_QUANTILES)
 #: A request is slow above the pool's p95: a healthy group has 5% of its timed requests there.
 SLOW_QUANTILE = 0.95
 _VERDICT_ORDER = {"worse than pool": 0, "slower than pool": 1, "in line with pool": 2, "better than pool": 3,
@@ -292,17 +300,22 @@ def held_quantiles_scanned(
     state, not the rows). Deferred: the scan runs when the result is collected."""
     timed_rows = lf.filter(pl.col("error_reason").is_null())
     names = {n: dtype for n, dtype in lf.select(keys).collect_schema().items()}
-    columns = [f"p{round(q * 100):d}" for q in quantiles]
+    columns = _p_names(quantiles)
 
     def compute() -> pl.DataFrame:
         table = scan_quantile_table(timed_rows, {metric: quantiles}, by=keys)
-        held = [
-            pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
-            for i, (q, name) in enumerate(zip(quantiles, columns, strict=True))
-        ]
-        return table.select(*names, *held)
+        return table.select(*names, *_held(metric, quantiles))
 
     return pl.defer(compute, schema=names | dict.fromkeys(columns, pl.Float64()))
+
+
+def _held(metric: str, quantiles: Sequence[float]) -> list[pl.Expr]:
+    """``p50``... of a :func:`~wsframes.analysis._quantile.scan_quantile_table` result, null where
+    the group does not hold them (:func:`min_points`), as :func:`held_quantile` in memory."""
+    return [
+        pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
+        for i, (q, name) in enumerate(zip(quantiles, _p_names(quantiles), strict=True))
+    ]
 
 
 def with_pool_p95(lf: pl.LazyFrame, metric: str, pool: pl.Expr) -> pl.LazyFrame:
@@ -473,23 +486,7 @@ def _scanned_stats(
     )
 
     def compute() -> pl.DataFrame:
-        hist = (
-            lf.select(
-                *keys,
-                ok.alias("_ok"),
-                pl.when(ok).then(_duration(metric)).alias("x"),
-                failure_expr(failures).alias("_f"),
-                "bytes",
-            )
-            .group_by(*names, "_ok", BUCKET)
-            .agg(
-                pl.len(),
-                pl.col("_f", "bytes").sum(),
-                pl.col("x").min().alias("lo"),
-                pl.col("x").max().alias("hi"),
-            )
-            .collect(engine="streaming")
-        )
+        hist = _health_histogram(lf, keys, names, metric, failures)
         timed_hist = hist.filter("_ok").drop("_ok", "_f", "bytes")
         plan = bucket_plan(timed_hist, names, HEALTH_QUANTILES, "linear")
         keyed = pl.all_horizontal(pl.col(n).is_not_null() for n in names)
@@ -520,24 +517,14 @@ def _scanned_stats(
         near = values.filter(pl.col("bucket").is_in(at_p95))
         p95_frame = pick_quantiles(pool_plan, near.filter(keyed)["x"].sort().to_numpy(), metric, "linear")
         p95 = p95_frame[f"{metric}:q0"][0] if p95_frame.height else None
-        top = pool_plan.needed["bucket"].max()
-        above = pl.col("bucket") > top if top is not None else pl.lit(False)  # no p95: nothing is slow
-        slower = [timed_hist.filter(above).select(*names, "len")]
-        if p95 is not None:
-            slower.append(near.filter(pl.col("x") > p95).group_by(names).agg(pl.len()))
-        slow = (
-            pl.concat(slower, how="vertical_relaxed").group_by(names).agg(pl.col("len").sum().alias("slow"))
-        )
+        slow = _slow_counts(timed_hist, near, pool_plan.needed["bucket"].max(), p95, names)
         sums = hist.group_by(names).agg(
             pl.col("len").sum().alias("requests"),
             pl.col("_f").sum().alias("failed"),
             pl.col("bytes").sum(),
             pl.col("len").filter(pl.col("_ok") & pl.col("bucket").is_not_null()).sum().alias("timed"),
         )
-        held = [
-            pl.when(pl.col(f"{metric}:count") >= min_points(q)).then(pl.col(f"{metric}:q{i}")).alias(name)
-            for i, (q, name) in enumerate(zip(HEALTH_QUANTILES, _HEALTH_P, strict=True))
-        ]
+        held = _held(metric, HEALTH_QUANTILES)
         out = (
             sums.join(slow, on=names, how="left", nulls_equal=True)
             .join(quantiles.select(*names, *held), on=names, how="left", nulls_equal=True)
@@ -546,6 +533,33 @@ def _scanned_stats(
         return out.select(pl.col(n).cast(t) for n, t in schema.items())
 
     return pl.defer(compute, schema=schema)
+
+
+def _health_histogram(
+    lf: pl.LazyFrame, keys: Sequence[pl.Expr], names: list[str], metric: str, failures: str
+) -> pl.DataFrame:
+    """Pass 1 of :func:`_scanned_stats`: per group, success (``_ok``) and bucket of the timed
+    value: the rows, failures and bytes, and the values' range (``len, _f, bytes, lo, hi``)."""
+    ok = pl.col("error_reason").is_null()
+    timed_value = pl.when(ok).then(_duration(metric)).alias("x")
+    rows = lf.select(*keys, ok.alias("_ok"), timed_value, failure_expr(failures).alias("_f"), "bytes")
+    return (
+        rows.group_by(*names, "_ok", BUCKET)
+        .agg(pl.len(), pl.col("_f", "bytes").sum(), lo=pl.col("x").min(), hi=pl.col("x").max())
+        .collect(engine="streaming")
+    )
+
+
+def _slow_counts(
+    timed_hist: pl.DataFrame, near: pl.DataFrame, top: Any, p95: float | None, names: list[str]
+) -> pl.DataFrame:
+    """Per group, timed values above the pool's *p95*: all those of buckets above *top* (the
+    highest bucket holding the p95) and those of *near* (the values of its buckets) above it."""
+    above = pl.col("bucket") > top if top is not None else pl.lit(False)  # no p95: nothing is slow
+    slower = [timed_hist.filter(above).select(*names, "len")]
+    if p95 is not None:
+        slower.append(near.filter(pl.col("x") > p95).group_by(names).agg(pl.len()))
+    return pl.concat(slower, how="vertical_relaxed").group_by(names).agg(pl.col("len").sum().alias("slow"))
 
 
 def _stats_by_passes(
